@@ -1,0 +1,52 @@
+-- The records ledger: the source of truth for what each vector store holds.
+-- Idempotent (IF NOT EXISTS) so `npm run dev` and tests can apply it on every start.
+
+CREATE TABLE IF NOT EXISTS vector_stores (
+  id              TEXT PRIMARY KEY,
+  organization_id TEXT NOT NULL,
+  name            TEXT NOT NULL,
+  created_at      TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS vector_stores_by_org ON vector_stores (organization_id);
+
+-- One row per (store, namespace, id). A deleted record stays as a tombstone (deleted = 1,
+-- data NULL) carrying its version, so a late, older upsert cannot bring it back.
+-- version: the operation's updated_at, else its request's sync_timestamp, as a UTC ISO
+-- string with milliseconds, so text comparison is time comparison.
+CREATE TABLE IF NOT EXISTS records (
+  vector_store_id TEXT NOT NULL,
+  namespace       TEXT NOT NULL,
+  id              TEXT NOT NULL,
+  deleted         INTEGER NOT NULL DEFAULT 0,
+  data            TEXT,
+  file            TEXT,
+  created_at      TEXT,
+  updated_at      TEXT,
+  source_system   TEXT,
+  content_hash    TEXT,
+  version         TEXT NOT NULL,
+  synced_at       TEXT NOT NULL,
+  sync_id         TEXT NOT NULL,
+  PRIMARY KEY (vector_store_id, namespace, id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS records_sweep ON records (vector_store_id, namespace, deleted, synced_at);
+
+-- The newest full_refresh applied to each namespace: an older one is refused (409 STALE_SYNC).
+CREATE TABLE IF NOT EXISTS namespace_state (
+  vector_store_id   TEXT NOT NULL,
+  namespace         TEXT NOT NULL,
+  last_full_refresh TEXT NOT NULL,
+  PRIMARY KEY (vector_store_id, namespace)
+) WITHOUT ROWID;
+
+-- Every sync request's stored result, readable through GET /v1/connectors/pipeline/syncs/{id}.
+CREATE TABLE IF NOT EXISTS syncs (
+  id              TEXT PRIMARY KEY,
+  organization_id TEXT NOT NULL,
+  vector_store_id TEXT NOT NULL,
+  sync_mode       TEXT NOT NULL,
+  sync_timestamp  TEXT NOT NULL,
+  status          TEXT NOT NULL,
+  result          TEXT NOT NULL,
+  created_at      TEXT NOT NULL
+);

@@ -1,0 +1,66 @@
+import { randomToken } from "../errors";
+
+/** What KV holds for one API key, under the SHA-256 of the key. Never the plaintext. */
+export interface ApiKeyRecord {
+  key_id: string;
+  organization_id: string;
+  /** null: every vector store of the organization. */
+  vector_store_ids: string[] | null;
+  created_at: string;
+  revoked: boolean;
+}
+
+const HASH_PREFIX = "key:";
+const ID_PREFIX = "keyid:";
+
+export async function sha256Hex(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+export async function findApiKey(kv: KVNamespace, plaintext: string): Promise<ApiKeyRecord | null> {
+  return kv.get<ApiKeyRecord>(HASH_PREFIX + (await sha256Hex(plaintext)), "json");
+}
+
+/** Stores a key under its hash and an index from key_id to that hash (for revocation). */
+export async function storeApiKey(kv: KVNamespace, plaintext: string, record: ApiKeyRecord): Promise<void> {
+  const hash = await sha256Hex(plaintext);
+  await Promise.all([
+    kv.put(HASH_PREFIX + hash, JSON.stringify(record)),
+    kv.put(ID_PREFIX + record.key_id, hash),
+  ]);
+}
+
+export async function createApiKey(
+  kv: KVNamespace,
+  organizationId: string,
+  vectorStoreIds: string[] | null,
+): Promise<{ apiKey: string; record: ApiKeyRecord }> {
+  const apiKey = `usk_${randomToken(24)}`;
+  const record: ApiKeyRecord = {
+    key_id: `key_${randomToken(8)}`,
+    organization_id: organizationId,
+    vector_store_ids: vectorStoreIds,
+    created_at: new Date().toISOString(),
+    revoked: false,
+  };
+  await storeApiKey(kv, apiKey, record);
+  return { apiKey, record };
+}
+
+/** Marks a key revoked (kept, so it answers INVALID_API_KEY). Returns false for an unknown key_id. */
+export async function revokeApiKey(kv: KVNamespace, keyId: string): Promise<boolean> {
+  const hash = await kv.get(ID_PREFIX + keyId);
+  if (!hash) return false;
+  const record = await kv.get<ApiKeyRecord>(HASH_PREFIX + hash, "json");
+  if (!record) return false;
+  await kv.put(HASH_PREFIX + hash, JSON.stringify({ ...record, revoked: true }));
+  return true;
+}
+
+/** Compares two secrets in time independent of where they differ. */
+export async function timingSafeEqualText(a: string, b: string): Promise<boolean> {
+  // Hashing first gives equal-length inputs, so the length of the secret does not leak either.
+  const [ha, hb] = await Promise.all([a, b].map((s) => crypto.subtle.digest("SHA-256", new TextEncoder().encode(s))));
+  return crypto.subtle.timingSafeEqual(ha!, hb!);
+}

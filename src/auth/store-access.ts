@@ -1,0 +1,25 @@
+import type { ApiKeyRecord } from "./api-keys";
+import { Errors } from "../errors";
+import { getVectorStore, type VectorStore } from "../db/vector-stores";
+
+/**
+ * The checks every store-scoped request goes through, in the contract's order:
+ * another organization's id -> 403; a store outside a restricted key's list -> 403;
+ * a store that does not exist or is not the organization's -> 404 (indistinguishable on purpose).
+ */
+export async function authorizeStore(
+  db: D1Database,
+  key: ApiKeyRecord,
+  vectorStoreId: string,
+  organizationId: string = key.organization_id,
+): Promise<VectorStore> {
+  if (organizationId !== key.organization_id) {
+    throw Errors.forbidden("This API key does not belong to the organization given.");
+  }
+  if (key.vector_store_ids && !key.vector_store_ids.includes(vectorStoreId)) {
+    throw Errors.forbidden("This API key is not allowed to use this vector store.");
+  }
+  const store = await getVectorStore(db, vectorStoreId);
+  if (!store || store.organization_id !== key.organization_id) throw Errors.storeNotFound(vectorStoreId);
+  return store;
+}

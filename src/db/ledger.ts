@@ -1,0 +1,190 @@
+// All SQL of the records ledger. Plain functions over the D1 binding; each keeps its bound
+// parameters far below D1's limit of 100 by moving rows as JSON (see json-chunks.ts).
+import type { LedgerEntry, RecordKey, SyncPlan } from "../sync/plan";
+import { jsonChunks } from "./json-chunks";
+
+export interface StoredRecord {
+  id: string;
+  namespace: string;
+  data: unknown;
+  file: unknown;
+  created_at: string | null;
+  updated_at: string | null;
+  synced_at: string;
+  sync_id: string;
+}
+
+export interface NamespaceSummary {
+  namespace: string;
+  record_count: number;
+  last_synced_at: string | null;
+}
+
+export interface LedgerSnapshot {
+  entries: LedgerEntry[];
+  sweepCandidates: RecordKey[];
+  /** Newest full_refresh already applied, per named namespace. */
+  refreshWatermarks: Map<string, string>;
+}
+
+interface EntryRow {
+  namespace: string;
+  id: string;
+  deleted: number;
+  content_hash: string | null;
+  version: string;
+  synced_at: string;
+}
+
+const SELECT_ENTRIES = `
+  SELECT r.namespace, r.id, r.deleted, r.content_hash, r.version, r.synced_at
+  FROM records r
+  WHERE r.vector_store_id = ?1
+    AND (r.namespace, r.id) IN (SELECT j.value ->> 0, j.value ->> 1 FROM json_each(?2) j)`;
+
+const SELECT_SWEEP_CANDIDATES = `
+  SELECT namespace, id FROM records
+  WHERE vector_store_id = ?1 AND deleted = 0 AND synced_at < ?3
+    AND namespace IN (SELECT value FROM json_each(?2))`;
+
+const SELECT_WATERMARKS = `
+  SELECT namespace, last_full_refresh FROM namespace_state
+  WHERE vector_store_id = ?1 AND namespace IN (SELECT value FROM json_each(?2))`;
+
+/**
+ * Reads, in one round trip, the ledger rows for the given keys and, for a full_refresh, the
+ * namespaces' sweep candidates and refresh watermarks.
+ */
+export async function loadLedger(
+  db: D1Database,
+  storeId: string,
+  keys: RecordKey[],
+  refresh: { namespaces: string[]; syncedAt: string } | null,
+): Promise<LedgerSnapshot> {
+  const statements = jsonChunks(keys.map((k) => [k.namespace, k.id])).map((json) =>
+    db.prepare(SELECT_ENTRIES).bind(storeId, json));
+  const entryStatements = statements.length;
+  if (refresh && refresh.namespaces.length > 0) {
+    const names = JSON.stringify(refresh.namespaces);
+    statements.push(db.prepare(SELECT_SWEEP_CANDIDATES).bind(storeId, names, refresh.syncedAt));
+    statements.push(db.prepare(SELECT_WATERMARKS).bind(storeId, names));
+  }
+  const results = statements.length > 0 ? await db.batch(statements) : [];
+
+  const entries: LedgerEntry[] = [];
+  for (const result of results.slice(0, entryStatements)) {
+    for (const row of result.results as unknown as EntryRow[]) {
+      entries.push({ namespace: row.namespace, id: row.id, deleted: row.deleted === 1,
+        contentHash: row.content_hash, version: row.version, syncedAt: row.synced_at });
+    }
+  }
+  const sweepCandidates = (results[entryStatements]?.results ?? []) as unknown as RecordKey[];
+  const refreshWatermarks = new Map<string, string>();
+  for (const row of (results[entryStatements + 1]?.results ?? []) as { namespace: string; last_full_refresh: string }[]) {
+    refreshWatermarks.set(row.namespace, row.last_full_refresh);
+  }
+  return { entries, sweepCandidates, refreshWatermarks };
+}
+
+// The version guard (excluded.version >= records.version) keeps the rule "older never
+// overwrites newer" true in SQL as well, whatever else wrote in between.
+const UPSERT_RECORDS = `
+  INSERT INTO records (vector_store_id, namespace, id, deleted, data, file, created_at, updated_at,
+                       source_system, content_hash, version, synced_at, sync_id)
+  SELECT ?1, j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4, j.value ->> 5,
+         j.value ->> 6, j.value ->> 7, j.value ->> 8, j.value ->> 9, ?3, ?4
+  FROM json_each(?2) j WHERE true
+  ON CONFLICT (vector_store_id, namespace, id) DO UPDATE SET
+    deleted = excluded.deleted, data = excluded.data, file = excluded.file,
+    created_at = excluded.created_at, updated_at = excluded.updated_at,
+    source_system = excluded.source_system, content_hash = excluded.content_hash,
+    version = excluded.version, synced_at = max(records.synced_at, excluded.synced_at),
+    sync_id = excluded.sync_id
+  WHERE excluded.version >= records.version`;
+
+const TOUCH_RECORDS = `
+  UPDATE records SET
+    synced_at = max(records.synced_at, ?3),
+    sync_id = ?4,
+    updated_at = CASE WHEN t.version > records.version THEN coalesce(t.updated_at, records.updated_at)
+                      ELSE records.updated_at END,
+    version = max(records.version, t.version)
+  FROM (SELECT j.value ->> 0 AS namespace, j.value ->> 1 AS id, j.value ->> 2 AS version,
+               j.value ->> 3 AS updated_at FROM json_each(?2) j) AS t
+  WHERE records.vector_store_id = ?1 AND records.namespace = t.namespace AND records.id = t.id
+    AND records.deleted = 0`;
+
+const SWEEP_RECORDS = `
+  UPDATE records SET deleted = 1, data = NULL, file = NULL, content_hash = NULL,
+    version = max(version, ?3), synced_at = ?3, sync_id = ?4
+  WHERE vector_store_id = ?1 AND deleted = 0 AND synced_at < ?3
+    AND (namespace, id) IN (SELECT j.value ->> 0, j.value ->> 1 FROM json_each(?2) j)`;
+
+const ADVANCE_WATERMARKS = `
+  INSERT INTO namespace_state (vector_store_id, namespace, last_full_refresh)
+  SELECT ?1, value, ?3 FROM json_each(?2) WHERE true
+  ON CONFLICT (vector_store_id, namespace) DO UPDATE SET
+    last_full_refresh = max(last_full_refresh, excluded.last_full_refresh)`;
+
+const INSERT_SYNC = `
+  INSERT INTO syncs (id, organization_id, vector_store_id, sync_mode, sync_timestamp, status, result, created_at)
+  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)`;
+
+export interface SyncRow {
+  id: string;
+  organizationId: string;
+  vectorStoreId: string;
+  mode: string;
+  syncTimestamp: string;
+  status: string;
+  result: unknown;
+}
+
+/** Commits a plan and the sync's stored result in one D1 batch: one transaction, one round trip. */
+export async function commitPlan(db: D1Database, plan: SyncPlan, sync: SyncRow, syncedAt: string): Promise<void> {
+  const storeId = sync.vectorStoreId;
+  const perChunk = (sql: string, rows: unknown[]) =>
+    jsonChunks(rows).map((json) => db.prepare(sql).bind(storeId, json, syncedAt, sync.id));
+
+  const writeRows = plan.writes.map((w) => [
+    w.namespace, w.id, w.record ? 0 : 1, w.record?.data ?? null, w.record?.file ?? null,
+    w.record?.createdAt ?? null, w.updatedAt, w.record?.sourceSystem ?? null, w.record?.contentHash ?? null,
+    w.version,
+  ]);
+  const statements = [
+    ...perChunk(UPSERT_RECORDS, writeRows),
+    ...perChunk(TOUCH_RECORDS, plan.touches.map((t) => [t.namespace, t.id, t.version, t.updatedAt])),
+    ...perChunk(SWEEP_RECORDS, plan.sweeps.map((s) => [s.namespace, s.id])),
+    ...(plan.refreshedNamespaces.length > 0
+      ? [db.prepare(ADVANCE_WATERMARKS).bind(storeId, JSON.stringify(plan.refreshedNamespaces), syncedAt)]
+      : []),
+    db.prepare(INSERT_SYNC).bind(sync.id, sync.organizationId, storeId, sync.mode, sync.syncTimestamp,
+      sync.status, JSON.stringify(sync.result), new Date().toISOString()),
+  ];
+  await db.batch(statements);
+}
+
+export async function getSyncResult(db: D1Database, syncId: string) {
+  return db.prepare(`SELECT id, organization_id, vector_store_id, sync_mode, sync_timestamp, status, result, created_at
+                     FROM syncs WHERE id = ?1`).bind(syncId)
+    .first<{ id: string; organization_id: string; vector_store_id: string; sync_mode: string;
+      sync_timestamp: string; status: string; result: string; created_at: string }>();
+}
+
+export async function getRecord(db: D1Database, storeId: string, namespace: string, id: string): Promise<StoredRecord | null> {
+  const row = await db.prepare(`SELECT id, namespace, data, file, created_at, updated_at, synced_at, sync_id
+                                FROM records WHERE vector_store_id = ?1 AND namespace = ?2 AND id = ?3 AND deleted = 0`)
+    .bind(storeId, namespace, id)
+    .first<{ id: string; namespace: string; data: string; file: string | null; created_at: string | null;
+      updated_at: string | null; synced_at: string; sync_id: string }>();
+  if (!row) return null;
+  return { ...row, data: JSON.parse(row.data), file: row.file === null ? null : JSON.parse(row.file) };
+}
+
+export async function listNamespaces(db: D1Database, storeId: string): Promise<NamespaceSummary[]> {
+  const { results } = await db.prepare(`
+      SELECT namespace, sum(deleted = 0) AS record_count, max(synced_at) AS last_synced_at
+      FROM records WHERE vector_store_id = ?1 GROUP BY namespace ORDER BY namespace`)
+    .bind(storeId).all<NamespaceSummary>();
+  return results.map((r) => ({ ...r, record_count: Number(r.record_count) }));
+}

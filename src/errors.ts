@@ -1,0 +1,81 @@
+import type { Context } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+
+export type ErrorType =
+  | "invalid_request_error"
+  | "authentication_error"
+  | "authorization_error"
+  | "not_found_error"
+  | "conflict_error"
+  | "rate_limit_error"
+  | "api_error";
+
+/** A failure the client can act on: thrown by handlers and middleware, rendered by onError. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: ContentfulStatusCode,
+    readonly code: string,
+    message: string,
+    readonly type: ErrorType,
+    readonly details: Record<string, unknown> = {},
+    readonly systemMessage: string = message,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+    this.name = "ApiError";
+  }
+}
+
+export const Errors = {
+  authenticationRequired: () =>
+    new ApiError(401, "AUTHENTICATION_REQUIRED", "Authentication required. Please provide a valid API key.",
+      "authentication_error", {}, "Missing X-API-Key header or Bearer authorization"),
+  invalidApiKey: () =>
+    new ApiError(401, "INVALID_API_KEY", "The API key provided is invalid or has been revoked.",
+      "authentication_error", {}, "API key not found or revoked"),
+  invalidAdminToken: () =>
+    new ApiError(401, "AUTHENTICATION_REQUIRED", "Admin authentication required.",
+      "authentication_error", {}, "Missing or invalid admin bearer token"),
+  forbidden: (message: string) =>
+    new ApiError(403, "INSUFFICIENT_PERMISSIONS", message, "authorization_error"),
+  storeNotFound: (id: string) =>
+    new ApiError(404, "VECTOR_STORE_NOT_FOUND", `Vector store '${id}' was not found.`, "not_found_error",
+      { vector_store_id: id }),
+  notFound: (code: string, message: string, details: Record<string, unknown> = {}) =>
+    new ApiError(404, code, message, "not_found_error", details),
+  validation: (details: Record<string, string[]>) =>
+    new ApiError(400, "VALIDATION_ERROR", `Invalid request: ${Object.keys(details).join(", ")}.`,
+      "invalid_request_error", { fields: details }),
+} as const;
+
+function randomHex(bytes: number): string {
+  const buf = crypto.getRandomValues(new Uint8Array(bytes));
+  return Array.from(buf, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+export function newRequestId(): string {
+  return `req_${randomHex(12)}`;
+}
+
+export function randomToken(bytes: number): string {
+  return randomHex(bytes);
+}
+
+/** Renders the contract's error envelope. Every non-2xx answer of the service goes through here. */
+export function errorResponse(c: Context, err: ApiError): Response {
+  const traceId = c.get("requestId") ?? newRequestId();
+  const body = {
+    success: false,
+    error: {
+      code: err.code,
+      message: err.message,
+      system_message: err.systemMessage,
+      type: err.type,
+      status: err.status,
+      trace_id: traceId,
+      timestamp: new Date().toISOString(),
+      details: err.details,
+    },
+  };
+  return c.json(body, err.status, { "X-Request-Id": traceId, ...err.headers });
+}

@@ -1,0 +1,57 @@
+import type { Context } from "hono";
+import type { AppEnv } from "../env";
+import { ApiError } from "../errors";
+
+const JSON_MEDIA_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;.*)?$/i;
+
+function tooLarge(limit: number): ApiError {
+  return new ApiError(413, "PAYLOAD_TOO_LARGE", `Request body exceeds the limit of ${limit} bytes.`,
+    "invalid_request_error", { max_bytes: limit });
+}
+
+/** Reads the body as text, refusing more than `limit` bytes even when Content-Length is absent or lies. */
+async function readCapped(req: Request, limit: number): Promise<string> {
+  const declared = Number(req.headers.get("Content-Length") ?? "NaN");
+  if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit);
+  if (!req.body) return "";
+  const reader = req.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > limit) {
+      await reader.cancel();
+      throw tooLarge(limit);
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return new TextDecoder().decode(bytes);
+}
+
+/**
+ * Parses a JSON request body with the service's own errors: 415 for a non-JSON content type,
+ * 413 over the size cap, 400 INVALID_JSON for a body that does not parse.
+ */
+export async function readJsonBody(c: Context<AppEnv>): Promise<unknown> {
+  const contentType = c.req.header("Content-Type") ?? "";
+  if (!JSON_MEDIA_TYPE.test(contentType.trim())) {
+    throw new ApiError(415, "UNSUPPORTED_MEDIA_TYPE", "Content-Type must be application/json.",
+      "invalid_request_error", { content_type: contentType || null });
+  }
+  const limit = Number(c.env.MAX_BODY_BYTES) || 20 * 1024 * 1024;
+  const text = await readCapped(c.req.raw, limit);
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new ApiError(400, "INVALID_JSON", "Request body is not valid JSON.", "invalid_request_error",
+      { parse_error: err instanceof Error ? err.message : String(err) });
+  }
+}

@@ -1,0 +1,52 @@
+import { Hono } from "hono";
+import type { z } from "zod";
+import type { AppEnv } from "../env";
+import { ApiError, Errors, randomToken } from "../errors";
+import { readJsonBody } from "../http/json-body";
+import { adminAuth } from "../middleware/admin-auth";
+import { fieldErrors } from "../schemas/common";
+import { CreateApiKeyRequest, CreateVectorStoreRequest } from "../schemas/admin";
+import { insertVectorStore, listStoreIdsOfOrganization } from "../db/vector-stores";
+import { createApiKey, revokeApiKey } from "../auth/api-keys";
+
+export const adminRoutes = new Hono<AppEnv>();
+adminRoutes.use("/v1/admin/*", adminAuth);
+
+function parse<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) throw Errors.validation(fieldErrors(parsed.error));
+  return parsed.data;
+}
+
+adminRoutes.post("/v1/admin/vector-stores", async (c) => {
+  const body = parse(CreateVectorStoreRequest, await readJsonBody(c));
+  const id = body.id ?? `vs_${randomToken(12)}`;
+  const store = { id, organization_id: body.organization_id, name: body.name ?? id, created_at: new Date().toISOString() };
+  if (!(await insertVectorStore(c.env.DB, store))) {
+    throw new ApiError(409, "VECTOR_STORE_EXISTS", `Vector store '${id}' already exists.`, "conflict_error", { id });
+  }
+  return c.json(store, 201);
+});
+
+adminRoutes.post("/v1/admin/api-keys", async (c) => {
+  const body = parse(CreateApiKeyRequest, await readJsonBody(c));
+  const wanted = body.vector_store_ids ? [...new Set(body.vector_store_ids)] : null;
+  if (wanted) {
+    const owned = new Set(await listStoreIdsOfOrganization(c.env.DB, body.organization_id, wanted));
+    const foreign = wanted.filter((id) => !owned.has(id));
+    if (foreign.length > 0) {
+      throw Errors.validation({ vector_store_ids: [`not vector stores of ${body.organization_id}: ${foreign.join(", ")}`] });
+    }
+  }
+  const { apiKey, record } = await createApiKey(c.env.API_KEYS, body.organization_id, wanted);
+  return c.json({ key_id: record.key_id, api_key: apiKey, organization_id: record.organization_id,
+    vector_store_ids: record.vector_store_ids }, 201);
+});
+
+adminRoutes.delete("/v1/admin/api-keys/:key_id", async (c) => {
+  const keyId = c.req.param("key_id");
+  if (!(await revokeApiKey(c.env.API_KEYS, keyId))) {
+    throw Errors.notFound("API_KEY_NOT_FOUND", `API key '${keyId}' was not found.`, { key_id: keyId });
+  }
+  return c.body(null, 204);
+});

@@ -1,0 +1,61 @@
+import { Hono, type Context } from "hono";
+import type { AppEnv } from "../env";
+import { ApiError, Errors } from "../errors";
+import { readJsonBody } from "../http/json-body";
+import { apiKeyAuth } from "../middleware/api-key-auth";
+import { syncRateLimit } from "../middleware/sync-rate-limit";
+import { fieldErrors } from "../schemas/common";
+import { MAX_OPERATIONS, SyncRequestEnvelope } from "../schemas/sync";
+import { authorizeStore } from "../auth/store-access";
+import { runSync } from "../sync/engine";
+import { getSyncResult } from "../db/ledger";
+
+export const syncRoutes = new Hono<AppEnv>();
+
+async function handleSync(c: Context<AppEnv>) {
+  const body = await readJsonBody(c);
+  const operations = (body as { operations?: unknown } | null)?.operations;
+  if (Array.isArray(operations) && operations.length > MAX_OPERATIONS) {
+    throw new ApiError(400, "BATCH_SIZE_EXCEEDED",
+      `A sync request may carry at most ${MAX_OPERATIONS} operations; this one has ${operations.length}.`,
+      "invalid_request_error", { max_operations: MAX_OPERATIONS, operations: operations.length });
+  }
+  const parsed = SyncRequestEnvelope.safeParse(body);
+  if (!parsed.success) throw Errors.validation(fieldErrors(parsed.error));
+  const request = parsed.data;
+
+  await authorizeStore(c.env.DB, c.get("apiKey"), request.vector_store_id, request.organization_id);
+  const result = await runSync({ db: c.env.DB }, {
+    organizationId: request.organization_id,
+    vectorStoreId: request.vector_store_id,
+    mode: request.sync_mode,
+    syncTimestamp: request.sync_timestamp,
+    operations: request.operations,
+  });
+  return c.json(result, 200);
+}
+
+// The contract documents both paths for the same endpoint.
+for (const path of ["/v1/connectors/pipeline/sync", "/v1/pipeline/sync"]) {
+  syncRoutes.post(path, apiKeyAuth, syncRateLimit, handleSync);
+}
+
+syncRoutes.get("/v1/connectors/pipeline/syncs/:sync_id", apiKeyAuth, async (c) => {
+  const syncId = c.req.param("sync_id");
+  const row = await getSyncResult(c.env.DB, syncId);
+  const key = c.get("apiKey");
+  // Another organization's sync is reported as missing, not forbidden: ids do not leak.
+  if (!row || row.organization_id !== key.organization_id ||
+      (key.vector_store_ids && !key.vector_store_ids.includes(row.vector_store_id))) {
+    throw Errors.notFound("SYNC_NOT_FOUND", `Sync '${syncId}' was not found.`, { sync_id: syncId });
+  }
+  return c.json({
+    sync_id: row.id,
+    organization_id: row.organization_id,
+    vector_store_id: row.vector_store_id,
+    sync_mode: row.sync_mode,
+    sync_timestamp: row.sync_timestamp,
+    created_at: row.created_at,
+    ...JSON.parse(row.result),
+  });
+});

@@ -1,0 +1,11 @@
+import type { Bindings } from "../src/env";
+
+declare global {
+  namespace Cloudflare {
+    // Test-only bindings (vitest.config.ts) on top of the worker's own.
+    interface Env extends Bindings {
+      SCHEMA_SQL: string;
+    }
+  }
+}
+export {};

@@ -1,0 +1,23 @@
+import { readFileSync } from "node:fs";
+import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  plugins: [
+    cloudflareTest({
+      // The dev environment: real local D1, KV and rate limiter, plus the local stand-ins.
+      wrangler: { configPath: "./wrangler.toml", environment: "dev" },
+      remoteBindings: false,
+      miniflare: {
+        bindings: {
+          ADMIN_TOKEN: "test-admin-token",
+          SCHEMA_SQL: readFileSync("schema.sql", "utf8"),
+        },
+      },
+    }),
+  ],
+  test: {
+    setupFiles: ["./test/setup.ts"],
+    testTimeout: 30_000,
+  },
+});
