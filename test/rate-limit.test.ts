@@ -1,0 +1,20 @@
+import { expect, it } from "vitest";
+import { createTenant, sync } from "./helpers";
+
+it("more than 100 sync requests a minute for one organization -> 429 with Retry-After; others unaffected", async () => {
+  const t = await createTenant();
+  const statuses: number[] = [];
+  let limited: Awaited<ReturnType<typeof sync>> | null = null;
+  for (let i = 0; i < 101; i++) {
+    const res = await sync(t, []);
+    statuses.push(res.status);
+    if (res.status === 429) limited = res;
+  }
+  expect(statuses.slice(0, 100).every((s) => s === 200)).toBe(true);
+  expect(statuses[100]).toBe(429);
+  expect(limited!.body.error).toMatchObject({ code: "RATE_LIMIT_EXCEEDED", type: "rate_limit_error", status: 429 });
+  expect(limited!.headers.get("Retry-After")).toBe("60");
+
+  const other = await createTenant();
+  expect((await sync(other, [])).status).toBe(200);
+});
