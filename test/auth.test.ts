@@ -79,7 +79,8 @@ describe("API keys and the authorization matrix", () => {
   });
 
   it("admin routes need the admin token; a wrong one is 401", async () => {
-    for (const headers of [{}, { Authorization: "Bearer wrong" }, { Authorization: "test-admin-token" }]) {
+    const attempts: Record<string, string>[] = [{}, { Authorization: "Bearer wrong" }, { Authorization: "test-admin-token" }];
+    for (const headers of attempts) {
       const res = await call("POST", "/v1/admin/vector-stores", { organization_id: "org_x" }, headers);
       expect(res.status).toBe(401);
       expect(((await res.json()) as any).error.type).toBe("authentication_error");

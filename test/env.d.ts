@@ -6,6 +6,9 @@ declare global {
     interface Env extends Bindings {
       SCHEMA_SQL: string;
     }
+    interface GlobalProps {
+      mainModule: typeof import("../src/dev-entry");
+    }
   }
 }
 export {};
