@@ -5,7 +5,12 @@ CREATE TABLE IF NOT EXISTS vector_stores (
   id              TEXT PRIMARY KEY,
   organization_id TEXT NOT NULL,
   name            TEXT NOT NULL,
-  created_at      TEXT NOT NULL
+  created_at      TEXT NOT NULL,
+  -- Embedding configuration, fixed at creation: vectors of different models never mix.
+  embedding_model TEXT NOT NULL,
+  dimensions      INTEGER NOT NULL,
+  text_fields     TEXT,            -- JSON array of dot paths, or NULL: every scalar leaf of data
+  metadata_fields TEXT             -- JSON array of dot paths copied into vector metadata, or NULL
 );
 CREATE INDEX IF NOT EXISTS vector_stores_by_org ON vector_stores (organization_id);
 
@@ -23,7 +28,11 @@ CREATE TABLE IF NOT EXISTS records (
   created_at      TEXT,
   updated_at      TEXT,
   source_system   TEXT,
+  text            TEXT,             -- the operation's own text, when it brought one
+  metadata        TEXT,             -- the operation's own vector metadata (JSON), when given
+  vector          TEXT,             -- the operation's own vector (JSON), when given
   content_hash    TEXT,
+  chunk_count     INTEGER NOT NULL DEFAULT 0,  -- vectors this record has in the index: ids _0.._{n-1}
   version         TEXT NOT NULL,
   synced_at       TEXT NOT NULL,
   sync_id         TEXT NOT NULL,
@@ -48,5 +57,6 @@ CREATE TABLE IF NOT EXISTS syncs (
   sync_timestamp  TEXT NOT NULL,
   status          TEXT NOT NULL,
   result          TEXT NOT NULL,
+  mutation_ids    TEXT NOT NULL DEFAULT '[]',  -- Vectorize mutation ids of this sync (JSON array)
   created_at      TEXT NOT NULL
 );

@@ -42,8 +42,9 @@ if (!vars.DEV_API_KEY) throw new Error(".dev.vars has no DEV_API_KEY");
 const org = "org_abc123";
 const store = "vs_demo";
 const seedSql = `${readFileSync(join(root, "schema.sql"), "utf8")}
-INSERT INTO vector_stores (id, organization_id, name, created_at)
-VALUES ('${store}', '${org}', 'Demo store', '${new Date().toISOString()}') ON CONFLICT (id) DO NOTHING;
+INSERT INTO vector_stores (id, organization_id, name, created_at, embedding_model, dimensions)
+VALUES ('${store}', '${org}', 'Demo store', '${new Date().toISOString()}', '@cf/baai/bge-base-en-v1.5', 768)
+ON CONFLICT (id) DO NOTHING;
 `;
 const tmp = mkdtempSync(join(tmpdir(), "sync-dev-"));
 const seedFile = join(tmp, "seed.sql");

@@ -1,4 +1,7 @@
 // Entry module of the offline development environment (wrangler env "dev", npm test).
-// It serves the same worker as production; local stand-ins for platform services that have
-// no local simulation are exported from here, so the production bundle never contains them.
+// It serves the same worker as production, plus local stand-ins for Workers AI and Vectorize,
+// which have no local simulation. Only this module exports them, so the production bundle
+// (built from src/index.ts) contains none of their code.
 export { default } from "./index";
+export { LocalEmbedder } from "./local/local-embedder";
+export { LocalVectorIndex, LocalVectorStore } from "./local/local-vector-index";

@@ -1,13 +1,24 @@
 import type { ApiKeyRecord } from "./auth/api-keys";
+import type { EmbeddingBinding } from "./vectors/embedder";
+import type { VectorIndexBinding } from "./vectors/index-writer";
 
 /** Bindings shared by production and the dev environment (see wrangler.toml). */
 export interface Bindings {
   DB: D1Database;
   API_KEYS: KVNamespace;
   SYNC_RATE_LIMITER: RateLimit;
+  /** Workers AI in production; the local embedder (a service binding) in dev and tests. */
+  AI: EmbeddingBinding;
+  /** A Vectorize index in production; the local vector index (a service binding) in dev and tests. */
+  VECTORIZE: VectorIndexBinding;
   ADMIN_TOKEN: string;
   /** Largest accepted request body, in bytes. */
   MAX_BODY_BYTES: string;
+  /** Default embedding model of new vector stores, and the index's dimensions. */
+  EMBEDDING_MODEL: string;
+  EMBEDDING_DIMENSIONS: string;
+  /** First backoff delay of upstream retries, in ms (doubles per attempt). */
+  UPSTREAM_RETRY_BASE_MS?: string;
 }
 
 export interface Variables {

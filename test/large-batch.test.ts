@@ -1,6 +1,8 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { runSync } from "../src/sync/engine";
+import { getVectorStore } from "../src/db/vector-stores";
+import { vectorDeps } from "../src/vectors/deps";
 import { createTenant, ledgerRows, sync } from "./helpers";
 import { spyD1 } from "./d1-spy";
 
@@ -38,16 +40,17 @@ describe("a 5000-operation request", () => {
     for (const n of [500, 5000]) {
       const t = await createTenant();
       const spy = spyD1(env.DB);
-      const input = { organizationId: t.org, vectorStoreId: t.store, syncTimestamp: "2026-01-15T10:00:00Z" };
+      const store = (await getVectorStore(env.DB, t.store))!;
+      const input = { syncTimestamp: "2026-01-15T10:00:00Z" };
       // The records are ~1 KB each: 5000 of them exceed one 2 MB parameter and must be split.
-      const first = await runSync({ db: spy.db }, { ...input, mode: "incremental", operations: bigOps(n, `-${n}`) });
+      const first = await runSync({ db: spy.db, ...vectorDeps(env) }, store, { ...input, mode: "incremental", operations: bigOps(n, `-${n}`) });
       expect(first.results.upserted).toBe(n);
       expectWithinD1Limits(spy.statements);
       trips[n] = spy.roundTrips;
 
       // A full_refresh of the same records (changed) with half of them gone also stays bounded.
       const refresh = spyD1(env.DB);
-      const second = await runSync({ db: refresh.db }, { ...input, mode: "full_refresh", syncTimestamp: "2026-02-01T00:00:00Z",
+      const second = await runSync({ db: refresh.db, ...vectorDeps(env) }, store, { ...input, mode: "full_refresh", syncTimestamp: "2026-02-01T00:00:00Z",
         operations: bigOps(n, "-v2").slice(0, n / 2) });
       expect(second.results.deleted).toBeGreaterThanOrEqual(n / 2);
       expectWithinD1Limits(refresh.statements);

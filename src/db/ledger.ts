@@ -1,6 +1,6 @@
 // All SQL of the records ledger. Plain functions over the D1 binding; each keeps its bound
 // parameters far below D1's limit of 100 by moving rows as JSON (see json-chunks.ts).
-import type { LedgerEntry, RecordKey, SyncPlan } from "../sync/plan";
+import type { LedgerEntry, RecordKey, RecordSweep, SyncPlan } from "../sync/plan";
 import { jsonChunks } from "./json-chunks";
 
 export interface StoredRecord {
@@ -17,12 +17,14 @@ export interface StoredRecord {
 export interface NamespaceSummary {
   namespace: string;
   record_count: number;
+  /** Vectors the index holds for the namespace (the ledger tracks each record's chunk count). */
+  vector_count: number;
   last_synced_at: string | null;
 }
 
 export interface LedgerSnapshot {
   entries: LedgerEntry[];
-  sweepCandidates: RecordKey[];
+  sweepCandidates: RecordSweep[];
   /** Newest full_refresh already applied, per named namespace. */
   refreshWatermarks: Map<string, string>;
 }
@@ -34,16 +36,17 @@ interface EntryRow {
   content_hash: string | null;
   version: string;
   synced_at: string;
+  chunk_count: number;
 }
 
 const SELECT_ENTRIES = `
-  SELECT r.namespace, r.id, r.deleted, r.content_hash, r.version, r.synced_at
+  SELECT r.namespace, r.id, r.deleted, r.content_hash, r.version, r.synced_at, r.chunk_count
   FROM records r
   WHERE r.vector_store_id = ?1
     AND (r.namespace, r.id) IN (SELECT j.value ->> 0, j.value ->> 1 FROM json_each(?2) j)`;
 
 const SELECT_SWEEP_CANDIDATES = `
-  SELECT namespace, id FROM records
+  SELECT namespace, id, chunk_count AS chunkCount FROM records
   WHERE vector_store_id = ?1 AND deleted = 0 AND synced_at < ?3
     AND namespace IN (SELECT value FROM json_each(?2))`;
 
@@ -75,10 +78,10 @@ export async function loadLedger(
   for (const result of results.slice(0, entryStatements)) {
     for (const row of result.results as unknown as EntryRow[]) {
       entries.push({ namespace: row.namespace, id: row.id, deleted: row.deleted === 1,
-        contentHash: row.content_hash, version: row.version, syncedAt: row.synced_at });
+        contentHash: row.content_hash, version: row.version, syncedAt: row.synced_at, chunkCount: row.chunk_count });
     }
   }
-  const sweepCandidates = (results[entryStatements]?.results ?? []) as unknown as RecordKey[];
+  const sweepCandidates = (results[entryStatements]?.results ?? []) as unknown as RecordSweep[];
   const refreshWatermarks = new Map<string, string>();
   for (const row of (results[entryStatements + 1]?.results ?? []) as { namespace: string; last_full_refresh: string }[]) {
     refreshWatermarks.set(row.namespace, row.last_full_refresh);
@@ -90,14 +93,17 @@ export async function loadLedger(
 // overwrites newer" true in SQL as well, whatever else wrote in between.
 const UPSERT_RECORDS = `
   INSERT INTO records (vector_store_id, namespace, id, deleted, data, file, created_at, updated_at,
-                       source_system, content_hash, version, synced_at, sync_id)
+                       source_system, content_hash, version, text, metadata, vector, chunk_count, synced_at, sync_id)
   SELECT ?1, j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4, j.value ->> 5,
-         j.value ->> 6, j.value ->> 7, j.value ->> 8, j.value ->> 9, ?3, ?4
+         j.value ->> 6, j.value ->> 7, j.value ->> 8, j.value ->> 9, j.value ->> 10, j.value ->> 11,
+         j.value ->> 12, j.value ->> 13, ?3, ?4
   FROM json_each(?2) j WHERE true
   ON CONFLICT (vector_store_id, namespace, id) DO UPDATE SET
     deleted = excluded.deleted, data = excluded.data, file = excluded.file,
     created_at = excluded.created_at, updated_at = excluded.updated_at,
     source_system = excluded.source_system, content_hash = excluded.content_hash,
+    text = excluded.text, metadata = excluded.metadata, vector = excluded.vector,
+    chunk_count = excluded.chunk_count,
     version = excluded.version, synced_at = max(records.synced_at, excluded.synced_at),
     sync_id = excluded.sync_id
   WHERE excluded.version >= records.version`;
@@ -115,8 +121,8 @@ const TOUCH_RECORDS = `
     AND records.deleted = 0`;
 
 const SWEEP_RECORDS = `
-  UPDATE records SET deleted = 1, data = NULL, file = NULL, content_hash = NULL,
-    version = max(version, ?3), synced_at = ?3, sync_id = ?4
+  UPDATE records SET deleted = 1, data = NULL, file = NULL, content_hash = NULL, text = NULL,
+    metadata = NULL, vector = NULL, chunk_count = 0, version = max(version, ?3), synced_at = ?3, sync_id = ?4
   WHERE vector_store_id = ?1 AND deleted = 0 AND synced_at < ?3
     AND (namespace, id) IN (SELECT j.value ->> 0, j.value ->> 1 FROM json_each(?2) j)`;
 
@@ -127,8 +133,9 @@ const ADVANCE_WATERMARKS = `
     last_full_refresh = max(last_full_refresh, excluded.last_full_refresh)`;
 
 const INSERT_SYNC = `
-  INSERT INTO syncs (id, organization_id, vector_store_id, sync_mode, sync_timestamp, status, result, created_at)
-  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)`;
+  INSERT INTO syncs (id, organization_id, vector_store_id, sync_mode, sync_timestamp, status, result,
+                     mutation_ids, created_at)
+  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)`;
 
 export interface SyncRow {
   id: string;
@@ -138,6 +145,8 @@ export interface SyncRow {
   syncTimestamp: string;
   status: string;
   result: unknown;
+  /** Vectorize mutations this sync made, so its status can tell when the index has applied them. */
+  mutationIds: string[];
 }
 
 /** Commits a plan and the sync's stored result in one D1 batch: one transaction, one round trip. */
@@ -149,7 +158,8 @@ export async function commitPlan(db: D1Database, plan: SyncPlan, sync: SyncRow, 
   const writeRows = plan.writes.map((w) => [
     w.namespace, w.id, w.record ? 0 : 1, w.record?.data ?? null, w.record?.file ?? null,
     w.record?.createdAt ?? null, w.updatedAt, w.record?.sourceSystem ?? null, w.record?.contentHash ?? null,
-    w.version,
+    w.version, w.record?.text ?? null, w.record?.metadata ?? null,
+    w.record?.vector ? JSON.stringify(w.record.vector) : null, w.chunkCount,
   ]);
   const statements = [
     ...perChunk(UPSERT_RECORDS, writeRows),
@@ -159,7 +169,7 @@ export async function commitPlan(db: D1Database, plan: SyncPlan, sync: SyncRow, 
       ? [db.prepare(ADVANCE_WATERMARKS).bind(storeId, JSON.stringify(plan.refreshedNamespaces), syncedAt)]
       : []),
     db.prepare(INSERT_SYNC).bind(sync.id, sync.organizationId, storeId, sync.mode, sync.syncTimestamp,
-      sync.status, JSON.stringify(sync.result), new Date().toISOString()),
+      sync.status, JSON.stringify(sync.result), JSON.stringify(sync.mutationIds), new Date().toISOString()),
   ];
   await db.batch(statements);
 }
@@ -183,8 +193,33 @@ export async function getRecord(db: D1Database, storeId: string, namespace: stri
 
 export async function listNamespaces(db: D1Database, storeId: string): Promise<NamespaceSummary[]> {
   const { results } = await db.prepare(`
-      SELECT namespace, sum(deleted = 0) AS record_count, max(synced_at) AS last_synced_at
+      SELECT namespace, sum(deleted = 0) AS record_count, sum(chunk_count) AS vector_count,
+             max(synced_at) AS last_synced_at
       FROM records WHERE vector_store_id = ?1 GROUP BY namespace ORDER BY namespace`)
     .bind(storeId).all<NamespaceSummary>();
-  return results.map((r) => ({ ...r, record_count: Number(r.record_count) }));
+  return results.map((r) => ({ ...r, record_count: Number(r.record_count), vector_count: Number(r.vector_count) }));
+}
+
+export interface LiveRecordText {
+  namespace: string;
+  id: string;
+  data: string;
+  file: string | null;
+  text: string | null;
+  vector: string | null;
+  chunk_count: number;
+}
+
+/** Live records by key, with what is needed to re-derive their chunk texts. */
+export async function loadLiveRecords(db: D1Database, storeId: string, keys: RecordKey[]): Promise<Map<string, LiveRecordText>> {
+  const out = new Map<string, LiveRecordText>();
+  if (keys.length === 0) return out;
+  const statements = jsonChunks(keys.map((k) => [k.namespace, k.id])).map((json) => db.prepare(`
+    SELECT namespace, id, data, file, text, vector, chunk_count FROM records
+    WHERE vector_store_id = ?1 AND deleted = 0
+      AND (namespace, id) IN (SELECT j.value ->> 0, j.value ->> 1 FROM json_each(?2) j)`).bind(storeId, json));
+  for (const result of await db.batch<LiveRecordText>(statements)) {
+    for (const row of result.results) out.set(`${row.namespace}\u0000${row.id}`, row);
+  }
+  return out;
 }

@@ -3,18 +3,40 @@ export interface VectorStore {
   organization_id: string;
   name: string;
   created_at: string;
+  embedding_model: string;
+  dimensions: number;
+  text_fields: string[] | null;
+  metadata_fields: string[] | null;
+}
+
+interface VectorStoreRow extends Omit<VectorStore, "text_fields" | "metadata_fields"> {
+  text_fields: string | null;
+  metadata_fields: string | null;
+}
+
+const COLUMNS = "id, organization_id, name, created_at, embedding_model, dimensions, text_fields, metadata_fields";
+
+function toStore(row: VectorStoreRow): VectorStore {
+  return {
+    ...row,
+    text_fields: row.text_fields === null ? null : JSON.parse(row.text_fields),
+    metadata_fields: row.metadata_fields === null ? null : JSON.parse(row.metadata_fields),
+  };
 }
 
 export async function getVectorStore(db: D1Database, id: string): Promise<VectorStore | null> {
-  return db.prepare("SELECT id, organization_id, name, created_at FROM vector_stores WHERE id = ?1")
-    .bind(id).first<VectorStore>();
+  const row = await db.prepare(`SELECT ${COLUMNS} FROM vector_stores WHERE id = ?1`).bind(id).first<VectorStoreRow>();
+  return row ? toStore(row) : null;
 }
 
 /** Inserts a store; false when the id is taken. */
 export async function insertVectorStore(db: D1Database, store: VectorStore): Promise<boolean> {
-  const result = await db.prepare(`INSERT INTO vector_stores (id, organization_id, name, created_at)
-                                   VALUES (?1, ?2, ?3, ?4) ON CONFLICT (id) DO NOTHING`)
-    .bind(store.id, store.organization_id, store.name, store.created_at).run();
+  const result = await db.prepare(`INSERT INTO vector_stores (${COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                                   ON CONFLICT (id) DO NOTHING`)
+    .bind(store.id, store.organization_id, store.name, store.created_at, store.embedding_model, store.dimensions,
+      store.text_fields ? JSON.stringify(store.text_fields) : null,
+      store.metadata_fields ? JSON.stringify(store.metadata_fields) : null)
+    .run();
   return result.meta.changes === 1;
 }
 

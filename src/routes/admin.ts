@@ -8,6 +8,7 @@ import { fieldErrors } from "../schemas/common";
 import { CreateApiKeyRequest, CreateVectorStoreRequest } from "../schemas/admin";
 import { insertVectorStore, listStoreIdsOfOrganization } from "../db/vector-stores";
 import { createApiKey, revokeApiKey } from "../auth/api-keys";
+import { EMBEDDING_MODELS } from "../vectors/embedder";
 
 export const adminRoutes = new Hono<AppEnv>();
 adminRoutes.use("/v1/admin/*", adminAuth);
@@ -21,7 +22,15 @@ function parse<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
 adminRoutes.post("/v1/admin/vector-stores", async (c) => {
   const body = parse(CreateVectorStoreRequest, await readJsonBody(c));
   const id = body.id ?? `vs_${randomToken(12)}`;
-  const store = { id, organization_id: body.organization_id, name: body.name ?? id, created_at: new Date().toISOString() };
+  const model = body.embedding_model ?? c.env.EMBEDDING_MODEL;
+  const dimensions = Number(c.env.EMBEDDING_DIMENSIONS);
+  // One Vectorize index serves every store, and an index has one dimension count.
+  if (EMBEDDING_MODELS[model] !== dimensions) {
+    const usable = Object.keys(EMBEDDING_MODELS).filter((m) => EMBEDDING_MODELS[m] === dimensions);
+    throw Errors.validation({ embedding_model: [`must be one of ${usable.join(", ")} (the index has ${dimensions} dimensions)`] });
+  }
+  const store = { id, organization_id: body.organization_id, name: body.name ?? id, created_at: new Date().toISOString(),
+    embedding_model: model, dimensions, text_fields: body.text_fields ?? null, metadata_fields: body.metadata_fields ?? null };
   if (!(await insertVectorStore(c.env.DB, store))) {
     throw new ApiError(409, "VECTOR_STORE_EXISTS", `Vector store '${id}' already exists.`, "conflict_error", { id });
   }

@@ -9,6 +9,7 @@ import { MAX_OPERATIONS, SyncRequestEnvelope } from "../schemas/sync";
 import { authorizeStore } from "../auth/store-access";
 import { runSync } from "../sync/engine";
 import { getSyncResult } from "../db/ledger";
+import { vectorDeps } from "../vectors/deps";
 
 export const syncRoutes = new Hono<AppEnv>();
 
@@ -24,10 +25,8 @@ async function handleSync(c: Context<AppEnv>) {
   if (!parsed.success) throw Errors.validation(fieldErrors(parsed.error));
   const request = parsed.data;
 
-  await authorizeStore(c.env.DB, c.get("apiKey"), request.vector_store_id, request.organization_id);
-  const result = await runSync({ db: c.env.DB }, {
-    organizationId: request.organization_id,
-    vectorStoreId: request.vector_store_id,
+  const store = await authorizeStore(c.env.DB, c.get("apiKey"), request.vector_store_id, request.organization_id);
+  const result = await runSync({ db: c.env.DB, ...vectorDeps(c.env) }, store, {
     mode: request.sync_mode,
     syncTimestamp: request.sync_timestamp,
     operations: request.operations,

@@ -4,6 +4,11 @@ import { Errors } from "../errors";
 import { apiKeyAuth } from "../middleware/api-key-auth";
 import { authorizeStore } from "../auth/store-access";
 import { getRecord, listNamespaces } from "../db/ledger";
+import { readJsonBody } from "../http/json-body";
+import { fieldErrors } from "../schemas/common";
+import { SearchRequest } from "../schemas/search";
+import { vectorDeps } from "../vectors/deps";
+import { searchStore } from "../vectors/search";
 
 export const vectorStoreRoutes = new Hono<AppEnv>();
 vectorStoreRoutes.use("/v1/vector_stores/*", apiKeyAuth);
@@ -29,4 +34,11 @@ vectorStoreRoutes.get("/v1/vector_stores/:vector_store_id/records/:namespace/:re
       { namespace, id: recordId });
   }
   return c.json(record);
+});
+
+vectorStoreRoutes.post("/v1/vector_stores/:vector_store_id/search", async (c) => {
+  const store = await authorizeStore(c.env.DB, c.get("apiKey"), c.req.param("vector_store_id"));
+  const parsed = SearchRequest.safeParse(await readJsonBody(c));
+  if (!parsed.success) throw Errors.validation(fieldErrors(parsed.error));
+  return c.json(await searchStore({ db: c.env.DB, ...vectorDeps(c.env) }, store, parsed.data));
 });

@@ -1,10 +1,19 @@
 import { z } from "zod";
 import { OrganizationId, VectorStoreId } from "./common";
 
+const FieldPaths = z.array(z.string().min(1).max(200).regex(/^[^.]+(\.[^.]+)*$/, "must be a dot path like 'assignee.name'"))
+  .min(1).max(50);
+
 export const CreateVectorStoreRequest = z.object({
   organization_id: OrganizationId,
   name: z.string().min(1).max(200).optional(),
   id: VectorStoreId.optional(),
+  /** Defaults to the service's EMBEDDING_MODEL; must produce the index's dimensions. */
+  embedding_model: z.string().min(1).max(100).optional(),
+  /** Dot paths of data whose values make the embedded text (default: every scalar leaf). */
+  text_fields: FieldPaths.optional(),
+  /** Dot paths of data copied into each vector's metadata (filterable in search). */
+  metadata_fields: FieldPaths.optional(),
 });
 
 export const VectorStore = z.object({
@@ -12,6 +21,10 @@ export const VectorStore = z.object({
   organization_id: z.string(),
   name: z.string(),
   created_at: z.string(),
+  embedding_model: z.string(),
+  dimensions: z.number().int(),
+  text_fields: z.array(z.string()).nullable(),
+  metadata_fields: z.array(z.string()).nullable(),
 });
 
 export const CreateApiKeyRequest = z.object({

@@ -27,6 +27,20 @@ export const FileMetadata = z.object({
 
 const nonEmptyData = JsonObject.refine((o) => Object.keys(o).length > 0, "must be a non-empty object");
 
+const isMetadataValue = (v: unknown) =>
+  typeof v === "string" || typeof v === "boolean" || (typeof v === "number" && Number.isFinite(v)) ||
+  (Array.isArray(v) && v.every((item) => typeof item === "string"));
+
+/** Extra vector metadata: scalars or string arrays (what Vectorize stores and filters on). */
+export const VectorMetadata = JsonObject.refine((o) => Object.values(o).every(isMetadataValue),
+  "values must be strings, finite numbers, booleans or arrays of strings")
+  .meta({ type: "object", additionalProperties: { anyOf: [{ type: "string" }, { type: "number" }, { type: "boolean" },
+    { type: "array", items: { type: "string" } }] } });
+
+/** At most 1536 dimensions (Vectorize); the exact count must equal the store's, checked per store. */
+export const OwnVector = z.array(z.number({ error: "must be finite numbers" }).finite("must be finite numbers"),
+  { error: "must be an array of numbers" }).min(1).max(1536);
+
 export const UpsertOperation = z.object({
   action: z.literal("upsert"),
   id: RecordId,
@@ -36,6 +50,12 @@ export const UpsertOperation = z.object({
   created_at: Timestamp.optional(),
   updated_at: Timestamp.optional(),
   source_system: z.string().max(64).optional(),
+  /** Embed this text instead of text derived from data. */
+  text: z.string().optional(),
+  /** Extra metadata stored with the record's vectors. */
+  metadata: VectorMetadata.optional(),
+  /** Bring your own embedding: stored as given (one vector), no embedding call. */
+  vector: OwnVector.optional(),
 });
 
 export const DeleteOperation = z.object({
@@ -63,7 +83,8 @@ const Counts = z.object({
 export type Counts = z.infer<typeof Counts>;
 
 export const OperationError = z.object({
-  index: z.number().int(),
+  /** The operation's position in the request; null for a record a full_refresh failed to sweep. */
+  index: z.number().int().nullable(),
   id: z.string().nullable(),
   namespace: z.string().nullable(),
   code: z.string(),

@@ -1,37 +1,42 @@
 import { ApiError, randomToken } from "../errors";
 import { commitPlan, loadLedger } from "../db/ledger";
+import type { VectorStore } from "../db/vector-stores";
 import type { SyncResponse } from "../schemas/sync";
+import { applyPlanToIndex, type VectorDeps } from "../vectors/vector-sync";
 import { checkOperations } from "./operations";
-import { keyOf, planSync, type RecordKey, type SyncMode } from "./plan";
+import { failKeys, keyOf, planSync, type RecordKey, type SyncMode } from "./plan";
 import { normalizeTimestamp } from "./timestamps";
 
 export interface SyncInput {
-  organizationId: string;
-  vectorStoreId: string;
   mode: SyncMode;
   syncTimestamp: string;
   operations: unknown[];
 }
 
-export interface SyncDeps {
+export interface SyncDeps extends VectorDeps {
   db: D1Database;
   now?: () => number;
 }
+
+/** Seconds a client should wait before retrying a request the upstream services could not take. */
+export const UPSTREAM_RETRY_AFTER_SECONDS = 10;
 
 export function newSyncId(): string {
   return `sync_${randomToken(12)}`;
 }
 
 /**
- * One sync request: check each operation, read the ledger once, plan against it, commit the
- * plan in one transaction. Takes its dependencies as arguments so it can run anywhere
+ * One sync request: check each operation, read the ledger once, plan against it, make the
+ * index follow the plan (embed, upsert, delete), then commit the ledger in one transaction.
+ * Vectors are written before the ledger commits, so any failure leaves a state that a replay
+ * of the same request repairs. Takes its dependencies as arguments so it can run anywhere
  * (a route handler, a benchmark, a Durable Object).
  */
-export async function runSync(deps: SyncDeps, input: SyncInput): Promise<SyncResponse> {
+export async function runSync(deps: SyncDeps, store: VectorStore, input: SyncInput): Promise<SyncResponse> {
   const now = deps.now ?? Date.now;
   const started = now();
   const syncedAt = normalizeTimestamp(input.syncTimestamp);
-  const checked = await checkOperations(input.operations, input.syncTimestamp);
+  const checked = await checkOperations(input.operations, input.syncTimestamp, store.dimensions);
 
   const keys = new Map<string, RecordKey>();
   const namespaces = new Set<string>();
@@ -42,7 +47,7 @@ export async function runSync(deps: SyncDeps, input: SyncInput): Promise<SyncRes
     namespaces.add(key.namespace);
   }
   const isRefresh = input.mode === "full_refresh";
-  const ledger = await loadLedger(deps.db, input.vectorStoreId, [...keys.values()],
+  const ledger = await loadLedger(deps.db, store.id, [...keys.values()],
     isRefresh ? { namespaces: [...namespaces], syncedAt } : null);
 
   if (isRefresh) {
@@ -56,23 +61,33 @@ export async function runSync(deps: SyncDeps, input: SyncInput): Promise<SyncRes
 
   const plan = planSync({ mode: input.mode, syncedAt, operations: checked, ledger: ledger.entries,
     sweepCandidates: ledger.sweepCandidates });
+  const vectors = await applyPlanToIndex(deps, store, plan);
+  failKeys(plan, vectors.failures);
+
+  const upstreamFailures = [...vectors.failures.values()].filter((f) => f.transient).length;
+  if (upstreamFailures > 0 && plan.results.upserted + plan.results.deleted === 0) {
+    // Nothing could be applied and retrying may succeed: tell the client to retry the request.
+    throw new ApiError(503, "UPSTREAM_UNAVAILABLE",
+      "The embedding or vector service is unavailable; nothing was applied. Retry the same request.",
+      "api_error", { failed_records: upstreamFailures }, "Upstream embedding or vector index failure",
+      { "Retry-After": String(UPSTREAM_RETRY_AFTER_SECONDS) });
+  }
 
   const processed = input.operations.length;
   const failed = plan.results.failed;
   const syncId = newSyncId();
   const response: SyncResponse = {
-    status: failed === 0 ? "success" : failed === processed ? "failed" : "partial_success",
+    status: failed === 0 && plan.errors.length === 0 ? "success" : failed === processed ? "failed" : "partial_success",
     sync_id: syncId,
     processed,
     results: plan.results,
     by_namespace: plan.byNamespace,
-    processing_time_ms: 0,
+    processing_time_ms: Math.max(0, Math.round(now() - started)),
     errors: plan.errors,
   };
-  response.processing_time_ms = Math.max(0, Math.round(now() - started));
   await commitPlan(deps.db, plan, {
-    id: syncId, organizationId: input.organizationId, vectorStoreId: input.vectorStoreId,
-    mode: input.mode, syncTimestamp: input.syncTimestamp, status: response.status, result: response,
+    id: syncId, organizationId: store.organization_id, vectorStoreId: store.id, mode: input.mode,
+    syncTimestamp: input.syncTimestamp, status: response.status, result: response, mutationIds: vectors.mutationIds,
   }, syncedAt);
   return response;
 }

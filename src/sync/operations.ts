@@ -13,13 +13,19 @@ export interface ValidOperation {
   version: string;
   updatedAt: string | null;
   /** Upserts only: the stored columns and the content hash over them. */
-  record?: {
-    data: string;
-    file: string | null;
-    createdAt: string | null;
-    sourceSystem: string | null;
-    contentHash: string;
-  };
+  record?: RecordPayload;
+}
+
+export interface RecordPayload {
+  data: string;
+  file: string | null;
+  createdAt: string | null;
+  sourceSystem: string | null;
+  /** The operation's own text, metadata (JSON) and vector, when it brought them. */
+  text: string | null;
+  metadata: string | null;
+  vector: number[] | null;
+  contentHash: string;
 }
 
 /** An operation that failed validation; `key` is set when its namespace and id are usable. */
@@ -66,7 +72,7 @@ function failure(index: number, raw: unknown, code: string, message: string): Ch
 }
 
 /** Validates each operation on its own, so one bad operation fails alone (counted, reported). */
-export async function checkOperations(operations: unknown[], syncTimestamp: string): Promise<CheckedOperation[]> {
+export async function checkOperations(operations: unknown[], syncTimestamp: string, dimensions: number): Promise<CheckedOperation[]> {
   const defaultVersion = normalizeTimestamp(syncTimestamp);
   return Promise.all(
     operations.map(async (raw, index): Promise<CheckedOperation> => {
@@ -86,21 +92,27 @@ export async function checkOperations(operations: unknown[], syncTimestamp: stri
       };
       if (op.action === "delete") return base;
 
+      if (op.vector && op.vector.length !== dimensions) {
+        return failure(index, raw, "INVALID_VECTOR",
+          `vector has ${op.vector.length} dimensions; this vector store's embeddings have ${dimensions}`);
+      }
       const data = JSON.stringify(op.data);
       const file = op.file ? JSON.stringify(op.file) : null;
-      const bytes = utf8.encode(data).byteLength + (file ? utf8.encode(file).byteLength : 0);
+      const metadata = op.metadata ? JSON.stringify(op.metadata) : null;
+      const text = op.text ?? null;
+      const bytes = [data, file, metadata, text].reduce((sum, part) => sum + (part ? utf8.encode(part).byteLength : 0), 0);
       if (bytes > MAX_RECORD_BYTES) {
         return failure(index, raw, "RECORD_TOO_LARGE",
-          `record is ${bytes} bytes of JSON (data + file); the limit is ${MAX_RECORD_BYTES}`);
+          `record is ${bytes} bytes (data, file, metadata and text); the limit is ${MAX_RECORD_BYTES}`);
       }
       const createdAt = op.created_at ?? null;
       const sourceSystem = op.source_system ?? null;
+      const vector = op.vector ?? null;
       // updated_at is left out on purpose: a record re-sent with a newer timestamp but the same
-      // content is unchanged and costs no rewrite (its version still advances).
-      const contentHash = await sha256Base64(
-        canonicalJson({ data: op.data, file: op.file ?? null, created_at: createdAt, source_system: sourceSystem }),
-      );
-      return { ...base, record: { data, file, createdAt, sourceSystem, contentHash } };
+      // content is unchanged and costs no rewrite and no embedding (its version still advances).
+      const contentHash = await sha256Base64(canonicalJson({ data: op.data, file: op.file ?? null, created_at: createdAt,
+        source_system: sourceSystem, text, metadata: op.metadata ?? null, vector }));
+      return { ...base, record: { data, file, createdAt, sourceSystem, text, metadata, vector, contentHash } };
     }),
   );
 }

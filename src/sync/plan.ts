@@ -11,6 +11,8 @@ export interface LedgerEntry {
   contentHash: string | null;
   version: string;
   syncedAt: string;
+  /** Vectors the record has in the index now (ids _0 .. _{chunkCount-1}). */
+  chunkCount: number;
 }
 
 export interface RecordKey {
@@ -20,9 +22,18 @@ export interface RecordKey {
 
 /** A row to write: a live record, or a tombstone (`record` null). */
 export interface RecordWrite extends RecordKey {
+  key: string;
   version: string;
   updatedAt: string | null;
   record: ValidOperation["record"] | null;
+  /** Vectors the record has in the index before this write, and will have after it. */
+  previousChunkCount: number;
+  chunkCount: number;
+}
+
+/** A live record a full_refresh removes, with the vectors it has. */
+export interface RecordSweep extends RecordKey {
+  chunkCount: number;
 }
 
 /** A record seen again without a content change: only its version and synced_at move. */
@@ -35,12 +46,17 @@ export interface SyncPlan {
   writes: RecordWrite[];
   touches: RecordTouch[];
   /** full_refresh: live records of the named namespaces not seen by this run. */
-  sweeps: RecordKey[];
+  sweeps: RecordSweep[];
   /** full_refresh: the namespaces whose refresh watermark this request advances. */
   refreshedNamespaces: string[];
   results: Counts;
   byNamespace: Record<string, Counts>;
   errors: OperationError[];
+  /** Per record key, the operations counted for it (so a failure downstream can recount them). */
+  outcomes: Map<string, { index: number; namespace: string; id: string; outcome: keyof Counts }[]>;
+  /** The ledger as read, per record key. */
+  ledger: Map<string, LedgerEntry>;
+  syncedAt: string;
 }
 
 export interface PlanInput {
@@ -51,7 +67,7 @@ export interface PlanInput {
   /** Ledger rows for every key the operations name. */
   ledger: LedgerEntry[];
   /** full_refresh: live rows of the named namespaces with synced_at older than this sync. */
-  sweepCandidates: RecordKey[];
+  sweepCandidates: RecordSweep[];
 }
 
 export const keyOf = (namespace: string, id: string): string => `${namespace}\u0000${id}`;
@@ -79,6 +95,17 @@ export function planSync(input: PlanInput): SyncPlan {
     results[outcome]++;
     (byNamespace[namespace] ??= zero())[outcome]++;
   };
+  const outcomes: SyncPlan["outcomes"] = new Map();
+  const countOp = (key: string, op: ValidOperation, outcome: keyof Counts) => {
+    count(op.namespace, outcome);
+    const list = outcomes.get(key) ?? [];
+    list.push({ index: op.index, namespace: op.namespace, id: op.id, outcome });
+    outcomes.set(key, list);
+  };
+  const write = (key: string, op: ValidOperation, record: RecordWrite["record"]) => {
+    writes.set(key, { ...keyFields(op), key, version: op.version, updatedAt: op.updatedAt, record,
+      previousChunkCount: original.get(key)?.chunkCount ?? 0, chunkCount: 0 });
+  };
 
   const writes = new Map<string, RecordWrite>();
   const seen = new Map<string, RecordKey>();
@@ -103,29 +130,29 @@ export function planSync(input: PlanInput): SyncPlan {
     const current = state.get(key);
 
     if (current && op.version < current.version) {
-      count(op.namespace, "unchanged"); // stale: a late delivery never rolls data back
+      countOp(key, op, "unchanged"); // stale: a late delivery never rolls data back
       continue;
     }
     if (op.action === "upsert") {
       const record = op.record!;
       if (current && !current.deleted && current.contentHash === record.contentHash) {
-        count(op.namespace, "unchanged");
+        countOp(key, op, "unchanged");
         if (op.version > current.version) {
-          current.version = op.version;
+          state.set(key, { ...current, version: op.version });
           touchUpdatedAt.set(key, op.updatedAt);
         }
         continue;
       }
-      count(op.namespace, "upserted");
+      countOp(key, op, "upserted");
       state.set(key, { ...keyFields(op), deleted: false, contentHash: record.contentHash, version: op.version,
-        syncedAt: input.syncedAt });
-      writes.set(key, { ...keyFields(op), version: op.version, updatedAt: op.updatedAt, record });
+        syncedAt: input.syncedAt, chunkCount: 0 });
+      write(key, op, record);
     } else {
-      count(op.namespace, "deleted");
+      countOp(key, op, "deleted");
       if (current?.deleted && current.version === op.version) continue; // already this tombstone
       state.set(key, { ...keyFields(op), deleted: true, contentHash: null, version: op.version,
-        syncedAt: input.syncedAt });
-      writes.set(key, { ...keyFields(op), version: op.version, updatedAt: op.updatedAt, record: null });
+        syncedAt: input.syncedAt, chunkCount: 0 });
+      write(key, op, null);
     }
   }
 
@@ -140,7 +167,7 @@ export function planSync(input: PlanInput): SyncPlan {
     }
   }
 
-  const sweeps: RecordKey[] = [];
+  const sweeps: RecordSweep[] = [];
   const isRefresh = input.mode === "full_refresh" && input.operations.length > 0;
   if (isRefresh) {
     for (const candidate of input.sweepCandidates) {
@@ -159,7 +186,51 @@ export function planSync(input: PlanInput): SyncPlan {
     results,
     byNamespace,
     errors,
+    outcomes,
+    ledger: original,
+    syncedAt: input.syncedAt,
   };
+}
+
+export interface KeyFailure {
+  code: string;
+  message: string;
+}
+
+/**
+ * Takes back what could not be applied downstream (an embedding or a vector write failed):
+ * the record's operations are recounted as failed, its ledger row is left as it was (only
+ * marked seen, so a full_refresh does not sweep it), and a sweep that failed is not done.
+ */
+export function failKeys(plan: SyncPlan, failures: Map<string, KeyFailure>): void {
+  if (failures.size === 0) return;
+  const count = (namespace: string, outcome: keyof Counts, delta: number) => {
+    plan.results[outcome] += delta;
+    plan.byNamespace[namespace]![outcome] += delta;
+  };
+  plan.writes = plan.writes.filter((w) => !failures.has(w.key));
+  const touched = new Set(plan.touches.map((t) => keyOf(t.namespace, t.id)));
+  for (const [key, failure] of failures) {
+    for (const op of plan.outcomes.get(key) ?? []) {
+      if (op.outcome === "failed") continue;
+      count(op.namespace, op.outcome, -1);
+      count(op.namespace, "failed", 1);
+      op.outcome = "failed";
+      plan.errors.push({ index: op.index, id: op.id, namespace: op.namespace, code: failure.code, message: failure.message });
+    }
+    const before = plan.ledger.get(key);
+    if (before && !before.deleted && !touched.has(key) && before.syncedAt < plan.syncedAt) {
+      plan.touches.push({ namespace: before.namespace, id: before.id, version: before.version, updatedAt: null });
+    }
+  }
+  plan.sweeps = plan.sweeps.filter((sweep) => {
+    const failure = failures.get(keyOf(sweep.namespace, sweep.id));
+    if (!failure) return true;
+    count(sweep.namespace, "deleted", -1);
+    plan.errors.push({ index: null, id: sweep.id, namespace: sweep.namespace, code: failure.code, message: failure.message });
+    return false;
+  });
+  plan.errors.sort((a, b) => (a.index ?? Infinity) - (b.index ?? Infinity));
 }
 
 function keyFields(op: ValidOperation): RecordKey {

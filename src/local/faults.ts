@@ -1,0 +1,58 @@
+/**
+ * Test-only switches and counters of the local stand-ins. Module state: in workerd the stand-ins
+ * run in the same isolate as the worker that calls them, so one copy serves both.
+ */
+export type FaultTarget = "embed" | "upsert" | "insert" | "deleteByIds" | "getByIds" | "query" | "describe";
+
+export interface FaultPlan {
+  /** Fail the next N calls of each target (Infinity: until cleared). */
+  failNext?: Partial<Record<FaultTarget, number>>;
+  /** Delay before failing, to imitate a timeout. */
+  delayMs?: number;
+}
+
+export interface StandInStats {
+  embedCalls: number;
+  textsEmbedded: number;
+  maxTextsPerCall: number;
+  upsertCalls: number;
+  vectorsUpserted: number;
+  deleteCalls: number;
+  idsDeleted: number;
+  queryCalls: number;
+}
+
+const emptyStats = (): StandInStats => ({ embedCalls: 0, textsEmbedded: 0, maxTextsPerCall: 0, upsertCalls: 0,
+  vectorsUpserted: 0, deleteCalls: 0, idsDeleted: 0, queryCalls: 0 });
+
+const state = { faults: {} as Required<Pick<FaultPlan, "failNext">> & FaultPlan, stats: emptyStats() };
+state.faults.failNext = {};
+
+export function setFaults(plan: FaultPlan): void {
+  state.faults = { failNext: { ...(plan.failNext ?? {}) }, delayMs: plan.delayMs };
+}
+
+export function clearFaults(): void {
+  setFaults({});
+}
+
+/** Throws when a fault is planned for this call (after the planned delay). */
+export async function maybeFail(target: FaultTarget): Promise<void> {
+  const remaining = state.faults.failNext[target] ?? 0;
+  if (remaining <= 0) return;
+  state.faults.failNext[target] = remaining - 1;
+  if (state.faults.delayMs) await new Promise((resolve) => setTimeout(resolve, state.faults.delayMs));
+  throw new Error(`injected fault: ${target} unavailable`);
+}
+
+export function stats(): StandInStats {
+  return { ...state.stats };
+}
+
+export function resetStats(): void {
+  state.stats = emptyStats();
+}
+
+export function record(update: (s: StandInStats) => void): void {
+  update(state.stats);
+}

@@ -1,0 +1,31 @@
+import { WorkerEntrypoint } from "cloudflare:workers";
+import { EMBEDDING_MODELS, MAX_TEXTS_PER_CALL } from "../vectors/embedder";
+import { clearFaults, maybeFail, record, resetStats, setFaults, stats, type FaultPlan } from "./faults";
+import { hashEmbedding } from "./hash-embedding";
+
+/**
+ * Local stand-in for the Workers AI binding (bound as AI in the dev environment only):
+ * `run(model, {text})` answers like a bge embedding model, with the lexical hash embedding.
+ */
+export class LocalEmbedder extends WorkerEntrypoint {
+  async run(model: string, inputs: { text: string | string[] }) {
+    const dimensions = EMBEDDING_MODELS[model];
+    if (!dimensions) throw new Error(`unknown embedding model ${model}`);
+    const texts = Array.isArray(inputs.text) ? inputs.text : [inputs.text];
+    // Workers AI refuses more than 100 texts in one call; so does the stand-in.
+    if (texts.length > MAX_TEXTS_PER_CALL) throw new Error(`at most ${MAX_TEXTS_PER_CALL} texts per call, got ${texts.length}`);
+    record((s) => {
+      s.embedCalls += 1;
+      s.textsEmbedded += texts.length;
+      s.maxTextsPerCall = Math.max(s.maxTextsPerCall, texts.length);
+    });
+    await maybeFail("embed");
+    return { shape: [texts.length, dimensions], data: texts.map((t) => hashEmbedding(t, dimensions)), pooling: "mean" };
+  }
+
+  // Test-only switches (the production AI binding has none of these).
+  setFaults(plan: FaultPlan) { setFaults(plan); }
+  clearFaults() { clearFaults(); }
+  stats() { return stats(); }
+  resetStats() { resetStats(); }
+}

@@ -1,0 +1,185 @@
+import { DurableObject, WorkerEntrypoint } from "cloudflare:workers";
+import { MAX_IDS_PER_DELETE, MAX_VECTORS_PER_UPSERT } from "../vectors/index-writer";
+import { MAX_METADATA_BYTES } from "../vectors/metadata";
+import { clearFaults, maybeFail, record, resetStats, setFaults, stats, type FaultPlan } from "./faults";
+import { cosine, matchesFilter } from "./vector-math";
+
+interface LocalEnv {
+  LOCAL_VECTOR_STORE: DurableObjectNamespace<LocalVectorStore>;
+  EMBEDDING_DIMENSIONS: string;
+}
+
+interface StoredVector {
+  id: string;
+  namespace?: string;
+  values: number[];
+  metadata?: Record<string, VectorizeVectorMetadata>;
+}
+
+const utf8 = new TextEncoder();
+const bytes = (s: string) => utf8.encode(s).byteLength;
+
+/**
+ * The index data of the local stand-in: one SQLite-backed Durable Object, so vectors persist
+ * across `npm run dev` restarts (under .wrangler/state) and each test file starts empty.
+ * Checks the limits Vectorize enforces, so code that passes here does not fail there on them.
+ */
+export class LocalVectorStore extends DurableObject<LocalEnv> {
+  private readonly sql: SqlStorage;
+  private readonly dimensions: number;
+
+  constructor(ctx: DurableObjectState, env: LocalEnv) {
+    super(ctx, env);
+    this.sql = ctx.storage.sql;
+    this.dimensions = Number(env.EMBEDDING_DIMENSIONS);
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS vectors (id TEXT PRIMARY KEY, namespace TEXT, vals BLOB NOT NULL, metadata TEXT)`);
+    this.sql.exec(`CREATE INDEX IF NOT EXISTS vectors_ns ON vectors (namespace)`);
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL)`);
+  }
+
+  private nextMutation(): string {
+    const row = this.sql.exec(`INSERT INTO counters (name, value) VALUES ('mutation', 1)
+      ON CONFLICT (name) DO UPDATE SET value = value + 1 RETURNING value`).one();
+    this.sql.exec(`INSERT INTO counters (name, value) VALUES ('processed_at', ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value`, Date.now());
+    return String(row.value);
+  }
+
+  private validate(vectors: StoredVector[]): void {
+    if (vectors.length > MAX_VECTORS_PER_UPSERT) throw new Error(`VECTOR_UPSERT_ERROR: at most ${MAX_VECTORS_PER_UPSERT} vectors per call, got ${vectors.length}`);
+    for (const v of vectors) {
+      if (typeof v.id !== "string" || v.id.length === 0 || bytes(v.id) > 64) throw new Error(`VECTOR_UPSERT_ERROR: id must be 1-64 bytes: ${String(v.id).slice(0, 80)}`);
+      if (v.namespace !== undefined && bytes(v.namespace) > 64) throw new Error(`VECTOR_UPSERT_ERROR: namespace over 64 bytes`);
+      if (!Array.isArray(v.values) && !ArrayBuffer.isView(v.values)) throw new Error(`VECTOR_UPSERT_ERROR: values must be an array`);
+      if (v.values.length !== this.dimensions) throw new Error(`VECTOR_UPSERT_ERROR: vector ${v.id} has ${v.values.length} dimensions, index has ${this.dimensions}`);
+      for (const x of v.values) if (!Number.isFinite(x)) throw new Error(`VECTOR_UPSERT_ERROR: vector ${v.id} has a non-finite value`);
+      if (v.metadata && bytes(JSON.stringify(v.metadata)) > MAX_METADATA_BYTES) throw new Error(`VECTOR_UPSERT_ERROR: metadata of ${v.id} over 10 KiB`);
+    }
+  }
+
+  private write(vectors: StoredVector[], replace: boolean): { mutationId: string } {
+    this.validate(vectors);
+    this.ctx.storage.transactionSync(() => {
+      for (const v of vectors) {
+        this.sql.exec(`INSERT INTO vectors (id, namespace, vals, metadata) VALUES (?, ?, ?, ?)
+          ON CONFLICT (id) DO ${replace ? "UPDATE SET namespace = excluded.namespace, vals = excluded.vals, metadata = excluded.metadata" : "NOTHING"}`,
+          v.id, v.namespace ?? null, new Float32Array(v.values).buffer, v.metadata ? JSON.stringify(v.metadata) : null);
+      }
+    });
+    return { mutationId: this.nextMutation() };
+  }
+
+  upsert(vectors: StoredVector[]) { return this.write(vectors, true); }
+
+  /** Like Vectorize: insert keeps an existing id's vector, silently. */
+  insert(vectors: StoredVector[]) { return this.write(vectors, false); }
+
+  deleteByIds(ids: string[]) {
+    if (ids.length > MAX_IDS_PER_DELETE) throw new Error(`VECTOR_DELETE_ERROR: at most ${MAX_IDS_PER_DELETE} ids per call`);
+    this.sql.exec(`DELETE FROM vectors WHERE id IN (SELECT value FROM json_each(?))`, JSON.stringify(ids));
+    return { mutationId: this.nextMutation() };
+  }
+
+  private rows(where: string, ...params: (string | null)[]) {
+    return this.sql.exec<{ id: string; namespace: string | null; vals: ArrayBuffer; metadata: string | null }>(
+      `SELECT id, namespace, vals, metadata FROM vectors ${where}`, ...params).toArray();
+  }
+
+  getByIds(ids: string[]): VectorizeVector[] {
+    return this.rows(`WHERE id IN (SELECT value FROM json_each(?))`, JSON.stringify(ids)).map((r) => ({
+      id: r.id, values: Array.from(new Float32Array(r.vals)), metadata: r.metadata ? JSON.parse(r.metadata) : {},
+      ...(r.namespace !== null ? { namespace: r.namespace } : {}),
+    }));
+  }
+
+  query(vector: number[], options: VectorizeQueryOptions = {}): VectorizeMatches {
+    const topK = options.topK ?? 5;
+    const withMetadata = options.returnMetadata === true || options.returnMetadata === "all";
+    const limit = options.returnValues || withMetadata ? 20 : 100;
+    if (topK < 1 || topK > limit) throw new Error(`VECTOR_QUERY_ERROR: topK must be 1-${limit} with these options, got ${topK}`);
+    if (vector.length !== this.dimensions) throw new Error(`VECTOR_QUERY_ERROR: query has ${vector.length} dimensions, index has ${this.dimensions}`);
+    const rows = options.namespace !== undefined ? this.rows(`WHERE namespace = ?`, options.namespace) : this.rows("");
+    const scored = [];
+    for (const row of rows) {
+      const metadata = row.metadata ? JSON.parse(row.metadata) : {};
+      if (!matchesFilter(metadata, options.filter as Record<string, unknown> | undefined)) continue;
+      const values = new Float32Array(row.vals);
+      scored.push({ id: row.id, score: cosine(vector, values), values, metadata, namespace: row.namespace });
+    }
+    scored.sort((a, b) => b.score - a.score);
+    const matches = scored.slice(0, topK).map((m) => ({
+      id: m.id, score: m.score,
+      ...(m.namespace !== null ? { namespace: m.namespace } : {}),
+      ...(options.returnValues ? { values: Array.from(m.values) } : {}),
+      ...(withMetadata ? { metadata: m.metadata } : {}),
+    }));
+    return { matches, count: matches.length };
+  }
+
+  describe(): VectorizeIndexInfo {
+    const count = this.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM vectors`).one().n;
+    const counter = (name: string) =>
+      this.sql.exec<{ value: number }>(`SELECT value FROM counters WHERE name = ?`, name).toArray()[0]?.value ?? 0;
+    // Writes apply at once here, so every mutation is processed as soon as it returns.
+    return { vectorCount: count, dimensions: this.dimensions, processedUpToMutation: counter("mutation"),
+      processedUpToDatetime: counter("processed_at") };
+  }
+
+  /** Test helper: every vector id with its namespace and record id (the stand-in's whole content). */
+  dump(): { id: string; namespace: string | null; record_id: unknown; chunk: unknown }[] {
+    return this.rows("ORDER BY id").map((r) => {
+      const metadata = r.metadata ? JSON.parse(r.metadata) : {};
+      return { id: r.id, namespace: r.namespace, record_id: metadata.record_id, chunk: metadata.chunk };
+    });
+  }
+}
+
+/**
+ * Local stand-in for the Vectorize binding (bound as VECTORIZE in the dev environment only):
+ * the methods the service uses, forwarded to the LocalVectorStore object, with test-only fault
+ * injection and call counters.
+ */
+export class LocalVectorIndex extends WorkerEntrypoint<LocalEnv> {
+  private get store() {
+    return this.env.LOCAL_VECTOR_STORE.get(this.env.LOCAL_VECTOR_STORE.idFromName("index"));
+  }
+
+  async upsert(vectors: StoredVector[]) {
+    record((s) => { s.upsertCalls += 1; s.vectorsUpserted += vectors.length; });
+    await maybeFail("upsert");
+    return this.store.upsert(vectors);
+  }
+
+  async insert(vectors: StoredVector[]) {
+    await maybeFail("insert");
+    return this.store.insert(vectors);
+  }
+
+  async deleteByIds(ids: string[]) {
+    record((s) => { s.deleteCalls += 1; s.idsDeleted += ids.length; });
+    await maybeFail("deleteByIds");
+    return this.store.deleteByIds(ids);
+  }
+
+  async getByIds(ids: string[]) {
+    await maybeFail("getByIds");
+    return this.store.getByIds(ids);
+  }
+
+  async query(vector: number[], options?: VectorizeQueryOptions) {
+    record((s) => { s.queryCalls += 1; });
+    await maybeFail("query");
+    return this.store.query(vector, options);
+  }
+
+  async describe() {
+    await maybeFail("describe");
+    return this.store.describe();
+  }
+
+  // Test-only switches (the production Vectorize binding has none of these).
+  setFaults(plan: FaultPlan) { setFaults(plan); }
+  clearFaults() { clearFaults(); }
+  stats() { return stats(); }
+  resetStats() { resetStats(); }
+  dump() { return this.store.dump(); }
+}

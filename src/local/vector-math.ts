@@ -1,0 +1,44 @@
+/** Cosine similarity of two equal-length vectors (0 when either is all zeros). */
+export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let dot = 0;
+  let na = 0;
+  let nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    dot += x * y;
+    na += x * x;
+    nb += y * y;
+  }
+  return na === 0 || nb === 0 ? 0 : dot / Math.sqrt(na * nb);
+}
+
+type Scalar = string | number | boolean | null;
+
+function compare(value: unknown, op: string, operand: unknown): boolean {
+  switch (op) {
+    case "$eq": return value === operand;
+    case "$ne": return value !== operand;
+    case "$lt": return (value as Scalar)! < (operand as Scalar)!;
+    case "$lte": return (value as Scalar)! <= (operand as Scalar)!;
+    case "$gt": return (value as Scalar)! > (operand as Scalar)!;
+    case "$gte": return (value as Scalar)! >= (operand as Scalar)!;
+    case "$in": return Array.isArray(operand) && operand.includes(value);
+    case "$nin": return Array.isArray(operand) && !operand.includes(value);
+    default: throw new Error(`unsupported filter operator ${op}`);
+  }
+}
+
+/** Vectorize's metadata filter: `{field: value}` is $eq; `{field: {$op: value}}`; all fields must match. */
+export function matchesFilter(metadata: Record<string, unknown>, filter: Record<string, unknown> | undefined): boolean {
+  if (!filter) return true;
+  for (const [field, condition] of Object.entries(filter)) {
+    const value = metadata[field];
+    if (condition !== null && typeof condition === "object" && !Array.isArray(condition)) {
+      for (const [op, operand] of Object.entries(condition)) if (!compare(value, op, operand)) return false;
+    } else if (!compare(value, "$eq", condition)) {
+      return false;
+    }
+  }
+  return true;
+}

@@ -1,0 +1,40 @@
+import { valueAtPath } from "./text";
+
+/** Vectorize stores at most 10 KiB of metadata per vector. */
+export const MAX_METADATA_BYTES = 10 * 1024;
+
+export interface MetadataContext {
+  organizationId: string;
+  vectorStoreId: string;
+  namespace: string;
+  recordId: string;
+}
+
+const isScalar = (v: unknown): v is string | number | boolean =>
+  typeof v === "string" || typeof v === "boolean" || (typeof v === "number" && Number.isFinite(v));
+
+/**
+ * A record's vector metadata: the store's `metadata_fields` picked from data (scalars, or arrays
+ * of strings), then the operation's own `metadata`, then the service's keys, which always win.
+ */
+export function buildMetadata(ctx: MetadataContext, data: Record<string, unknown>, metadataFields: string[] | null,
+  own: Record<string, VectorizeVectorMetadata> | null): Record<string, VectorizeVectorMetadata> {
+  const metadata: Record<string, VectorizeVectorMetadata> = Object.create(null);
+  for (const field of metadataFields ?? []) {
+    const value = valueAtPath(data, field);
+    if (isScalar(value)) metadata[field] = value;
+    else if (Array.isArray(value) && value.every((v) => typeof v === "string")) metadata[field] = value as string[];
+  }
+  for (const [key, value] of Object.entries(own ?? {})) metadata[key] = value;
+  metadata.organization_id = ctx.organizationId;
+  metadata.vector_store_id = ctx.vectorStoreId;
+  metadata.namespace = ctx.namespace;
+  metadata.record_id = ctx.recordId;
+  metadata.chunk = 0;
+  return { ...metadata };
+}
+
+/** UTF-8 bytes of the metadata as JSON, counted with the widest chunk number the record will carry. */
+export function metadataBytes(metadata: Record<string, VectorizeVectorMetadata>, chunks: number): number {
+  return new TextEncoder().encode(JSON.stringify({ ...metadata, chunk: Math.max(0, chunks - 1) })).byteLength;
+}

@@ -1,0 +1,78 @@
+import { loadLiveRecords } from "../db/ledger";
+import type { VectorStore } from "../db/vector-stores";
+import { ApiError, Errors } from "../errors";
+import type { SearchRequest } from "../schemas/search";
+import { embedTexts } from "./embedder";
+import { vectorNamespace } from "./ids";
+import { getVectors, MAX_IDS_PER_GET } from "./index-writer";
+import { recordChunks, recordText, type VectorDeps } from "./vector-sync";
+
+const SERVICE_KEYS = new Set(["organization_id", "vector_store_id", "namespace", "record_id", "chunk"]);
+
+interface Hit {
+  id: string;
+  score: number;
+  metadata?: Record<string, unknown>;
+}
+
+function upstreamUnavailable(what: string): ApiError {
+  return new ApiError(503, "UPSTREAM_UNAVAILABLE", `The ${what} is unavailable. Retry the search.`, "api_error", {},
+    `Upstream ${what} failure`, { "Retry-After": "5" });
+}
+
+/**
+ * Searches one store: embeds the query (unless a vector is given), queries each requested
+ * namespace (or the whole store through its vector_store_id metadata), merges by score, and
+ * answers from the ledger, so a vector whose record is gone or shrank is never returned.
+ */
+export async function searchStore(deps: VectorDeps & { db: D1Database }, store: VectorStore, request: SearchRequest) {
+  let vector = request.vector;
+  if (vector && vector.length !== store.dimensions) {
+    throw Errors.validation({ vector: [`must have exactly ${store.dimensions} dimensions`] });
+  }
+  if (!vector) {
+    const [embedded] = await embedTexts(deps.ai, store.embedding_model, store.dimensions, [request.query!], deps.retry);
+    if (!embedded?.ok) throw upstreamUnavailable("embedding service");
+    vector = embedded.vector;
+  }
+
+  const topK = request.top_k;
+  // Vectorize returns metadata with at most 20 matches; past that, ids first, then metadata by id.
+  const returnMetadata = topK <= MAX_IDS_PER_GET ? "all" : "none";
+  // The store's own id is always part of the filter: a store never sees another store's vectors.
+  const filter = { ...(request.filter ?? {}), vector_store_id: store.id } as VectorizeVectorMetadataFilter;
+  const namespaces = request.namespace === undefined ? [undefined]
+    : await Promise.all([request.namespace].flat().map((ns) => vectorNamespace(store.id, ns)));
+  let hits: Hit[];
+  try {
+    const answers = await Promise.all(namespaces.map((namespace) =>
+      deps.index.query(vector!, { topK, returnMetadata, filter, ...(namespace ? { namespace } : {}) })));
+    hits = answers.flatMap((a) => a.matches).sort((a, b) => b.score - a.score).slice(0, topK);
+    if (returnMetadata === "none" && hits.length > 0) {
+      const byId = new Map((await getVectors(deps.index, hits.map((h) => h.id), deps.retry)).map((v) => [v.id, v.metadata]));
+      hits = hits.map((h) => ({ ...h, metadata: byId.get(h.id) }));
+    }
+  } catch (err) {
+    if (err instanceof ApiError) throw err;
+    throw upstreamUnavailable("vector index");
+  }
+
+  const located = hits
+    .map((h) => ({ ...h, meta: (h.metadata ?? {}) as Record<string, unknown> }))
+    .filter((h) => h.meta.vector_store_id === store.id && typeof h.meta.record_id === "string");
+  const records = await loadLiveRecords(deps.db, store.id,
+    located.map((h) => ({ namespace: String(h.meta.namespace), id: String(h.meta.record_id) })));
+
+  const results = [];
+  for (const hit of located) {
+    const namespace = String(hit.meta.namespace);
+    const recordId = String(hit.meta.record_id);
+    const chunk = Number(hit.meta.chunk);
+    const record = records.get(`${namespace}\u0000${recordId}`);
+    if (!record || !(chunk < record.chunk_count)) continue; // not in the ledger (any more): never shown
+    const chunks = record.vector ? [recordText(store, record)] : recordChunks(store, record);
+    const metadata = Object.fromEntries(Object.entries(hit.meta).filter(([k]) => !SERVICE_KEYS.has(k)));
+    results.push({ record_id: recordId, namespace, score: hit.score, chunk, text: chunks[chunk] ?? "", metadata });
+  }
+  return { results };
+}
