@@ -107,8 +107,8 @@ describe("incremental sync", () => {
       del("b")]);
     const res = await call("GET", `/v1/vector_stores/${t.store}/namespaces`, undefined, { "X-API-Key": t.key });
     expect(await res.json()).toEqual({ vector_store_id: t.store, namespaces: [
-      { namespace: "clickup_tasks", record_count: 1, last_synced_at: "2026-01-15T10:00:00.000Z" },
-      { namespace: "notion.pages", record_count: 1, last_synced_at: "2026-01-15T10:00:00.000Z" },
+      { namespace: "clickup_tasks", record_count: 1, vector_count: 1, last_synced_at: "2026-01-15T10:00:00.000Z" },
+      { namespace: "notion.pages", record_count: 1, vector_count: 1, last_synced_at: "2026-01-15T10:00:00.000Z" },
     ] });
     expect((await getRecord(t, "notion.pages", "folder/file name.md")).body.data).toEqual({ x: 2 });
   });

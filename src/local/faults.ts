@@ -7,6 +7,8 @@ export type FaultTarget = "embed" | "upsert" | "insert" | "deleteByIds" | "getBy
 export interface FaultPlan {
   /** Fail the next N calls of each target (Infinity: until cleared). */
   failNext?: Partial<Record<FaultTarget, number>>;
+  /** Fail every upsert call that carries a vector of one of these record ids (a targeted, lasting fault). */
+  failUpsertOfRecords?: string[];
   /** Delay before failing, to imitate a timeout. */
   delayMs?: number;
 }
@@ -29,7 +31,7 @@ const state = { faults: {} as Required<Pick<FaultPlan, "failNext">> & FaultPlan,
 state.faults.failNext = {};
 
 export function setFaults(plan: FaultPlan): void {
-  state.faults = { failNext: { ...(plan.failNext ?? {}) }, delayMs: plan.delayMs };
+  state.faults = { failNext: { ...(plan.failNext ?? {}) }, failUpsertOfRecords: plan.failUpsertOfRecords, delayMs: plan.delayMs };
 }
 
 export function clearFaults(): void {
@@ -37,10 +39,11 @@ export function clearFaults(): void {
 }
 
 /** Throws when a fault is planned for this call (after the planned delay). */
-export async function maybeFail(target: FaultTarget): Promise<void> {
+export async function maybeFail(target: FaultTarget, recordIds: string[] = []): Promise<void> {
+  const targeted = target === "upsert" && (state.faults.failUpsertOfRecords ?? []).some((id) => recordIds.includes(id));
   const remaining = state.faults.failNext[target] ?? 0;
-  if (remaining <= 0) return;
-  state.faults.failNext[target] = remaining - 1;
+  if (remaining <= 0 && !targeted) return;
+  if (!targeted) state.faults.failNext[target] = remaining - 1;
   if (state.faults.delayMs) await new Promise((resolve) => setTimeout(resolve, state.faults.delayMs));
   throw new Error(`injected fault: ${target} unavailable`);
 }

@@ -19,6 +19,28 @@ interface StoredVector {
 const utf8 = new TextEncoder();
 const bytes = (s: string) => utf8.encode(s).byteLength;
 
+/** Vectorize's limits on writes, checked before anything is stored. */
+export function validateVectors(vectors: StoredVector[], dimensions: number): void {
+  if (vectors.length > MAX_VECTORS_PER_UPSERT) throw new Error(`VECTOR_UPSERT_ERROR: at most ${MAX_VECTORS_PER_UPSERT} vectors per call, got ${vectors.length}`);
+  for (const v of vectors) {
+    if (typeof v.id !== "string" || v.id.length === 0 || bytes(v.id) > 64) throw new Error(`VECTOR_UPSERT_ERROR: id must be 1-64 bytes: ${String(v.id).slice(0, 80)}`);
+    if (v.namespace !== undefined && bytes(v.namespace) > 64) throw new Error(`VECTOR_UPSERT_ERROR: namespace over 64 bytes`);
+    if (!Array.isArray(v.values) && !ArrayBuffer.isView(v.values)) throw new Error(`VECTOR_UPSERT_ERROR: values must be an array`);
+    if (v.values.length !== dimensions) throw new Error(`VECTOR_UPSERT_ERROR: vector ${v.id} has ${v.values.length} dimensions, index has ${dimensions}`);
+    for (const x of v.values) if (!Number.isFinite(x)) throw new Error(`VECTOR_UPSERT_ERROR: vector ${v.id} has a non-finite value`);
+    if (v.metadata && bytes(JSON.stringify(v.metadata)) > MAX_METADATA_BYTES) throw new Error(`VECTOR_UPSERT_ERROR: metadata of ${v.id} over 10 KiB`);
+  }
+}
+
+/** Vectorize's limits on queries: topK at most 100, or 20 with values or all metadata. */
+export function validateQuery(vector: number[], options: VectorizeQueryOptions, dimensions: number): void {
+  const topK = options.topK ?? 5;
+  const withMetadata = options.returnMetadata === true || options.returnMetadata === "all";
+  const limit = options.returnValues || withMetadata ? 20 : 100;
+  if (topK < 1 || topK > limit) throw new Error(`VECTOR_QUERY_ERROR: topK must be 1-${limit} with these options, got ${topK}`);
+  if (vector.length !== dimensions) throw new Error(`VECTOR_QUERY_ERROR: query has ${vector.length} dimensions, index has ${dimensions}`);
+}
+
 /**
  * The index data of the local stand-in: one SQLite-backed Durable Object, so vectors persist
  * across `npm run dev` restarts (under .wrangler/state) and each test file starts empty.
@@ -44,20 +66,7 @@ export class LocalVectorStore extends DurableObject<LocalEnv> {
     return String(row.value);
   }
 
-  private validate(vectors: StoredVector[]): void {
-    if (vectors.length > MAX_VECTORS_PER_UPSERT) throw new Error(`VECTOR_UPSERT_ERROR: at most ${MAX_VECTORS_PER_UPSERT} vectors per call, got ${vectors.length}`);
-    for (const v of vectors) {
-      if (typeof v.id !== "string" || v.id.length === 0 || bytes(v.id) > 64) throw new Error(`VECTOR_UPSERT_ERROR: id must be 1-64 bytes: ${String(v.id).slice(0, 80)}`);
-      if (v.namespace !== undefined && bytes(v.namespace) > 64) throw new Error(`VECTOR_UPSERT_ERROR: namespace over 64 bytes`);
-      if (!Array.isArray(v.values) && !ArrayBuffer.isView(v.values)) throw new Error(`VECTOR_UPSERT_ERROR: values must be an array`);
-      if (v.values.length !== this.dimensions) throw new Error(`VECTOR_UPSERT_ERROR: vector ${v.id} has ${v.values.length} dimensions, index has ${this.dimensions}`);
-      for (const x of v.values) if (!Number.isFinite(x)) throw new Error(`VECTOR_UPSERT_ERROR: vector ${v.id} has a non-finite value`);
-      if (v.metadata && bytes(JSON.stringify(v.metadata)) > MAX_METADATA_BYTES) throw new Error(`VECTOR_UPSERT_ERROR: metadata of ${v.id} over 10 KiB`);
-    }
-  }
-
   private write(vectors: StoredVector[], replace: boolean): { mutationId: string } {
-    this.validate(vectors);
     this.ctx.storage.transactionSync(() => {
       for (const v of vectors) {
         this.sql.exec(`INSERT INTO vectors (id, namespace, vals, metadata) VALUES (?, ?, ?, ?)
@@ -74,7 +83,6 @@ export class LocalVectorStore extends DurableObject<LocalEnv> {
   insert(vectors: StoredVector[]) { return this.write(vectors, false); }
 
   deleteByIds(ids: string[]) {
-    if (ids.length > MAX_IDS_PER_DELETE) throw new Error(`VECTOR_DELETE_ERROR: at most ${MAX_IDS_PER_DELETE} ids per call`);
     this.sql.exec(`DELETE FROM vectors WHERE id IN (SELECT value FROM json_each(?))`, JSON.stringify(ids));
     return { mutationId: this.nextMutation() };
   }
@@ -94,9 +102,6 @@ export class LocalVectorStore extends DurableObject<LocalEnv> {
   query(vector: number[], options: VectorizeQueryOptions = {}): VectorizeMatches {
     const topK = options.topK ?? 5;
     const withMetadata = options.returnMetadata === true || options.returnMetadata === "all";
-    const limit = options.returnValues || withMetadata ? 20 : 100;
-    if (topK < 1 || topK > limit) throw new Error(`VECTOR_QUERY_ERROR: topK must be 1-${limit} with these options, got ${topK}`);
-    if (vector.length !== this.dimensions) throw new Error(`VECTOR_QUERY_ERROR: query has ${vector.length} dimensions, index has ${this.dimensions}`);
     const rows = options.namespace !== undefined ? this.rows(`WHERE namespace = ?`, options.namespace) : this.rows("");
     const scored = [];
     for (const row of rows) {
@@ -125,10 +130,11 @@ export class LocalVectorStore extends DurableObject<LocalEnv> {
   }
 
   /** Test helper: every vector id with its namespace and record id (the stand-in's whole content). */
-  dump(): { id: string; namespace: string | null; record_id: unknown; chunk: unknown }[] {
+  dump(): { id: string; namespace: string | null; vector_store_id: unknown; record_id: unknown; chunk: unknown }[] {
     return this.rows("ORDER BY id").map((r) => {
       const metadata = r.metadata ? JSON.parse(r.metadata) : {};
-      return { id: r.id, namespace: r.namespace, record_id: metadata.record_id, chunk: metadata.chunk };
+      return { id: r.id, namespace: r.namespace, vector_store_id: metadata.vector_store_id, record_id: metadata.record_id,
+        chunk: metadata.chunk };
     });
   }
 }
@@ -143,20 +149,27 @@ export class LocalVectorIndex extends WorkerEntrypoint<LocalEnv> {
     return this.env.LOCAL_VECTOR_STORE.get(this.env.LOCAL_VECTOR_STORE.idFromName("index"));
   }
 
+  private get dimensions() {
+    return Number(this.env.EMBEDDING_DIMENSIONS);
+  }
+
   async upsert(vectors: StoredVector[]) {
     record((s) => { s.upsertCalls += 1; s.vectorsUpserted += vectors.length; });
-    await maybeFail("upsert");
+    await maybeFail("upsert", vectors.map((v) => String(v.metadata?.record_id ?? "")));
+    validateVectors(vectors, this.dimensions);
     return this.store.upsert(vectors);
   }
 
   async insert(vectors: StoredVector[]) {
     await maybeFail("insert");
+    validateVectors(vectors, this.dimensions);
     return this.store.insert(vectors);
   }
 
   async deleteByIds(ids: string[]) {
     record((s) => { s.deleteCalls += 1; s.idsDeleted += ids.length; });
     await maybeFail("deleteByIds");
+    if (ids.length > MAX_IDS_PER_DELETE) throw new Error(`VECTOR_DELETE_ERROR: at most ${MAX_IDS_PER_DELETE} ids per call`);
     return this.store.deleteByIds(ids);
   }
 
@@ -165,9 +178,10 @@ export class LocalVectorIndex extends WorkerEntrypoint<LocalEnv> {
     return this.store.getByIds(ids);
   }
 
-  async query(vector: number[], options?: VectorizeQueryOptions) {
+  async query(vector: number[], options: VectorizeQueryOptions = {}) {
     record((s) => { s.queryCalls += 1; });
     await maybeFail("query");
+    validateQuery(vector, options, this.dimensions);
     return this.store.query(vector, options);
   }
 
