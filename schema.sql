@@ -38,7 +38,11 @@ CREATE TABLE IF NOT EXISTS records (
   sync_id         TEXT NOT NULL,
   PRIMARY KEY (vector_store_id, namespace, id)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS records_sweep ON records (vector_store_id, namespace, deleted, synced_at);
+CREATE INDEX IF NOT EXISTS records_sweep ON records (vector_store_id, namespace, deleted, synced_at, chunk_count);
+-- Everything planning reads, without the record bodies: each request reads thousands of these,
+-- and a narrow index keeps those lookups in a few pages instead of one wide row each.
+CREATE INDEX IF NOT EXISTS records_state
+  ON records (vector_store_id, namespace, id, deleted, content_hash, version, synced_at, chunk_count);
 
 -- The newest full_refresh applied to each namespace: an older one is refused (409 STALE_SYNC).
 CREATE TABLE IF NOT EXISTS namespace_state (

@@ -5,6 +5,7 @@ import { runSync } from "../src/sync/engine";
 import { retryPolicy } from "../src/vectors/deps";
 import type { EmbeddingBinding } from "../src/vectors/embedder";
 import type { IndexVector, VectorIndexBinding } from "../src/vectors/index-writer";
+import { hashEmbedding } from "../src/local/hash-embedding";
 import { createTenant } from "./helpers";
 import { expectIndexMatchesLedger } from "./stand-ins";
 
@@ -67,4 +68,24 @@ it("never sends more than 100 texts per AI call or 1000 vectors per upsert; ids 
   expect(Math.max(...calls.deletes.map((b) => b.length))).toBeLessThanOrEqual(1000);
   expect(calls.deletes.flat().length).toBe(vectors.length);
   expect(await expectIndexMatchesLedger(t.store)).toBe(0);
+});
+
+it("reads Workers AI's own answer shape (data: number[][]) as well as the stand-in's", async () => {
+  const t = await createTenant();
+  const store = (await getVectorStore(env.DB, t.store))!;
+  const calls: string[][] = [];
+  // A fake of the production binding: Workers AI answers plain arrays of numbers.
+  const ai: EmbeddingBinding = {
+    run: async (_model, inputs) => {
+      calls.push(inputs.text);
+      return { shape: [inputs.text.length, 768], data: inputs.text.map((text) => hashEmbedding(text, 768)) };
+    },
+  };
+  const res = await runSync({ db: env.DB, ai, index: env.VECTORIZE, retry: retryPolicy(env) }, store, {
+    mode: "incremental", syncTimestamp: "2026-01-15T10:00:00Z",
+    operations: [{ action: "upsert", id: "plain", namespace: "ns", data: { title: "plain arrays" } }],
+  });
+  expect(res.results.upserted).toBe(1);
+  expect(calls).toEqual([["title: plain arrays"]]);
+  expect(await expectIndexMatchesLedger(t.store)).toBe(1);
 });

@@ -76,6 +76,16 @@ describe("incremental sync", () => {
     expect((await getRecord(t, "clickup_tasks", "b")).body.data).toEqual({ v: "new" });
   });
 
+  it("an unchanged re-send still advances the version: an older delete after it is stale", async () => {
+    const t = await createTenant();
+    await sync(t, [upsert("a", { v: 1 })], { sync_timestamp: "2026-01-01T00:00:00Z" });
+    const confirm = await sync(t, [upsert("a", { v: 1 })], { sync_timestamp: "2026-01-03T00:00:00Z" });
+    expect(confirm.body.results.unchanged).toBe(1);
+    const late = await sync(t, [del("a")], { sync_timestamp: "2026-01-02T00:00:00Z" });
+    expect(late.body.results).toEqual(counts(0, 0, 1, 0));
+    expect((await getRecord(t, "clickup_tasks", "a")).body.data).toEqual({ v: 1 });
+  });
+
   it("a delete leaves a tombstone: an older upsert arriving later does not resurrect the record", async () => {
     const t = await createTenant();
     await sync(t, [upsert("a", { v: 1 })], { sync_timestamp: "2026-01-01T00:00:00Z" });

@@ -20,7 +20,9 @@ export class LocalEmbedder extends WorkerEntrypoint {
       s.maxTextsPerCall = Math.max(s.maxTextsPerCall, texts.length);
     });
     await maybeFail("embed");
-    return { shape: [texts.length, dimensions], data: texts.map((t) => hashEmbedding(t, dimensions)), pooling: "mean" };
+    // Rows as Float32Array rather than Workers AI's number[]: one buffer each to cross RPC instead
+    // of 768 numbers. The service reads both (src/vectors/embedder.ts), and tests exercise both.
+    return { shape: [texts.length, dimensions], data: texts.map((t) => Float32Array.from(hashEmbedding(t, dimensions))), pooling: "mean" };
   }
 
   // Test-only switches (the production AI binding has none of these).

@@ -12,11 +12,33 @@ interface LocalEnv {
 interface StoredVector {
   id: string;
   namespace?: string;
-  values: number[];
+  values: Float32Array | Float64Array | number[];
   metadata?: Record<string, VectorizeVectorMetadata>;
 }
 
 const utf8 = new TextEncoder();
+
+/**
+ * A batch of vectors as it crosses to the Durable Object: one Float32Array for every value and
+ * flat lists beside it. Thousands of small objects cost far more to serialise over RPC.
+ */
+interface PackedVectors {
+  ids: string[];
+  namespaces: (string | null)[];
+  metadata: (string | null)[];
+  values: Float32Array;
+}
+
+function pack(vectors: StoredVector[], dimensions: number): PackedVectors {
+  const values = new Float32Array(vectors.length * dimensions);
+  vectors.forEach((v, i) => values.set(v.values, i * dimensions));
+  return {
+    ids: vectors.map((v) => v.id),
+    namespaces: vectors.map((v) => v.namespace ?? null),
+    metadata: vectors.map((v) => (v.metadata ? JSON.stringify(v.metadata) : null)),
+    values,
+  };
+}
 const bytes = (s: string) => utf8.encode(s).byteLength;
 
 /** Vectorize's limits on writes, checked before anything is stored. */
@@ -66,21 +88,22 @@ export class LocalVectorStore extends DurableObject<LocalEnv> {
     return String(row.value);
   }
 
-  private write(vectors: StoredVector[], replace: boolean): { mutationId: string } {
+  private write(batch: PackedVectors, replace: boolean): { mutationId: string } {
+    const dims = batch.values.length / batch.ids.length;
     this.ctx.storage.transactionSync(() => {
-      for (const v of vectors) {
+      batch.ids.forEach((id, i) => {
         this.sql.exec(`INSERT INTO vectors (id, namespace, vals, metadata) VALUES (?, ?, ?, ?)
           ON CONFLICT (id) DO ${replace ? "UPDATE SET namespace = excluded.namespace, vals = excluded.vals, metadata = excluded.metadata" : "NOTHING"}`,
-          v.id, v.namespace ?? null, new Float32Array(v.values).buffer, v.metadata ? JSON.stringify(v.metadata) : null);
-      }
+          id, batch.namespaces[i] ?? null, batch.values.buffer.slice(i * dims * 4, (i + 1) * dims * 4), batch.metadata[i] ?? null);
+      });
     });
     return { mutationId: this.nextMutation() };
   }
 
-  upsert(vectors: StoredVector[]) { return this.write(vectors, true); }
+  upsert(batch: PackedVectors) { return this.write(batch, true); }
 
   /** Like Vectorize: insert keeps an existing id's vector, silently. */
-  insert(vectors: StoredVector[]) { return this.write(vectors, false); }
+  insert(batch: PackedVectors) { return this.write(batch, false); }
 
   deleteByIds(ids: string[]) {
     this.sql.exec(`DELETE FROM vectors WHERE id IN (SELECT value FROM json_each(?))`, JSON.stringify(ids));
@@ -157,13 +180,13 @@ export class LocalVectorIndex extends WorkerEntrypoint<LocalEnv> {
     record((s) => { s.upsertCalls += 1; s.vectorsUpserted += vectors.length; });
     await maybeFail("upsert", vectors.map((v) => String(v.metadata?.record_id ?? "")));
     validateVectors(vectors, this.dimensions);
-    return this.store.upsert(vectors);
+    return this.store.upsert(pack(vectors, this.dimensions));
   }
 
   async insert(vectors: StoredVector[]) {
     await maybeFail("insert");
     validateVectors(vectors, this.dimensions);
-    return this.store.insert(vectors);
+    return this.store.insert(pack(vectors, this.dimensions));
   }
 
   async deleteByIds(ids: string[]) {

@@ -26,6 +26,8 @@ export interface RecordPayload {
   metadata: string | null;
   vector: number[] | null;
   contentHash: string;
+  /** data and file as parsed from the request, so that nothing parses them again. */
+  parsed: { data: Record<string, unknown>; file: { file_relative_path?: string } | null };
 }
 
 /** An operation that failed validation; `key` is set when its namespace and id are usable. */
@@ -112,7 +114,8 @@ export async function checkOperations(operations: unknown[], syncTimestamp: stri
       // content is unchanged and costs no rewrite and no embedding (its version still advances).
       const contentHash = await sha256Base64(canonicalJson({ data: op.data, file: op.file ?? null, created_at: createdAt,
         source_system: sourceSystem, text, metadata: op.metadata ?? null, vector }));
-      return { ...base, record: { data, file, createdAt, sourceSystem, text, metadata, vector, contentHash } };
+      return { ...base, record: { data, file, createdAt, sourceSystem, text, metadata, vector, contentHash,
+        parsed: { data: op.data, file: op.file ?? null } } };
     }),
   );
 }

@@ -16,15 +16,19 @@ export interface EmbeddingBinding {
   run(model: string, inputs: { text: string[] }): Promise<unknown>;
 }
 
-export type EmbedOutcome = { ok: true; vector: number[] } | { ok: false; error: string };
+type Vector = number[] | Float32Array;
+export type EmbedOutcome = { ok: true; vector: Vector } | { ok: false; error: string };
 
-function vectorsOf(output: unknown, expected: number, dimensions: number): number[][] {
+/** Workers AI answers `{shape, data: number[][]}`; typed-array rows are accepted too. */
+function vectorsOf(output: unknown, expected: number, dimensions: number): Vector[] {
   const data = (output as { data?: unknown })?.data;
   if (!Array.isArray(data) || data.length !== expected) throw new Error("embedding response has the wrong number of vectors");
   for (const v of data) {
-    if (!Array.isArray(v) || v.length !== dimensions) throw new Error("embedding response has the wrong dimensions");
+    if (!(Array.isArray(v) || v instanceof Float32Array) || v.length !== dimensions) {
+      throw new Error("embedding response has the wrong dimensions");
+    }
   }
-  return data as number[][];
+  return data as Vector[];
 }
 
 /**

@@ -9,7 +9,7 @@ const CONCURRENT_CALLS = 4;
 
 export interface IndexVector {
   id: string;
-  values: number[];
+  values: Float32Array | number[];
   namespace: string;
   metadata: Record<string, VectorizeVectorMetadata>;
 }
@@ -34,16 +34,20 @@ function describeFailure(action: string, err: unknown): string {
   return `vector index unavailable (${action}): ${err instanceof Error ? err.message : String(err)}`;
 }
 
-/** Upserts in batches of at most 1000, each retried; reports each batch's outcome. */
+/** Upserts one batch (at most 1000 vectors), retried; reports its outcome instead of throwing. */
+export async function upsertBatch(index: VectorIndexBinding, items: IndexVector[], retry: RetryPolicy): Promise<WriteBatchResult<IndexVector>> {
+  if (items.length > MAX_VECTORS_PER_UPSERT) throw new Error(`an upsert batch holds at most ${MAX_VECTORS_PER_UPSERT} vectors`);
+  try {
+    const { mutationId } = await withRetry(retry, () => index.upsert(items));
+    return { items, ok: true, mutationId };
+  } catch (err) {
+    return { items, ok: false, error: describeFailure("upsert", err) };
+  }
+}
+
+/** Upserts in batches of at most 1000, a few at a time, each retried; reports each batch's outcome. */
 export function upsertVectors(index: VectorIndexBinding, vectors: IndexVector[], retry: RetryPolicy) {
-  return inSlices(vectors, MAX_VECTORS_PER_UPSERT, CONCURRENT_CALLS, async (items): Promise<WriteBatchResult<IndexVector>> => {
-    try {
-      const { mutationId } = await withRetry(retry, () => index.upsert(items));
-      return { items, ok: true, mutationId };
-    } catch (err) {
-      return { items, ok: false, error: describeFailure("upsert", err) };
-    }
-  });
+  return inSlices(vectors, MAX_VECTORS_PER_UPSERT, CONCURRENT_CALLS, (items) => upsertBatch(index, items, retry));
 }
 
 /** Deletes ids in batches of at most 1000, each retried; reports each batch's outcome. */

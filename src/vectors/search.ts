@@ -33,7 +33,7 @@ export async function searchStore(deps: VectorDeps & { db: D1Database }, store: 
   if (!vector) {
     const [embedded] = await embedTexts(deps.ai, store.embedding_model, store.dimensions, [request.query!], deps.retry);
     if (!embedded?.ok) throw upstreamUnavailable("embedding service");
-    vector = embedded.vector;
+    vector = Array.from(embedded.vector);
   }
 
   const topK = request.top_k;
