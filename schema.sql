@@ -64,3 +64,21 @@ CREATE TABLE IF NOT EXISTS syncs (
   mutation_ids    TEXT NOT NULL DEFAULT '[]',  -- Vectorize mutation ids of this sync (JSON array)
   created_at      TEXT NOT NULL
 );
+
+-- Idempotency-Key of a sync request, per organization: the same key and body within 24 hours
+-- answer the stored result of sync_id.
+CREATE TABLE IF NOT EXISTS idempotency_keys (
+  organization_id TEXT NOT NULL,
+  key             TEXT NOT NULL,
+  body_hash       TEXT NOT NULL,
+  sync_id         TEXT NOT NULL,
+  created_at      TEXT NOT NULL,
+  PRIMARY KEY (organization_id, key)
+) WITHOUT ROWID;
+
+-- Revoked API keys. KV (where keys live) is eventually consistent for up to about 60 s; D1 is
+-- not, so a revocation recorded here takes effect on the next request everywhere.
+CREATE TABLE IF NOT EXISTS revoked_api_keys (
+  key_id     TEXT PRIMARY KEY,
+  revoked_at TEXT NOT NULL
+);

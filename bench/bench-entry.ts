@@ -4,7 +4,7 @@ import worker from "../src/index";
 import { resetStats, stats } from "../src/local/faults";
 import type { Bindings } from "../src/env";
 
-export { LocalEmbedder, LocalVectorIndex, LocalVectorStore } from "../src/dev-entry";
+export { LocalEmbedder, LocalVectorIndex, LocalVectorStore, VectorStoreSync } from "../src/dev-entry";
 
 const d1 = { roundTrips: 0, statements: 0 };
 

@@ -56,7 +56,8 @@ const mf = new Miniflare({
   compatibilityDate: "2026-05-03",
   d1Databases: ["DB"],
   kvNamespaces: ["API_KEYS"],
-  durableObjects: { LOCAL_VECTOR_STORE: { className: "LocalVectorStore", useSQLite: true } },
+  durableObjects: { LOCAL_VECTOR_STORE: { className: "LocalVectorStore", useSQLite: true },
+    STORE_SYNC: { className: "VectorStoreSync", useSQLite: true } },
   serviceBindings: {
     AI: { name: "bench", entrypoint: "LocalEmbedder" },
     VECTORIZE: { name: "bench", entrypoint: "LocalVectorIndex" },

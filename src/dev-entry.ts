@@ -2,6 +2,6 @@
 // It serves the same worker as production, plus local stand-ins for Workers AI and Vectorize,
 // which have no local simulation. Only this module exports them, so the production bundle
 // (built from src/index.ts) contains none of their code.
-export { default } from "./index";
+export { default, VectorStoreSync } from "./index";
 export { LocalEmbedder } from "./local/local-embedder";
 export { LocalVectorIndex, LocalVectorStore } from "./local/local-vector-index";

@@ -1,12 +1,15 @@
 import type { ApiKeyRecord } from "./auth/api-keys";
 import type { EmbeddingBinding } from "./vectors/embedder";
 import type { VectorIndexBinding } from "./vectors/index-writer";
+import type { VectorStoreSync } from "./sync/vector-store-sync";
 
 /** Bindings shared by production and the dev environment (see wrangler.toml). */
 export interface Bindings {
   DB: D1Database;
   API_KEYS: KVNamespace;
   SYNC_RATE_LIMITER: RateLimit;
+  /** One Durable Object per vector store: syncs of a store run there, one at a time. */
+  STORE_SYNC: DurableObjectNamespace<VectorStoreSync>;
   /** Workers AI in production; the local embedder (a service binding) in dev and tests. */
   AI: EmbeddingBinding;
   /** A Vectorize index in production; the local vector index (a service binding) in dev and tests. */

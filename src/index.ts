@@ -29,4 +29,6 @@ app.onError((err, c) => {
     "api_error", {}, "Internal server error"));
 });
 
+export { VectorStoreSync } from "./sync/vector-store-sync";
+
 export default { fetch: app.fetch } satisfies ExportedHandler<AppEnv["Bindings"]>;

@@ -57,24 +57,25 @@ const SELECT_WATERMARKS = `
   WHERE vector_store_id = ?1 AND namespace IN (SELECT value FROM json_each(?2))`;
 
 /**
- * Reads, in one round trip, the ledger rows for the given keys and, for a full_refresh, the
- * namespaces' sweep candidates and refresh watermarks.
+ * Reads, in one round trip, the ledger rows for the given keys, the refresh watermarks of the
+ * given namespaces and, for a full_refresh, the namespaces' sweep candidates.
  */
 export async function loadLedger(
   db: D1Database,
   storeId: string,
   keys: RecordKey[],
-  refresh: { namespaces: string[]; syncedAt: string } | null,
+  namespaces: string[],
+  refresh: { syncedAt: string } | null,
 ): Promise<LedgerSnapshot> {
   const statements = jsonChunks(keys.map((k) => [k.namespace, k.id])).map((json) =>
     db.prepare(SELECT_ENTRIES).bind(storeId, json));
   const entryStatements = statements.length;
-  if (refresh && refresh.namespaces.length > 0) {
-    const names = JSON.stringify(refresh.namespaces);
+  const names = JSON.stringify(namespaces);
+  statements.push(db.prepare(SELECT_WATERMARKS).bind(storeId, names));
+  if (refresh && namespaces.length > 0) {
     statements.push(db.prepare(SELECT_SWEEP_CANDIDATES).bind(storeId, names, refresh.syncedAt));
-    statements.push(db.prepare(SELECT_WATERMARKS).bind(storeId, names));
   }
-  const results = statements.length > 0 ? await db.batch(statements) : [];
+  const results = await db.batch(statements);
 
   const entries: LedgerEntry[] = [];
   for (const result of results.slice(0, entryStatements)) {
@@ -83,9 +84,9 @@ export async function loadLedger(
         contentHash: row.content_hash, version: row.version, syncedAt: row.synced_at, chunkCount: row.chunk_count });
     }
   }
-  const sweepCandidates = (results[entryStatements]?.results ?? []) as unknown as RecordSweep[];
+  const sweepCandidates = (results[entryStatements + 1]?.results ?? []) as unknown as RecordSweep[];
   const refreshWatermarks = new Map<string, string>();
-  for (const row of (results[entryStatements + 1]?.results ?? []) as { namespace: string; last_full_refresh: string }[]) {
+  for (const row of (results[entryStatements]?.results ?? []) as { namespace: string; last_full_refresh: string }[]) {
     refreshWatermarks.set(row.namespace, row.last_full_refresh);
   }
   return { entries, sweepCandidates, refreshWatermarks };
@@ -143,6 +144,12 @@ const INSERT_SYNC = `
                      mutation_ids, created_at)
   VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)`;
 
+// An expired key (older than the 24-hour window) is taken over by the new request.
+const UPSERT_IDEMPOTENCY_KEY = `
+  INSERT INTO idempotency_keys (organization_id, key, body_hash, sync_id, created_at) VALUES (?1, ?2, ?3, ?4, ?5)
+  ON CONFLICT (organization_id, key) DO UPDATE SET body_hash = excluded.body_hash, sync_id = excluded.sync_id,
+    created_at = excluded.created_at`;
+
 export interface SyncRow {
   id: string;
   organizationId: string;
@@ -153,6 +160,8 @@ export interface SyncRow {
   result: unknown;
   /** Vectorize mutations this sync made, so its status can tell when the index has applied them. */
   mutationIds: string[];
+  /** Recorded with the sync, in the same transaction, when the request carried an Idempotency-Key. */
+  idempotency?: { organizationId: string; key: string; bodyHash: string } | null;
 }
 
 /** Commits a plan and the sync's stored result in one D1 batch: one transaction, one round trip. */
@@ -176,6 +185,10 @@ export async function commitPlan(db: D1Database, plan: SyncPlan, sync: SyncRow, 
       : []),
     db.prepare(INSERT_SYNC).bind(sync.id, sync.organizationId, storeId, sync.mode, sync.syncTimestamp,
       sync.status, JSON.stringify(sync.result), JSON.stringify(sync.mutationIds), new Date().toISOString()),
+    ...(sync.idempotency
+      ? [db.prepare(UPSERT_IDEMPOTENCY_KEY).bind(sync.idempotency.organizationId, sync.idempotency.key,
+        sync.idempotency.bodyHash, sync.id, new Date().toISOString())]
+      : []),
   ];
   await db.batch(statements);
 }
@@ -229,4 +242,9 @@ export async function loadLiveRecords(db: D1Database, storeId: string, keys: Rec
     for (const row of result.results) out.set(`${row.namespace}\u0000${row.id}`, row);
   }
   return out;
+}
+
+export async function findIdempotencyKey(db: D1Database, organizationId: string, key: string) {
+  return db.prepare(`SELECT body_hash, sync_id, created_at FROM idempotency_keys WHERE organization_id = ?1 AND key = ?2`)
+    .bind(organizationId, key).first<{ body_hash: string; sync_id: string; created_at: string }>();
 }

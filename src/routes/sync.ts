@@ -7,9 +7,9 @@ import { syncRateLimit } from "../middleware/sync-rate-limit";
 import { fieldErrors } from "../schemas/common";
 import { MAX_OPERATIONS, SyncRequestEnvelope } from "../schemas/sync";
 import { authorizeStore } from "../auth/store-access";
-import { runSync } from "../sync/engine";
 import { getSyncResult } from "../db/ledger";
-import { vectorDeps } from "../vectors/deps";
+import { syncThroughStoreObject } from "../sync/vector-store-sync";
+import { canonicalJson, sha256Base64 } from "../sync/canonical-json";
 
 export const syncRoutes = new Hono<AppEnv>();
 
@@ -26,12 +26,20 @@ async function handleSync(c: Context<AppEnv>) {
   const request = parsed.data;
 
   const store = await authorizeStore(c.env.DB, c.get("apiKey"), request.vector_store_id, request.organization_id);
-  const result = await runSync({ db: c.env.DB, ...vectorDeps(c.env) }, store, {
+  const idempotencyKey = c.req.header("Idempotency-Key");
+  if (idempotencyKey !== undefined && !/^[\x21-\x7e]{1,255}$/.test(idempotencyKey)) {
+    throw Errors.validation({ "Idempotency-Key": ["must be 1-255 visible ASCII characters"] });
+  }
+  const idempotency = idempotencyKey === undefined ? null : {
+    organizationId: store.organization_id, key: idempotencyKey, bodyHash: await sha256Base64(canonicalJson(body)),
+  };
+  const { response, replayed } = await syncThroughStoreObject(c.env.STORE_SYNC, store, {
     mode: request.sync_mode,
     syncTimestamp: request.sync_timestamp,
     operations: request.operations,
-  });
-  return c.json(result, 200);
+  }, idempotency);
+  if (replayed) c.header("Idempotent-Replayed", "true");
+  return c.json(response, 200);
 }
 
 // The contract documents both paths for the same endpoint.

@@ -1,5 +1,5 @@
 import { ApiError, randomToken } from "../errors";
-import { commitPlan, loadLedger } from "../db/ledger";
+import { commitPlan, loadLedger, type SyncRow } from "../db/ledger";
 import type { VectorStore } from "../db/vector-stores";
 import type { SyncResponse } from "../schemas/sync";
 import { applyPlanToIndex, type VectorDeps } from "../vectors/vector-sync";
@@ -32,7 +32,8 @@ export function newSyncId(): string {
  * of the same request repairs. Takes its dependencies as arguments so it can run anywhere
  * (a route handler, a benchmark, a Durable Object).
  */
-export async function runSync(deps: SyncDeps, store: VectorStore, input: SyncInput): Promise<SyncResponse> {
+export async function runSync(deps: SyncDeps, store: VectorStore, input: SyncInput,
+  idempotency: SyncRow["idempotency"] = null): Promise<SyncResponse> {
   const now = deps.now ?? Date.now;
   const started = now();
   const syncedAt = normalizeTimestamp(input.syncTimestamp);
@@ -47,8 +48,7 @@ export async function runSync(deps: SyncDeps, store: VectorStore, input: SyncInp
     namespaces.add(key.namespace);
   }
   const isRefresh = input.mode === "full_refresh";
-  const ledger = await loadLedger(deps.db, store.id, [...keys.values()],
-    isRefresh ? { namespaces: [...namespaces], syncedAt } : null);
+  const ledger = await loadLedger(deps.db, store.id, [...keys.values()], [...namespaces], isRefresh ? { syncedAt } : null);
 
   if (isRefresh) {
     const newer = [...ledger.refreshWatermarks].filter(([, last]) => last > syncedAt);
@@ -60,7 +60,7 @@ export async function runSync(deps: SyncDeps, store: VectorStore, input: SyncInp
   }
 
   const plan = planSync({ mode: input.mode, syncedAt, operations: checked, ledger: ledger.entries,
-    sweepCandidates: ledger.sweepCandidates });
+    sweepCandidates: ledger.sweepCandidates, refreshWatermarks: ledger.refreshWatermarks });
   const vectors = await applyPlanToIndex(deps, store, plan);
   failKeys(plan, vectors.failures);
 
@@ -88,6 +88,7 @@ export async function runSync(deps: SyncDeps, store: VectorStore, input: SyncInp
   await commitPlan(deps.db, plan, {
     id: syncId, organizationId: store.organization_id, vectorStoreId: store.id, mode: input.mode,
     syncTimestamp: input.syncTimestamp, status: response.status, result: response, mutationIds: vectors.mutationIds,
+    idempotency,
   }, syncedAt);
   return response;
 }

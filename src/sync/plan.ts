@@ -68,6 +68,8 @@ export interface PlanInput {
   ledger: LedgerEntry[];
   /** full_refresh: live rows of the named namespaces with synced_at older than this sync. */
   sweepCandidates: RecordSweep[];
+  /** The newest full_refresh applied to each namespace the operations name. */
+  refreshWatermarks?: Map<string, string>;
 }
 
 export const keyOf = (namespace: string, id: string): string => `${namespace}\u0000${id}`;
@@ -131,6 +133,13 @@ export function planSync(input: PlanInput): SyncPlan {
 
     if (current && op.version < current.version) {
       countOp(key, op, "unchanged"); // stale: a late delivery never rolls data back
+      continue;
+    }
+    // A full_refresh made its namespaces exactly what it sent: an older upsert of a record it did
+    // not see arrives too late (in version order the refresh would have swept it).
+    const watermark = input.refreshWatermarks?.get(op.namespace);
+    if (op.action === "upsert" && watermark && op.version < watermark && (!current || current.syncedAt < watermark)) {
+      countOp(key, op, "unchanged");
       continue;
     }
     if (op.action === "upsert") {
