@@ -36,6 +36,19 @@ describe("full_refresh", () => {
     expect((await sync(t, [upsert("b", { v: 1 })], { ...REFRESH, sync_timestamp: "2026-03-01T00:00:00Z" })).status).toBe(200);
   });
 
+  it("an upsert older than a full_refresh, of a record the refresh did not send, arrives too late", async () => {
+    const t = await createTenant();
+    await sync(t, [upsert("a", { v: 1 })], { ...REFRESH, sync_timestamp: "2026-02-01T00:00:00Z" });
+    // Sent before the refresh but delivered after it: in version order the refresh swept it.
+    const late = await sync(t, [upsert("z", { v: 1 }), upsert("a", { v: 0 })], { sync_timestamp: "2026-01-20T00:00:00Z" });
+    expect(late.body.results).toEqual({ upserted: 0, deleted: 0, unchanged: 2, failed: 0 });
+    expect(await ids(t.store)).toEqual(["a"]);
+    // Newer than the refresh, it is applied as usual.
+    const newer = await sync(t, [upsert("z", { v: 2 })], { sync_timestamp: "2026-02-02T00:00:00Z" });
+    expect(newer.body.results.upserted).toBe(1);
+    expect(await ids(t.store)).toEqual(["a", "z"]);
+  });
+
   it("a full_refresh with no operations touches nothing", async () => {
     const t = await createTenant();
     await sync(t, [upsert("a", { v: 1 })]);

@@ -7,6 +7,8 @@ export type FaultTarget = "embed" | "upsert" | "insert" | "deleteByIds" | "getBy
 export interface FaultPlan {
   /** Fail the next N calls of each target (Infinity: until cleared). */
   failNext?: Partial<Record<FaultTarget, number>>;
+  /** The next N upsert calls store the first half of their vectors, then fail (a batch that half-applies). */
+  halfApplyNext?: number;
   /** Fail every upsert call that carries a vector of one of these record ids (a targeted, lasting fault). */
   failUpsertOfRecords?: string[];
   /** Delay before failing, to imitate a timeout. */
@@ -31,7 +33,8 @@ const state = { faults: {} as Required<Pick<FaultPlan, "failNext">> & FaultPlan,
 state.faults.failNext = {};
 
 export function setFaults(plan: FaultPlan): void {
-  state.faults = { failNext: { ...(plan.failNext ?? {}) }, failUpsertOfRecords: plan.failUpsertOfRecords, delayMs: plan.delayMs };
+  state.faults = { failNext: { ...(plan.failNext ?? {}) }, failUpsertOfRecords: plan.failUpsertOfRecords,
+    halfApplyNext: plan.halfApplyNext, delayMs: plan.delayMs };
 }
 
 export function clearFaults(): void {
@@ -46,6 +49,13 @@ export async function maybeFail(target: FaultTarget, recordIds: string[] = []): 
   if (!targeted) state.faults.failNext[target] = remaining - 1;
   if (state.faults.delayMs) await new Promise((resolve) => setTimeout(resolve, state.faults.delayMs));
   throw new Error(`injected fault: ${target} unavailable`);
+}
+
+/** True (once per planned fault) when this upsert should store half its vectors and then fail. */
+export function takeHalfApply(): boolean {
+  if (!state.faults.halfApplyNext) return false;
+  state.faults.halfApplyNext -= 1;
+  return true;
 }
 
 export function stats(): StandInStats {

@@ -1,7 +1,7 @@
 import { DurableObject, WorkerEntrypoint } from "cloudflare:workers";
 import { MAX_IDS_PER_DELETE, MAX_VECTORS_PER_UPSERT } from "../vectors/index-writer";
 import { MAX_METADATA_BYTES } from "../vectors/metadata";
-import { clearFaults, maybeFail, record, resetStats, setFaults, stats, type FaultPlan } from "./faults";
+import { clearFaults, maybeFail, record, resetStats, setFaults, stats, takeHalfApply, type FaultPlan } from "./faults";
 import { cosine, matchesFilter } from "./vector-math";
 
 interface LocalEnv {
@@ -180,6 +180,10 @@ export class LocalVectorIndex extends WorkerEntrypoint<LocalEnv> {
     record((s) => { s.upsertCalls += 1; s.vectorsUpserted += vectors.length; });
     await maybeFail("upsert", vectors.map((v) => String(v.metadata?.record_id ?? "")));
     validateVectors(vectors, this.dimensions);
+    if (takeHalfApply()) {
+      await this.store.upsert(pack(vectors.slice(0, Math.ceil(vectors.length / 2)), this.dimensions));
+      throw new Error("injected fault: upsert applied half of its batch");
+    }
     return this.store.upsert(pack(vectors, this.dimensions));
   }
 
