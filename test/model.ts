@@ -44,9 +44,10 @@ export async function ledgerState(store: string): Promise<Map<string, unknown>> 
 }
 
 /** Ledger equals the model, and the index holds exactly the ledger's vectors. */
-export async function expectStoreMatchesModel(store: string, requests: ModelRequest[]): Promise<void> {
+export async function expectStoreMatchesModel(store: string, requests: ModelRequest[],
+  dump?: Parameters<typeof expectIndexMatchesLedger>[1]): Promise<void> {
   const expected = applyModel(requests);
   const actual = await ledgerState(store);
   expect(Object.fromEntries([...actual].sort())).toEqual(Object.fromEntries([...expected].sort()));
-  await expectIndexMatchesLedger(store);
+  await expectIndexMatchesLedger(store, dump);
 }

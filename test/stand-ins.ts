@@ -23,7 +23,9 @@ export async function counting<T>(fn: () => Promise<T>): Promise<{ result: T; st
 }
 
 /** The index must hold exactly the vectors the ledger expects for a store: no ghosts, no gaps. */
-export async function expectIndexMatchesLedger(store: string): Promise<number> {
+type Dump = () => Promise<{ id: string; namespace: string | null; vector_store_id: string }[]> | { id: string; namespace: string | null; vector_store_id: string }[];
+
+export async function expectIndexMatchesLedger(store: string, dump: Dump = () => index.dump()): Promise<number> {
   const { results } = await env.DB.prepare(
     "SELECT namespace, id, chunk_count FROM records WHERE vector_store_id = ?1 AND deleted = 0",
   ).bind(store).all<{ namespace: string; id: string; chunk_count: number }>();
@@ -32,7 +34,7 @@ export async function expectIndexMatchesLedger(store: string): Promise<number> {
     const ns = await vectorNamespace(store, r.namespace);
     for (const id of vectorIds(await recordVectorStem(store, r.namespace, r.id), 0, r.chunk_count)) expected.set(id, ns);
   }
-  const actual = (await index.dump()).filter((v) => v.vector_store_id === store);
+  const actual = (await dump()).filter((v) => v.vector_store_id === store);
   expect(new Set(actual.map((v) => v.id))).toEqual(new Set(expected.keys()));
   for (const v of actual) expect(v.namespace).toBe(expected.get(v.id));
   return actual.length;

@@ -48,14 +48,24 @@ export async function createApiKey(
   return { apiKey, record };
 }
 
-/** Marks a key revoked (kept, so it answers INVALID_API_KEY). Returns false for an unknown key_id. */
-export async function revokeApiKey(kv: KVNamespace, keyId: string): Promise<boolean> {
+/**
+ * Revokes a key: recorded in D1 first, which every request checks and which is consistent at
+ * once, then marked in KV (which takes up to about 60 s to reach every location). Returns false
+ * for an unknown key_id.
+ */
+export async function revokeApiKey(kv: KVNamespace, db: D1Database, keyId: string): Promise<boolean> {
   const hash = await kv.get(ID_PREFIX + keyId);
   if (!hash) return false;
   const record = await kv.get<ApiKeyRecord>(HASH_PREFIX + hash, "json");
   if (!record) return false;
+  await db.prepare("INSERT INTO revoked_api_keys (key_id, revoked_at) VALUES (?1, ?2) ON CONFLICT (key_id) DO NOTHING")
+    .bind(keyId, new Date().toISOString()).run();
   await kv.put(HASH_PREFIX + hash, JSON.stringify({ ...record, revoked: true }));
   return true;
+}
+
+export async function isRevoked(db: D1Database, keyId: string): Promise<boolean> {
+  return (await db.prepare("SELECT 1 AS revoked FROM revoked_api_keys WHERE key_id = ?1").bind(keyId).first()) !== null;
 }
 
 /** Compares two secrets in time independent of where they differ. */

@@ -54,7 +54,7 @@ adminRoutes.post("/v1/admin/api-keys", async (c) => {
 
 adminRoutes.delete("/v1/admin/api-keys/:key_id", async (c) => {
   const keyId = c.req.param("key_id");
-  if (!(await revokeApiKey(c.env.API_KEYS, keyId))) {
+  if (!(await revokeApiKey(c.env.API_KEYS, c.env.DB, keyId))) {
     throw Errors.notFound("API_KEY_NOT_FOUND", `API key '${keyId}' was not found.`, { key_id: keyId });
   }
   return c.body(null, 204);

@@ -1,0 +1,97 @@
+import { env } from "cloudflare:workers";
+import fc from "fast-check";
+import { afterEach, expect, it } from "vitest";
+import { getVectorStore, insertVectorStore } from "../src/db/vector-stores";
+import type { FaultPlan } from "../src/local/faults";
+import { runSync } from "../src/sync/engine";
+import { retryPolicy } from "../src/vectors/deps";
+import { failingD1 } from "./faulty-d1";
+import { expectStoreMatchesModel, type ModelRequest } from "./model";
+import { clearFaults, setFaults } from "../src/local/faults";
+import { directEmbedder, memoryIndex } from "./memory-index";
+
+afterEach(() => clearFaults());
+
+const ids = ["a", "b", "c", "d", "e"];
+const namespaces = ["tasks", "docs"];
+const contents = [
+  { title: "alpha" },
+  { title: "beta", body: "short" },
+  // Long enough for several chunks, so that updates grow and shrink records.
+  { title: "gamma", body: Array.from({ length: 900 }, (_, k) => `g${k}`).join(" ") },
+  { title: "delta", body: Array.from({ length: 450 }, (_, k) => `d${k}`).join(" ") },
+];
+
+const operation = fc.record({
+  action: fc.constantFrom("upsert", "upsert", "delete") as fc.Arbitrary<"upsert" | "delete">,
+  id: fc.constantFrom(...ids),
+  namespace: fc.constantFrom(...namespaces),
+  content: fc.nat(contents.length - 1),
+});
+
+type Fault =
+  | { kind: "none" }
+  | { kind: "stand-in"; plan: FaultPlan }
+  | { kind: "d1"; failAt: number };
+
+// Faults: the embedder and the index (the local stand-ins' own switches, in this isolate), a
+// batch that half-applies, a timeout, and D1 failing at a round trip. The engine runs with the
+// stand-ins' behaviour in memory (test/memory-index.ts): thousands of syncs through RPC and a
+// persisting Durable Object slow down as the suite's storage grows, which is not what this checks.
+const fault: fc.Arbitrary<Fault> = fc.oneof(
+  { weight: 3, arbitrary: fc.constant({ kind: "none" as const }) },
+  { weight: 1, arbitrary: fc.integer({ min: 1, max: 8 }).map((n) => ({ kind: "stand-in" as const, plan: { failNext: { embed: n } } })) },
+  { weight: 1, arbitrary: fc.integer({ min: 1, max: 8 }).map((n) => ({ kind: "stand-in" as const, plan: { failNext: { upsert: n } } })) },
+  { weight: 1, arbitrary: fc.integer({ min: 1, max: 8 }).map((n) => ({ kind: "stand-in" as const, plan: { failNext: { deleteByIds: n } } })) },
+  { weight: 1, arbitrary: fc.constant({ kind: "stand-in" as const, plan: { halfApplyNext: 4 } }) },
+  { weight: 1, arbitrary: fc.constant({ kind: "stand-in" as const, plan: { failNext: { upsert: 1 }, delayMs: 5 } }) },
+  { weight: 1, arbitrary: fc.integer({ min: 1, max: 2 }).map((failAt) => ({ kind: "d1" as const, failAt })) },
+);
+
+const request = fc.record({
+  refresh: fc.boolean(),
+  ops: fc.array(operation, { minLength: 0, maxLength: 6 }),
+  fault,
+});
+
+let storeCounter = 0;
+
+it("random syncs with random injected faults, each retried until it succeeds, end in the model's state", async () => {
+  const retry = { ...retryPolicy(env), baseDelayMs: 0 };
+  await fc.assert(
+    fc.asyncProperty(fc.array(request, { minLength: 1, maxLength: 5 }), async (sequence) => {
+      const id = `vs_prop_${++storeCounter}`;
+      await insertVectorStore(env.DB, { id, organization_id: "org_prop", name: id, created_at: new Date().toISOString(),
+        embedding_model: "@cf/baai/bge-base-en-v1.5", dimensions: 768, text_fields: null, metadata_fields: null });
+      const store = (await getVectorStore(env.DB, id))!;
+      const applied: ModelRequest[] = [];
+      const vectors = memoryIndex();
+      const embedder = directEmbedder();
+      for (const [i, r] of sequence.entries()) {
+        const ts = new Date(Date.UTC(2026, 0, 1, i)).toISOString();
+        const ops = r.ops.map((o) => o.action === "upsert"
+          ? { action: "upsert" as const, id: o.id, namespace: r.refresh ? "tasks" : o.namespace, data: contents[o.content]! }
+          : { action: "delete" as const, id: o.id, namespace: r.refresh ? "tasks" : o.namespace });
+        const input = { mode: r.refresh ? "full_refresh" as const : "incremental" as const, syncTimestamp: ts, operations: ops };
+        // First attempt under the fault, then retries of the same request until nothing fails.
+        let done = false;
+        for (let attempt = 0; attempt < 4 && !done; attempt++) {
+          const faulty = attempt === 0 ? r.fault : { kind: "none" as const };
+          if (faulty.kind === "stand-in") setFaults(faulty.plan);
+          const db = faulty.kind === "d1" ? failingD1(env.DB, faulty.failAt) : env.DB;
+          try {
+            const res = await runSync({ db, ai: embedder, index: vectors.binding, retry }, store, input);
+            done = res.results.failed === 0 && res.errors.length === 0;
+          } catch {
+            done = false; // 503 UPSTREAM_UNAVAILABLE or the injected D1 failure: retry
+          }
+          clearFaults();
+        }
+        expect(done).toBe(true);
+        applied.push({ mode: input.mode, ts, ops });
+      }
+      await expectStoreMatchesModel(id, applied, vectors.dump);
+    }),
+    { numRuns: 200, seed: 20261128, endOnFailure: true },
+  );
+}, 600_000);
