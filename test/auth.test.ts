@@ -60,6 +60,19 @@ describe("API keys and the authorization matrix", () => {
     expect((await call("DELETE", "/v1/admin/api-keys/key_unknown", undefined, ADMIN)).status).toBe(404);
   });
 
+  it("revocation takes effect at once even where KV still serves the old record", async () => {
+    const t = await createTenant();
+    const { env } = await import("cloudflare:workers");
+    const { keys } = await env.API_KEYS.list({ prefix: "key:" });
+    const before = await Promise.all(keys.map(async (k) => [k.name, await env.API_KEYS.get(k.name)] as const));
+    expect((await call("DELETE", `/v1/admin/api-keys/${t.keyId}`, undefined, ADMIN)).status).toBe(204);
+    // Imitate a KV location that has not seen the revocation yet: put the active records back.
+    for (const [name, value] of before) await env.API_KEYS.put(name, value!);
+    const res = await sync(t, []);
+    expect(res.status).toBe(401);
+    expect(res.body.error.code).toBe("INVALID_API_KEY");
+  });
+
   it("accepts Authorization: Bearer as well as X-API-Key", async () => {
     const t = await createTenant();
     const res = await call("GET", `/v1/vector_stores/${t.store}`, undefined, { Authorization: `Bearer ${t.key}` });
