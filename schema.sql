@@ -82,3 +82,9 @@ CREATE TABLE IF NOT EXISTS revoked_api_keys (
   key_id     TEXT PRIMARY KEY,
   revoked_at TEXT NOT NULL
 );
+
+-- Where the scheduled reconciliation of each store continues on its next run.
+CREATE TABLE IF NOT EXISTS reconcile_cursors (
+  vector_store_id TEXT PRIMARY KEY,
+  cursor          TEXT NOT NULL
+);

@@ -7,6 +7,7 @@ import { openApiRoutes } from "./routes/openapi";
 import { syncRoutes } from "./routes/sync";
 import { vectorStoreRoutes } from "./routes/vector-stores";
 import { adminRoutes } from "./routes/admin";
+import { reconcileAllStores } from "./vectors/scheduled-reconcile";
 
 export const app = new Hono<AppEnv>();
 
@@ -31,4 +32,10 @@ app.onError((err, c) => {
 
 export { VectorStoreSync } from "./sync/vector-store-sync";
 
-export default { fetch: app.fetch } satisfies ExportedHandler<AppEnv["Bindings"]>;
+export default {
+  fetch: app.fetch,
+  // Cron Trigger (wrangler.toml [triggers]): reconcile the index against the ledger, a page per store.
+  scheduled(_controller, env, ctx) {
+    ctx.waitUntil(reconcileAllStores(env));
+  },
+} satisfies ExportedHandler<AppEnv["Bindings"]>;

@@ -194,10 +194,11 @@ export async function commitPlan(db: D1Database, plan: SyncPlan, sync: SyncRow, 
 }
 
 export async function getSyncResult(db: D1Database, syncId: string) {
-  return db.prepare(`SELECT id, organization_id, vector_store_id, sync_mode, sync_timestamp, status, result, created_at
+  return db.prepare(`SELECT id, organization_id, vector_store_id, sync_mode, sync_timestamp, status, result,
+                            mutation_ids, created_at
                      FROM syncs WHERE id = ?1`).bind(syncId)
     .first<{ id: string; organization_id: string; vector_store_id: string; sync_mode: string;
-      sync_timestamp: string; status: string; result: string; created_at: string }>();
+      sync_timestamp: string; status: string; result: string; mutation_ids: string; created_at: string }>();
 }
 
 export async function getRecord(db: D1Database, storeId: string, namespace: string, id: string): Promise<StoredRecord | null> {
@@ -247,4 +248,33 @@ export async function loadLiveRecords(db: D1Database, storeId: string, keys: Rec
 export async function findIdempotencyKey(db: D1Database, organizationId: string, key: string) {
   return db.prepare(`SELECT body_hash, sync_id, created_at FROM idempotency_keys WHERE organization_id = ?1 AND key = ?2`)
     .bind(organizationId, key).first<{ body_hash: string; sync_id: string; created_at: string }>();
+}
+
+export interface LedgerPageRow {
+  namespace: string;
+  id: string;
+  deleted: number;
+  data: string | null;
+  file: string | null;
+  text: string | null;
+  metadata: string | null;
+  vector: string | null;
+  content_hash: string | null;
+  version: string;
+  chunk_count: number;
+}
+
+/** One page of a store's ledger in key order, after `after` ([namespace, id]), for reconciliation. */
+export async function listLedgerPage(db: D1Database, storeId: string, after: [string, string] | null, limit: number) {
+  const { results } = await db.prepare(`
+      SELECT namespace, id, deleted, data, file, text, metadata, vector, content_hash, version, chunk_count
+      FROM records WHERE vector_store_id = ?1 AND (namespace, id) > (?2, ?3)
+      ORDER BY namespace, id LIMIT ?4`)
+    .bind(storeId, after?.[0] ?? "", after?.[1] ?? "", limit).all<LedgerPageRow>();
+  return results;
+}
+
+export async function listVectorStoreIds(db: D1Database): Promise<string[]> {
+  const { results } = await db.prepare("SELECT id FROM vector_stores ORDER BY id").all<{ id: string }>();
+  return results.map((r) => r.id);
 }

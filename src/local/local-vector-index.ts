@@ -84,7 +84,6 @@ export class LocalVectorStore extends DurableObject<LocalEnv> {
   private nextMutation(): string {
     const row = this.sql.exec(`INSERT INTO counters (name, value) VALUES ('mutation', 1)
       ON CONFLICT (name) DO UPDATE SET value = value + 1 RETURNING value`).one();
-    this.sql.exec(`INSERT INTO counters (name, value) VALUES ('processed_at', ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value`, Date.now());
     return String(row.value);
   }
 
@@ -147,9 +146,9 @@ export class LocalVectorStore extends DurableObject<LocalEnv> {
     const count = this.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM vectors`).one().n;
     const counter = (name: string) =>
       this.sql.exec<{ value: number }>(`SELECT value FROM counters WHERE name = ?`, name).toArray()[0]?.value ?? 0;
-    // Writes apply at once here, so every mutation is processed as soon as it returns.
+    // Writes apply at once here: everything is processed, up to now.
     return { vectorCount: count, dimensions: this.dimensions, processedUpToMutation: counter("mutation"),
-      processedUpToDatetime: counter("processed_at") };
+      processedUpToDatetime: Date.now() };
   }
 
   /** Test helper: every vector id with its namespace and record id (the stand-in's whole content). */

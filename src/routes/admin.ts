@@ -5,8 +5,8 @@ import { ApiError, Errors, randomToken } from "../errors";
 import { readJsonBody } from "../http/json-body";
 import { adminAuth } from "../middleware/admin-auth";
 import { fieldErrors } from "../schemas/common";
-import { CreateApiKeyRequest, CreateVectorStoreRequest } from "../schemas/admin";
-import { insertVectorStore, listStoreIdsOfOrganization } from "../db/vector-stores";
+import { CreateApiKeyRequest, CreateVectorStoreRequest, ReconcileRequest } from "../schemas/admin";
+import { getVectorStore, insertVectorStore, listStoreIdsOfOrganization } from "../db/vector-stores";
 import { createApiKey, revokeApiKey } from "../auth/api-keys";
 import { EMBEDDING_MODELS } from "../vectors/embedder";
 
@@ -58,4 +58,15 @@ adminRoutes.delete("/v1/admin/api-keys/:key_id", async (c) => {
     throw Errors.notFound("API_KEY_NOT_FOUND", `API key '${keyId}' was not found.`, { key_id: keyId });
   }
   return c.body(null, 204);
+});
+
+adminRoutes.post("/v1/admin/vector-stores/:vector_store_id/reconcile", async (c) => {
+  const id = c.req.param("vector_store_id");
+  const store = await getVectorStore(c.env.DB, id);
+  if (!store) throw Errors.storeNotFound(id);
+  // An empty body means "from the start, default page size".
+  const empty = (c.req.header("Content-Length") ?? "") === "0" || !c.req.header("Content-Type");
+  const body = parse(ReconcileRequest, empty ? {} : await readJsonBody(c));
+  const stub = c.env.STORE_SYNC.get(c.env.STORE_SYNC.idFromName(store.id));
+  return c.json(await stub.reconcile(store, body.cursor ?? null, body.limit));
 });

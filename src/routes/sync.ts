@@ -8,6 +8,7 @@ import { fieldErrors } from "../schemas/common";
 import { MAX_OPERATIONS, SyncRequestEnvelope } from "../schemas/sync";
 import { authorizeStore } from "../auth/store-access";
 import { getSyncResult } from "../db/ledger";
+import { isQueryable } from "../vectors/queryable";
 import { syncThroughStoreObject } from "../sync/vector-store-sync";
 import { canonicalJson, sha256Base64 } from "../sync/canonical-json";
 
@@ -57,6 +58,7 @@ syncRoutes.get("/v1/connectors/pipeline/syncs/:sync_id", apiKeyAuth, async (c) =
     throw Errors.notFound("SYNC_NOT_FOUND", `Sync '${syncId}' was not found.`, { sync_id: syncId });
   }
   return c.json({
+    queryable: await isQueryable(c.env.VECTORIZE, row),
     sync_id: row.id,
     organization_id: row.organization_id,
     vector_store_id: row.vector_store_id,

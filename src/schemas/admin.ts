@@ -38,3 +38,16 @@ export const CreatedApiKey = z.object({
   organization_id: z.string(),
   vector_store_ids: z.array(z.string()).nullable(),
 });
+
+export const ReconcileRequest = z.object({
+  /** From the previous page's next_cursor; absent: start at the beginning. */
+  cursor: z.string().max(1024).refine((c) => {
+    try {
+      const v = JSON.parse(c);
+      return Array.isArray(v) && v.length === 2 && v.every((x) => typeof x === "string");
+    } catch {
+      return false;
+    }
+  }, "must be a next_cursor returned by this endpoint").optional(),
+  limit: z.number().int().min(1).max(2000).default(500),
+});

@@ -6,6 +6,7 @@ import type { SyncResponse } from "../schemas/sync";
 import { vectorDeps } from "../vectors/deps";
 import { runIdempotentSync, type IdempotencyRequest } from "./idempotency";
 import type { SyncInput } from "./engine";
+import { reconcilePage, type ReconcileReport } from "../vectors/reconcile";
 
 /** What crosses back from the object: an ApiError does not survive RPC as a class, so it travels as data. */
 export type SyncOutcome =
@@ -25,7 +26,16 @@ export class VectorStoreSync extends DurableObject<Bindings> {
   private tail: Promise<unknown> = Promise.resolve();
 
   async sync(store: VectorStore, input: SyncInput, idempotency: IdempotencyRequest | null): Promise<SyncOutcome> {
-    const run = this.tail.then(() => this.runOne(store, input, idempotency));
+    return this.serially(() => this.runOne(store, input, idempotency));
+  }
+
+  /** Reconciliation writes to the index too, so it takes its turn between syncs. */
+  async reconcile(store: VectorStore, cursor: string | null, limit: number): Promise<ReconcileReport> {
+    return this.serially(() => reconcilePage({ db: this.env.DB, ...vectorDeps(this.env) }, store, cursor, limit));
+  }
+
+  private serially<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.tail.then(work);
     this.tail = run.catch(() => undefined);
     return run;
   }
