@@ -22,6 +22,9 @@ describe("API keys and the authorization matrix", () => {
       expect(res.status, path).toBe(404);
       expect(JSON.stringify(await res.json())).not.toContain("owner");
     }
+    const search = await call("POST", `/v1/vector_stores/${b.store}/search`, { query: "owner" }, { "X-API-Key": a.key });
+    expect(search.status).toBe(404);
+    expect((await call("POST", `/v1/admin/vector-stores/${b.store}/reconcile`, {}, { "X-API-Key": a.key })).status).toBe(401);
     // B still sees its own record, unchanged.
     const own = await get(b, `/v1/vector_stores/${b.store}/records/clickup_tasks/secret`);
     expect(((await own.json()) as any).data).toEqual({ owner: "b" });

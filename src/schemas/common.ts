@@ -32,12 +32,27 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
   return proto === Object.prototype || proto === null;
 }
 
+/** Deepest nesting accepted inside a record's data: deeper input is refused, not a stack overflow. */
+export const MAX_JSON_DEPTH = 64;
+
+function withinDepth(value: unknown, limit: number): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [current, depth] = stack.pop()!;
+    if (current === null || typeof current !== "object") continue;
+    if (depth > limit) return false;
+    for (const child of Object.values(current)) stack.push([child, depth + 1]);
+  }
+  return true;
+}
+
 /**
  * A JSON object kept exactly as parsed. z.record would rebuild it and silently drop a
  * `__proto__` key; z.custom keeps the caller's object, own keys and all.
  */
 export const JsonObject = z
   .custom<Record<string, unknown>>(isPlainObject, { error: "must be a JSON object" })
+  .refine((o) => withinDepth(o, MAX_JSON_DEPTH), `must not nest deeper than ${MAX_JSON_DEPTH} levels`)
   .meta({ type: "object", additionalProperties: true });
 
 /** Turns a zod error into `{field: [reasons]}` for VALIDATION_ERROR details. */
