@@ -4,7 +4,9 @@ import worker from "../src/index";
 import { resetStats, stats } from "../src/local/faults";
 import type { Bindings } from "../src/env";
 
-export { LocalEmbedder, LocalVectorIndex, LocalVectorStore, VectorStoreSync } from "../src/dev-entry";
+import { VectorStoreSync } from "../src/sync/vector-store-sync";
+
+export { LocalEmbedder, LocalVectorIndex, LocalVectorStore } from "../src/dev-entry";
 
 const d1 = { roundTrips: 0, statements: 0 };
 
@@ -47,6 +49,13 @@ function countingD1(db: D1Database): D1Database {
       return typeof value === "function" ? value.bind(target) : value;
     },
   });
+}
+
+/** The per-store object, with the same counting D1 (the engine's reads and writes happen in it). */
+export class BenchVectorStoreSync extends VectorStoreSync {
+  constructor(ctx: DurableObjectState, env: Bindings) {
+    super(ctx, { ...env, DB: countingD1(env.DB) });
+  }
 }
 
 export default {

@@ -65,6 +65,12 @@ export async function runSync(deps: SyncDeps, store: VectorStore, input: SyncInp
   failKeys(plan, vectors.failures);
 
   const upstreamFailures = [...vectors.failures.values()].filter((f) => f.transient).length;
+  if (upstreamFailures > 0) {
+    // Operators need to see upstream trouble; the messages come from the bindings, never from records.
+    const first = [...vectors.failures.values()].find((f) => f.transient)!;
+    console.warn(JSON.stringify({ level: "warn", event: "upstream_failure", vector_store_id: store.id,
+      failed_records: upstreamFailures, code: first.code, message: first.message.slice(0, 300) }));
+  }
   if (upstreamFailures > 0 && plan.results.upserted + plan.results.deleted === 0) {
     // Nothing could be applied and retrying may succeed: tell the client to retry the request.
     throw new ApiError(503, "UPSTREAM_UNAVAILABLE",

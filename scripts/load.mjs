@@ -1,0 +1,123 @@
+#!/usr/bin/env node
+// npm run load: starts `npm run dev` on a loopback port, then drives it with concurrent clients:
+// small syncs from 100 connections across 10 organizations (past their rate limits), and five
+// 5000-operation syncs at the same time. Reports throughput, latency and status codes, then
+// checks with the reconciliation endpoint that the ledger and the index agree.
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import autocannon from "autocannon";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const PORT = Number(process.env.LOAD_PORT ?? 8797);
+const BASE = `http://127.0.0.1:${PORT}`;
+const ORGS = 10;
+const SMALL_REQUESTS = Number(process.env.LOAD_REQUESTS ?? 1200); // 120 per organization: 100 pass, the rest are 429
+const run = Date.now().toString(36);
+
+const dev = spawn(process.execPath, [join(root, "scripts/dev.mjs"), "--port", String(PORT)], { cwd: root, stdio: ["ignore", "pipe", "pipe"], detached: true });
+let devLog = "";
+dev.stdout.on("data", (d) => { devLog += d; });
+dev.stderr.on("data", (d) => { devLog += d; });
+const stop = () => { try { process.kill(-dev.pid, "SIGTERM"); } catch { /* gone */ } };
+process.on("exit", stop);
+process.on("SIGINT", () => process.exit(130));
+
+async function waitForServer() {
+  for (let i = 0; i < 120; i++) {
+    try { if ((await fetch(`${BASE}/health`)).ok) return; } catch { /* not yet */ }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(`dev server did not start:\n${devLog.slice(-2000)}`);
+}
+
+const adminToken = /ADMIN_TOKEN=(.*)/.exec(readFileSync(join(root, ".dev.vars"), "utf8"))?.[1]?.trim();
+async function api(method, path, body, headers = {}) {
+  const res = await fetch(BASE + path, { method, headers: { "Content-Type": "application/json", ...headers }, body: body && JSON.stringify(body) });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : null };
+}
+async function tenant(i) {
+  const org = `org_load_${run}_${i}`;
+  const admin = { Authorization: `Bearer ${adminToken}` };
+  const store = (await api("POST", "/v1/admin/vector-stores", { organization_id: org }, admin)).body.id;
+  const key = (await api("POST", "/v1/admin/api-keys", { organization_id: org }, admin)).body.api_key;
+  return { org, store, key };
+}
+const record = (i) => ({ title: `load record ${i}`, status: ["open", "done"][i % 2], body: `text of record ${i} `.repeat(40) });
+
+await waitForServer();
+const small = await Promise.all(Array.from({ length: ORGS }, (_, i) => tenant(i)));
+const big = await Promise.all(Array.from({ length: Number(process.env.LOAD_BIG ?? 5) }, (_, i) => tenant(100 + i)));
+
+let n = 0;
+const unexpectedBodies = [];
+const smallRun = autocannon({
+  url: BASE, connections: 100, amount: SMALL_REQUESTS, timeout: 60,
+  requests: [{
+    method: "POST", path: "/v1/connectors/pipeline/sync",
+    setupRequest: (req) => {
+      const i = n++;
+      const t = small[i % ORGS];
+      return { ...req, headers: { "Content-Type": "application/json", "X-API-Key": t.key },
+        body: JSON.stringify({ organization_id: t.org, vector_store_id: t.store, sync_mode: "incremental",
+          sync_timestamp: new Date(Date.UTC(2026, 0, 1) + i * 1000).toISOString(),
+          operations: Array.from({ length: 5 }, (_, k) => ({ action: "upsert", id: `r${i}_${k}`, namespace: "tasks", data: record(i * 5 + k) })) }) };
+    },
+    onResponse: (status, body) => {
+      if (status !== 200 && status !== 429 && unexpectedBodies.length < 3) unexpectedBodies.push(`${status} ${String(body).slice(0, 300)}`);
+    },
+  }],
+});
+const bigStarted = performance.now();
+const bigRuns = big.map(async (t, b) => {
+  const started = performance.now();
+  const res = await api("POST", "/v1/connectors/pipeline/sync", { organization_id: t.org, vector_store_id: t.store, sync_mode: "incremental",
+    sync_timestamp: "2026-01-01T00:00:00Z", operations: Array.from({ length: 5000 }, (_, k) => ({ action: "upsert", id: `big${k}`, namespace: "tasks", data: record(b * 5000 + k) })) },
+    { "X-API-Key": t.key });
+  return { status: res.status, ms: Math.round(performance.now() - started), results: res.body.results ?? res.body.error };
+});
+const [smallResult, bigResults] = await Promise.all([smallRun, Promise.all(bigRuns)]);
+const bigMs = Math.round(performance.now() - bigStarted);
+
+// The ledger and the index agree: reconcile every store touched (it reports what it had to fix).
+const admin = { Authorization: `Bearer ${adminToken}` };
+const reconciled = [];
+for (const t of [...small, ...big]) {
+  let cursor;
+  const total = { checked: 0, missing: 0, stale_deleted: 0, failed: 0 };
+  do {
+    const r = (await api("POST", `/v1/admin/vector-stores/${t.store}/reconcile`, { limit: 2000, ...(cursor ? { cursor } : {}) }, admin)).body;
+    for (const k of Object.keys(total)) total[k] += r[k];
+    cursor = r.next_cursor;
+  } while (cursor);
+  reconciled.push(total);
+}
+stop();
+
+const codes = {};
+for (const [code, count] of Object.entries(smallResult.statusCodeStats ?? {})) codes[code] = count.count;
+const sum = (k) => reconciled.reduce((s, r) => s + r[k], 0);
+const report = {
+  small_syncs: { requests: smallResult.requests.total, connections: 100, organizations: ORGS, throughput_rps: Math.round(smallResult.requests.average),
+    latency_ms: { p50: smallResult.latency.p50, p99: smallResult.latency.p99, max: smallResult.latency.max }, status_codes: codes,
+    errors: smallResult.errors, timeouts: smallResult.timeouts, non2xx: smallResult.non2xx, duration_s: smallResult.duration },
+  big_syncs: { concurrent: 5, operations_each: 5000, wall_ms: bigMs, each: bigResults },
+  agreement: { vectors_checked: sum("checked"), missing: sum("missing"), stale: sum("stale_deleted"), failed: sum("failed") },
+};
+const unexpected = Object.keys(codes).filter((c) => c !== "200" && c !== "429");
+console.log(`small syncs: ${report.small_syncs.requests} requests from 100 connections over ${ORGS} organizations in ${report.small_syncs.duration_s} s`);
+console.log(`  throughput ${report.small_syncs.throughput_rps} req/s, latency p50 ${report.small_syncs.latency_ms.p50} ms, p99 ${report.small_syncs.latency_ms.p99} ms`);
+console.log(`  status codes ${JSON.stringify(codes)}, errors ${smallResult.errors}, timeouts ${smallResult.timeouts}`);
+console.log(`big syncs: 5 x 5000 operations at the same time: ${bigResults.map((r) => `${r.status} in ${r.ms} ms`).join(", ")}`);
+console.log(`ledger vs index: ${report.agreement.vectors_checked} vectors checked, ${report.agreement.missing} missing, ${report.agreement.stale} stale`);
+const runtime = devLog.split("\n").filter((l) => /memory|exceeded|restart|overloaded|fatal/i.test(l));
+if (runtime.length) console.log(`runtime messages (${runtime.length}), e.g.:\n  ${runtime.slice(0, 3).map((l) => l.slice(0, 300)).join("\n  ")}`);
+if (unexpectedBodies.length) console.log(`unexpected answers, e.g.:\n  ${unexpectedBodies.join("\n  ")}`);
+const upstream = devLog.split("\n").filter((l) => l.includes("upstream_failure"));
+if (upstream.length) console.log(`upstream failures logged by the worker: ${upstream.length}, e.g. ${upstream[0].slice(0, 400)}`);
+console.log(JSON.stringify(report));
+const ok = unexpected.length === 0 && smallResult.errors === 0 && bigResults.every((r) => r.status === 200)
+  && report.agreement.missing === 0 && report.agreement.stale === 0;
+process.exit(ok ? 0 : 1);
