@@ -3,6 +3,7 @@
 import worker from "../src/index";
 import { resetStats, stats } from "../src/local/faults";
 import type { Bindings } from "../src/env";
+import { wrapD1 } from "../test/d1-wrapper";
 
 import { VectorStoreSync } from "../src/sync/vector-store-sync";
 
@@ -10,46 +11,10 @@ export { LocalEmbedder, LocalVectorIndex, LocalVectorStore } from "../src/dev-en
 
 const d1 = { roundTrips: 0, statements: 0 };
 
-function countingD1(db: D1Database): D1Database {
-  const wrapStatement = (stmt: D1PreparedStatement): D1PreparedStatement =>
-    new Proxy(stmt, {
-      get(target, prop) {
-        const value = Reflect.get(target, prop, target);
-        if (typeof value !== "function") return value;
-        if (prop === "bind") return (...args: unknown[]) => wrapStatement(value.apply(target, args));
-        if (["first", "all", "run", "raw"].includes(String(prop))) {
-          return (...args: unknown[]) => {
-            d1.roundTrips += 1;
-            d1.statements += 1;
-            return value.apply(target, args);
-          };
-        }
-        return value.bind(target);
-      },
-    });
-  const raw = new WeakMap<object, D1PreparedStatement>();
-  return new Proxy(db, {
-    get(target, prop) {
-      if (prop === "prepare") {
-        return (sql: string) => {
-          const stmt = target.prepare(sql);
-          const wrapped = wrapStatement(stmt);
-          raw.set(wrapped, stmt);
-          return wrapped;
-        };
-      }
-      if (prop === "batch") {
-        return (statements: D1PreparedStatement[]) => {
-          d1.roundTrips += 1;
-          d1.statements += statements.length;
-          return target.batch(statements);
-        };
-      }
-      const value = Reflect.get(target, prop, target);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
-}
+const countingD1 = (db: D1Database) => wrapD1(db, (trip) => {
+  d1.roundTrips += 1;
+  d1.statements += trip.statements.length;
+});
 
 /** The per-store object, with the same counting D1 (the engine's reads and writes happen in it). */
 export class BenchVectorStoreSync extends VectorStoreSync {

@@ -31,7 +31,9 @@ const N = 5000;
 const base = upserts(N, { seed: 42 });
 const body = JSON.stringify({ organization_id: ORG, vector_store_id: "vs_floor", sync_mode: "incremental",
   sync_timestamp: "2026-01-01T00:00:00Z", operations: base });
-const texts = base.flatMap((op) => floorLib.recordChunks({ text_fields: null }, { data: JSON.stringify(op.data), file: null, text: null }));
+/** The chunk texts the service embeds for these operations (same derivation and chunking). */
+const chunksOf = (ops) => ops.flatMap((op) => floorLib.recordChunks({ text_fields: null }, { data: JSON.stringify(op.data), file: null, text: null }));
+const texts = chunksOf(base);
 const floorMs = [];
 for (let run = 0; run <= RUNS; run++) {
   const sqlite = new Database(":memory:");
@@ -137,7 +139,6 @@ function summarize(samples) {
 // --- scenarios -------------------------------------------------------------------------------
 const samples = { first_sync: [], unchanged: [], unchanged_new_ts: [], changed_10pct: [], full_refresh_20k: [] };
 const scalingSamples = { 500: [], 1000: [], 2500: [], 5000: [] };
-const textsOf = (ops) => ops.flatMap((op) => floorLib.recordChunks({ text_fields: null }, { data: JSON.stringify(op.data), file: null, text: null })).length;
 
 for (let run = 0; run <= RUNS; run++) {
   const warm = run === 0;
@@ -156,7 +157,7 @@ for (let run = 0; run <= RUNS; run++) {
   if (changedRun.responses.results.upserted !== N / 10 || changedRun.responses.results.deleted !== N / 100) {
     throw new Error(`changed_10pct applied ${JSON.stringify(changedRun.responses.results)}`);
   }
-  changedRun.expected_texts = textsOf(ops.filter((_, i) => i % 10 === 0));
+  changedRun.expected_texts = chunksOf(ops.filter((_, i) => i % 10 === 0)).length;
   for (const size of [500, 1000, 2500, 5000]) {
     const s = await newStore();
     const m = await measure(size, () => sync(s, base.slice(0, size), "2026-01-01T00:00:00Z"));

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import fc from "fast-check";
-import { afterEach, expect, it } from "vitest";
+import { afterEach, beforeEach, expect, it, vi } from "vitest";
 import { getVectorStore, insertVectorStore } from "../src/db/vector-stores";
 import type { FaultPlan } from "../src/local/faults";
 import { runSync } from "../src/sync/engine";
@@ -10,7 +10,9 @@ import { expectStoreMatchesModel, type ModelRequest } from "./model";
 import { clearFaults, setFaults } from "../src/local/faults";
 import { directEmbedder, memoryIndex } from "./memory-index";
 
-afterEach(() => clearFaults());
+// Injected faults make the engine warn about upstream failures, by design; not this test's output.
+beforeEach(() => { vi.spyOn(console, "warn").mockImplementation(() => undefined); });
+afterEach(() => { clearFaults(); vi.restoreAllMocks(); });
 
 const ids = ["a", "b", "c", "d", "e"];
 const namespaces = ["tasks", "docs"];

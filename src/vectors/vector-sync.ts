@@ -1,3 +1,4 @@
+import type { VectorStore } from "../db/vector-stores";
 import type { KeyFailure, SyncPlan } from "../sync/plan";
 import { keyOf } from "../sync/plan";
 import { embedTexts, type EmbedOutcome, type EmbeddingBinding } from "./embedder";
@@ -8,14 +9,8 @@ import { buildMetadata, MAX_METADATA_BYTES, metadataBytes } from "./metadata";
 import type { RetryPolicy } from "./retry";
 import { chunkText, deriveText } from "./text";
 
-export interface StoreEmbeddingConfig {
-  id: string;
-  organization_id: string;
-  embedding_model: string;
-  dimensions: number;
-  text_fields: string[] | null;
-  metadata_fields: string[] | null;
-}
+/** What of a vector store the vector step needs. */
+export type StoreEmbeddingConfig = Omit<VectorStore, "name" | "created_at">;
 
 export interface VectorDeps {
   ai: EmbeddingBinding;
