@@ -39,14 +39,6 @@ export async function createTenant(opts: { org?: string; store?: string; restric
   return { org, store, key: key.api_key, keyId: key.key_id };
 }
 
-export interface Op {
-  action: "upsert" | "delete";
-  id: string;
-  namespace: string;
-  data?: Record<string, unknown>;
-  [field: string]: unknown;
-}
-
 export function syncBody(t: Tenant, ops: unknown[], extra: Record<string, unknown> = {}) {
   return {
     organization_id: t.org,

@@ -45,10 +45,6 @@ export async function upsertBatch(index: VectorIndexBinding, items: IndexVector[
   }
 }
 
-/** Upserts in batches of at most 1000, a few at a time, each retried; reports each batch's outcome. */
-export function upsertVectors(index: VectorIndexBinding, vectors: IndexVector[], retry: RetryPolicy) {
-  return inSlices(vectors, MAX_VECTORS_PER_UPSERT, CONCURRENT_CALLS, (items) => upsertBatch(index, items, retry));
-}
 
 /** Deletes ids in batches of at most 1000, each retried; reports each batch's outcome. */
 export function deleteVectors(index: VectorIndexBinding, ids: string[], retry: RetryPolicy) {
