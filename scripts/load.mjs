@@ -112,7 +112,7 @@ console.log(`  throughput ${report.small_syncs.throughput_rps} req/s, latency p5
 console.log(`  status codes ${JSON.stringify(codes)}, errors ${smallResult.errors}, timeouts ${smallResult.timeouts}`);
 console.log(`big syncs: 5 x 5000 operations at the same time: ${bigResults.map((r) => `${r.status} in ${r.ms} ms`).join(", ")}`);
 console.log(`ledger vs index: ${report.agreement.vectors_checked} vectors checked, ${report.agreement.missing} missing, ${report.agreement.stale} stale`);
-const runtime = devLog.split("\n").filter((l) => /memory|exceeded|restart|overloaded|fatal/i.test(l));
+const runtime = devLog.split("\n").filter((l) => /memory|exceeded|restart|overloaded|fatal|ERROR|Error:/.test(l) && !/Request.cf|ENOTFOUND|getaddrinfo/.test(l));
 if (runtime.length) console.log(`runtime messages (${runtime.length}), e.g.:\n  ${runtime.slice(0, 3).map((l) => l.slice(0, 300)).join("\n  ")}`);
 if (unexpectedBodies.length) console.log(`unexpected answers, e.g.:\n  ${unexpectedBodies.join("\n  ")}`);
 const upstream = devLog.split("\n").filter((l) => l.includes("upstream_failure"));
