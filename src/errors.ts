@@ -1,5 +1,6 @@
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { randomToken } from "./crypto";
 
 export type ErrorType =
   | "invalid_request_error"
@@ -48,17 +49,8 @@ export const Errors = {
       "invalid_request_error", { fields: details }),
 } as const;
 
-function randomHex(bytes: number): string {
-  const buf = crypto.getRandomValues(new Uint8Array(bytes));
-  return Array.from(buf, (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
 export function newRequestId(): string {
-  return `req_${randomHex(12)}`;
-}
-
-export function randomToken(bytes: number): string {
-  return randomHex(bytes);
+  return `req_${randomToken(12)}`;
 }
 
 /** Renders the contract's error envelope. Every non-2xx answer of the service goes through here. */

@@ -1,4 +1,4 @@
-import { randomToken } from "../errors";
+import { randomToken, sha256Hex } from "../crypto";
 
 /** What KV holds for one API key, under the SHA-256 of the key. Never the plaintext. */
 export interface ApiKeyRecord {
@@ -13,10 +13,6 @@ export interface ApiKeyRecord {
 const HASH_PREFIX = "key:";
 const ID_PREFIX = "keyid:";
 
-export async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
-}
 
 export async function findApiKey(kv: KVNamespace, plaintext: string): Promise<ApiKeyRecord | null> {
   return kv.get<ApiKeyRecord>(HASH_PREFIX + (await sha256Hex(plaintext)), "json");

@@ -1,7 +1,8 @@
 import { Hono } from "hono";
 import type { z } from "zod";
 import type { AppEnv } from "../env";
-import { ApiError, Errors, randomToken } from "../errors";
+import { ApiError, Errors } from "../errors";
+import { randomToken } from "../crypto";
 import { readJsonBody } from "../http/json-body";
 import { adminAuth } from "../middleware/admin-auth";
 import { fieldErrors } from "../schemas/common";

@@ -10,7 +10,8 @@ import { authorizeStore } from "../auth/store-access";
 import { getSyncResult } from "../db/ledger";
 import { isQueryable } from "../vectors/queryable";
 import { syncThroughStoreObject } from "../sync/vector-store-sync";
-import { canonicalJson, sha256Base64 } from "../sync/canonical-json";
+import { canonicalJson } from "../sync/canonical-json";
+import { sha256Base64 } from "../crypto";
 
 export const syncRoutes = new Hono<AppEnv>();
 

@@ -18,10 +18,3 @@ function sortKeys(_key: string, value: unknown): unknown {
 export function canonicalJson(value: unknown): string {
   return JSON.stringify(value, sortKeys) ?? "null";
 }
-
-export async function sha256Base64(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  let binary = "";
-  for (const byte of new Uint8Array(digest)) binary += String.fromCharCode(byte);
-  return btoa(binary);
-}

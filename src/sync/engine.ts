@@ -1,4 +1,5 @@
-import { ApiError, randomToken } from "../errors";
+import { ApiError } from "../errors";
+import { randomToken } from "../crypto";
 import { commitPlan, loadLedger, type SyncRow } from "../db/ledger";
 import type { VectorStore } from "../db/vector-stores";
 import type { SyncResponse } from "../schemas/sync";
@@ -64,12 +65,12 @@ export async function runSync(deps: SyncDeps, store: VectorStore, input: SyncInp
   const vectors = await applyPlanToIndex(deps, store, plan);
   failKeys(plan, vectors.failures);
 
-  const upstreamFailures = [...vectors.failures.values()].filter((f) => f.transient).length;
+  const transient = [...vectors.failures.values()].filter((f) => f.transient);
+  const upstreamFailures = transient.length;
   if (upstreamFailures > 0) {
     // Operators need to see upstream trouble; the messages come from the bindings, never from records.
-    const first = [...vectors.failures.values()].find((f) => f.transient)!;
     console.warn(JSON.stringify({ level: "warn", event: "upstream_failure", vector_store_id: store.id,
-      failed_records: upstreamFailures, code: first.code, message: first.message.slice(0, 300) }));
+      failed_records: upstreamFailures, code: transient[0]!.code, message: transient[0]!.message.slice(0, 300) }));
   }
   if (upstreamFailures > 0 && plan.results.upserted + plan.results.deleted === 0) {
     // Nothing could be applied and retrying may succeed: tell the client to retry the request.

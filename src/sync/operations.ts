@@ -1,6 +1,7 @@
 import { NAMESPACE_PATTERN, fieldErrors } from "../schemas/common";
 import { MAX_RECORD_BYTES, SyncOperation, type OperationError } from "../schemas/sync";
-import { canonicalJson, sha256Base64 } from "./canonical-json";
+import { sha256Base64 } from "../crypto";
+import { canonicalJson } from "./canonical-json";
 import { normalizeTimestamp } from "./timestamps";
 
 /** An operation that passed validation, with what the planner and the ledger need precomputed. */

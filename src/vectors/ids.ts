@@ -2,13 +2,8 @@
  * Deterministic identities in the index, so that a replay overwrites instead of duplicating.
  * Vectorize caps vector ids and namespace names at 64 bytes.
  */
+import { sha256Base64Url } from "../crypto";
 
-async function sha256Base64Url(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  let binary = "";
-  for (const byte of new Uint8Array(digest)) binary += String.fromCharCode(byte);
-  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
 
 /** The stem of a record's vector ids: 43 characters of base64url SHA-256 of (store, namespace, id). */
 export function recordVectorStem(storeId: string, namespace: string, recordId: string): Promise<string> {
