@@ -51,6 +51,27 @@ await waitForServer();
 const small = await Promise.all(Array.from({ length: ORGS }, (_, i) => tenant(i)));
 const big = await Promise.all(Array.from({ length: Number(process.env.LOAD_BIG ?? 5) }, (_, i) => tenant(100 + i)));
 
+// The local rate limiter counts fixed windows of the wall clock's minutes. Start inside a fresh one
+// when the run might otherwise cross a boundary, so that exactly 100 syncs per organization pass.
+const intoWindow = Date.now() % 60_000;
+if (intoWindow > 20_000) {
+  console.log(`waiting ${Math.ceil((60_000 - intoWindow) / 1000)} s for a fresh rate-limit window`);
+  await new Promise((r) => setTimeout(r, 60_000 - intoWindow + 200));
+}
+const windowOf = (ms) => Math.floor(ms / 60_000);
+const firstWindow = windowOf(Date.now());
+
+// A GET /health every 100 ms throughout: how long does a cheap request wait while syncs run?
+const healthMs = [];
+let loadRunning = true;
+const healthProbe = (async () => {
+  while (loadRunning) {
+    const started = performance.now();
+    try { await fetch(`${BASE}/health`); healthMs.push(performance.now() - started); } catch { healthMs.push(Infinity); }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+})();
+
 let n = 0;
 const unexpectedBodies = [];
 const smallRun = autocannon({
@@ -80,6 +101,11 @@ const bigRuns = big.map(async (t, b) => {
 });
 const [smallResult, bigResults] = await Promise.all([smallRun, Promise.all(bigRuns)]);
 const bigMs = Math.round(performance.now() - bigStarted);
+const windows = windowOf(Date.now()) - firstWindow + 1;
+loadRunning = false;
+await healthProbe;
+healthMs.sort((a, b) => a - b);
+const percentile = (p) => Math.round(healthMs[Math.min(healthMs.length - 1, Math.floor(healthMs.length * p))]);
 
 // The ledger and the index agree: reconcile every store touched (it reports what it had to fix).
 const admin = { Authorization: `Bearer ${adminToken}` };
@@ -103,14 +129,17 @@ const report = {
   small_syncs: { requests: smallResult.requests.total, connections: 100, organizations: ORGS, throughput_rps: Math.round(smallResult.requests.average),
     latency_ms: { p50: smallResult.latency.p50, p99: smallResult.latency.p99, max: smallResult.latency.max }, status_codes: codes,
     errors: smallResult.errors, timeouts: smallResult.timeouts, non2xx: smallResult.non2xx, duration_s: smallResult.duration },
-  big_syncs: { concurrent: 5, operations_each: 5000, wall_ms: bigMs, each: bigResults },
+  health_during_load: { requests: healthMs.length, p50_ms: percentile(0.5), p99_ms: percentile(0.99), max_ms: percentile(1) },
+  rate_limit_windows: windows,
+  big_syncs: { concurrent: big.length, operations_each: 5000, wall_ms: bigMs, each: bigResults },
   agreement: { vectors_checked: sum("checked"), missing: sum("missing"), stale: sum("stale_deleted"), failed: sum("failed") },
 };
 const unexpected = Object.keys(codes).filter((c) => c !== "200" && c !== "429");
 console.log(`small syncs: ${report.small_syncs.requests} requests from 100 connections over ${ORGS} organizations in ${report.small_syncs.duration_s} s`);
 console.log(`  throughput ${report.small_syncs.throughput_rps} req/s, latency p50 ${report.small_syncs.latency_ms.p50} ms, p99 ${report.small_syncs.latency_ms.p99} ms`);
 console.log(`  status codes ${JSON.stringify(codes)}, errors ${smallResult.errors}, timeouts ${smallResult.timeouts}`);
-console.log(`big syncs: 5 x 5000 operations at the same time: ${bigResults.map((r) => `${r.status} in ${r.ms} ms`).join(", ")}`);
+console.log(`  health checks meanwhile: ${healthMs.length}, p50 ${report.health_during_load.p50_ms} ms, p99 ${report.health_during_load.p99_ms} ms, max ${report.health_during_load.max_ms} ms`);
+console.log(`big syncs: ${big.length} x 5000 operations at the same time: ${bigResults.map((r) => `${r.status} in ${r.ms} ms`).join(", ")}`);
 console.log(`ledger vs index: ${report.agreement.vectors_checked} vectors checked, ${report.agreement.missing} missing, ${report.agreement.stale} stale`);
 const runtime = devLog.split("\n").filter((l) => /memory|exceeded|restart|overloaded|fatal|ERROR|Error:/.test(l) && !/Request.cf|ENOTFOUND|getaddrinfo/.test(l));
 if (runtime.length) console.log(`runtime messages (${runtime.length}), e.g.:\n  ${runtime.slice(0, 3).map((l) => l.slice(0, 300)).join("\n  ")}`);
@@ -118,6 +147,13 @@ if (unexpectedBodies.length) console.log(`unexpected answers, e.g.:\n  ${unexpec
 const upstream = devLog.split("\n").filter((l) => l.includes("upstream_failure"));
 if (upstream.length) console.log(`upstream failures logged by the worker: ${upstream.length}, e.g. ${upstream[0].slice(0, 400)}`);
 console.log(JSON.stringify(report));
-const ok = unexpected.length === 0 && smallResult.errors === 0 && bigResults.every((r) => r.status === 200)
+// Within one rate-limit window each organization gets exactly 100 syncs through; a run that
+// spans two windows may get up to twice that.
+const passed = codes["200"] ?? 0;
+const expectedPassed = Array.from({ length: ORGS }, (_, o) => Math.min(100, Math.floor(SMALL_REQUESTS / ORGS) + (o < SMALL_REQUESTS % ORGS ? 1 : 0)))
+  .reduce((a, b) => a + b, 0);
+const rateLimitOk = windows === 1 ? passed === expectedPassed : passed >= expectedPassed && passed <= 100 * ORGS * windows;
+if (!rateLimitOk) console.log(`rate limit: ${passed} small syncs passed over ${windows} window(s), expected ${windows === 1 ? expectedPassed : `${expectedPassed} to ${100 * ORGS * windows}`}`);
+const ok = unexpected.length === 0 && smallResult.errors === 0 && rateLimitOk && bigResults.every((r) => r.status === 200)
   && report.agreement.missing === 0 && report.agreement.stale === 0;
 process.exit(ok ? 0 : 1);

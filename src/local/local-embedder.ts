@@ -1,6 +1,7 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
 import { EMBEDDING_MODELS, MAX_TEXTS_PER_CALL } from "../vectors/embedder";
-import { clearFaults, maybeFail, record, resetStats, setFaults, stats, type FaultPlan } from "./faults";
+import { clearFaults, record, resetStats, setFaults, stats, type FaultPlan } from "./faults";
+import { beginRemoteCall } from "./remote-call";
 import { hashEmbedding } from "./hash-embedding";
 
 /**
@@ -19,7 +20,7 @@ export class LocalEmbedder extends WorkerEntrypoint {
       s.textsEmbedded += texts.length;
       s.maxTextsPerCall = Math.max(s.maxTextsPerCall, texts.length);
     });
-    await maybeFail("embed");
+    await beginRemoteCall("embed");
     // Rows as Float32Array rather than Workers AI's number[]: one buffer each to cross RPC instead
     // of 768 numbers. The service reads both (src/vectors/embedder.ts), and tests exercise both.
     return { shape: [texts.length, dimensions], data: texts.map((t) => Float32Array.from(hashEmbedding(t, dimensions))), pooling: "mean" };

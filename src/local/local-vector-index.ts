@@ -1,7 +1,8 @@
 import { DurableObject, WorkerEntrypoint } from "cloudflare:workers";
 import { MAX_IDS_PER_DELETE, MAX_VECTORS_PER_UPSERT } from "../vectors/index-writer";
 import { MAX_METADATA_BYTES } from "../vectors/metadata";
-import { clearFaults, maybeFail, record, resetStats, setFaults, stats, takeHalfApply, type FaultPlan } from "./faults";
+import { clearFaults, record, resetStats, setFaults, stats, takeHalfApply, type FaultPlan } from "./faults";
+import { beginRemoteCall } from "./remote-call";
 import { cosine, matchesFilter } from "./vector-math";
 
 interface LocalEnv {
@@ -177,7 +178,7 @@ export class LocalVectorIndex extends WorkerEntrypoint<LocalEnv> {
 
   async upsert(vectors: StoredVector[]) {
     record((s) => { s.upsertCalls += 1; s.vectorsUpserted += vectors.length; });
-    await maybeFail("upsert", vectors.map((v) => String(v.metadata?.record_id ?? "")));
+    await beginRemoteCall("upsert", vectors.map((v) => String(v.metadata?.record_id ?? "")));
     validateVectors(vectors, this.dimensions);
     if (takeHalfApply()) {
       await this.store.upsert(pack(vectors.slice(0, Math.ceil(vectors.length / 2)), this.dimensions));
@@ -187,32 +188,32 @@ export class LocalVectorIndex extends WorkerEntrypoint<LocalEnv> {
   }
 
   async insert(vectors: StoredVector[]) {
-    await maybeFail("insert");
+    await beginRemoteCall("insert");
     validateVectors(vectors, this.dimensions);
     return this.store.insert(pack(vectors, this.dimensions));
   }
 
   async deleteByIds(ids: string[]) {
     record((s) => { s.deleteCalls += 1; s.idsDeleted += ids.length; });
-    await maybeFail("deleteByIds");
+    await beginRemoteCall("deleteByIds");
     if (ids.length > MAX_IDS_PER_DELETE) throw new Error(`VECTOR_DELETE_ERROR: at most ${MAX_IDS_PER_DELETE} ids per call`);
     return this.store.deleteByIds(ids);
   }
 
   async getByIds(ids: string[]) {
-    await maybeFail("getByIds");
+    await beginRemoteCall("getByIds");
     return this.store.getByIds(ids);
   }
 
   async query(vector: number[], options: VectorizeQueryOptions = {}) {
     record((s) => { s.queryCalls += 1; });
-    await maybeFail("query");
+    await beginRemoteCall("query");
     validateQuery(vector, options, this.dimensions);
     return this.store.query(vector, options);
   }
 
   async describe() {
-    await maybeFail("describe");
+    await beginRemoteCall("describe");
     return this.store.describe();
   }
 
