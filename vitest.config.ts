@@ -1,11 +1,23 @@
 import { readFileSync } from "node:fs";
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
+import { buildSync } from "esbuild";
 import { defineConfig } from "vitest/config";
+
+// The local stand-ins run as an auxiliary worker (see test/stand-ins-worker.ts for why), which
+// Miniflare loads as plain JavaScript: bundle it before the pool starts.
+const STAND_INS = ".vitest/stand-ins-worker.mjs";
+buildSync({
+  entryPoints: ["test/stand-ins-worker.ts"], outfile: STAND_INS, bundle: true, format: "esm",
+  platform: "neutral", target: "es2022", external: ["cloudflare:*"], logLevel: "warning",
+});
+const wrangler = readFileSync("wrangler.toml", "utf8");
+const compatibilityDate = /^compatibility_date = "([^"]+)"/m.exec(wrangler)![1]!;
+const dimensions = /^EMBEDDING_DIMENSIONS = "(\d+)"/m.exec(wrangler)![1]!;
 
 export default defineConfig({
   plugins: [
     cloudflareTest({
-      // The dev environment: real local D1, KV and rate limiter, plus the local stand-ins.
+      // The dev environment: real local D1, KV and rate limiter; AI and VECTORIZE rebound below.
       wrangler: { configPath: "./wrangler.toml", environment: "dev" },
       remoteBindings: false,
       miniflare: {
@@ -15,6 +27,18 @@ export default defineConfig({
           UPSTREAM_RETRY_BASE_MS: "1",
           SCHEMA_SQL: readFileSync("schema.sql", "utf8"),
         },
+        serviceBindings: {
+          AI: { name: "local-stand-ins", entrypoint: "LocalEmbedder" },
+          VECTORIZE: { name: "local-stand-ins", entrypoint: "LocalVectorIndex" },
+        },
+        workers: [{
+          name: "local-stand-ins",
+          modules: true,
+          scriptPath: STAND_INS,
+          compatibilityDate,
+          bindings: { EMBEDDING_DIMENSIONS: dimensions },
+          durableObjects: { LOCAL_VECTOR_STORE: { className: "LocalVectorStore", useSQLite: true } },
+        }],
       },
     }),
   ],

@@ -7,12 +7,11 @@ import { runSync } from "../src/sync/engine";
 import { retryPolicy } from "../src/vectors/deps";
 import { failingD1 } from "./faulty-d1";
 import { expectStoreMatchesModel, type ModelRequest } from "./model";
-import { clearFaults, setFaults } from "../src/local/faults";
-import { directEmbedder, memoryIndex } from "./memory-index";
+import { ai } from "./stand-ins";
 
 // Injected faults make the engine warn about upstream failures, by design; not this test's output.
 beforeEach(() => { vi.spyOn(console, "warn").mockImplementation(() => undefined); });
-afterEach(() => { clearFaults(); vi.restoreAllMocks(); });
+afterEach(async () => { await ai.clearFaults(); vi.restoreAllMocks(); });
 
 const ids = ["a", "b", "c", "d", "e"];
 const namespaces = ["tasks", "docs"];
@@ -36,10 +35,9 @@ type Fault =
   | { kind: "stand-in"; plan: FaultPlan }
   | { kind: "d1"; failAt: number };
 
-// Faults: the embedder and the index (the local stand-ins' own switches, in this isolate), a
-// batch that half-applies, a timeout, and D1 failing at a round trip. The engine runs with the
-// stand-ins' behaviour in memory (test/memory-index.ts): thousands of syncs through RPC and a
-// persisting Durable Object slow down as the suite's storage grows, which is not what this checks.
+// Faults: the embedder and the index (the local stand-ins' own switches, set through their
+// bindings), a batch that half-applies, a timeout, and D1 failing at a round trip. The engine
+// calls the stand-ins over RPC, as every sync in `npm run dev` does.
 const fault: fc.Arbitrary<Fault> = fc.oneof(
   { weight: 3, arbitrary: fc.constant({ kind: "none" as const }) },
   { weight: 1, arbitrary: fc.integer({ min: 1, max: 8 }).map((n) => ({ kind: "stand-in" as const, plan: { failNext: { embed: n } } })) },
@@ -67,8 +65,6 @@ it("random syncs with random injected faults, each retried until it succeeds, en
         embedding_model: "@cf/baai/bge-base-en-v1.5", dimensions: 768, text_fields: null, metadata_fields: null });
       const store = (await getVectorStore(env.DB, id))!;
       const applied: ModelRequest[] = [];
-      const vectors = memoryIndex();
-      const embedder = directEmbedder();
       for (const [i, r] of sequence.entries()) {
         const ts = new Date(Date.UTC(2026, 0, 1, i)).toISOString();
         const ops = r.ops.map((o) => o.action === "upsert"
@@ -79,20 +75,20 @@ it("random syncs with random injected faults, each retried until it succeeds, en
         let done = false;
         for (let attempt = 0; attempt < 4 && !done; attempt++) {
           const faulty = attempt === 0 ? r.fault : { kind: "none" as const };
-          if (faulty.kind === "stand-in") setFaults(faulty.plan);
+          if (faulty.kind === "stand-in") await ai.setFaults(faulty.plan);
           const db = faulty.kind === "d1" ? failingD1(env.DB, faulty.failAt) : env.DB;
           try {
-            const res = await runSync({ db, ai: embedder, index: vectors.binding, retry }, store, input);
+            const res = await runSync({ db, ai: env.AI, index: env.VECTORIZE, retry }, store, input);
             done = res.results.failed === 0 && res.errors.length === 0;
           } catch {
             done = false; // 503 UPSTREAM_UNAVAILABLE or the injected D1 failure: retry
           }
-          clearFaults();
+          await ai.clearFaults();
         }
         expect(done).toBe(true);
         applied.push({ mode: input.mode, ts, ops });
       }
-      await expectStoreMatchesModel(id, applied, vectors.dump);
+      await expectStoreMatchesModel(id, applied);
     }),
     { numRuns: 200, seed: 20261128, endOnFailure: true },
   );
