@@ -1,6 +1,7 @@
 /**
- * Test-only switches and counters of the local stand-ins. Module state: in workerd the stand-ins
- * run in the same isolate as the worker that calls them, so one copy serves both.
+ * Test-only switches and counters of the local stand-ins. Module state: the embedder and the
+ * index stand-in always run in one isolate (the dev worker's own, or the test pool's stand-ins
+ * worker), so one copy serves both; callers reach it through either binding's RPC switches.
  */
 export type FaultTarget = "embed" | "upsert" | "insert" | "deleteByIds" | "getByIds" | "query" | "describe";
 
