@@ -37,10 +37,11 @@ it("never sends more than 100 texts per AI call or 1000 vectors per upsert; ids 
   const store = (await getVectorStore(env.DB, t.store))!;
   const { calls, ai, index } = spies();
   const words = (n: number, seed: number) => Array.from({ length: n }, (_, i) => `w${seed}x${i}`).join(" ");
-  // 5000 records, every tenth long enough for several chunks; ids and namespaces at their maximum length.
+  // 5000 records, every twentieth long enough for several chunks (about 7000 vectors, inside the
+  // per-request budget of 10,000); ids and namespaces at their maximum length.
   const operations = Array.from({ length: 5000 }, (_, i) => ({
     action: "upsert", id: `${"é".repeat(240)}${i}`, namespace: i % 2 ? "n".repeat(64) : "tasks",
-    data: { title: `title ${i}`, body: words(i % 10 === 0 ? 1500 : 10, i) },
+    data: { title: `title ${i}`, body: words(i % 20 === 0 ? 1500 : 10, i) },
   }));
   const deps = { db: env.DB, ai, index, retry: retryPolicy(env) };
   const first = await runSync(deps, store, { mode: "incremental", syncTimestamp: "2026-01-15T10:00:00Z", operations });

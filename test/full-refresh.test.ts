@@ -58,14 +58,15 @@ describe("full_refresh", () => {
     expect(await ids(t.store)).toEqual(["a"]);
   });
 
-  it("an operation that failed validation protects its record from the sweep", async () => {
+  it("an operation that failed validation keeps the whole request from sweeping", async () => {
     const t = await createTenant();
     await sync(t, [upsert("a", { v: 1 }), upsert("b", { v: 1 }), upsert("c", { v: 1 })], { sync_timestamp: "2026-01-01T00:00:00Z" });
     const res = await sync(t, [upsert("a", { v: 1 }), { action: "upsert", id: "b", namespace: "clickup_tasks", data: {} }],
       { ...REFRESH, sync_timestamp: "2026-02-01T00:00:00Z" });
     expect(res.body.status).toBe("partial_success");
-    expect(res.body.results).toEqual({ upserted: 0, deleted: 1, unchanged: 1, failed: 1 });
-    expect(await ids(t.store)).toEqual(["a", "b"]);
+    expect(res.body.results).toEqual({ upserted: 0, deleted: 0, unchanged: 1, failed: 1 });
+    expect(res.body.sweep).toMatchObject({ skipped: true });
+    expect(await ids(t.store)).toEqual(["a", "b", "c"]);
     expect((await getRecord(t, "clickup_tasks", "b")).body.data).toEqual({ v: 1 });
   });
 

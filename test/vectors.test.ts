@@ -108,7 +108,7 @@ describe("records become vectors, kept in step with the ledger", () => {
 
     const wrong = await sync(t, [upsert("bad", { x: 1 }, "clickup_tasks", { vector: [1, 2, 3] }),
       upsert("nan", { x: 1 }, "clickup_tasks", { vector: ["a"] })]);
-    expect(wrong.body.errors.map((e: any) => e.code)).toEqual(["INVALID_VECTOR", "INVALID_OPERATION"]);
+    expect(wrong.body.errors.map((e: any) => e.code)).toEqual(["INVALID_VECTOR", "INVALID_VECTOR"]);
   });
 
   it("explicit text, text_fields and metadata_fields shape the vectors; search filters on metadata", async () => {

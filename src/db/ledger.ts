@@ -2,6 +2,7 @@
 // parameters far below D1's limit of 100 by moving rows as JSON (see json-chunks.ts).
 import type { LedgerEntry, RecordKey, RecordSweep, SyncPlan } from "../sync/plan";
 import { jsonChunks } from "./json-chunks";
+import { displayTimestamp } from "../timestamps";
 
 export interface StoredRecord {
   id: string;
@@ -208,7 +209,8 @@ export async function getRecord(db: D1Database, storeId: string, namespace: stri
     .first<{ id: string; namespace: string; data: string; file: string | null; created_at: string | null;
       updated_at: string | null; synced_at: string; sync_id: string }>();
   if (!row) return null;
-  return { ...row, data: JSON.parse(row.data), file: row.file === null ? null : JSON.parse(row.file) };
+  return { ...row, synced_at: displayTimestamp(row.synced_at), data: JSON.parse(row.data),
+    file: row.file === null ? null : JSON.parse(row.file) };
 }
 
 export async function listNamespaces(db: D1Database, storeId: string): Promise<NamespaceSummary[]> {
@@ -217,7 +219,8 @@ export async function listNamespaces(db: D1Database, storeId: string): Promise<N
              max(synced_at) AS last_synced_at
       FROM records WHERE vector_store_id = ?1 GROUP BY namespace ORDER BY namespace`)
     .bind(storeId).all<NamespaceSummary>();
-  return results.map((r) => ({ ...r, record_count: Number(r.record_count), vector_count: Number(r.vector_count) }));
+  return results.map((r) => ({ ...r, record_count: Number(r.record_count), vector_count: Number(r.vector_count),
+    last_synced_at: displayTimestamp(r.last_synced_at) }));
 }
 
 export interface LiveRecordText {

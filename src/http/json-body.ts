@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
+import { MAX_BODY_DEPTH, nestsDeeperThan, parseJsonExactly } from "./json-text";
 
 const JSON_MEDIA_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;.*)?$/i;
 
@@ -33,7 +34,13 @@ async function readCapped(req: Request, limit: number): Promise<string> {
     bytes.set(chunk, offset);
     offset += chunk.byteLength;
   }
-  return new TextDecoder().decode(bytes);
+  try {
+    // Fatal: invalid UTF-8 is refused, never replaced with U+FFFD (which would merge distinct ids).
+    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
+  } catch {
+    throw new ApiError(400, "INVALID_JSON", "Request body is not valid UTF-8.", "invalid_request_error",
+      { parse_error: "invalid UTF-8 byte sequence" });
+  }
 }
 
 /**
@@ -48,8 +55,12 @@ export async function readJsonBody(c: Context<AppEnv>): Promise<unknown> {
   }
   const limit = Number(c.env.MAX_BODY_BYTES) || 20 * 1024 * 1024;
   const text = await readCapped(c.req.raw, limit);
+  if (nestsDeeperThan(text, MAX_BODY_DEPTH)) {
+    throw new ApiError(400, "JSON_TOO_DEEP", `Request body nests deeper than ${MAX_BODY_DEPTH} levels.`,
+      "invalid_request_error", { max_depth: MAX_BODY_DEPTH });
+  }
   try {
-    return JSON.parse(text);
+    return parseJsonExactly(text);
   } catch (err) {
     throw new ApiError(400, "INVALID_JSON", "Request body is not valid JSON.", "invalid_request_error",
       { parse_error: err instanceof Error ? err.message : String(err) });

@@ -1,6 +1,8 @@
 import { z } from "zod";
+import { MAX_FRACTION_DIGITS, tryNormalizeTimestamp } from "../timestamps";
 
-export const NAMESPACE_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
+// "." and ".." are refused: URL normalisation makes /records/{ns}/{id} unreachable for them.
+export const NAMESPACE_PATTERN = /^(?!\.\.?$)[A-Za-z0-9_.-]{1,64}$/;
 
 export const OrganizationId = z
   .string({ error: "must be a string starting with 'org_'" })
@@ -10,11 +12,15 @@ export const VectorStoreId = z
   .string({ error: "must be a string starting with 'vs_'" })
   .regex(/^vs_[A-Za-z0-9_-]{1,61}$/, "must be 'vs_' followed by 1-61 letters, digits, '_' or '-'");
 
-/** ISO 8601 date-time with a time zone (Z or ±hh:mm); calendar-checked (no February 30th). */
+/**
+ * ISO 8601 date-time with a time zone (Z or ±hh:mm); calendar-checked (no February 30th); at
+ * most nine fractional digits; in the years 0000-9999 once converted to UTC.
+ */
 export const Timestamp = z.iso.datetime({
   offset: true,
   error: "must be an ISO 8601 date-time with a time zone, e.g. 2026-01-15T10:00:00Z",
-});
+}).refine((s) => tryNormalizeTimestamp(s) !== null,
+  `must be in the years 0000-9999 UTC, with at most ${MAX_FRACTION_DIGITS} fractional digits`);
 
 export const Namespace = z
   .string({ error: "must be a string" })
@@ -24,7 +30,8 @@ export const RecordId = z
   .string({ error: "must be a string" })
   .min(1, "must be 1-255 characters")
   .max(255, "must be 1-255 characters")
-  .refine((s) => s.isWellFormed(), "must be well-formed Unicode (no lone surrogates)");
+  .refine((s) => s.isWellFormed(), "must be well-formed Unicode (no lone surrogates)")
+  .refine((s) => s !== "." && s !== "..", "must not be '.' or '..' (no URL can address them)");
 
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
@@ -35,15 +42,33 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
 /** Deepest nesting accepted inside a record's data: deeper input is refused, not a stack overflow. */
 export const MAX_JSON_DEPTH = 64;
 
-function withinDepth(value: unknown, limit: number): boolean {
-  const stack: [unknown, number][] = [[value, 1]];
+type JsonProblem = { path: (string | number)[]; message: string };
+
+/**
+ * The first value under `root` that the service cannot keep: nesting deeper than `limit`, or a
+ * number that is not finite (JSON overflow like 1e400, or a number the body parser found it
+ * could not hold exactly, see http/json-body.ts). Iterative: safe at any depth.
+ */
+export function findJsonProblem(root: unknown, limit: number): JsonProblem | null {
+  type Frame = { value: unknown; depth: number; parent: Frame | null; key: string | number };
+  const stack: Frame[] = [{ value: root, depth: 1, parent: null, key: "" }];
+  const pathOf = (frame: Frame) => {
+    const path: (string | number)[] = [];
+    for (let f: Frame | null = frame; f?.parent; f = f.parent) path.unshift(f.key);
+    return path;
+  };
   while (stack.length > 0) {
-    const [current, depth] = stack.pop()!;
-    if (current === null || typeof current !== "object") continue;
-    if (depth > limit) return false;
-    for (const child of Object.values(current)) stack.push([child, depth + 1]);
+    const frame = stack.pop()!;
+    const { value, depth } = frame;
+    if (typeof value === "number" && !Number.isFinite(value)) {
+      return { path: pathOf(frame), message: "is a number JavaScript cannot hold exactly (out of range, or more significant digits than a 64-bit float keeps); send it as a string" };
+    }
+    if (value === null || typeof value !== "object") continue;
+    if (depth > limit) return { path: pathOf(frame), message: `must not nest deeper than ${limit} levels` };
+    if (Array.isArray(value)) value.forEach((child, i) => stack.push({ value: child, depth: depth + 1, parent: frame, key: i }));
+    else for (const [key, child] of Object.entries(value)) stack.push({ value: child, depth: depth + 1, parent: frame, key });
   }
-  return true;
+  return null;
 }
 
 /**
@@ -52,15 +77,22 @@ function withinDepth(value: unknown, limit: number): boolean {
  */
 export const JsonObject = z
   .custom<Record<string, unknown>>(isPlainObject, { error: "must be a JSON object" })
-  .refine((o) => withinDepth(o, MAX_JSON_DEPTH), `must not nest deeper than ${MAX_JSON_DEPTH} levels`)
+  .superRefine((o, ctx) => {
+    const problem = findJsonProblem(o, MAX_JSON_DEPTH);
+    if (problem) ctx.addIssue({ code: "custom", message: problem.message, path: problem.path });
+  })
   .meta({ type: "object", additionalProperties: true });
 
 /** Turns a zod error into `{field: [reasons]}` for VALIDATION_ERROR details. */
 export function fieldErrors(error: z.ZodError): Record<string, string[]> {
-  const out: Record<string, string[]> = {};
+  // Paths can hold the client's own keys ("__proto__"): collected in a Map, returned with own
+  // properties only (a null-prototype object would not survive the Durable Object's RPC).
+  const out = new Map<string, string[]>();
   for (const issue of error.issues) {
     const field = issue.path.length ? issue.path.join(".") : "body";
-    (out[field] ??= []).push(issue.message);
+    const reasons = out.get(field);
+    if (reasons) reasons.push(issue.message);
+    else out.set(field, [issue.message]);
   }
-  return out;
+  return Object.fromEntries(out);
 }

@@ -37,8 +37,13 @@ export const VectorMetadata = JsonObject.refine((o) => Object.values(o).every(is
   .meta({ type: "object", additionalProperties: { anyOf: [{ type: "string" }, { type: "number" }, { type: "boolean" },
     { type: "array", items: { type: "string" } }] } });
 
-/** At most 1536 dimensions (Vectorize); the exact count must equal the store's, checked per store. */
-export const OwnVector = z.array(z.number({ error: "must be finite numbers" }).finite("must be finite numbers"),
+/**
+ * At most 1536 dimensions (Vectorize); the exact count must equal the store's, checked per store.
+ * Vectorize stores float32: a value past its range (e.g. 1e39) would become Infinity there and
+ * fail the whole upsert batch, so it is refused here, on its own operation.
+ */
+export const OwnVector = z.array(z.number({ error: "must be finite numbers" })
+  .refine((x) => Number.isFinite(Math.fround(x)), "must be finite numbers within float32 range (|x| < 3.4e38)"),
   { error: "must be an array of numbers" }).min(1).max(1536);
 
 export const UpsertOperation = z.object({
@@ -100,5 +105,10 @@ export const SyncResponse = z.object({
   by_namespace: z.record(z.string(), Counts),
   processing_time_ms: z.number().int(),
   errors: z.array(OperationError),
+  /** full_refresh only: whether this request deleted the unsent records of its namespaces. */
+  sweep: z.union([
+    z.object({ skipped: z.literal(false), deleted: z.number().int() }),
+    z.object({ skipped: z.literal(true), reason: z.string() }),
+  ]).optional(),
 });
 export type SyncResponse = z.infer<typeof SyncResponse>;

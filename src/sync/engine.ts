@@ -3,10 +3,10 @@ import { randomToken } from "../crypto";
 import { commitPlan, loadLedger, type SyncRow } from "../db/ledger";
 import type { VectorStore } from "../db/vector-stores";
 import type { SyncResponse } from "../schemas/sync";
-import { applyPlanToIndex, type VectorDeps } from "../vectors/vector-sync";
+import { removeVectors, writeVectors, type VectorDeps } from "../vectors/vector-sync";
 import { checkOperations } from "./operations";
-import { failKeys, keyOf, planSync, type RecordKey, type SyncMode } from "./plan";
-import { normalizeTimestamp } from "./timestamps";
+import { countsByNamespace, failKeys, keyOf, planSync, skipSweepsAfterFailures, type RecordKey, type SyncMode } from "./plan";
+import { displayTimestamp, normalizeTimestamp } from "../timestamps";
 
 export interface SyncInput {
   mode: SyncMode;
@@ -21,6 +21,11 @@ export interface SyncDeps extends VectorDeps {
 
 /** Seconds a client should wait before retrying a request the upstream services could not take. */
 export const UPSTREAM_RETRY_AFTER_SECONDS = 10;
+
+/** Refresh watermarks as an answer's details (own keys, any name safe), shown as the API shows timestamps. */
+function watermarksByNamespace(entries: [string, string][]): Record<string, string> {
+  return Object.fromEntries(entries.map(([namespace, watermark]) => [namespace, displayTimestamp(watermark)]));
+}
 
 export function newSyncId(): string {
   return `sync_${randomToken(12)}`;
@@ -56,16 +61,21 @@ export async function runSync(deps: SyncDeps, store: VectorStore, input: SyncInp
     if (newer.length > 0) {
       throw new ApiError(409, "STALE_SYNC",
         "A newer full_refresh has already been applied to these namespaces; nothing was changed.",
-        "conflict_error", { namespaces: Object.fromEntries(newer), sync_timestamp: input.syncTimestamp });
+        "conflict_error", { namespaces: watermarksByNamespace(newer), sync_timestamp: input.syncTimestamp });
     }
   }
 
   const plan = planSync({ mode: input.mode, syncedAt, operations: checked, ledger: ledger.entries,
     sweepCandidates: ledger.sweepCandidates, refreshWatermarks: ledger.refreshWatermarks });
-  const vectors = await applyPlanToIndex(deps, store, plan);
-  failKeys(plan, vectors.failures);
+  // Upserts first, then (once failures are known) deletes: a full_refresh with failed operations
+  // must not sweep, and a record is never without vectors while its new ones are written.
+  const written = await writeVectors(deps, store, plan);
+  failKeys(plan, written.failures);
+  skipSweepsAfterFailures(plan);
+  const removed = await removeVectors(deps, store, plan);
+  failKeys(plan, removed.failures);
 
-  const transient = [...vectors.failures.values()].filter((f) => f.transient);
+  const transient = [...written.failures.values(), ...removed.failures.values()].filter((f) => f.transient);
   const upstreamFailures = transient.length;
   if (upstreamFailures > 0) {
     // Operators need to see upstream trouble; the messages come from the bindings, never from records.
@@ -88,13 +98,17 @@ export async function runSync(deps: SyncDeps, store: VectorStore, input: SyncInp
     sync_id: syncId,
     processed,
     results: plan.results,
-    by_namespace: plan.byNamespace,
+    by_namespace: countsByNamespace(plan.byNamespace),
     processing_time_ms: Math.max(0, Math.round(now() - started)),
     errors: plan.errors,
+    ...(input.mode === "full_refresh"
+      ? { sweep: plan.sweepSkipped === null ? { skipped: false, deleted: plan.sweeps.length } : { skipped: true, reason: plan.sweepSkipped } }
+      : {}),
   };
   await commitPlan(deps.db, plan, {
     id: syncId, organizationId: store.organization_id, vectorStoreId: store.id, mode: input.mode,
-    syncTimestamp: input.syncTimestamp, status: response.status, result: response, mutationIds: vectors.mutationIds,
+    syncTimestamp: input.syncTimestamp, status: response.status, result: response,
+    mutationIds: [...written.mutationIds, ...removed.mutationIds],
     idempotency,
   }, syncedAt);
   return response;

@@ -2,7 +2,7 @@ import { NAMESPACE_PATTERN, fieldErrors } from "../schemas/common";
 import { MAX_RECORD_BYTES, SyncOperation, type OperationError } from "../schemas/sync";
 import { sha256Base64 } from "../crypto";
 import { canonicalJson } from "./canonical-json";
-import { normalizeTimestamp } from "./timestamps";
+import { normalizeTimestamp } from "../timestamps";
 
 /** An operation that passed validation, with what the planner and the ledger need precomputed. */
 export interface ValidOperation {
@@ -81,7 +81,8 @@ export async function checkOperations(operations: unknown[], syncTimestamp: stri
     operations.map(async (raw, index): Promise<CheckedOperation> => {
       const parsed = SyncOperation.safeParse(raw);
       if (!parsed.success) {
-        return failure(index, raw, "INVALID_OPERATION", describeIssues(fieldErrors(parsed.error)));
+        const onlyVector = parsed.error.issues.every((issue) => issue.path[0] === "vector");
+        return failure(index, raw, onlyVector ? "INVALID_VECTOR" : "INVALID_OPERATION", describeIssues(fieldErrors(parsed.error)));
       }
       const op = parsed.data;
       const base = {

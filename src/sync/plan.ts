@@ -49,8 +49,11 @@ export interface SyncPlan {
   sweeps: RecordSweep[];
   /** full_refresh: the namespaces whose refresh watermark this request advances. */
   refreshedNamespaces: string[];
+  /** full_refresh: why this request sweeps nothing (an operation of it failed), else null. */
+  sweepSkipped: string | null;
   results: Counts;
-  byNamespace: Record<string, Counts>;
+  /** Keyed by the client's namespaces, so a Map: "__proto__" is a namespace like any other. */
+  byNamespace: Map<string, Counts>;
   errors: OperationError[];
   /** Per record key, the operations counted for it (so a failure downstream can recount them). */
   outcomes: Map<string, { index: number; namespace: string; id: string; outcome: keyof Counts }[]>;
@@ -92,10 +95,12 @@ export function planSync(input: PlanInput): SyncPlan {
   const original = new Map(state);
 
   const results = zero();
-  const byNamespace: Record<string, Counts> = {};
+  const byNamespace = new Map<string, Counts>();
   const count = (namespace: string, outcome: keyof Counts) => {
     results[outcome]++;
-    (byNamespace[namespace] ??= zero())[outcome]++;
+    let counts = byNamespace.get(namespace);
+    if (!counts) byNamespace.set(namespace, counts = zero());
+    counts[outcome]++;
   };
   const outcomes: SyncPlan["outcomes"] = new Map();
   const countOp = (key: string, op: ValidOperation, outcome: keyof Counts) => {
@@ -177,7 +182,12 @@ export function planSync(input: PlanInput): SyncPlan {
   }
 
   const sweeps: RecordSweep[] = [];
-  const isRefresh = input.mode === "full_refresh" && input.operations.length > 0;
+  // A failed operation must never cost a good record: the record it meant to send may be one the
+  // sweep would delete. So a full_refresh request with any failed operation sweeps nothing (and
+  // does not advance the refresh watermark); the client fixes or drops the operation and sends
+  // the request again, which then sweeps.
+  const sweepSkipped = input.mode === "full_refresh" && errors.length > 0 ? failedSweepReason(errors.length) : null;
+  const isRefresh = input.mode === "full_refresh" && input.operations.length > 0 && sweepSkipped === null;
   if (isRefresh) {
     for (const candidate of input.sweepCandidates) {
       const key = keyOf(candidate.namespace, candidate.id);
@@ -192,6 +202,7 @@ export function planSync(input: PlanInput): SyncPlan {
     touches,
     sweeps,
     refreshedNamespaces: isRefresh ? [...namespaces] : [],
+    sweepSkipped,
     results,
     byNamespace,
     errors,
@@ -215,7 +226,7 @@ export function failKeys(plan: SyncPlan, failures: Map<string, KeyFailure>): voi
   if (failures.size === 0) return;
   const count = (namespace: string, outcome: keyof Counts, delta: number) => {
     plan.results[outcome] += delta;
-    plan.byNamespace[namespace]![outcome] += delta;
+    plan.byNamespace.get(namespace)![outcome] += delta;
   };
   plan.writes = plan.writes.filter((w) => !failures.has(w.key));
   const touched = new Set(plan.touches.map((t) => keyOf(t.namespace, t.id)));
@@ -240,6 +251,34 @@ export function failKeys(plan: SyncPlan, failures: Map<string, KeyFailure>): voi
     return false;
   });
   plan.errors.sort((a, b) => (a.index ?? Infinity) - (b.index ?? Infinity));
+}
+
+const failedSweepReason = (failed: number) =>
+  `${failed} operation${failed === 1 ? "" : "s"} of this full_refresh request failed, so it deleted no unsent records; ` +
+  "send the request again without failures to complete the refresh";
+
+/**
+ * A full_refresh whose operations failed downstream (embedding, index, budget) sweeps nothing
+ * either: called after the vectors were written and before any are deleted.
+ */
+export function skipSweepsAfterFailures(plan: SyncPlan): void {
+  if (plan.sweepSkipped !== null || plan.results.failed === 0 || plan.refreshedNamespaces.length === 0) return;
+  for (const sweep of plan.sweeps) {
+    plan.results.deleted -= 1;
+    plan.byNamespace.get(sweep.namespace)!.deleted -= 1;
+  }
+  plan.sweeps = [];
+  plan.refreshedNamespaces = [];
+  plan.sweepSkipped = failedSweepReason(plan.results.failed);
+}
+
+/**
+ * Per-namespace counts as the answer's `by_namespace`. Object.fromEntries defines own properties,
+ * so "__proto__" is a key like any other; and a plain object survives the Durable Object's RPC
+ * (workerd refuses to serialise null-prototype objects).
+ */
+export function countsByNamespace(byNamespace: Map<string, Counts>): Record<string, Counts> {
+  return Object.fromEntries(byNamespace);
 }
 
 function keyFields(op: ValidOperation): RecordKey {

@@ -1,18 +1,40 @@
 /**
  * From a record to the text that is embedded, and from that text to chunks the model takes.
+ * Both are bounded: a small record must not turn into unbounded text or vectors (a 100 KB record
+ * of one long key over 50,000 array items used to derive 50 MB of text, repeating the path).
  */
 
-/** Every scalar leaf under `value` as [path, text], keys sorted so that the order is stable. */
-function scalarLeaves(value: unknown, path: string, out: [string, string][]): void {
+/** Longest text derived from (or given with) one record, in UTF-16 code units. */
+export const MAX_TEXT_CHARS = 512 * 1024;
+/** Most chunks, hence vectors, one record may have. */
+export const MAX_CHUNKS_PER_RECORD = 256;
+
+/** Thrown by the bounded walks below when a record's text or chunks pass their limit. */
+export class TextTooLarge extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "TextTooLarge";
+  }
+}
+
+/**
+ * Every scalar leaf under `value` as `path: text` lines, keys sorted so that the order is stable,
+ * stopping as soon as the lines pass `budget.chars`. Recursion depth is bounded by validation
+ * (MAX_JSON_DEPTH) and by the body parser's nesting limit.
+ */
+function scalarLeaves(value: unknown, path: string, out: string[], budget: { chars: number }): void {
   if (value === null || value === undefined) return;
   if (Array.isArray(value)) {
-    value.forEach((item, i) => scalarLeaves(item, `${path}[${i}]`, out));
+    for (let i = 0; i < value.length; i++) scalarLeaves(value[i], `${path}[${i}]`, out, budget);
   } else if (typeof value === "object") {
     const obj = value as Record<string, unknown>;
-    for (const key of Object.keys(obj).sort()) scalarLeaves(obj[key], path ? `${path}.${key}` : key, out);
+    for (const key of Object.keys(obj).sort()) scalarLeaves(obj[key], path ? `${path}.${key}` : key, out, budget);
   } else {
     const text = String(value).trim();
-    if (text) out.push([path, text]);
+    if (!text) return;
+    budget.chars -= path.length + 2 + text.length + 1;
+    if (budget.chars < 0) throw new TextTooLarge(`derived text is over ${MAX_TEXT_CHARS} characters`);
+    out.push(`${path}: ${text}`);
   }
 }
 
@@ -30,18 +52,23 @@ export function valueAtPath(data: unknown, path: string): unknown {
 
 /**
  * The text of a record: `path: value` lines, one per scalar leaf of `data` (or of the store's
- * `text_fields`, in the order configured), then the file's relative path.
+ * `text_fields`, in the order configured), then the file's relative path. Throws TextTooLarge
+ * past MAX_TEXT_CHARS.
  */
 export function deriveText(data: Record<string, unknown>, file: { file_relative_path?: string } | null,
   textFields: string[] | null): string {
-  const leaves: [string, string][] = [];
+  const lines: string[] = [];
+  const budget = { chars: MAX_TEXT_CHARS };
   if (textFields) {
-    for (const field of textFields) scalarLeaves(valueAtPath(data, field), field, leaves);
+    for (const field of textFields) scalarLeaves(valueAtPath(data, field), field, lines, budget);
   } else {
-    scalarLeaves(data, "", leaves);
+    scalarLeaves(data, "", lines, budget);
   }
-  if (file?.file_relative_path) leaves.push(["file", file.file_relative_path]);
-  return leaves.map(([path, text]) => `${path}: ${text}`).join("\n");
+  if (file?.file_relative_path) {
+    if (budget.chars - file.file_relative_path.length - 7 < 0) throw new TextTooLarge(`derived text is over ${MAX_TEXT_CHARS} characters`);
+    lines.push(`file: ${file.file_relative_path}`);
+  }
+  return lines.join("\n");
 }
 
 /**
@@ -55,16 +82,28 @@ export const OVERLAP_TOKENS = 50;
 
 const PIECE = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]|[\p{L}\p{N}\p{M}]+|[^\s\p{L}\p{N}\p{M}]/gu;
 
-export function chunkText(text: string, maxTokens = CHUNK_TOKENS, overlapTokens = OVERLAP_TOKENS): string[] {
+/**
+ * Throws TextTooLarge when the text needs more than `maxChunks` chunks, as soon as that is
+ * certain: a chunk holds at most `maxTokens`, so past maxChunks x maxTokens tokens no more
+ * pieces are collected.
+ */
+export function chunkText(text: string, maxTokens = CHUNK_TOKENS, overlapTokens = OVERLAP_TOKENS,
+  maxChunks = MAX_CHUNKS_PER_RECORD): string[] {
+  if (text.length > MAX_TEXT_CHARS) throw new TextTooLarge(`text is over ${MAX_TEXT_CHARS} characters`);
   if (!text.trim()) return [];
+  const tooMany = () => new TextTooLarge(`text makes more than ${maxChunks} chunks of ${maxTokens} tokens`);
   const pieces: { start: number; end: number; tokens: number }[] = [];
+  let total = 0;
   for (const match of text.matchAll(PIECE)) {
     const length = match[0].length;
     // A single piece longer than a chunk (a huge run of letters) is cut into chunk-sized parts.
     for (let offset = 0; offset < length; offset += maxTokens * 4) {
       const part = Math.min(length - offset, maxTokens * 4);
-      pieces.push({ start: match.index! + offset, end: match.index! + offset + part, tokens: Math.max(1, Math.ceil(part / 4)) });
+      const tokens = Math.max(1, Math.ceil(part / 4));
+      pieces.push({ start: match.index! + offset, end: match.index! + offset + part, tokens });
+      total += tokens;
     }
+    if (total > maxChunks * maxTokens) throw tooMany();
   }
   if (pieces.length === 0) return [];
   const chunks: string[] = [];
@@ -78,6 +117,7 @@ export function chunkText(text: string, maxTokens = CHUNK_TOKENS, overlapTokens 
     }
     chunks.push(text.slice(pieces[first]!.start, pieces[last]!.end));
     if (last + 1 >= pieces.length) break;
+    if (chunks.length >= maxChunks) throw tooMany();
     // Step back over up to overlapTokens of this chunk, always moving forward by one piece at least.
     let next = last + 1;
     let overlap = 0;

@@ -1,13 +1,12 @@
 import type { VectorStore } from "../db/vector-stores";
-import type { KeyFailure, SyncPlan } from "../sync/plan";
+import type { KeyFailure, RecordWrite, SyncPlan } from "../sync/plan";
 import { keyOf } from "../sync/plan";
 import { embedTexts, type EmbedOutcome, type EmbeddingBinding } from "./embedder";
 import { recordVectorStem, vectorId, vectorIds, vectorNamespace } from "./ids";
-import { deleteVectors, MAX_VECTORS_PER_UPSERT, upsertBatch, type IndexVector, type VectorIndexBinding,
-  type WriteBatchResult } from "./index-writer";
+import { deleteVectors, MAX_VECTORS_PER_UPSERT, upsertBatch, type IndexVector, type VectorIndexBinding } from "./index-writer";
 import { buildMetadata, MAX_METADATA_BYTES, metadataBytes } from "./metadata";
 import type { RetryPolicy } from "./retry";
-import { chunkText, deriveText } from "./text";
+import { chunkText, deriveText, TextTooLarge } from "./text";
 
 /** What of a vector store the vector step needs. */
 export type StoreEmbeddingConfig = Omit<VectorStore, "name" | "created_at">;
@@ -25,9 +24,16 @@ export interface VectorOutcome {
 }
 
 const EMPTY = new Float32Array(0);
-const RELEASED: EmbedOutcome = { ok: false, error: "released" };
-/** Texts embedded before their vectors start going to the index. */
+/** Texts embedded together before their vectors go to the index (whole records, so a little more). */
 const EMBED_WAVE = 1000;
+/** Upsert batches in flight at once: the embedding of the next wave overlaps them. */
+const MAX_UPSERTS_IN_FLIGHT = 4;
+/**
+ * Vectors one sync request may write. Past it, the request's remaining changed records fail on
+ * their own (REQUEST_CHUNK_BUDGET_EXCEEDED) and are applied when sent again: the work and the
+ * embedding calls of one request stay bounded whatever its records hold.
+ */
+export const MAX_CHUNKS_PER_REQUEST = 10_000;
 
 interface PendingRecord {
   key: string;
@@ -39,123 +45,167 @@ interface PendingRecord {
 type RecordTextSource = { data: string; file: string | null; text: string | null;
   parsed?: { data: Record<string, unknown>; file: { file_relative_path?: string } | null } };
 
-/** A record's text: its own, or derived from data and file (used by sync, search and reconciliation alike). */
+/** A record's text: its own, or derived from data and file. Throws TextTooLarge past the limit. */
 export function recordText(store: StoreEmbeddingConfig, record: RecordTextSource): string {
   if (record.text !== null) return record.text;
   const parsed = record.parsed ?? { data: JSON.parse(record.data), file: record.file ? JSON.parse(record.file) : null };
   return deriveText(parsed.data, parsed.file, store.text_fields);
 }
 
-/** The chunk texts a record is embedded as. */
+/**
+ * The chunk texts a record is embedded as (used by sync, search and reconciliation alike); none
+ * for a record past the per-record limits, which never has vectors.
+ */
 export function recordChunks(store: StoreEmbeddingConfig, record: RecordTextSource): string[] {
-  return chunkText(recordText(store, record));
+  try {
+    return chunkText(recordText(store, record));
+  } catch (err) {
+    if (err instanceof TextTooLarge) return [];
+    throw err;
+  }
+}
+
+/** The vectors a changed record will have (values still to embed), or why it cannot have them. */
+function prepareRecord(store: StoreEmbeddingConfig, write: RecordWrite, stem: string, namespace: string): PendingRecord | KeyFailure {
+  const record = write.record!;
+  let chunks: (string | null)[];
+  try {
+    chunks = record.vector ? [null] : chunkText(recordText(store, record));
+  } catch (err) {
+    if (!(err instanceof TextTooLarge)) throw err;
+    return { code: "RECORD_TOO_LARGE", message: `${err.message}; give the vector store text_fields, send a shorter 'text', or split the record` };
+  }
+  const metadata = buildMetadata({ organizationId: store.organization_id, vectorStoreId: store.id,
+    namespace: write.namespace, recordId: write.id }, record.parsed.data, store.metadata_fields,
+    record.metadata ? JSON.parse(record.metadata) : null);
+  const bytes = metadataBytes(metadata, chunks.length);
+  if (bytes > MAX_METADATA_BYTES) {
+    return { code: "METADATA_TOO_LARGE", message: `vector metadata is ${bytes} bytes; Vectorize stores at most ${MAX_METADATA_BYTES} per vector` };
+  }
+  const entry: PendingRecord = { key: write.key, vectors: [], toEmbed: [] };
+  chunks.forEach((text, chunk) => {
+    entry.vectors.push({ id: vectorId(stem, chunk), namespace, values: record.vector ? Float32Array.from(record.vector) : EMPTY,
+      metadata: { ...metadata, chunk } });
+    if (text !== null) entry.toEmbed.push({ position: chunk, text });
+  });
+  return entry;
 }
 
 /**
- * Makes the index follow the plan, before the ledger commits: embeds and upserts the changed
- * records' chunks, deletes the vectors of deleted and swept records and the trailing vectors
- * of records whose chunk count shrank. Sets each write's new chunk count. Whatever could not be
- * done is returned as a failure per record key, for failKeys() to take back from the plan.
+ * Embeds and upserts the changed records' chunks, before the ledger commits, and sets each
+ * write's new chunk count. Records are taken in request order and in waves of about 1000 texts:
+ * texts are derived, embedded (calls of up to 100) and their vectors upserted (batches of up to
+ * 1000, a few in flight while the next wave embeds), then let go, so memory follows the wave,
+ * not the request. Whatever could not be done is returned as a failure per record key, for
+ * failKeys() to take back from the plan.
  */
-export async function applyPlanToIndex(deps: VectorDeps, store: StoreEmbeddingConfig, plan: SyncPlan): Promise<VectorOutcome> {
+export async function writeVectors(deps: VectorDeps, store: StoreEmbeddingConfig, plan: SyncPlan): Promise<VectorOutcome> {
   const failures: VectorOutcome["failures"] = new Map();
   const mutationIds: string[] = [];
-  const pending: PendingRecord[] = [];
-  const stems = new Map<string, string>();
-
+  const live = plan.writes.filter((w) => w.record);
   // Hashes in parallel: thousands of sequential awaits of crypto.subtle cost more than the hashing.
-  const stemList = await Promise.all(plan.writes.map((w) => recordVectorStem(store.id, w.namespace, w.id)));
+  const stems = await Promise.all(live.map((w) => recordVectorStem(store.id, w.namespace, w.id)));
   const namespaces = new Map<string, string>();
-  for (const ns of new Set(plan.writes.map((w) => w.namespace))) namespaces.set(ns, await vectorNamespace(store.id, ns));
-  plan.writes.forEach((write, i) => stems.set(write.key, stemList[i]!));
+  for (const ns of new Set(live.map((w) => w.namespace))) namespaces.set(ns, await vectorNamespace(store.id, ns));
 
-  for (const write of plan.writes) {
-    if (!write.record) continue;
-    const stem = stems.get(write.key)!;
-    const record = write.record;
-    const namespace = namespaces.get(write.namespace)!;
-    const data = record.parsed.data;
-    const chunks = record.vector ? [null] : recordChunks(store, record);
-    const metadata = buildMetadata({ organizationId: store.organization_id, vectorStoreId: store.id,
-      namespace: write.namespace, recordId: write.id }, data, store.metadata_fields,
-      record.metadata ? JSON.parse(record.metadata) : null);
-    const bytes = metadataBytes(metadata, chunks.length);
-    if (bytes > MAX_METADATA_BYTES) {
-      failures.set(write.key, { code: "METADATA_TOO_LARGE", transient: false,
-        message: `vector metadata is ${bytes} bytes; Vectorize stores at most ${MAX_METADATA_BYTES} per vector` });
-      continue;
-    }
-    const entry: PendingRecord = { key: write.key, vectors: [], toEmbed: [] };
-    chunks.forEach((text, chunk) => {
-      entry.vectors.push({ id: vectorId(stem, chunk), namespace, values: record.vector ? Float32Array.from(record.vector) : EMPTY,
-        metadata: { ...metadata, chunk } });
-      if (text !== null) entry.toEmbed.push({ position: chunk, text });
-    });
-    write.chunkCount = chunks.length;
-    pending.push(entry);
-  }
-
-  // Embedding (CPU or AI calls) and vector upserts (index round trips) overlap: texts are embedded
-  // in waves of 1000, in calls of up to 100; as soon as 1000 vectors of fully embedded records
-  // are ready they are upserted while the next wave embeds.
-  const keyOfVector = new Map<string, string>();
-  for (const record of pending) for (const v of record.vectors) keyOfVector.set(v.id, record.key);
-  const upserts: Promise<WriteBatchResult<IndexVector>>[] = [];
-  let ready: IndexVector[] = [];
-  const flush = (all: boolean) => {
+  const inFlight: Promise<void>[] = [];
+  let ready: { vector: IndexVector; key: string }[] = [];
+  const upsert = async (batch: { vector: IndexVector; key: string }[]) => {
+    const result = await upsertBatch(deps.index, batch.map((b) => b.vector), deps.retry);
+    if (result.ok) mutationIds.push(result.mutationId!);
+    else for (const { key } of batch) failures.set(key, { code: "VECTOR_WRITE_FAILED", message: result.error!, transient: true });
+    for (const { vector } of batch) vector.values = EMPTY; // sent: let the values go
+  };
+  const flush = async (all: boolean) => {
     while (ready.length >= MAX_VECTORS_PER_UPSERT || (all && ready.length > 0)) {
-      upserts.push(upsertBatch(deps.index, ready.slice(0, MAX_VECTORS_PER_UPSERT), deps.retry));
+      inFlight.push(upsert(ready.slice(0, MAX_VECTORS_PER_UPSERT)));
       ready = ready.slice(MAX_VECTORS_PER_UPSERT);
+      if (inFlight.length >= MAX_UPSERTS_IN_FLIGHT) await inFlight.shift();
     }
   };
-  const texts = pending.flatMap((p) => p.toEmbed.map((t) => t.text));
-  const outcomes: EmbedOutcome[] = [];
-  let next = 0; // the first pending record not yet handed to the index
-  let cursor = 0; // the first text of pending[next]
-  const collect = () => {
-    while (next < pending.length && cursor + pending[next]!.toEmbed.length <= outcomes.length) {
-      const record = pending[next++]!;
+
+  let wave: PendingRecord[] = [];
+  let waveTexts = 0;
+  let textsEmbedded = 0;
+  const embedWave = async () => {
+    const texts = wave.flatMap((p) => p.toEmbed.map((t) => t.text));
+    const outcomes: EmbedOutcome[] = texts.length > 0
+      ? await embedTexts(deps.ai, store.embedding_model, store.dimensions, texts, deps.retry) : [];
+    textsEmbedded += texts.length;
+    let cursor = 0;
+    for (const record of wave) {
       let failed: string | null = null;
       for (const { position } of record.toEmbed) {
-        const outcome = outcomes[cursor]!;
-        // Workers AI answers plain arrays (8 bytes a number and more): let each go once copied.
-        outcomes[cursor++] = RELEASED;
+        const outcome = outcomes[cursor++]!;
         // Float32 is what Vectorize stores; typed arrays also cross RPC boundaries as one buffer.
         if (outcome.ok) record.vectors[position]!.values = Float32Array.from(outcome.vector);
         else failed = outcome.error;
       }
       if (failed) failures.set(record.key, { code: "EMBEDDING_FAILED", message: failed, transient: true });
-      else ready.push(...record.vectors);
+      else for (const vector of record.vectors) ready.push({ vector, key: record.key });
     }
-    flush(false);
+    wave = [];
+    waveTexts = 0;
+    await flush(false);
   };
-  collect(); // records with no text to embed (own vectors)
-  for (let start = 0; start < texts.length; start += EMBED_WAVE) {
-    const wave = texts.slice(start, start + EMBED_WAVE);
-    outcomes.push(...await embedTexts(deps.ai, store.embedding_model, store.dimensions, wave, deps.retry));
-    collect();
-  }
-  flush(true);
-  for (const batch of await Promise.all(upserts)) {
-    if (batch.ok) mutationIds.push(batch.mutationId!);
-    else for (const v of batch.items) failures.set(keyOfVector.get(v.id)!, { code: "VECTOR_WRITE_FAILED", message: batch.error!, transient: true });
-  }
 
-  // Deletes come after upserts: a record is never without vectors while its new ones are written.
-  const doomed = new Map<string, string>();
-  for (const write of plan.writes) {
-    if (failures.has(write.key) || write.chunkCount >= write.previousChunkCount) continue;
-    for (const id of vectorIds(stems.get(write.key)!, write.chunkCount, write.previousChunkCount)) doomed.set(id, write.key);
+  let budget = MAX_CHUNKS_PER_REQUEST;
+  let overBudget = false;
+  for (let i = 0; i < live.length; i++) {
+    const write = live[i]!;
+    const prepared = prepareRecord(store, write, stems[i]!, namespaces.get(write.namespace)!);
+    if (!("vectors" in prepared)) {
+      failures.set(write.key, { ...prepared, transient: false });
+      continue;
+    }
+    // Once one record does not fit, the later ones fail too: the client re-sends the tail in order.
+    if (overBudget || prepared.vectors.length > budget) {
+      overBudget = true;
+      failures.set(write.key, { code: "REQUEST_CHUNK_BUDGET_EXCEEDED", transient: false,
+        message: `this request reached its budget of ${MAX_CHUNKS_PER_REQUEST} vectors; send this operation again in another request` });
+      continue;
+    }
+    budget -= prepared.vectors.length;
+    write.chunkCount = prepared.vectors.length;
+    wave.push(prepared);
+    waveTexts += prepared.toEmbed.length;
+    if (waveTexts >= EMBED_WAVE) await embedWave();
   }
+  await embedWave();
+  await flush(true);
+  await Promise.all(inFlight);
+  return { failures, mutationIds, textsEmbedded };
+}
+
+/**
+ * Deletes, after writeVectors, the vectors of deleted and swept records and the trailing vectors
+ * of records whose chunk count shrank (a record is never without vectors while its new ones are
+ * written). Writes already taken back by failKeys are left alone.
+ */
+export async function removeVectors(deps: VectorDeps, store: StoreEmbeddingConfig, plan: SyncPlan): Promise<VectorOutcome> {
+  const failures: VectorOutcome["failures"] = new Map();
+  const mutationIds: string[] = [];
+  const doomed = new Map<string, string>();
+  const shrinking = plan.writes.filter((w) => w.chunkCount < w.previousChunkCount);
   const swept = plan.sweeps.filter((s) => s.chunkCount > 0);
-  const sweptStems = await Promise.all(swept.map((s) => recordVectorStem(store.id, s.namespace, s.id)));
+  const stems = await Promise.all([...shrinking, ...swept].map((r) => recordVectorStem(store.id, r.namespace, r.id)));
+  shrinking.forEach((write, i) => {
+    for (const id of vectorIds(stems[i]!, write.chunkCount, write.previousChunkCount)) doomed.set(id, write.key);
+  });
   swept.forEach((sweep, i) => {
-    for (const id of vectorIds(sweptStems[i]!, 0, sweep.chunkCount)) doomed.set(id, keyOf(sweep.namespace, sweep.id));
+    for (const id of vectorIds(stems[shrinking.length + i]!, 0, sweep.chunkCount)) doomed.set(id, keyOf(sweep.namespace, sweep.id));
   });
   for (const batch of await deleteVectors(deps.index, [...doomed.keys()], deps.retry)) {
     if (batch.ok) mutationIds.push(batch.mutationId!);
     else for (const id of batch.items) failures.set(doomed.get(id)!, { code: "VECTOR_WRITE_FAILED", message: batch.error!, transient: true });
   }
+  return { failures, mutationIds, textsEmbedded: 0 };
+}
 
-  return { failures, mutationIds, textsEmbedded: texts.length };
+/** Both steps, for a caller with no ledger plan to take failures back from (reconciliation). */
+export async function applyPlanToIndex(deps: VectorDeps, store: StoreEmbeddingConfig, plan: SyncPlan): Promise<VectorOutcome> {
+  const written = await writeVectors(deps, store, plan);
+  const removed = await removeVectors(deps, store, { ...plan, writes: plan.writes.filter((w) => !written.failures.has(w.key)) });
+  return { failures: new Map([...written.failures, ...removed.failures]), mutationIds: [...written.mutationIds, ...removed.mutationIds],
+    textsEmbedded: written.textsEmbedded };
 }
