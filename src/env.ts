@@ -8,6 +8,7 @@ export interface Bindings {
   DB: D1Database;
   API_KEYS: KVNamespace;
   SYNC_RATE_LIMITER: RateLimit;
+  SEARCH_RATE_LIMITER: RateLimit;
   /** One Durable Object per vector store: syncs of a store run there, one at a time. */
   STORE_SYNC: DurableObjectNamespace<VectorStoreSync>;
   /** Workers AI in production; the local embedder (a service binding) in dev and tests. */

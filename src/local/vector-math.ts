@@ -29,11 +29,15 @@ function compare(value: unknown, op: string, operand: unknown): boolean {
   }
 }
 
-/** Vectorize's metadata filter: `{field: value}` is $eq; `{field: {$op: value}}`; all fields must match. */
+/**
+ * Vectorize's metadata filter: `{field: value}` is $eq; `{field: {$op: value}}`; all fields must match.
+ * Metadata is read through own properties only: a filter on `constructor` or `__proto__` sees the
+ * vector's own key of that name, never Object.prototype's.
+ */
 export function matchesFilter(metadata: Record<string, unknown>, filter: Record<string, unknown> | undefined): boolean {
   if (!filter) return true;
   for (const [field, condition] of Object.entries(filter)) {
-    const value = metadata[field];
+    const value = Object.hasOwn(metadata, field) ? metadata[field] : undefined;
     if (condition !== null && typeof condition === "object" && !Array.isArray(condition)) {
       for (const [op, operand] of Object.entries(condition)) if (!compare(value, op, operand)) return false;
     } else if (!compare(value, "$eq", condition)) {

@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import type { AppEnv } from "../env";
 import { Errors } from "../errors";
 import { apiKeyAuth } from "../middleware/api-key-auth";
+import { searchRateLimit } from "../middleware/rate-limit";
 import { authorizeStore } from "../auth/store-access";
 import { getRecord, listNamespaces } from "../db/ledger";
 import { readJsonBody } from "../http/json-body";
@@ -36,7 +37,8 @@ vectorStoreRoutes.get("/v1/vector_stores/:vector_store_id/records/:namespace/:re
   return c.json(record);
 });
 
-vectorStoreRoutes.post("/v1/vector_stores/:vector_store_id/search", async (c) => {
+// Searches cost an embedding and index queries: limited per organization (reads above are not).
+vectorStoreRoutes.post("/v1/vector_stores/:vector_store_id/search", searchRateLimit, async (c) => {
   const store = await authorizeStore(c.env.DB, c.get("apiKey"), c.req.param("vector_store_id"));
   const parsed = SearchRequest.safeParse(await readJsonBody(c));
   if (!parsed.success) throw Errors.validation(fieldErrors(parsed.error));

@@ -1,8 +1,93 @@
 import { z } from "zod";
-import { JsonObject, Namespace } from "./common";
+import { isPlainObject, Namespace } from "./common";
 import { OwnVector } from "./sync";
 
 export const MAX_TOP_K = 50;
+
+/** Vectorize's metadata-filter operators (developers.cloudflare.com/vectorize/reference/metadata-filtering). */
+export const FILTER_OPERATORS = ["$eq", "$ne", "$lt", "$lte", "$gt", "$gte", "$in", "$nin"] as const;
+/** Vectorize refuses a filter whose compact JSON is 2048 bytes or more; the service adds `"vector_store_id":"vs_…"` (≤ 85 bytes). */
+export const MAX_FILTER_BYTES = 1920;
+/** Vectorize filters only on metadata indexes, at most 10 per index (one of them is vector_store_id). */
+export const MAX_FILTER_FIELDS = 10;
+/** Vectorize's longest filter key. */
+export const MAX_FILTER_FIELD_LENGTH = 512;
+
+const OPERATOR_LIST = `${FILTER_OPERATORS.slice(0, -1).join(", ")} or ${FILTER_OPERATORS.at(-1)}`;
+const OPERATORS: ReadonlySet<string> = new Set(FILTER_OPERATORS);
+const UPPER_BOUNDS: ReadonlySet<string> = new Set(["$lt", "$lte"]);
+const LOWER_BOUNDS: ReadonlySet<string> = new Set(["$gt", "$gte"]);
+
+type Scalar = string | number | boolean | null;
+const isScalar = (v: unknown): v is Scalar =>
+  v === null || typeof v === "string" || typeof v === "boolean" || (typeof v === "number" && Number.isFinite(v));
+const isRangeOperand = (v: unknown) => typeof v === "string" || (typeof v === "number" && Number.isFinite(v));
+
+/** A key for messages: quoted JSON, cut short so a 512-character key does not fill the answer. */
+const shown = (key: string) => JSON.stringify(key.length > 40 ? `${key.slice(0, 40)}…` : key);
+
+function operandProblem(op: string, operand: unknown): string | null {
+  if (op === "$eq" || op === "$ne") {
+    return isScalar(operand) ? null : `${op} takes a string, number, boolean or null`;
+  }
+  if (op === "$in" || op === "$nin") {
+    return Array.isArray(operand) && operand.length > 0 && operand.every(isScalar) ? null
+      : `${op} takes a non-empty array of strings, numbers, booleans or nulls`;
+  }
+  return isRangeOperand(operand) ? null : `${op} takes a string or a number`;
+}
+
+/** Why one field's condition is not one Vectorize accepts, or null. Reads own keys only. */
+function conditionProblems(condition: unknown): string[] {
+  if (isScalar(condition)) return []; // implicit $eq
+  if (Array.isArray(condition)) return [`must be a string, number, boolean, null or {operator: value}; to match one of several values use {"$in": [...]}`];
+  if (!isPlainObject(condition)) return [`must be a string, number, boolean, null or {operator: value}`];
+  const entries = Object.entries(condition);
+  if (entries.length === 0) return [`must name an operator: ${OPERATOR_LIST}`];
+  const problems: string[] = [];
+  for (const [op, operand] of entries) {
+    if (!OPERATORS.has(op)) {
+      problems.push(`unsupported operator ${shown(op)}: use ${OPERATOR_LIST}`);
+      continue;
+    }
+    const problem = operandProblem(op, operand);
+    if (problem) problems.push(problem);
+  }
+  if (problems.length === 0 && entries.length > 1) {
+    const ops = entries.map(([op]) => op);
+    const range = ops.length === 2 && ops.some((op) => UPPER_BOUNDS.has(op)) && ops.some((op) => LOWER_BOUNDS.has(op));
+    if (!range) problems.push("operators combine only as one lower bound ($gt or $gte) with one upper bound ($lt or $lte)");
+  }
+  return problems;
+}
+
+/**
+ * A Vectorize metadata filter, checked against what Vectorize accepts so a bad filter is a 400
+ * here rather than an upstream failure: `{field: scalar}` (implicit $eq) or `{field: {$op: operand}}`.
+ * The caller's object is kept as parsed (own keys such as `__proto__` included) and only ever read
+ * through Object.entries: a key is a field name like any other.
+ */
+export const MetadataFilter = z.custom<VectorizeVectorMetadataFilter>(() => true).superRefine((filter, ctx) => {
+  const fail = (message: string, path: string[] = []) => ctx.addIssue({ code: "custom", message, path });
+  if (!isPlainObject(filter)) {
+    return fail(`must be a JSON object: {"field": value} or {"field": {"$op": value}}`);
+  }
+  const bytes = new TextEncoder().encode(JSON.stringify(filter)).byteLength;
+  if (bytes > MAX_FILTER_BYTES) return fail(`must be at most ${MAX_FILTER_BYTES} bytes as compact JSON (is ${bytes})`);
+  const entries = Object.entries(filter);
+  if (entries.length > MAX_FILTER_FIELDS) return fail(`must name at most ${MAX_FILTER_FIELDS} fields (names ${entries.length})`);
+  for (const [field, condition] of entries) {
+    if (field.length === 0) fail("field names must not be empty");
+    else if (field.length > MAX_FILTER_FIELD_LENGTH) fail(`field name ${shown(field)} is longer than ${MAX_FILTER_FIELD_LENGTH} characters`);
+    else if (field.startsWith("$")) fail(`field name ${shown(field)} must not start with '$' (operators go inside a field: {"field": {"$eq": value}})`);
+    else if (field.includes('"')) fail(`field name ${shown(field)} must not contain '"'`);
+    else for (const problem of conditionProblems(condition)) fail(problem, [field]);
+  }
+}).meta({
+  type: "object",
+  description: `Vectorize metadata filter: {"field": value} or {"field": {"$op": value}} with $op one of ${OPERATOR_LIST}`,
+  additionalProperties: true,
+});
 
 export const SearchRequest = z.object({
   query: z.string().min(1).max(8192).optional(),
@@ -10,7 +95,7 @@ export const SearchRequest = z.object({
   namespace: z.union([Namespace, z.array(Namespace).min(1).max(20)]).optional(),
   top_k: z.number().int().min(1).max(MAX_TOP_K).default(10),
   /** A Vectorize metadata filter over the records' metadata fields, e.g. {"status": {"$eq": "open"}}. */
-  filter: JsonObject.optional(),
+  filter: MetadataFilter.optional(),
 }).refine((r) => (r.query === undefined) !== (r.vector === undefined), {
   message: "give exactly one of 'query' (text) or 'vector'",
   path: ["query"],

@@ -20,6 +20,16 @@ function upstreamUnavailable(what: string): ApiError {
     `Upstream ${what} failure`, { "Retry-After": "5" });
 }
 
+/** The matches best first, each vector id once (its best score): a result never repeats a vector. */
+function bestPerId(matches: Hit[]): Hit[] {
+  const best = new Map<string, Hit>();
+  for (const m of matches) {
+    const seen = best.get(m.id);
+    if (!seen || m.score > seen.score) best.set(m.id, m);
+  }
+  return [...best.values()].sort((a, b) => b.score - a.score);
+}
+
 /**
  * Searches one store: embeds the query (unless a vector is given), queries each requested
  * namespace (or the whole store through its vector_store_id metadata), merges by score, and
@@ -40,14 +50,19 @@ export async function searchStore(deps: VectorDeps & { db: D1Database }, store: 
   // Vectorize returns metadata with at most 20 matches; past that, ids first, then metadata by id.
   const returnMetadata = topK <= MAX_IDS_PER_GET ? "all" : "none";
   // The store's own id is always part of the filter: a store never sees another store's vectors.
-  const filter = { ...(request.filter ?? {}), vector_store_id: store.id } as VectorizeVectorMetadataFilter;
+  // Object.fromEntries defines own properties, so a client's `__proto__` key stays a field name.
+  const filter: VectorizeVectorMetadataFilter = Object.fromEntries([
+    ...Object.entries(request.filter ?? {}).filter(([field]) => field !== "vector_store_id"),
+    ["vector_store_id", store.id],
+  ]);
+  // A namespace named twice is queried once.
   const namespaces = request.namespace === undefined ? [undefined]
-    : await Promise.all([request.namespace].flat().map((ns) => vectorNamespace(store.id, ns)));
+    : await Promise.all([...new Set([request.namespace].flat())].map((ns) => vectorNamespace(store.id, ns)));
   let hits: Hit[];
   try {
     const answers = await Promise.all(namespaces.map((namespace) =>
       deps.index.query(vector!, { topK, returnMetadata, filter, ...(namespace ? { namespace } : {}) })));
-    hits = answers.flatMap((a) => a.matches).sort((a, b) => b.score - a.score).slice(0, topK);
+    hits = bestPerId(answers.flatMap((a) => a.matches)).slice(0, topK);
     if (returnMetadata === "none" && hits.length > 0) {
       const byId = new Map((await getVectors(deps.index, hits.map((h) => h.id), deps.retry)).map((v) => [v.id, v.metadata]));
       hits = hits.map((h) => ({ ...h, metadata: byId.get(h.id) }));
