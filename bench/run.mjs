@@ -64,7 +64,8 @@ const mf = new Miniflare({
     AI: { name: "bench", entrypoint: "LocalEmbedder" },
     VECTORIZE: { name: "bench", entrypoint: "LocalVectorIndex" },
   },
-  ratelimits: { SYNC_RATE_LIMITER: { simple: { limit: 1_000_000, period: 60 } } },
+  ratelimits: { SYNC_RATE_LIMITER: { simple: { limit: 1_000_000, period: 60 } },
+    SEARCH_RATE_LIMITER: { simple: { limit: 1_000_000, period: 60 } } },
   bindings: { ADMIN_TOKEN: ADMIN, MAX_BODY_BYTES: String(64 * 1024 * 1024), EMBEDDING_MODEL: "@cf/baai/bge-base-en-v1.5",
     EMBEDDING_DIMENSIONS: "768" },
 });

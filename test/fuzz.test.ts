@@ -90,3 +90,89 @@ it("hostile bodies and headers: never a 5xx, always the envelope, nothing writte
     { numRuns: 250, seed: 7 },
   );
 }, 300_000);
+
+// --- hostile values in every position, sent as text so raw literals and bytes get through -----
+
+const PROTO_NAMES = Object.getOwnPropertyNames(Object.prototype);
+const protoName = fc.constantFrom(...PROTO_NAMES);
+/** Number literals at and past the edges of float32, float64 and safe integers, as written. */
+const numberLiteral = fc.constantFrom("3.4028234663852886e38", "3.4028235677973366e38", "1e39", "-1e39", "1.7976931348623157e308",
+  "1.7976931348623159e308", "1e400", "-1e400", "5e-324", "2e-324", "1e-400", "9007199254740991", "9007199254740993",
+  "-9007199254740993", "123456789012345678901234567890", "0.1000000000000000055511151231257827", "1e-7", "-0", "0e0");
+const timestampText = fc.tuple(fc.constantFrom("0000", "0001", "9999", "10000", "2026"), fc.constantFrom("", ".1234", ".123456789", ".1234567890"),
+  fc.constantFrom("Z", "+14:00", "-14:00", "+00:30", "-02:00"))
+  .map(([year, fraction, zone]) => `${year}-12-31T23:59:59${fraction}${zone}`);
+const nestingDepth = fc.constantFrom(1, 60, 64, 65, 70, 72, 73, 200, 5000);
+const nested = (depth: number, inner: string) => "[".repeat(depth - 1) + `{"x":${inner}}` + "]".repeat(depth - 1);
+const amplification = fc.constantFrom(
+  () => `{"${"k".repeat(1000)}":[${Array(20_000).fill(0).join(",")}]}`,
+  () => `{"csv":"${"1,".repeat(60_000)}"}`,
+  () => `{"list":[${Array(30_000).fill('"a"').join(",")}]}`,
+  () => `{"words":"${"lorem ".repeat(40_000)}"}`,
+);
+
+function hostileOperation() {
+  return fc.record({
+    namespace: fc.oneof(protoName, fc.constantFrom("tasks", ".", "..")),
+    id: fc.oneof(protoName, fc.constantFrom("x", ".", "..", "\\u00e9")),
+    dataKey: fc.oneof(protoName, fc.constant("title")),
+    metaKey: fc.oneof(protoName, fc.constant("tag")),
+    value: fc.oneof(numberLiteral, fc.constant('"text"'), nestingDepth.map((d) => nested(d, "1"))),
+    vector: fc.option(fc.tuple(fc.nat({ max: 767 }), numberLiteral), { nil: undefined }),
+    updatedAt: fc.option(timestampText, { nil: undefined }),
+    big: fc.option(amplification, { nil: undefined, freq: 6 }),
+  }).map((o) => {
+    const vector = o.vector ? `,"vector":[${Array.from({ length: 768 }, (_, i) => (i === o.vector![0] ? o.vector![1] : "0.5")).join(",")}]` : "";
+    const data = o.big ? o.big() : `{${JSON.stringify(o.dataKey)}:${o.value},"title":"t"}`;
+    return `{"action":"upsert","namespace":${JSON.stringify(o.namespace)},"id":${JSON.stringify(o.id)},"data":${data},` +
+      `"metadata":{${JSON.stringify(o.metaKey)}:"m"}${vector}${o.updatedAt ? `,"updated_at":"${o.updatedAt}"` : ""}}`;
+  });
+}
+
+const invalidUtf8 = fc.constantFrom([0xff], [0xc0, 0xaf], [0xed, 0xa0, 0x80], [0xf8, 0x88, 0x80, 0x80, 0x80], [0xe2, 0x82]);
+
+it("hostile keys, numbers, timestamps, depths, amplification and bytes: never a 5xx, and the service stays up", async () => {
+  let tenant = await createTenant();
+  let sent = 0;
+  const send = async (bytes: Uint8Array | string, path = "/v1/connectors/pipeline/sync") => {
+    const res = await exports.default.fetch(new Request(`${BASE}${path}`, { method: "POST", body: bytes,
+      headers: { "X-API-Key": tenant.key, "Content-Type": "application/json" } }));
+    return { status: res.status, body: (await res.json()) as any };
+  };
+  await fc.assert(
+    fc.asyncProperty(fc.array(hostileOperation(), { minLength: 1, maxLength: 6 }), timestampText, fc.option(invalidUtf8, { nil: undefined, freq: 5 }),
+      fc.record({ key: protoName, op: fc.constantFrom("$eq", "$ne", "$in", "$regex", "__proto__") }),
+      async (operations, syncTimestamp, badBytes, filter) => {
+        if (++sent % 30 === 0) tenant = await createTenant(); // three requests a case, under the rate limit
+        const text = `{"organization_id":"${tenant.org}","vector_store_id":"${tenant.store}","sync_mode":"full_refresh",` +
+          `"sync_timestamp":"${syncTimestamp}","operations":[${operations.join(",")}]}`;
+        let bytes = new TextEncoder().encode(text);
+        if (badBytes) {
+          const at = text.indexOf('"id":"') + 6;
+          bytes = new Uint8Array([...bytes.slice(0, at), ...badBytes, ...bytes.slice(at)]);
+        }
+        const res = await send(bytes);
+        expect(res.status, JSON.stringify(res.body).slice(0, 300)).toBeLessThan(500);
+        if (res.status === 200) {
+          const r = res.body.results;
+          expect(res.body.processed).toBe(operations.length);
+          expect(r.upserted + r.unchanged + r.failed).toBe(operations.length);
+          expect(Object.keys(res.body.by_namespace).every((ns) => typeof res.body.by_namespace[ns].failed === "number")).toBe(true);
+        } else {
+          expect(res.body.success).toBe(false);
+        }
+        const operand = filter.op === "$in" ? '["m"]' : '"m"';
+        const search = await send(`{"query":"t","top_k":5,"filter":{${JSON.stringify(filter.key)}:{"${filter.op}":${operand}}}}`,
+          `/v1/vector_stores/${tenant.store}/search`);
+        expect(search.status).toBeLessThan(500);
+        expect(Object.getOwnPropertyNames(Object.prototype).sort()).toEqual([...PROTO_NAMES].sort());
+        // After each case the service still answers, and a normal sync still works.
+        expect((await exports.default.fetch(new Request(`${BASE}/health`))).status).toBe(200);
+        const normal = await send(JSON.stringify({ organization_id: tenant.org, vector_store_id: tenant.store, sync_mode: "incremental",
+          sync_timestamp: "2026-01-15T10:00:00Z", operations: [{ action: "upsert", id: "probe", namespace: "probe", data: { ok: sent } }] }));
+        expect(normal.status).toBe(200);
+        expect(normal.body.results.failed).toBe(0);
+      }),
+    { numRuns: 120, seed: 11 },
+  );
+}, 600_000);

@@ -3,7 +3,7 @@ import type { AppEnv } from "../env";
 import { ApiError, Errors } from "../errors";
 import { readJsonBody } from "../http/json-body";
 import { apiKeyAuth } from "../middleware/api-key-auth";
-import { syncRateLimit } from "../middleware/sync-rate-limit";
+import { syncRateLimit } from "../middleware/rate-limit";
 import { fieldErrors } from "../schemas/common";
 import { MAX_OPERATIONS, SyncRequestEnvelope } from "../schemas/sync";
 import { authorizeStore } from "../auth/store-access";
