@@ -67,6 +67,15 @@ describe("Object.prototype names as client keys", () => {
     await expectIndexMatchesLedger(t.store);
   });
 
+  it("as an embedding model name of a new store: refused, not looked up on Object.prototype", async () => {
+    for (const name of ["constructor", "__proto__", "toString"]) {
+      const res = await call("POST", "/v1/admin/vector-stores", { organization_id: "org_proto", embedding_model: name },
+        { Authorization: "Bearer test-admin-token" });
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as any).error.details.fields.embedding_model[0]).toContain("@cf/baai/bge-base-en-v1.5");
+    }
+  });
+
   it("in a request that fails validation", async () => {
     const t = await createTenant();
     const res = await sync(t, [{ action: "upsert", id: "x", namespace: "__proto__" }, { action: "upsert", id: "__proto__", namespace: "constructor", data: 5 }]);
@@ -257,3 +266,31 @@ describe("work per record and per request is bounded", () => {
     expect(retry.body.results).toEqual({ upserted: failed.length, deleted: 0, unchanged: 0, failed: 0 });
   }, 120_000);
 });
+
+describe("answers stay bounded whatever the operations hold", () => {
+  it("5000 failing operations with the longest ids list 500 errors, and the stored result still fits its D1 row", async () => {
+    const t = await createTenant();
+    // Control characters are escaped to six bytes each in JSON: the widest an id can be stored.
+    const id = (i: number) => `${"\u0001".repeat(250)}${String(i).padStart(5, "0")}`;
+    const ops = Array.from({ length: 5000 }, (_, i) => ({ action: "upsert", id: id(i), namespace: `ns_${i}`, data: {} }));
+    const res = await sync(t, ops);
+    expect(res.status).toBe(200);
+    expect(res.body.status).toBe("failed");
+    expect(res.body.results.failed).toBe(5000);
+    expect(res.body.errors).toHaveLength(500);
+    expect(res.body.errors_omitted).toBe(4500);
+    expect(Object.keys(res.body.by_namespace)).toHaveLength(5000);
+    const stored = await call("GET", `/v1/connectors/pipeline/syncs/${res.body.sync_id}`, undefined, { "X-API-Key": t.key });
+    expect(stored.status).toBe(200);
+    expect(((await stored.json()) as any).errors_omitted).toBe(4500);
+  }, 60_000);
+
+  it("an error message quoting a long client key is clipped", async () => {
+    const t = await createTenant();
+    const text = JSON.stringify(syncBody(t, [upsert("k", { ["k".repeat(100_000)]: "HUGE" })])).replace(`"HUGE"`, "1e400");
+    const res = await rawSync(t, text);
+    expect(res.body.errors[0].code).toBe("INVALID_OPERATION");
+    expect(res.body.errors[0].message.length).toBeLessThanOrEqual(300);
+  });
+});
+

@@ -10,7 +10,7 @@ import { hashEmbedding } from "./hash-embedding";
  */
 export class LocalEmbedder extends WorkerEntrypoint {
   async run(model: string, inputs: { text: string | string[] }) {
-    const dimensions = EMBEDDING_MODELS[model];
+    const dimensions = EMBEDDING_MODELS.get(model);
     if (!dimensions) throw new Error(`unknown embedding model ${model}`);
     const texts = Array.isArray(inputs.text) ? inputs.text : [inputs.text];
     // Workers AI refuses more than 100 texts in one call; so does the stand-in.

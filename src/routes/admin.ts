@@ -26,8 +26,8 @@ adminRoutes.post("/v1/admin/vector-stores", async (c) => {
   const model = body.embedding_model ?? c.env.EMBEDDING_MODEL;
   const dimensions = Number(c.env.EMBEDDING_DIMENSIONS);
   // One Vectorize index serves every store, and an index has one dimension count.
-  if (EMBEDDING_MODELS[model] !== dimensions) {
-    const usable = Object.keys(EMBEDDING_MODELS).filter((m) => EMBEDDING_MODELS[m] === dimensions);
+  if (EMBEDDING_MODELS.get(model) !== dimensions) {
+    const usable = [...EMBEDDING_MODELS].filter(([, d]) => d === dimensions).map(([m]) => m);
     throw Errors.validation({ embedding_model: [`must be one of ${usable.join(", ")} (the index has ${dimensions} dimensions)`] });
   }
   const store = { id, organization_id: body.organization_id, name: body.name ?? id, created_at: new Date().toISOString(),

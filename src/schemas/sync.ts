@@ -104,7 +104,10 @@ export const SyncResponse = z.object({
   results: Counts,
   by_namespace: z.record(z.string(), Counts),
   processing_time_ms: z.number().int(),
+  /** The first 500 operation errors, in request order (sweep failures last). */
   errors: z.array(OperationError),
+  /** How many more operation errors there were than `errors` lists. */
+  errors_omitted: z.number().int().optional(),
   /** full_refresh only: whether this request deleted the unsent records of its namespaces. */
   sweep: z.union([
     z.object({ skipped: z.literal(false), deleted: z.number().int() }),

@@ -19,6 +19,9 @@ export interface SyncDeps extends VectorDeps {
   now?: () => number;
 }
 
+/** Operation errors listed in one answer; `errors_omitted` counts the rest. */
+export const MAX_REPORTED_ERRORS = 500;
+
 /** Seconds a client should wait before retrying a request the upstream services could not take. */
 export const UPSTREAM_RETRY_AFTER_SECONDS = 10;
 
@@ -100,7 +103,10 @@ export async function runSync(deps: SyncDeps, store: VectorStore, input: SyncInp
     results: plan.results,
     by_namespace: countsByNamespace(plan.byNamespace),
     processing_time_ms: Math.max(0, Math.round(now() - started)),
-    errors: plan.errors,
+    // At most MAX_REPORTED_ERRORS listed (the counts stay exact): the answer is stored in one D1
+    // row, which cannot pass 2 MB whatever 5000 failing operations with long ids would make.
+    errors: plan.errors.slice(0, MAX_REPORTED_ERRORS),
+    ...(plan.errors.length > MAX_REPORTED_ERRORS ? { errors_omitted: plan.errors.length - MAX_REPORTED_ERRORS } : {}),
     ...(input.mode === "full_refresh"
       ? { sweep: plan.sweepSkipped === null ? { skipped: false, deleted: plan.sweeps.length } : { skipped: true, reason: plan.sweepSkipped } }
       : {}),

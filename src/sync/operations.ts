@@ -41,6 +41,9 @@ export interface FailedOperation {
 export type CheckedOperation = ({ ok: true } & ValidOperation) | ({ ok: false } & FailedOperation);
 
 const utf8 = new TextEncoder();
+/** Longest message of one operation's error: an answer's size must not follow the client's keys. */
+export const MAX_ERROR_MESSAGE_CHARS = 300;
+const clip = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
 
 function describeIssues(issues: Record<string, string[]>): string {
   return Object.entries(issues)
@@ -69,7 +72,8 @@ function failure(index: number, raw: unknown, code: string, message: string): Ch
       id: who.id === null ? null : who.id.slice(0, 255),
       namespace: who.namespace === null ? null : who.namespace.slice(0, 64),
       code,
-      message,
+      // Messages can quote client keys (a path through data): clipped like the id.
+      message: clip(message, MAX_ERROR_MESSAGE_CHARS),
     },
   };
 }

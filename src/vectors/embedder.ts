@@ -4,12 +4,13 @@ import { inSlices, withRetry, type RetryPolicy } from "./retry";
 export const MAX_TEXTS_PER_CALL = 100;
 const CONCURRENT_CALLS = 4;
 
-export const EMBEDDING_MODELS: Record<string, number> = {
-  "@cf/baai/bge-small-en-v1.5": 384,
-  "@cf/baai/bge-base-en-v1.5": 768,
-  "@cf/baai/bge-large-en-v1.5": 1024,
-  "@cf/baai/bge-m3": 1024,
-};
+/** Keyed by model names that admins (and so, clients) type: a Map, so "constructor" is no model. */
+export const EMBEDDING_MODELS: ReadonlyMap<string, number> = new Map([
+  ["@cf/baai/bge-small-en-v1.5", 384],
+  ["@cf/baai/bge-base-en-v1.5", 768],
+  ["@cf/baai/bge-large-en-v1.5", 1024],
+  ["@cf/baai/bge-m3", 1024],
+]);
 
 /** The slice of the Workers AI binding the service uses (the local stand-in implements the same). */
 export interface EmbeddingBinding {
@@ -42,7 +43,7 @@ export async function embedTexts(ai: EmbeddingBinding, model: string, dimensions
       const output = await withRetry(retry, () => ai.run(model, { text: slice }));
       return vectorsOf(output, slice.length, dimensions).map((vector): EmbedOutcome => ({ ok: true, vector }));
     } catch (err) {
-      const error = `embedding service unavailable: ${err instanceof Error ? err.message : String(err)}`;
+      const error = `embedding service unavailable: ${(err instanceof Error ? err.message : String(err)).slice(0, 300)}`;
       return slice.map((): EmbedOutcome => ({ ok: false, error }));
     }
   });

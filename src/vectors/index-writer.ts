@@ -31,7 +31,7 @@ export interface WriteBatchResult<T> {
 }
 
 function describeFailure(action: string, err: unknown): string {
-  return `vector index unavailable (${action}): ${err instanceof Error ? err.message : String(err)}`;
+  return `vector index unavailable (${action}): ${(err instanceof Error ? err.message : String(err)).slice(0, 300)}`;
 }
 
 /** Upserts one batch (at most 1000 vectors), retried; reports its outcome instead of throwing. */

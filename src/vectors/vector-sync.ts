@@ -35,6 +35,11 @@ const MAX_UPSERTS_IN_FLIGHT = 4;
  */
 export const MAX_CHUNKS_PER_REQUEST = 10_000;
 
+function allFinite(values: Float32Array): boolean {
+  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) return false;
+  return true;
+}
+
 interface PendingRecord {
   key: string;
   vectors: IndexVector[];
@@ -138,8 +143,11 @@ export async function writeVectors(deps: VectorDeps, store: StoreEmbeddingConfig
       for (const { position } of record.toEmbed) {
         const outcome = outcomes[cursor++]!;
         // Float32 is what Vectorize stores; typed arrays also cross RPC boundaries as one buffer.
-        if (outcome.ok) record.vectors[position]!.values = Float32Array.from(outcome.vector);
-        else failed = outcome.error;
+        if (!outcome.ok) failed = outcome.error;
+        else if (!allFinite(record.vectors[position]!.values = Float32Array.from(outcome.vector))) {
+          // One bad answer must not fail its batch's other 999 vectors at the index.
+          failed = "embedding service returned a non-finite value";
+        }
       }
       if (failed) failures.set(record.key, { code: "EMBEDDING_FAILED", message: failed, transient: true });
       else for (const vector of record.vectors) ready.push({ vector, key: record.key });
