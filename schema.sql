@@ -65,14 +65,24 @@ CREATE TABLE IF NOT EXISTS syncs (
   created_at      TEXT NOT NULL
 );
 
--- Idempotency-Key of a sync request, per organization: the same key and body within 24 hours
--- answer the stored result of sync_id.
-CREATE TABLE IF NOT EXISTS idempotency_keys (
+-- Idempotency-Key of a sync request, per organization. A request reserves its key ('pending') with
+-- one conditional insert before any work, so of two requests with one key (even to two stores,
+-- which run in two Durable Objects) only one runs; the sync's commit completes it ('completed',
+-- sync_id set), a failed sync deletes it. A completed key answers the same body with the stored
+-- result of sync_id for 24 hours (from completed_at); a pending one older than 2 minutes counts as
+-- abandoned and may be taken over (src/sync/idempotency.ts). It replaces the table
+-- idempotency_keys (key recorded only at commit): a local database made by an older schema.sql
+-- still has that table, and nothing reads it any more.
+CREATE TABLE IF NOT EXISTS idempotency_reservations (
   organization_id TEXT NOT NULL,
   key             TEXT NOT NULL,
-  body_hash       TEXT NOT NULL,
-  sync_id         TEXT NOT NULL,
-  created_at      TEXT NOT NULL,
+  reservation_id  TEXT NOT NULL,     -- the reserving request's own id: only it completes or deletes the row
+  body_hash       TEXT NOT NULL,     -- SHA-256 of the request body's canonical JSON
+  vector_store_id TEXT NOT NULL,
+  state           TEXT NOT NULL CHECK (state IN ('pending', 'completed')),
+  sync_id         TEXT,              -- NULL while pending
+  created_at      TEXT NOT NULL,     -- when reserved
+  completed_at    TEXT,              -- when the sync committed; NULL while pending
   PRIMARY KEY (organization_id, key)
 ) WITHOUT ROWID;
 

@@ -3,10 +3,16 @@
 // 1. creates .dev.vars from .dev.vars.example when missing;
 // 2. applies schema.sql to the local D1 and seeds org_abc123 / vs_demo / DEV_API_KEY;
 // 3. runs `wrangler dev --env dev` on 127.0.0.1:8787 (extra arguments, e.g. --port N, pass through).
+// Stopping: SIGINT/SIGTERM/SIGHUP to npm or to this script, Ctrl-C, or the death of the parent
+// stop wrangler's whole process group; this script exits only once that group is gone (SIGKILL
+// after 5 s). package.json runs it as `exec node scripts/dev.mjs`: without the exec, npm forwards
+// its SIGTERM/SIGINT to the `sh -c` in between, which died of SIGTERM (leaving this script and
+// wrangler orphaned) and sat out SIGINT (leaving everything running). `npm run check:dev-stop`
+// checks every way of stopping.
 import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { constants, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -65,11 +71,86 @@ console.log(`seeded ${org} / ${store} with the DEV_API_KEY from .dev.vars`);
 const hasPort = extraArgs.some((a) => a === "--port" || a.startsWith("--port="));
 const hasIp = extraArgs.some((a) => a === "--ip" || a.startsWith("--ip="));
 const args = ["dev", "--env", "dev", ...(hasIp ? [] : ["--ip", "127.0.0.1"]), ...(hasPort ? [] : ["--port", "8787"]), ...extraArgs];
-// Own process group, so stopping `npm run dev` stops wrangler, workerd and esbuild with it.
+// Own process group (and session), so the whole of wrangler, workerd and esbuild can be signalled
+// at once. Everything below makes sure that group dies with this script, whatever stops it.
 const child = spawn(wrangler, args, { cwd: root, stdio: "inherit", detached: true });
-const stop = (signal) => {
-  try { process.kill(-child.pid, signal); } catch { /* already gone */ }
-};
-for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(signal, () => stop(signal));
-process.on("exit", () => stop("SIGTERM"));
-child.on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+const group = child.pid;
+/** After a stop signal, how long wrangler gets to shut down before its group is killed. */
+const STOP_TIMEOUT_MS = 5000;
+const parentAtStart = process.ppid;
+
+function signalGroup(signal) {
+  try { process.kill(-group, signal); } catch { /* already gone */ }
+}
+
+/** Live (non-zombie) members of the wrangler group; /proc on Linux, kill(-pgid, 0) elsewhere. */
+function groupAlive() {
+  if (existsSync("/proc/self/stat")) {
+    for (const pid of readdirSync("/proc")) {
+      if (!/^\d+$/.test(pid)) continue;
+      let stat;
+      try { stat = readFileSync(`/proc/${pid}/stat`, "utf8"); } catch { continue; }
+      // pid (comm) state ppid pgrp ...: comm may hold spaces and parentheses, so split after the last ')'.
+      const [state, , pgrp] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (Number(pgrp) === group && state !== "Z") return true;
+    }
+    return false;
+  }
+  try { process.kill(-group, 0); return true; } catch { return false; }
+}
+
+async function waitForGroup(ms) {
+  const deadline = Date.now() + ms;
+  while (groupAlive()) {
+    if (Date.now() >= deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return true;
+}
+
+/** The parent's pid now: process.ppid is read once at start-up in Node 20. */
+function currentParent() {
+  try {
+    const stat = readFileSync("/proc/self/stat", "utf8");
+    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+  } catch {
+    try { process.kill(parentAtStart, 0); return parentAtStart; } catch { return 1; }
+  }
+}
+
+let stopping = false;
+/**
+ * Stops the wrangler group (signal, wait, SIGKILL after STOP_TIMEOUT_MS) and only then exits:
+ * with the signal that stopped us (re-raised, so `npm run dev` reports it the usual way), else
+ * with `code`. Repeated signals (Ctrl-C reaches npm and this script, and npm forwards it too) are
+ * ignored; the timeout does the escalation.
+ */
+async function shutdown(signal, code) {
+  if (stopping) return;
+  stopping = true;
+  if (signal) signalGroup(signal);
+  if (!(await waitForGroup(signal ? STOP_TIMEOUT_MS : 1000))) {
+    if (signal) console.error(`wrangler did not stop within ${STOP_TIMEOUT_MS / 1000} s of ${signal}; killing it`);
+    signalGroup("SIGKILL");
+    await waitForGroup(2000);
+  }
+  if (signal) {
+    for (const s of ["SIGINT", "SIGTERM", "SIGHUP"]) process.removeAllListeners(s);
+    process.kill(process.pid, signal);
+    // Should the signal be blocked, exit anyway.
+    setTimeout(() => process.exit(128 + (constants.signals[signal] ?? 15)), 500);
+  } else {
+    process.exit(code);
+  }
+}
+
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(signal, () => void shutdown(signal));
+// npm forwards SIGINT and SIGTERM to this script, but not SIGHUP, and a SIGKILL'd npm forwards
+// nothing: when the parent goes away (we are re-parented), stop as if told to.
+setInterval(() => {
+  if (currentParent() !== parentAtStart) void shutdown("SIGTERM");
+}, 500).unref();
+// wrangler exited by itself (a crash, or its [x] key): take down what it may have left, then exit.
+child.on("exit", (code, signal) => void shutdown(null, code ?? (signal ? 1 : 0)));
+// Last resort, should this script die of an exception: no waiting possible here.
+process.on("exit", () => { if (groupAlive()) signalGroup("SIGKILL"); });

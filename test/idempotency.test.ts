@@ -1,7 +1,9 @@
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
-import { call, createTenant, ledgerRows, syncBody, upsert } from "./helpers";
+import { afterEach, describe, expect, it } from "vitest";
+import { call, createTenant, ledgerRows, syncBody, unique, upsert } from "./helpers";
 import { ai, counting } from "./stand-ins";
+import { canonicalJson } from "../src/sync/canonical-json";
+import { sha256Base64 } from "../src/crypto";
 
 const post = (t: { key: string }, body: unknown, key?: string) =>
   call("POST", "/v1/connectors/pipeline/sync", body, { "X-API-Key": t.key, ...(key ? { "Idempotency-Key": key } : {}) });
@@ -59,5 +61,113 @@ describe("Idempotency-Key and replays", () => {
     const { result, stats } = await counting(() => post(t, body));
     expect(((await result.json()) as any).results).toEqual({ upserted: 0, deleted: 0, unchanged: 2, failed: 0 });
     expect(stats).toMatchObject({ embedCalls: 0, upsertCalls: 0 });
+  });
+});
+
+describe("Idempotency-Key reservations, per organization", () => {
+  afterEach(async () => {
+    await ai.clearFaults();
+  });
+
+  const reservation = async (org: string, key: string) =>
+    env.DB.prepare("SELECT state, sync_id, vector_store_id, body_hash FROM idempotency_reservations WHERE organization_id = ?1 AND key = ?2")
+      .bind(org, key).first<{ state: string; sync_id: string | null; vector_store_id: string; body_hash: string }>();
+
+  it("one key sent at once to two stores of one organization applies exactly one request; its retry replays", async () => {
+    const org = unique("org");
+    const vs1 = await createTenant({ org });
+    const vs2 = await createTenant({ org });
+    const caller = vs1; // an organization-wide key: it covers both stores
+    const body1 = syncBody(vs1, [upsert("one", { store: 1 })]);
+    const body2 = syncBody(vs2, [upsert("two", { store: 2 })]);
+    // Each request's first embedding attempt fails after 300 ms and is retried: both requests
+    // are inside their store's object, between the key check and the commit, at the same time.
+    await ai.setFaults({ failNext: { embed: 2 }, delayMs: 300 });
+    const [r1, r2] = await Promise.all([post(caller, body1, "same-key"), post(caller, body2, "same-key")]);
+    await ai.clearFaults();
+
+    const statuses = [r1.status, r2.status];
+    expect(statuses.filter((s) => s === 200)).toHaveLength(1);
+    const one = { res: r1, body: body1, t: vs1, id: "one" };
+    const two = { res: r2, body: body2, t: vs2, id: "two" };
+    const [winner, loser] = r1.status === 200 ? [one, two] : [two, one];
+    expect([409, 422]).toContain(loser.res.status);
+    expect(((await loser.res.json()) as any).error.code).toMatch(/^IDEMPOTENCY_KEY_(REUSED|IN_PROGRESS)$/);
+    const won = (await winner.res.json()) as any;
+    expect(won.results.upserted).toBe(1);
+    expect((await ledgerRows(winner.t.store)).map((r) => r.id)).toEqual([winner.id]);
+    expect(await ledgerRows(loser.t.store)).toEqual([]);
+    expect(await reservation(org, "same-key")).toMatchObject({ state: "completed", sync_id: won.sync_id, vector_store_id: winner.t.store });
+
+    // The winner's retry replays its stored answer; the loser's retry is still refused.
+    const again = await post(caller, winner.body, "same-key");
+    expect(again.status).toBe(200);
+    expect(again.headers.get("Idempotent-Replayed")).toBe("true");
+    expect(((await again.json()) as any).sync_id).toBe(won.sync_id);
+    const loserAgain = await post(caller, loser.body, "same-key");
+    expect(loserAgain.status).toBe(422);
+    expect(await ledgerRows(loser.t.store)).toEqual([]);
+  });
+
+  it("a failed sync releases its key: the same request retried afterwards applies, and so does another store's", async () => {
+    const org = unique("org");
+    const vs1 = await createTenant({ org });
+    const vs2 = await createTenant({ org });
+    const body = syncBody(vs1, [upsert("n", { v: 1 })]);
+    await ai.setFaults({ failNext: { embed: Infinity } });
+    const failed = await post(vs1, body, "released");
+    await ai.clearFaults();
+    expect(failed.status).toBe(503);
+    expect(await reservation(org, "released")).toBeNull();
+
+    const retried = await post(vs1, body, "released");
+    expect(retried.status).toBe(200);
+    expect(retried.headers.get("Idempotent-Replayed")).toBeNull();
+    expect(((await retried.json()) as any).results.upserted).toBe(1);
+    expect((await ledgerRows(vs1.store)).map((r) => r.id)).toEqual(["n"]);
+
+    // Another store of the organization, after a failure there: its key is free as well.
+    await ai.setFaults({ failNext: { embed: Infinity } });
+    expect((await post(vs1, syncBody(vs2, [upsert("m", { v: 1 })]), "released-2")).status).toBe(503);
+    await ai.clearFaults();
+    const other = await post(vs1, syncBody(vs1, [upsert("o", { v: 1 })]), "released-2");
+    expect(other.status).toBe(200);
+    expect((await ledgerRows(vs1.store)).map((r) => r.id)).toEqual(["n", "o"]);
+  });
+
+  it("a pending key answers 409 IDEMPOTENCY_KEY_IN_PROGRESS to its body and 422 to another, until it is abandoned", async () => {
+    const t = await createTenant();
+    const body = syncBody(t, [upsert("p", { v: 1 })]);
+    const bodyHash = await sha256Base64(canonicalJson(body));
+    // A request that reserved the key and whose worker then died: its reservation stays pending.
+    const reserve = (createdAt: string) => env.DB.prepare(`
+        INSERT INTO idempotency_reservations (organization_id, key, reservation_id, body_hash, vector_store_id, state, created_at)
+        VALUES (?1, 'pending-key', 'idr_dead', ?2, ?3, 'pending', ?4)`).bind(t.org, bodyHash, t.store, createdAt).run();
+    await reserve(new Date(Date.now() - 60_000).toISOString());
+
+    const busy = await post(t, body, "pending-key");
+    expect(busy.status).toBe(409);
+    expect(busy.headers.get("Retry-After")).toBe("5");
+    expect(((await busy.json()) as any).error).toMatchObject({ code: "IDEMPOTENCY_KEY_IN_PROGRESS", type: "conflict_error" });
+    const other = await post(t, syncBody(t, [upsert("q", { v: 1 })]), "pending-key");
+    expect(other.status).toBe(422);
+    expect(((await other.json()) as any).error.code).toBe("IDEMPOTENCY_KEY_REUSED");
+    expect(await ledgerRows(t.store)).toEqual([]);
+
+    // Older than the 2-minute bound: abandoned, taken over by the next request.
+    await env.DB.prepare("DELETE FROM idempotency_reservations WHERE organization_id = ?1").bind(t.org).run();
+    await reserve(new Date(Date.now() - 121_000).toISOString());
+    const taken = await post(t, body, "pending-key");
+    expect(taken.status).toBe(200);
+    expect(taken.headers.get("Idempotent-Replayed")).toBeNull();
+    const syncId = ((await taken.json()) as any).sync_id;
+    expect(await reservation(t.org, "pending-key")).toMatchObject({ state: "completed", sync_id: syncId });
+
+    // Past the 24-hour window a completed key is free again, for any body.
+    await env.DB.prepare("UPDATE idempotency_reservations SET completed_at = ?2 WHERE organization_id = ?1")
+      .bind(t.org, new Date(Date.now() - 25 * 3600_000).toISOString()).run();
+    const later = await post(t, syncBody(t, [upsert("q", { v: 2 })]), "pending-key");
+    expect(later.status).toBe(200);
+    expect((await ledgerRows(t.store)).map((r) => r.id)).toEqual(["p", "q"]);
   });
 });
