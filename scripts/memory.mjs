@@ -1,0 +1,394 @@
+#!/usr/bin/env node
+// node scripts/memory.mjs [--layout=shared|split|both] [scenario ...]: peak JavaScript heap of the
+// worker's isolates while they handle the worst sync requests the service's limits allow (20 MiB
+// bodies, 5000 operations, 256 KiB records, 64-level nesting). Default: every scenario, both layouts.
+//
+// Method. Each scenario gets a fresh Miniflare running the dev worker built from
+// bench/memory-entry.ts (same app and local stand-ins as bench/run.mjs, production MAX_BODY_BYTES,
+// rate limits out of the way) with `inspectorPort`, so workerd serves V8's inspector on a
+// loopback port; GET /json lists one target per worker ("core:user:<name>"), one isolate each.
+// The script opens a WebSocket to each isolate of the app, sends one small warm-up sync (so
+// compiled code is not counted), forces a full GC in each (HeapProfiler.collectGarbage: workerd
+// runs it only once the isolate runs again, so GET /__memory/wake follows, which touches the
+// worker, its Durable Object and the stand-ins), takes a baseline (Runtime.getHeapUsage), then
+// sends the scenario's request and polls Runtime.getHeapUsage every ~5 ms per isolate until the
+// response is back. Per isolate: peak usedSize over the baseline and absolute, peak totalSize
+// (heap V8 had committed), peak backingStorageSize (ArrayBuffers, outside usedSize); and the
+// workerd process's peak RSS over its baseline (VmHWM, reset through /proc/<pid>/clear_refs).
+//
+// Layouts. shared (as bench/run.mjs and `npm run dev`): worker, Durable Object and stand-ins in
+// one isolate, an upper bound for any one production isolate. split (as production): the Durable
+// Object (VectorStoreSync) in a worker of its own, the stand-ins in a third; worker and DO shown.
+//
+// Caveats, printed with the results:
+// - workerd answers inspector messages only between stretches of JavaScript (of any isolate: it
+//   runs them on one thread), never during one: "gap" is the longest time without a sample.
+//   Memory allocated and freed inside one stretch is not seen by usedSize, so its peak is a lower
+//   bound of the true one; totalSize and RSS (not given back at once) show such growth. usedSize
+//   also counts garbage not yet collected. Runs vary by several MB with GC timing.
+// - Scenario `calibration` checks the method: the worker holds a known 32 MiB across an await,
+//   which must show as +32 MiB.
+//
+// Exit code 0 when every scenario ran, 1 when one timed out, failed to run or crashed workerd
+// (Miniflare is restarted for the next scenario; an out-of-memory crash is itself the finding).
+import { execFileSync } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
+import { Miniflare } from "miniflare";
+import WebSocket from "ws"; // Miniflare's own dependency (Node 20 has no global WebSocket)
+import { rng, upserts } from "../bench/records.mjs";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const MAX_BODY_BYTES = 20_971_520; // wrangler.toml, production and dev
+const MAX_RECORD_BYTES = 256 * 1024; // src/schemas/sync.ts: UTF-8 bytes of data (+ file, metadata, text)
+const TIMEOUT_MS = Number(process.env.MEMORY_TIMEOUT_MS ?? 300_000);
+const ADMIN = "memory-admin-token";
+const ORG = "org_memory";
+const MiB = 2 ** 20;
+const mb = (bytes) => (bytes == null ? null : Number((bytes / MiB).toFixed(1))); // MiB, printed as "MB"
+
+// --- scenarios: each builds its operations (deterministic) ---------------------------------------
+const PROSE = ("the a of to and in that is for on with as it by this be are from at or an was which we our " +
+  "customer team release report invoice meeting project design review deploy server request record system " +
+  "data update change issue plan migration schedule budget contract support ticket account policy quarter " +
+  "should would could will must may often always never quickly carefully again later before after during").split(" ");
+function prose(r, length) {
+  let s = "";
+  while (s.length < length) {
+    const words = Array.from({ length: 6 + Math.floor(r() * 14) }, () => PROSE[Math.floor(r() * PROSE.length)]);
+    s += words[0][0].toUpperCase() + words.join(" ").slice(1) + (r() < 0.2 ? ", and then " : ". ");
+  }
+  return s.slice(0, length);
+}
+const envelopeBytes = JSON.stringify({ organization_id: ORG, vector_store_id: "vs_memory_00", sync_mode: "incremental",
+  sync_timestamp: "2026-01-01T00:00:00Z", operations: [] }).length;
+const BODY_BUDGET = MAX_BODY_BYTES - envelopeBytes - 4096; // room for the longer store id and rounding
+const op = (id, namespace, data) => ({ action: "upsert", id, namespace, data });
+
+const SCENARIOS = {
+  calibration: null, // not a sync: the worker holds 32 MiB across an await (bench/memory-entry.ts)
+  bench_like: () => upserts(5000, { seed: 42 }),
+  largest_body: () => { // 5000 prose records (the operation limit), each as large as the body budget allows
+    const r = rng(2);
+    const each = Math.floor(BODY_BUDGET / 5000) - 1;
+    return Array.from({ length: 5000 }, (_, i) => {
+      const skeleton = op(`doc_${i}`, "docs", { title: `Document ${i}`, body: "" });
+      skeleton.data.body = prose(r, each - JSON.stringify(skeleton).length);
+      return skeleton;
+    });
+  },
+  largest_records: () => { // records just under the per-record limit, as many as fit in the body
+    const r = rng(3);
+    const dataBytes = MAX_RECORD_BYTES - 64;
+    const one = (i) => op(`page_${i}`, "wiki", { title: `Page ${i}`, body: prose(r, dataBytes - JSON.stringify({ title: `Page ${i}`, body: "" }).length) });
+    const count = Math.floor(BODY_BUDGET / (JSON.stringify(one(0)).length + 1));
+    return Array.from({ length: count }, (_, i) => one(i));
+  },
+  amplification: () => { // a 1000-character key over 50,000 zeros: once made huge derived text
+    const r = rng(4);
+    return Array.from({ length: 200 }, (_, i) => {
+      const key = `${i}_${prose(r, 1200).replace(/[^a-z]+/gi, "_")}`.slice(0, 1000);
+      return op(`grid_${i}`, "sheets", { [key]: new Array(50_000).fill(0) });
+    });
+  },
+  tiny_chunks: () => Array.from({ length: 80 }, (_, i) => { // ~250 KB of "1,2,3,...": a token a character
+    let csv = "";
+    for (let n = 1 + i * 1000; csv.length < 250_000; n++) csv += `${n},`;
+    return op(`csv_${i}`, "exports", { csv: csv.slice(0, csv.lastIndexOf(",", 250_000)) });
+  }),
+  deep: () => { // 5000 records whose data nests 60 objects deep (the limit is 64)
+    const r = rng(6);
+    return Array.from({ length: 5000 }, (_, i) => {
+      let data = { level: 60, note: prose(r, 24) };
+      for (let level = 59; level >= 1; level--) data = { level, note: prose(r, 24), child: data };
+      return op(`deep_${i}`, "trees", data);
+    });
+  },
+};
+
+const args = process.argv.slice(2);
+const layoutArg = (args.find((a) => a.startsWith("--layout=")) ?? "--layout=both").slice("--layout=".length);
+const wanted = args.filter((a) => !a.startsWith("--"));
+const unknown = [...wanted.filter((n) => !(n in SCENARIOS)), ...(["shared", "split", "both"].includes(layoutArg) ? [] : [`--layout=${layoutArg}`])];
+if (unknown.length) {
+  console.error(`unknown: ${unknown.join(" ")}\nusage: node scripts/memory.mjs [--layout=shared|split|both] [${Object.keys(SCENARIOS).join("|")} ...]`);
+  process.exit(2);
+}
+const names = wanted.length ? wanted : Object.keys(SCENARIOS);
+const layouts = layoutArg === "both" ? ["shared", "split"] : [layoutArg];
+
+// --- the worker under test ------------------------------------------------------------------------
+const git = (...a) => execFileSync("git", a, { cwd: root, encoding: "utf8" }).trim();
+const commit = git("rev-parse", "--short", "HEAD");
+const srcChanges = git("status", "--short", "src");
+const out = join(root, ".bench");
+mkdirSync(out, { recursive: true });
+await build({ bundle: true, format: "esm", logLevel: "error", sourcemap: false, entryPoints: [join(root, "bench/memory-entry.ts")],
+  outfile: join(out, "memory-worker.js"), platform: "neutral", conditions: ["workerd", "worker", "browser"],
+  mainFields: ["module", "main"], external: ["cloudflare:*"] });
+const schema = readFileSync(join(root, "schema.sql"), "utf8").split(/;\s*$/m)
+  .map((s) => s.replace(/^\s*--.*$/gm, "").trim()).filter(Boolean);
+
+const freePort = () => new Promise((resolve, reject) => {
+  const server = createServer().once("error", reject).listen(0, "127.0.0.1", () => {
+    const { port } = server.address();
+    server.close(() => resolve(port));
+  });
+});
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+function withTimeout(promise, ms, what) {
+  let timer;
+  return Promise.race([promise, new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`timeout: ${what}`)), ms); })])
+    .finally(() => clearTimeout(timer));
+}
+const procStatus = (pid, field) => {
+  try { return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, "utf8"))[1]) * 1024; } catch { return null; }
+};
+const alive = (pid) => { try { return !/State:\s+Z/.test(readFileSync(`/proc/${pid}/status`, "utf8")); } catch { return false; } };
+
+/** One inspector session (a WebSocket to one isolate): send(method, params) resolves with the result. */
+async function inspector(port, targetId) {
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/${targetId}`);
+  await new Promise((resolve, reject) => { ws.once("open", resolve); ws.once("error", reject); });
+  const pending = new Map();
+  let nextId = 0;
+  ws.on("message", (data) => {
+    const msg = JSON.parse(String(data));
+    const entry = pending.get(msg.id);
+    if (!entry) return;
+    pending.delete(msg.id);
+    if (msg.error) entry.reject(new Error(`${msg.error.message} (${msg.error.code})`)); else entry.resolve(msg.result);
+  });
+  ws.on("close", () => { for (const { reject } of pending.values()) reject(new Error("inspector closed")); pending.clear(); });
+  ws.on("error", () => {});
+  const send = (method, params = {}) => new Promise((resolve, reject) => {
+    if (ws.readyState !== WebSocket.OPEN) return reject(new Error("inspector closed"));
+    const id = ++nextId;
+    pending.set(id, { resolve, reject });
+    ws.send(JSON.stringify({ id, method, params }));
+  });
+  return { send, close: () => ws.close() };
+}
+
+// shared: as bench/run.mjs, one worker holds the app, its Durable Object and the stand-ins (one isolate).
+// split: as production, the Durable Object in a worker (isolate) of its own; the stand-ins in a third.
+const LAYOUTS = {
+  shared: { isolates: { all: "memory" }, shown: ["all"] },
+  split: { isolates: { worker: "memory", do: "memory-do", standins: "memory-standins" }, shown: ["worker", "do"] },
+};
+function workerOptions(layout) {
+  const base = { modules: true, scriptPath: join(out, "memory-worker.js"), compatibilityDate: "2026-05-03",
+    bindings: { ADMIN_TOKEN: ADMIN, MAX_BODY_BYTES: String(MAX_BODY_BYTES), EMBEDDING_MODEL: "@cf/baai/bge-base-en-v1.5", EMBEDDING_DIMENSIONS: "768" } };
+  const standIns = layout === "shared" ? "memory" : "memory-standins";
+  const app = { ...base, d1Databases: ["DB"], kvNamespaces: ["API_KEYS"],
+    serviceBindings: { AI: { name: standIns, entrypoint: "LocalEmbedder" }, VECTORIZE: { name: standIns, entrypoint: "LocalVectorIndex" } },
+    ratelimits: { SYNC_RATE_LIMITER: { simple: { limit: 1_000_000, period: 60 } }, SEARCH_RATE_LIMITER: { simple: { limit: 1_000_000, period: 60 } } } };
+  const storeSync = { className: "MemoryVectorStoreSync", useSQLite: true };
+  const localIndex = { LOCAL_VECTOR_STORE: { className: "LocalVectorStore", useSQLite: true } };
+  if (layout === "shared") return [{ ...app, name: "memory", durableObjects: { ...localIndex, STORE_SYNC: storeSync } }];
+  return [
+    { ...app, name: "memory", durableObjects: { STORE_SYNC: { className: "MemoryVectorStoreSync", scriptName: "memory-do" } } },
+    { ...app, name: "memory-do", durableObjects: { STORE_SYNC: storeSync } },
+    { ...base, name: "memory-standins", durableObjects: localIndex },
+  ];
+}
+
+/** Starts Miniflare and attaches to the isolates of `layout`; returns what a scenario needs. */
+async function start(layout) {
+  const inspectorPort = await freePort();
+  const mf = new Miniflare({ host: "127.0.0.1", inspectorPort, workers: workerOptions(layout) });
+  const session = { mf, pid: null, isolates: {} };
+  try {
+    await mf.ready;
+    session.pid = execFileSync("ps", ["-o", "pid=,comm=", "--ppid", String(process.pid)], { encoding: "utf8" })
+      .split("\n").filter((l) => l.includes("workerd")).map((l) => Number(l.trim().split(/\s+/)[0])).find(alive) ?? null;
+    const db = await mf.getD1Database("DB", "memory");
+    for (const sql of schema) await db.prepare(sql).run();
+    const targets = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json`)).json()).map((t) => t.id);
+    for (const [label, worker] of Object.entries(LAYOUTS[layout].isolates)) {
+      if (!targets.includes(`core:user:${worker}`)) throw new Error(`no inspector target core:user:${worker} in ${targets.join(", ")}`);
+      session.isolates[label] = await inspector(inspectorPort, `core:user:${worker}`);
+    }
+    session.call = async (method, path, body, headers = {}) => {
+      const res = await mf.dispatchFetch(`http://memory.local${path}`, { method,
+        headers: { "Content-Type": "application/json", ...headers }, body: typeof body === "string" || body === undefined ? body : JSON.stringify(body) });
+      const text = await res.text();
+      let json = null;
+      try { json = text ? JSON.parse(text) : null; } catch { /* not JSON */ }
+      return { status: res.status, json, text };
+    };
+    const admin = { Authorization: `Bearer ${ADMIN}` };
+    const key = await session.call("POST", "/v1/admin/api-keys", { organization_id: ORG }, admin);
+    if (key.status >= 300) throw new Error(`api key: ${key.status} ${key.text.slice(0, 200)}`);
+    session.apiKey = key.json.api_key;
+    let stores = 0;
+    session.newStore = async () => {
+      const res = await session.call("POST", "/v1/admin/vector-stores", { organization_id: ORG, id: `vs_memory_${String(++stores).padStart(2, "0")}` }, admin);
+      if (res.status >= 300) throw new Error(`vector store: ${res.status} ${res.text.slice(0, 200)}`);
+      return res.json.id;
+    };
+    return session;
+  } catch (err) {
+    await stop(session);
+    throw err;
+  }
+}
+const bodyOf = (store, operations) => JSON.stringify({ organization_id: ORG, vector_store_id: store, sync_mode: "incremental",
+  sync_timestamp: "2026-01-01T00:00:00Z", operations });
+
+async function stop(session) {
+  for (const isolate of Object.values(session?.isolates ?? {})) try { isolate.close(); } catch { /* closed */ }
+  try { await session?.mf.dispose(); } catch { /* already gone */ }
+}
+
+/** A full GC of every isolate: workerd runs one only once the isolate runs again, so /__memory/wake follows. */
+async function collectGarbage(session) {
+  for (let round = 0; round < 2; round++) {
+    const gcs = Object.values(session.isolates).map((isolate) => isolate.send("HeapProfiler.collectGarbage"));
+    const all = Promise.all(gcs);
+    let finished = false;
+    all.then(() => { finished = true; }, () => { finished = true; });
+    for (let i = 0; i < 50 && !finished; i++) {
+      await session.call("GET", "/__memory/wake");
+      await Promise.race([all, sleep(100)]);
+    }
+    await withTimeout(all, 1000, "HeapProfiler.collectGarbage");
+  }
+}
+
+/** Runs `request` while sampling each isolate's heap; returns the outcome and, per isolate, the peaks. */
+async function measure(session, request) {
+  await collectGarbage(session);
+  const heaps = {};
+  for (const [label, isolate] of Object.entries(session.isolates)) {
+    const base = await isolate.send("Runtime.getHeapUsage");
+    heaps[label] = { base, used: base.usedSize, total: base.totalSize, backing: base.backingStorageSize ?? 0, samples: 0, maxGap: 0 };
+  }
+  let rssBase = procStatus(session.pid, "VmRSS");
+  try { writeFileSync(`/proc/${session.pid}/clear_refs`, "5"); } catch { rssBase = null; } // resets VmHWM
+  let done = false;
+  const started = performance.now();
+  const samplers = Object.entries(session.isolates).map(async ([label, isolate]) => {
+    const h = heaps[label];
+    let last = performance.now();
+    while (!done) {
+      let u;
+      try { u = await isolate.send("Runtime.getHeapUsage"); } catch { return; }
+      const now = performance.now();
+      h.maxGap = Math.max(h.maxGap, now - last);
+      last = now;
+      h.samples++;
+      h.used = Math.max(h.used, u.usedSize);
+      h.total = Math.max(h.total, u.totalSize);
+      h.backing = Math.max(h.backing, u.backingStorageSize ?? 0);
+      await sleep(5);
+    }
+  });
+  let outcome;
+  try { outcome = { ok: true, value: await withTimeout(request(), TIMEOUT_MS, "request") }; } catch (err) { outcome = { ok: false, error: err }; }
+  const ms = performance.now() - started;
+  done = true;
+  await withTimeout(Promise.all(samplers), 2000, "samplers").catch(() => {});
+  const hwm = procStatus(session.pid, "VmHWM");
+  const isolates = Object.fromEntries(Object.entries(heaps).map(([label, h]) => [label, {
+    baseline_mb: mb(h.base.usedSize), peak_over_baseline_mb: mb(h.used - h.base.usedSize), peak_mb: mb(h.used),
+    peak_total_mb: mb(h.total), peak_backing_store_mb: mb(h.backing), max_gap_ms: Math.round(h.maxGap), samples: h.samples }]));
+  return { outcome, ms, isolates, rss: rssBase != null && hwm != null ? hwm - rssBase : null };
+}
+
+// --- run ---------------------------------------------------------------------------------------------
+console.log(`commit ${commit}${srcChanges ? `, with uncommitted changes in src/:\n${srcChanges.replace(/^/gm, "  ")}` : ", src/ clean"}`);
+console.log(`method: V8 inspector, Runtime.getHeapUsage every ~5 ms on each isolate of the app (workerd); Node ${process.version}. MB = MiB.`);
+const results = [];
+let failed = false;
+let current = null; // the running Miniflare, disposed on Ctrl-C too
+process.on("SIGINT", () => { stop(current).finally(() => process.exit(130)); });
+
+for (const layout of layouts) {
+  console.log(layout === "shared"
+    ? "\nlayout shared (as bench/run.mjs): the worker, its Durable Object and the AI/Vectorize stand-ins share one isolate;\n" +
+      "production gives the Durable Object its own isolate and has no stand-ins, so these figures are an upper bound for one isolate."
+    : "\nlayout split (as production): the worker, its Durable Object and the stand-ins in three isolates; worker and DO shown.");
+  const shown = LAYOUTS[layout].shown;
+  const cols = shown.flatMap((l) => [`${l} +MB`, `${l} MB`, `${l} tot`, `${l} ext`, `${l} gap`]);
+  console.log([`${"scenario".padEnd(15)}`, "  ops", "body MB", "HTTP", "upserted/failed or error".padEnd(30), "wall s",
+    ...cols.map((c) => c.padStart(Math.max(7, c.length))), "RSS +MB"].join(" "));
+  for (const name of names) {
+    let session;
+    const entry = { layout, scenario: name };
+    results.push(entry);
+    try {
+      session = current = await start(layout);
+      // Warm-up: a small sync compiles the code paths, so the measured request does not count them.
+      const warm = await session.call("POST", "/v1/connectors/pipeline/sync", bodyOf(await session.newStore(),
+        upserts(20, { seed: 9, prefix: "warm_" })), { "X-API-Key": session.apiKey });
+      if (warm.status !== 200) throw new Error(`warm-up sync: ${warm.status} ${warm.text.slice(0, 200)}`);
+      let ops = 0, bodyBytes = 0, request;
+      if (name === "calibration") { // 32 MiB held by the worker on a timer must show as ~32 MiB
+        request = () => session.call("GET", "/__memory/allocate?mb=32&hold_ms=300");
+      } else {
+        const operations = SCENARIOS[name]();
+        const body = bodyOf(await session.newStore(), operations);
+        ops = operations.length;
+        bodyBytes = Buffer.byteLength(body);
+        if (bodyBytes > MAX_BODY_BYTES) throw new Error(`scenario body is ${bodyBytes} bytes, over ${MAX_BODY_BYTES}`);
+        request = () => session.call("POST", "/v1/connectors/pipeline/sync", body, { "X-API-Key": session.apiKey });
+      }
+      const m = await measure(session, request);
+      Object.assign(entry, { ops, body_mb: mb(bodyBytes), wall_s: Number((m.ms / 1000).toFixed(1)), isolates: m.isolates,
+        peak_rss_over_baseline_mb: mb(m.rss) });
+      let result;
+      if (m.outcome.ok) {
+        const { status, json, text } = m.outcome.value;
+        entry.status = status;
+        if (json?.results) {
+          Object.assign(entry, { upserted: json.results.upserted, failed: json.results.failed });
+          const codes = {};
+          for (const e of json.errors ?? []) codes[e.code] ??= { count: 0, first: e.message }, codes[e.code].count++;
+          if (Object.keys(codes).length) entry.errors = codes;
+          result = `${json.results.upserted}/${json.results.failed} ${Object.keys(codes).join(",")}`;
+        } else if (name === "calibration") {
+          entry.held_mib = json?.bytes / MiB;
+          result = `${entry.held_mib} MiB held`;
+        } else {
+          result = entry.error = json?.error?.code ?? json?.code ?? text.slice(0, 80);
+        }
+      } else {
+        const dead = session.pid != null && !alive(session.pid);
+        entry.status = dead ? "crash" : String(m.outcome.error.message).startsWith("timeout") ? "timeout" : "error";
+        entry.error = dead ? "workerd died during the request" : m.outcome.error.message;
+        result = entry.error;
+        failed = true;
+      }
+      const cells = shown.flatMap((l) => {
+        const i = m.isolates[l];
+        return [i.peak_over_baseline_mb, i.peak_mb, i.peak_total_mb, i.peak_backing_store_mb, i.max_gap_ms];
+      });
+      console.log([name.padEnd(15), String(ops).padStart(5), String(mb(bodyBytes)).padStart(7), String(entry.status).padStart(4),
+        result.slice(0, 30).padEnd(30), (m.ms / 1000).toFixed(1).padStart(6), ...cells.map((c, k) => String(c).padStart(Math.max(7, cols[k].length))),
+        String(mb(m.rss)).padStart(7)].join(" "));
+    } catch (err) {
+      const dead = session?.pid != null && !alive(session.pid);
+      entry.status = dead ? "crash" : "error";
+      entry.error = `${dead ? "workerd died: " : ""}${err.message}`;
+      console.log(`${name.padEnd(15)} ${entry.status}: ${entry.error}`);
+      failed = true;
+    } finally {
+      await stop(session);
+      current = null;
+    }
+  }
+}
+
+console.log(`\n+MB: peak usedSize over the post-GC baseline; MB: peak usedSize; tot: peak totalSize (heap V8 had committed);`);
+console.log(`ext: peak ArrayBuffer backing stores (outside usedSize); gap: longest ms without a sample (JavaScript ran without`);
+console.log(`yielding: a peak inside it is missed by usedSize, but tot and RSS show the growth); RSS +MB: whole workerd process.`);
+for (const e of results) for (const [code, { count, first }] of Object.entries(e.errors ?? {})) {
+  console.log(`${e.layout}/${e.scenario}: ${code} (${count} of the errors listed): ${first}`);
+}
+console.log(JSON.stringify({ commit, src_uncommitted: srcChanges ? srcChanges.split("\n") : [], method: "v8-inspector Runtime.getHeapUsage",
+  max_body_bytes: MAX_BODY_BYTES, results }));
+process.exit(failed ? 1 : 0);
