@@ -119,7 +119,6 @@ export async function writeVectors(deps: VectorDeps, store: StoreEmbeddingConfig
     const result = await upsertBatch(deps.index, batch.map((b) => b.vector), deps.retry);
     if (result.ok) mutationIds.push(result.mutationId!);
     else for (const { key } of batch) failures.set(key, { code: "VECTOR_WRITE_FAILED", message: result.error!, transient: true });
-    for (const { vector } of batch) vector.values = EMPTY; // sent: let the values go
   };
   const flush = async (all: boolean) => {
     while (ready.length >= MAX_VECTORS_PER_UPSERT || (all && ready.length > 0)) {
