@@ -65,6 +65,31 @@ CREATE TABLE IF NOT EXISTS syncs (
   created_at      TEXT NOT NULL
 );
 
+-- The key's syncs, newest first (GET /v1/connectors/pipeline/syncs).
+CREATE INDEX IF NOT EXISTS syncs_by_org ON syncs (organization_id, created_at, id);
+CREATE INDEX IF NOT EXISTS syncs_by_store ON syncs (vector_store_id, created_at, id);
+
+-- A full_refresh run: the requests of one vector store that share one sync_timestamp (normalised).
+-- Parts ("final": false) apply their operations and sweep nothing; the final request sweeps, once,
+-- every namespace the run named in any part (recorded here, so parts may reach any Worker), except
+-- the namespaces in which an operation of the run failed (blocked). A single full_refresh without
+-- "final" is a run of one request, as before runs existed. GET .../runs/{store}/{timestamp}.
+CREATE TABLE IF NOT EXISTS sync_runs (
+  vector_store_id TEXT NOT NULL,
+  sync_timestamp  TEXT NOT NULL,     -- normalised: UTC, nine fractional digits
+  state           TEXT NOT NULL CHECK (state IN ('open', 'completed')),
+  final_sync_id   TEXT,              -- the final request that completed the run ("final": true); then parts are refused
+  parts           INTEGER NOT NULL,  -- requests applied (a retried part counts again)
+  results         TEXT NOT NULL,     -- JSON {upserted, deleted, unchanged, failed}, summed over the parts
+  namespaces      TEXT NOT NULL,     -- JSON array: every namespace the run named
+  blocked         TEXT NOT NULL,     -- JSON array: namespaces with a failed operation, never swept ("*": all)
+  swept           INTEGER NOT NULL,  -- records the run's sweep removed
+  started_at      TEXT NOT NULL,
+  updated_at      TEXT NOT NULL,
+  completed_at    TEXT,
+  PRIMARY KEY (vector_store_id, sync_timestamp)
+) WITHOUT ROWID;
+
 -- Idempotency-Key of a sync request, per organization. A request reserves its key ('pending') with
 -- one conditional insert before any work, so of two requests with one key (even to two stores,
 -- which run in two Durable Objects) only one runs; the sync's commit completes it ('completed',

@@ -65,7 +65,7 @@ describe("full_refresh", () => {
       { ...REFRESH, sync_timestamp: "2026-02-01T00:00:00Z" });
     expect(res.body.status).toBe("partial_success");
     expect(res.body.results).toEqual({ upserted: 0, deleted: 0, unchanged: 1, failed: 1 });
-    expect(res.body.sweep).toMatchObject({ skipped: true });
+    expect(res.body.sweep).toMatchObject({ deleted: 0, skipped_namespaces: ["clickup_tasks"] });
     expect(await ids(t.store)).toEqual(["a", "b", "c"]);
     expect((await getRecord(t, "clickup_tasks", "b")).body.data).toEqual({ v: 1 });
   });

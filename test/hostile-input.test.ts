@@ -147,7 +147,7 @@ describe("data integrity", () => {
       { sync_mode: "full_refresh", sync_timestamp: "2026-02-02T00:00:00Z" });
     expect(someBad.body.status).toBe("partial_success");
     expect(someBad.body.results).toEqual({ upserted: 1, deleted: 0, unchanged: 0, failed: 1 });
-    expect(someBad.body.sweep).toEqual({ skipped: true, reason: expect.stringContaining("failed") });
+    expect(someBad.body.sweep).toEqual({ deleted: 0, remaining: 0, skipped_namespaces: ["clickup_tasks"], reason: expect.stringContaining("failed") });
     expect((await ledgerRows(t.store)).map((r) => r.id)).toEqual(["a", "b", "c"]);
     await expectIndexMatchesLedger(t.store);
     // The same refresh without the bad operation then sweeps as documented.

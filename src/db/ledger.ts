@@ -2,6 +2,7 @@
 // parameters far below D1's limit of 100 by moving rows as JSON (see json-chunks.ts).
 import type { LedgerEntry, RecordKey, RecordSweep, SyncPlan } from "../sync/plan";
 import { jsonChunks } from "./json-chunks";
+import { SELECT_RUN, toRun, upsertRunStatement, type RunRow } from "./runs";
 import { displayTimestamp } from "../timestamps";
 
 export interface StoredRecord {
@@ -25,7 +26,12 @@ export interface NamespaceSummary {
 
 export interface LedgerSnapshot {
   entries: LedgerEntry[];
+  /** At most RefreshRead.sweep.maxRecords of the records a sweep would remove... */
   sweepCandidates: RecordSweep[];
+  /** ...out of this many. */
+  sweepTotal: number;
+  /** The full_refresh run this request belongs to, as stored before it. */
+  run: RunRow | null;
   /** Newest full_refresh already applied, per named namespace. */
   refreshWatermarks: Map<string, string>;
 }
@@ -48,33 +54,65 @@ const SELECT_ENTRIES = `
   FROM json_each(?2) j CROSS JOIN records r INDEXED BY records_state
     ON r.vector_store_id = ?1 AND r.namespace = j.value ->> 0 AND r.id = j.value ->> 1`;
 
-const SELECT_SWEEP_CANDIDATES = `
-  SELECT namespace, id, chunk_count AS chunkCount FROM records
+// The namespaces a sweep covers and those it must leave alone: the request's (?2, ?4) and, for a
+// run's final request (?5 true), every namespace any part of the run named and every namespace
+// in which one of its operations failed, as recorded in sync_runs.
+const SWEEP_SCOPE = `
+  WITH names(ns) AS (SELECT value FROM json_each(?2)
+                     UNION SELECT j.value FROM sync_runs r, json_each(r.namespaces) j
+                     WHERE ?5 AND r.vector_store_id = ?1 AND r.sync_timestamp = ?3),
+       blocked(ns) AS (SELECT value FROM json_each(?4)
+                       UNION SELECT j.value FROM sync_runs r, json_each(r.blocked) j
+                       WHERE ?5 AND r.vector_store_id = ?1 AND r.sync_timestamp = ?3)`;
+const SWEEP_WHERE = `
   WHERE vector_store_id = ?1 AND deleted = 0 AND synced_at < ?3
-    AND namespace IN (SELECT value FROM json_each(?2))`;
+    AND namespace IN (SELECT ns FROM names) AND namespace NOT IN (SELECT ns FROM blocked)`;
+
+// At most ?6 candidates per request (the rest are counted and swept by the next final request).
+const SELECT_SWEEP_CANDIDATES = `${SWEEP_SCOPE}
+  SELECT namespace, id, chunk_count AS chunkCount FROM records ${SWEEP_WHERE} LIMIT ?6`;
+const COUNT_SWEEP_CANDIDATES = `${SWEEP_SCOPE}
+  SELECT count(*) AS n FROM records ${SWEEP_WHERE}`;
 
 const SELECT_WATERMARKS = `
   SELECT namespace, last_full_refresh FROM namespace_state
-  WHERE vector_store_id = ?1 AND namespace IN (SELECT value FROM json_each(?2))`;
+  WHERE vector_store_id = ?1 AND (namespace IN (SELECT value FROM json_each(?2))
+    OR namespace IN (SELECT j.value FROM sync_runs r, json_each(r.namespaces) j
+                     WHERE ?4 AND r.vector_store_id = ?1 AND r.sync_timestamp = ?3))`;
+
+/** What a full_refresh reads besides the records: its run, and what its sweep would remove. */
+export interface RefreshRead {
+  syncedAt: string;
+  /** A run's final request: its run's namespaces count too (watermarks, sweep). */
+  withRun: boolean;
+  /** null: this request sweeps nothing (a part of a run). */
+  sweep: { namespaces: string[]; blocked: string[]; maxRecords: number } | null;
+}
 
 /**
- * Reads, in one round trip, the ledger rows for the given keys, the refresh watermarks of the
- * given namespaces and, for a full_refresh, the namespaces' sweep candidates.
+ * Reads, in one round trip, the ledger rows for the given keys and the refresh watermarks of the
+ * given namespaces; for a full_refresh also its run and its sweep candidates (at most
+ * sweep.maxRecords of them, with the count of all).
  */
 export async function loadLedger(
   db: D1Database,
   storeId: string,
   keys: RecordKey[],
   namespaces: string[],
-  refresh: { syncedAt: string } | null,
+  refresh: RefreshRead | null,
 ): Promise<LedgerSnapshot> {
   const statements = jsonChunks(keys.map((k) => [k.namespace, k.id])).map((json) =>
     db.prepare(SELECT_ENTRIES).bind(storeId, json));
   const entryStatements = statements.length;
-  const names = JSON.stringify(namespaces);
-  statements.push(db.prepare(SELECT_WATERMARKS).bind(storeId, names));
-  if (refresh && namespaces.length > 0) {
-    statements.push(db.prepare(SELECT_SWEEP_CANDIDATES).bind(storeId, names, refresh.syncedAt));
+  const syncedAt = refresh?.syncedAt ?? "";
+  const withRun = refresh?.withRun ? 1 : 0;
+  statements.push(db.prepare(SELECT_WATERMARKS).bind(storeId, JSON.stringify(namespaces), syncedAt, withRun));
+  if (refresh) statements.push(db.prepare(SELECT_RUN).bind(storeId, refresh.syncedAt));
+  const sweep = refresh?.sweep;
+  if (refresh && sweep) {
+    const params = [storeId, JSON.stringify(sweep.namespaces), refresh.syncedAt, JSON.stringify(sweep.blocked), withRun] as const;
+    statements.push(db.prepare(SELECT_SWEEP_CANDIDATES).bind(...params, sweep.maxRecords));
+    statements.push(db.prepare(COUNT_SWEEP_CANDIDATES).bind(...params));
   }
   const results = await db.batch(statements);
 
@@ -85,12 +123,14 @@ export async function loadLedger(
         contentHash: row.content_hash, version: row.version, syncedAt: row.synced_at, chunkCount: row.chunk_count });
     }
   }
-  const sweepCandidates = (results[entryStatements + 1]?.results ?? []) as unknown as RecordSweep[];
   const refreshWatermarks = new Map<string, string>();
   for (const row of (results[entryStatements]?.results ?? []) as { namespace: string; last_full_refresh: string }[]) {
     refreshWatermarks.set(row.namespace, row.last_full_refresh);
   }
-  return { entries, sweepCandidates, refreshWatermarks };
+  const runRow = refresh ? (results[entryStatements + 1]?.results[0] as Parameters<typeof toRun>[0] | undefined) : undefined;
+  const sweepCandidates = (sweep ? results[entryStatements + 2]?.results ?? [] : []) as unknown as RecordSweep[];
+  const sweepTotal = sweep ? Number((results[entryStatements + 3]?.results[0] as { n: number } | undefined)?.n ?? 0) : 0;
+  return { entries, sweepCandidates, sweepTotal, refreshWatermarks, run: runRow ? toRun(runRow) : null };
 }
 
 // The version guard (excluded.version >= records.version) keeps the rule "older never
@@ -170,7 +210,8 @@ export interface SyncRow {
 }
 
 /** Commits a plan and the sync's stored result in one D1 batch: one transaction, one round trip. */
-export async function commitPlan(db: D1Database, plan: SyncPlan, sync: SyncRow, syncedAt: string): Promise<void> {
+export async function commitPlan(db: D1Database, plan: SyncPlan, sync: SyncRow, syncedAt: string,
+  run: RunRow | null = null): Promise<void> {
   const storeId = sync.vectorStoreId;
   const perChunk = (sql: string, rows: unknown[]) =>
     jsonChunks(rows).map((json) => db.prepare(sql).bind(storeId, json, syncedAt, sync.id));
@@ -188,6 +229,7 @@ export async function commitPlan(db: D1Database, plan: SyncPlan, sync: SyncRow, 
     ...(plan.refreshedNamespaces.length > 0
       ? [db.prepare(ADVANCE_WATERMARKS).bind(storeId, JSON.stringify(plan.refreshedNamespaces), syncedAt)]
       : []),
+    ...(run ? [upsertRunStatement(db, run)] : []),
     db.prepare(INSERT_SYNC).bind(sync.id, sync.organizationId, storeId, sync.mode, sync.syncTimestamp,
       sync.status, JSON.stringify(sync.result), JSON.stringify(sync.mutationIds), new Date().toISOString()),
     ...(sync.idempotency

@@ -39,6 +39,8 @@ async function handleSync(c: Context<AppEnv>) {
     mode: request.sync_mode,
     syncTimestamp: request.sync_timestamp,
     operations: request.operations,
+    ...(request.final !== undefined ? { final: request.final } : {}),
+    ...(request.namespaces !== undefined ? { namespaces: request.namespaces } : {}),
   }, idempotency);
   if (replayed) c.header("Idempotent-Replayed", "true");
   return c.json(response, 200);

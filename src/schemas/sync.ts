@@ -2,6 +2,9 @@ import { z } from "zod";
 import { JsonObject, Namespace, OrganizationId, RecordId, Timestamp, VectorStoreId } from "./common";
 
 export const MAX_OPERATIONS = 5000;
+/** Namespaces a request's `namespaces` list may name (a run may name at most MAX_RUN_NAMESPACES). */
+export const MAX_NAMESPACES_PER_REQUEST = 1000;
+export const MAX_RUN_NAMESPACES = 5000;
 /** Largest accepted record: the UTF-8 bytes of its JSON `data` plus `file`. */
 export const MAX_RECORD_BYTES = 256 * 1024;
 
@@ -16,6 +19,21 @@ export const SyncRequestEnvelope = z.object({
   sync_mode: SyncMode,
   sync_timestamp: Timestamp,
   operations: z.array(z.unknown(), { error: "must be an array of operations" }),
+  /**
+   * full_refresh only. false: a part of the run (vector store, sync_timestamp), which sweeps
+   * nothing; true: the run's final request, which sweeps every namespace the run named. Absent: a
+   * run of this one request (a full_refresh as before runs existed).
+   */
+  final: z.boolean({ error: "must be true or false" }).optional(),
+  /** With "final": true only: namespaces the run empties too, though no part sent a record of them. */
+  namespaces: z.array(Namespace).max(MAX_NAMESPACES_PER_REQUEST).optional(),
+}).superRefine((body, ctx) => {
+  if (body.final !== undefined && body.sync_mode !== "full_refresh") {
+    ctx.addIssue({ code: "custom", path: ["final"], message: "is only for sync_mode 'full_refresh' (an incremental sync has no run to end)" });
+  }
+  if (body.namespaces !== undefined && body.final !== true) {
+    ctx.addIssue({ code: "custom", path: ["namespaces"], message: "is only for the final request of a full_refresh run (\"final\": true)" });
+  }
 });
 export type SyncRequestEnvelope = z.infer<typeof SyncRequestEnvelope>;
 
@@ -77,7 +95,7 @@ export type SyncOperation = z.infer<typeof SyncOperation>;
 export type UpsertOperation = z.infer<typeof UpsertOperation>;
 
 /** The documented request body (OpenAPI): the envelope with its operations spelled out. */
-export const SyncRequest = SyncRequestEnvelope.extend({ operations: z.array(SyncOperation).max(MAX_OPERATIONS) });
+export const SyncRequest = SyncRequestEnvelope.safeExtend({ operations: z.array(SyncOperation).max(MAX_OPERATIONS) });
 
 const Counts = z.object({
   upserted: z.number().int(),
@@ -108,10 +126,21 @@ export const SyncResponse = z.object({
   errors: z.array(OperationError),
   /** How many more operation errors there were than `errors` lists. */
   errors_omitted: z.number().int().optional(),
-  /** full_refresh only: whether this request deleted the unsent records of its namespaces. */
-  sweep: z.union([
-    z.object({ skipped: z.literal(false), deleted: z.number().int() }),
-    z.object({ skipped: z.literal(true), reason: z.string() }),
-  ]).optional(),
+  /** full_refresh only: the run this request belongs to. */
+  run: z.object({
+    sync_timestamp: z.string(),
+    /** As sent; null when absent (a run of one request). */
+    final: z.boolean().nullable(),
+    state: z.enum(["open", "completed"]),
+  }).optional(),
+  /** A full_refresh's final (or only) request: what its sweep removed, left for later, or skipped. */
+  sweep: z.object({
+    deleted: z.number().int(),
+    /** Records still to sweep: send the final request again (same sync_timestamp, no operations needed). */
+    remaining: z.number().int(),
+    /** Namespaces not swept because an operation of the run failed in them ("*": one failed whose namespace is unknown). */
+    skipped_namespaces: z.array(z.string()),
+    reason: z.string().optional(),
+  }).optional(),
 });
 export type SyncResponse = z.infer<typeof SyncResponse>;

@@ -5,13 +5,21 @@ import type { VectorStore } from "../db/vector-stores";
 import type { SyncResponse } from "../schemas/sync";
 import { removeVectors, writeVectors, type VectorDeps } from "../vectors/vector-sync";
 import { checkOperations } from "./operations";
-import { countsByNamespace, failKeys, keyOf, planSync, skipSweepsAfterFailures, type RecordKey, type SyncMode } from "./plan";
+import { countsByNamespace, failedNamespaces, failKeys, keyOf, planSync, skipSweepsAfterFailures, type RecordKey,
+  type SyncMode } from "./plan";
+import { checkRunOpen, MAX_SWEEP_RECORDS, nextRun, requestKind, runAnswer, runNamespaces, withinSweepBudget } from "./runs";
+import { ALL_NAMESPACES, type RunRow } from "../db/runs";
+import { NAMESPACE_PATTERN } from "../schemas/common";
 import { displayTimestamp, normalizeTimestamp } from "../timestamps";
 
 export interface SyncInput {
   mode: SyncMode;
   syncTimestamp: string;
   operations: unknown[];
+  /** full_refresh: false for a part of a run, true for its final request, absent for a run of one request. */
+  final?: boolean;
+  /** A run's final request: namespaces it empties too. */
+  namespaces?: string[];
 }
 
 export interface SyncDeps extends VectorDeps {
@@ -46,20 +54,29 @@ export async function runSync(deps: SyncDeps, store: VectorStore, input: SyncInp
   const now = deps.now ?? Date.now;
   const started = now();
   const syncedAt = normalizeTimestamp(input.syncTimestamp);
+  const kind = requestKind(input.mode, input.final);
   const checked = await checkOperations(input.operations, input.syncTimestamp, store.dimensions);
 
   const keys = new Map<string, RecordKey>();
-  const namespaces = new Set<string>();
+  const namespaces = new Set<string>(input.namespaces ?? []);
+  // Namespaces in which an operation failed validation are never swept (ALL_NAMESPACES: one whose
+  // namespace is unknown failed, so nothing is).
+  const invalid = new Set<string>();
   for (const op of checked) {
     const key = op.ok ? { namespace: op.namespace, id: op.id } : op.key;
+    if (!op.ok) invalid.add(op.error.namespace !== null && NAMESPACE_PATTERN.test(op.error.namespace) ? op.error.namespace : ALL_NAMESPACES);
     if (!key) continue;
     keys.set(keyOf(key.namespace, key.id), key);
     namespaces.add(key.namespace);
   }
-  const isRefresh = input.mode === "full_refresh";
-  const ledger = await loadLedger(deps.db, store.id, [...keys.values()], [...namespaces], isRefresh ? { syncedAt } : null);
+  const sweeps = kind === "single" || kind === "final";
+  const ledger = await loadLedger(deps.db, store.id, [...keys.values()], [...namespaces], kind === "incremental" ? null : {
+    syncedAt, withRun: kind === "final",
+    sweep: sweeps && !invalid.has(ALL_NAMESPACES) ? { namespaces: [...namespaces], blocked: [...invalid], maxRecords: MAX_SWEEP_RECORDS } : null,
+  });
 
-  if (isRefresh) {
+  if (kind !== "incremental") {
+    checkRunOpen(kind, ledger.run, input.syncTimestamp);
     const newer = [...ledger.refreshWatermarks].filter(([, last]) => last > syncedAt);
     if (newer.length > 0) {
       throw new ApiError(409, "STALE_SYNC",
@@ -67,16 +84,25 @@ export async function runSync(deps: SyncDeps, store: VectorStore, input: SyncInp
         "conflict_error", { namespaces: watermarksByNamespace(newer), sync_timestamp: input.syncTimestamp });
     }
   }
+  const refreshNamespaces = kind === "incremental" ? [] : runNamespaces(ledger.run, namespaces);
+  const sweepCandidates = withinSweepBudget(ledger.sweepCandidates);
 
   const plan = planSync({ mode: input.mode, syncedAt, operations: checked, ledger: ledger.entries,
-    sweepCandidates: ledger.sweepCandidates, refreshWatermarks: ledger.refreshWatermarks });
-  // Upserts first, then (once failures are known) deletes: a full_refresh with failed operations
-  // must not sweep, and a record is never without vectors while its new ones are written.
+    sweepCandidates, refreshWatermarks: ledger.refreshWatermarks, refreshNamespaces: [...namespaces] });
+  // Upserts first, then (once failures are known) deletes: nothing is swept in a namespace where an
+  // operation failed, and a record is never without vectors while its new ones are written.
   const written = await writeVectors(deps, store, plan);
   failKeys(plan, written.failures);
-  skipSweepsAfterFailures(plan);
+  const blocked = failedNamespaces(plan, (ns) => NAMESPACE_PATTERN.test(ns));
+  if (kind === "final") for (const ns of ledger.run?.blocked ?? []) blocked.add(ns);
+  skipSweepsAfterFailures(plan, blocked);
+  const read = plan.sweeps.length;
   const removed = await removeVectors(deps, store, plan);
   failKeys(plan, removed.failures);
+  // Left for the next final request: candidates not read (over MAX_SWEEP_RECORDS or the vector
+  // budget) and those whose vector delete failed.
+  const remaining = sweeps ? Math.max(0, ledger.sweepTotal - ledger.sweepCandidates.length) +
+    (ledger.sweepCandidates.length - sweepCandidates.length) + (read - plan.sweeps.length) : 0;
 
   const transient = [...written.failures.values(), ...removed.failures.values()].filter((f) => f.transient);
   const upstreamFailures = transient.length;
@@ -107,15 +133,19 @@ export async function runSync(deps: SyncDeps, store: VectorStore, input: SyncInp
     // row, which cannot pass 2 MB whatever 5000 failing operations with long ids would make.
     errors: plan.errors.slice(0, MAX_REPORTED_ERRORS),
     ...(plan.errors.length > MAX_REPORTED_ERRORS ? { errors_omitted: plan.errors.length - MAX_REPORTED_ERRORS } : {}),
-    ...(input.mode === "full_refresh"
-      ? { sweep: plan.sweepSkipped === null ? { skipped: false, deleted: plan.sweeps.length } : { skipped: true, reason: plan.sweepSkipped } }
-      : {}),
   };
+  let run: RunRow | null = null;
+  if (kind !== "incremental") {
+    const step = { kind, previous: ledger.run, storeId: store.id, syncedAt, syncId, namespaces: refreshNamespaces, blocked, plan,
+      remaining, now: new Date(now()).toISOString() };
+    run = nextRun(step);
+    Object.assign(response, runAnswer(step, run, input.final, kind === "final" ? refreshNamespaces : [...namespaces].sort()));
+  }
   await commitPlan(deps.db, plan, {
     id: syncId, organizationId: store.organization_id, vectorStoreId: store.id, mode: input.mode,
     syncTimestamp: input.syncTimestamp, status: response.status, result: response,
     mutationIds: [...written.mutationIds, ...removed.mutationIds],
     idempotency,
-  }, syncedAt);
+  }, syncedAt, run);
   return response;
 }

@@ -1,5 +1,6 @@
 import type { Counts, OperationError } from "../schemas/sync";
 import type { CheckedOperation, ValidOperation } from "./operations";
+import { ALL_NAMESPACES } from "../db/runs";
 
 export type SyncMode = "incremental" | "full_refresh";
 
@@ -45,12 +46,12 @@ export interface RecordTouch extends RecordKey {
 export interface SyncPlan {
   writes: RecordWrite[];
   touches: RecordTouch[];
-  /** full_refresh: live records of the named namespaces not seen by this run. */
+  /** full_refresh, final or only request: live records of the run's namespaces it did not see. */
   sweeps: RecordSweep[];
   /** full_refresh: the namespaces whose refresh watermark this request advances. */
   refreshedNamespaces: string[];
-  /** full_refresh: why this request sweeps nothing (an operation of it failed), else null. */
-  sweepSkipped: string | null;
+  /** Namespaces whose sweep was dropped because an operation failed in them ("*": any namespace). */
+  sweepBlocked: Set<string>;
   results: Counts;
   /** Keyed by the client's namespaces, so a Map: "__proto__" is a namespace like any other. */
   byNamespace: Map<string, Counts>;
@@ -69,8 +70,10 @@ export interface PlanInput {
   operations: CheckedOperation[];
   /** Ledger rows for every key the operations name. */
   ledger: LedgerEntry[];
-  /** full_refresh: live rows of the named namespaces with synced_at older than this sync. */
+  /** full_refresh: live rows of the swept namespaces with synced_at older than this sync. */
   sweepCandidates: RecordSweep[];
+  /** full_refresh: the namespaces this request names (operations and a final request's list). */
+  refreshNamespaces?: string[];
   /** The newest full_refresh applied to each namespace the operations name. */
   refreshWatermarks?: Map<string, string>;
 }
@@ -181,28 +184,21 @@ export function planSync(input: PlanInput): SyncPlan {
     }
   }
 
+  // The candidates were read for the namespaces this request sweeps, less those in which an
+  // operation failed (the ledger read knows them): a record seen here is not one of them.
   const sweeps: RecordSweep[] = [];
-  // A failed operation must never cost a good record: the record it meant to send may be one the
-  // sweep would delete. So a full_refresh request with any failed operation sweeps nothing (and
-  // does not advance the refresh watermark); the client fixes or drops the operation and sends
-  // the request again, which then sweeps.
-  const sweepSkipped = input.mode === "full_refresh" && errors.length > 0 ? failedSweepReason(errors.length) : null;
-  const isRefresh = input.mode === "full_refresh" && input.operations.length > 0 && sweepSkipped === null;
-  if (isRefresh) {
-    for (const candidate of input.sweepCandidates) {
-      const key = keyOf(candidate.namespace, candidate.id);
-      if (seen.has(key) || !namespaces.has(candidate.namespace)) continue;
-      sweeps.push(candidate);
-      count(candidate.namespace, "deleted");
-    }
+  for (const candidate of input.mode === "full_refresh" ? input.sweepCandidates : []) {
+    if (seen.has(keyOf(candidate.namespace, candidate.id))) continue;
+    sweeps.push(candidate);
+    count(candidate.namespace, "deleted");
   }
 
   return {
     writes: [...writes.values()],
     touches,
     sweeps,
-    refreshedNamespaces: isRefresh ? [...namespaces] : [],
-    sweepSkipped,
+    refreshedNamespaces: input.mode === "full_refresh" ? input.refreshNamespaces ?? [...namespaces] : [],
+    sweepBlocked: new Set(),
     results,
     byNamespace,
     errors,
@@ -253,23 +249,34 @@ export function failKeys(plan: SyncPlan, failures: Map<string, KeyFailure>): voi
   plan.errors.sort((a, b) => (a.index ?? Infinity) - (b.index ?? Infinity));
 }
 
-const failedSweepReason = (failed: number) =>
-  `${failed} operation${failed === 1 ? "" : "s"} of this full_refresh request failed, so it deleted no unsent records; ` +
-  "send the request again without failures to complete the refresh";
-
 /**
- * A full_refresh whose operations failed downstream (embedding, index, budget) sweeps nothing
- * either: called after the vectors were written and before any are deleted.
+ * A failed operation must never cost a good record: the record it meant to send may be one the
+ * sweep would delete. So nothing is swept in a namespace where an operation of the request failed
+ * (validation failures are left out of the ledger read already; this drops the sweeps of those
+ * that failed downstream: embedding, index write, request budget), nor anywhere when a failed
+ * operation's namespace is unknown. Called after the vectors were written, before any is deleted.
+ * A record whose own vector delete failed in the sweep is not a reason: it is retried.
  */
-export function skipSweepsAfterFailures(plan: SyncPlan): void {
-  if (plan.sweepSkipped !== null || plan.results.failed === 0 || plan.refreshedNamespaces.length === 0) return;
-  for (const sweep of plan.sweeps) {
+export function skipSweepsAfterFailures(plan: SyncPlan, failedNamespaces: Iterable<string>): void {
+  for (const namespace of failedNamespaces) plan.sweepBlocked.add(namespace);
+  if (plan.sweepBlocked.size === 0 || plan.sweeps.length === 0) return;
+  const all = plan.sweepBlocked.has(ALL_NAMESPACES);
+  plan.sweeps = plan.sweeps.filter((sweep) => {
+    if (!all && !plan.sweepBlocked.has(sweep.namespace)) return true;
     plan.results.deleted -= 1;
     plan.byNamespace.get(sweep.namespace)!.deleted -= 1;
+    return false;
+  });
+}
+
+/** The namespaces of a plan's failed operations (not sweep failures), "*" for an unknown one. */
+export function failedNamespaces(plan: SyncPlan, isNamespace: (name: string) => boolean): Set<string> {
+  const out = new Set<string>();
+  for (const error of plan.errors) {
+    if (error.index === null) continue;
+    out.add(error.namespace !== null && isNamespace(error.namespace) ? error.namespace : ALL_NAMESPACES);
   }
-  plan.sweeps = [];
-  plan.refreshedNamespaces = [];
-  plan.sweepSkipped = failedSweepReason(plan.results.failed);
+  return out;
 }
 
 /**
