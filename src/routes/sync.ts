@@ -4,7 +4,11 @@ import { ApiError, Errors } from "../errors";
 import { readJsonBody } from "../http/json-body";
 import { apiKeyAuth } from "../middleware/api-key-auth";
 import { syncRateLimit } from "../middleware/rate-limit";
-import { fieldErrors } from "../schemas/common";
+import { fieldErrors, Timestamp } from "../schemas/common";
+import { SyncListQuery } from "../schemas/lists";
+import { decodeCursor, encodeCursor, listSyncs } from "../db/listings";
+import { getRunView } from "../db/runs";
+import { tryNormalizeTimestamp } from "../timestamps";
 import { MAX_OPERATIONS, SyncRequestEnvelope } from "../schemas/sync";
 import { authorizeStore } from "../auth/store-access";
 import { getSyncResult } from "../db/ledger";
@@ -50,6 +54,35 @@ async function handleSync(c: Context<AppEnv>) {
 for (const path of ["/v1/connectors/pipeline/sync", "/v1/pipeline/sync"]) {
   syncRoutes.post(path, apiKeyAuth, syncRateLimit, handleSync);
 }
+
+syncRoutes.get("/v1/connectors/pipeline/syncs", apiKeyAuth, async (c) => {
+  const parsed = SyncListQuery.safeParse(c.req.query());
+  if (!parsed.success) throw Errors.validation(fieldErrors(parsed.error));
+  const { vector_store_id: storeId, limit, cursor } = parsed.data;
+  const key = c.get("apiKey");
+  if (storeId !== undefined) await authorizeStore(c.env.DB, key, storeId);
+  const after = cursor === undefined ? null : decodeCursor(cursor, 2);
+  if (cursor !== undefined && after === null) throw Errors.validation({ cursor: ["must be a next_cursor returned by this endpoint"] });
+  const page = await listSyncs(c.env.DB, key.organization_id, { store: storeId ?? null, stores: key.vector_store_ids },
+    after as [string, string] | null, limit);
+  return c.json({ syncs: page.items, next_cursor: page.next ? encodeCursor(page.next) : null });
+});
+
+syncRoutes.get("/v1/connectors/pipeline/runs/:vector_store_id/:sync_timestamp", apiKeyAuth, async (c) => {
+  const store = await authorizeStore(c.env.DB, c.get("apiKey"), c.req.param("vector_store_id"));
+  // Any spelling of the same instant finds the run: it is stored under the normalised form.
+  const raw = c.req.param("sync_timestamp");
+  const syncTimestamp = Timestamp.safeParse(raw).success ? tryNormalizeTimestamp(raw) : null;
+  if (syncTimestamp === null) {
+    throw Errors.validation({ sync_timestamp: ["must be an ISO 8601 date-time with a time zone, URL-encoded"] });
+  }
+  const run = await getRunView(c.env.DB, store.id, syncTimestamp, Date.now());
+  if (!run) {
+    throw Errors.notFound("RUN_NOT_FOUND", `No full_refresh run of '${store.id}' has sync_timestamp '${raw}'.`,
+      { vector_store_id: store.id, sync_timestamp: raw });
+  }
+  return c.json(run);
+});
 
 syncRoutes.get("/v1/connectors/pipeline/syncs/:sync_id", apiKeyAuth, async (c) => {
   const syncId = c.req.param("sync_id");

@@ -1,12 +1,14 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../env";
-import { Errors } from "../errors";
+import { ApiError, Errors } from "../errors";
 import { apiKeyAuth } from "../middleware/api-key-auth";
 import { searchRateLimit } from "../middleware/rate-limit";
 import { authorizeStore } from "../auth/store-access";
 import { getRecord, listNamespaces } from "../db/ledger";
 import { readJsonBody } from "../http/json-body";
-import { fieldErrors } from "../schemas/common";
+import { fieldErrors, NAMESPACE_PATTERN } from "../schemas/common";
+import { RecordListQuery } from "../schemas/lists";
+import { decodeCursor, encodeCursor, listRecords } from "../db/listings";
 import { SearchRequest } from "../schemas/search";
 import { vectorDeps } from "../vectors/deps";
 import { searchStore } from "../vectors/search";
@@ -22,6 +24,33 @@ vectorStoreRoutes.get("/v1/vector_stores/:vector_store_id", async (c) => {
 vectorStoreRoutes.get("/v1/vector_stores/:vector_store_id/namespaces", async (c) => {
   const store = await authorizeStore(c.env.DB, c.get("apiKey"), c.req.param("vector_store_id"));
   return c.json({ vector_store_id: store.id, namespaces: await listNamespaces(c.env.DB, store.id) });
+});
+
+vectorStoreRoutes.get("/v1/vector_stores/:vector_store_id/records/:namespace", async (c) => {
+  const store = await authorizeStore(c.env.DB, c.get("apiKey"), c.req.param("vector_store_id"));
+  const namespace = c.req.param("namespace");
+  const parsed = RecordListQuery.safeParse(c.req.query());
+  if (!parsed.success) throw Errors.validation(fieldErrors(parsed.error));
+  const after = parsed.data.cursor === undefined ? null : decodeCursor(parsed.data.cursor, 1);
+  if (parsed.data.cursor !== undefined && after === null) throw Errors.validation({ cursor: ["must be a next_cursor returned by this endpoint"] });
+  const page = await listRecords(c.env.DB, store.id, namespace, after?.[0] ?? null, parsed.data.limit);
+  return c.json({ vector_store_id: store.id, namespace, records: page.items, next_cursor: page.next === null ? null : encodeCursor([page.next]) });
+});
+
+vectorStoreRoutes.delete("/v1/vector_stores/:vector_store_id/namespaces/:namespace", async (c) => {
+  const store = await authorizeStore(c.env.DB, c.get("apiKey"), c.req.param("vector_store_id"));
+  const namespace = c.req.param("namespace");
+  // Through the store's Durable Object, like a sync: never interleaved with one.
+  const stub = c.env.STORE_SYNC.get(c.env.STORE_SYNC.idFromName(store.id));
+  const deletion = NAMESPACE_PATTERN.test(namespace) ? await stub.deleteNamespace(store, namespace) : null;
+  if (!deletion) {
+    throw Errors.notFound("NAMESPACE_NOT_FOUND", `Namespace '${namespace}' has no records in '${store.id}'.`, { namespace });
+  }
+  if (deletion.records_deleted === 0 && deletion.failed > 0) {
+    throw new ApiError(503, "UPSTREAM_UNAVAILABLE", "The vector index is unavailable; nothing was deleted. Retry the request.",
+      "api_error", { failed_records: deletion.failed }, "Upstream vector index failure", { "Retry-After": "10" });
+  }
+  return c.json(deletion);
 });
 
 vectorStoreRoutes.get("/v1/vector_stores/:vector_store_id/records/:namespace/:record_id", async (c) => {

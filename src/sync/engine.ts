@@ -7,7 +7,8 @@ import { removeVectors, writeVectors, type VectorDeps } from "../vectors/vector-
 import { checkOperations } from "./operations";
 import { countsByNamespace, failedNamespaces, failKeys, keyOf, planSync, skipSweepsAfterFailures, type RecordKey,
   type SyncMode } from "./plan";
-import { checkRunOpen, MAX_SWEEP_RECORDS, nextRun, requestKind, runAnswer, runNamespaces, withinSweepBudget } from "./runs";
+import { checkRunOpen, nextRun, requestKind, runAnswer, runNamespaces } from "./runs";
+import { MAX_SWEEP_RECORDS, withinSweepBudget } from "../vectors/sweep-budget";
 import { ALL_NAMESPACES, type RunRow } from "../db/runs";
 import { NAMESPACE_PATTERN } from "../schemas/common";
 import { displayTimestamp, normalizeTimestamp } from "../timestamps";

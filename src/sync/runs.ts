@@ -13,11 +13,6 @@ import type { SyncPlan } from "./plan";
 
 export type RequestKind = "incremental" | "single" | "part" | "final";
 
-/** Records one request sweeps at most; the rest are left for the next final request. */
-export const MAX_SWEEP_RECORDS = 10_000;
-/** Vectors one request's sweep deletes at most (50 deleteByIds calls of 1000). */
-export const MAX_SWEEP_VECTORS = 50_000;
-
 export function requestKind(mode: "incremental" | "full_refresh", final: boolean | undefined): RequestKind {
   if (mode === "incremental") return "incremental";
   return final === undefined ? "single" : final ? "final" : "part";
@@ -40,17 +35,6 @@ export function runNamespaces(run: RunRow | null, requestNamespaces: Iterable<st
     throw Errors.validation({ operations: [`a full_refresh run may name at most ${MAX_RUN_NAMESPACES} namespaces; this one would name ${all.size}`] });
   }
   return [...all].sort();
-}
-
-/** Keeps the sweep of one request within MAX_SWEEP_VECTORS (always at least one record). */
-export function withinSweepBudget<T extends { chunkCount: number }>(candidates: T[]): T[] {
-  let vectors = 0;
-  let taken = 0;
-  while (taken < candidates.length && (taken === 0 || vectors + candidates[taken]!.chunkCount <= MAX_SWEEP_VECTORS)) {
-    vectors += candidates[taken]!.chunkCount;
-    taken++;
-  }
-  return candidates.slice(0, taken);
 }
 
 const addCounts = (a: Counts, b: Counts): Counts =>

@@ -7,6 +7,7 @@ import { vectorDeps } from "../vectors/deps";
 import { runIdempotentSync, type IdempotencyRequest } from "./idempotency";
 import type { SyncInput } from "./engine";
 import { reconcilePage, type ReconcileReport } from "../vectors/reconcile";
+import { deleteNamespacePage, type NamespaceDeletion } from "../vectors/namespace-delete";
 
 /** What crosses back from the object: an ApiError does not survive RPC as a class, so it travels as data. */
 export type SyncOutcome =
@@ -32,6 +33,11 @@ export class VectorStoreSync extends DurableObject<Bindings> {
   /** Reconciliation writes to the index too, so it takes its turn between syncs. */
   async reconcile(store: VectorStore, cursor: string | null, limit: number): Promise<ReconcileReport> {
     return this.serially(() => reconcilePage({ db: this.env.DB, ...vectorDeps(this.env) }, store, cursor, limit));
+  }
+
+  /** Deleting a namespace removes vectors and ledger rows together, so it takes its turn too. */
+  async deleteNamespace(store: VectorStore, namespace: string): Promise<NamespaceDeletion | null> {
+    return this.serially(() => deleteNamespacePage({ db: this.env.DB, ...vectorDeps(this.env) }, store, namespace));
   }
 
   private serially<T>(work: () => Promise<T>): Promise<T> {
