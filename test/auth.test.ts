@@ -22,6 +22,16 @@ describe("API keys and the authorization matrix", () => {
       expect(res.status, path).toBe(404);
       expect(JSON.stringify(await res.json())).not.toContain("owner");
     }
+    for (const path of [`/v1/vector_stores/${b.store}/records/clickup_tasks`,
+      `/v1/connectors/pipeline/runs/${b.store}/${encodeURIComponent("2026-01-15T10:00:00Z")}`,
+      `/v1/connectors/pipeline/syncs?vector_store_id=${b.store}`]) {
+      const res = await get(a, path);
+      expect(res.status, path).toBe(404);
+      expect(JSON.stringify(await res.json())).not.toContain("secret");
+    }
+    const listed = (await (await get(a, "/v1/connectors/pipeline/syncs")).json()) as any;
+    expect(listed.syncs.map((s: any) => s.sync_id)).not.toContain(written.body.sync_id);
+    expect((await call("DELETE", `/v1/vector_stores/${b.store}/namespaces/clickup_tasks`, undefined, { "X-API-Key": a.key })).status).toBe(404);
     const search = await call("POST", `/v1/vector_stores/${b.store}/search`, { query: "owner" }, { "X-API-Key": a.key });
     expect(search.status).toBe(404);
     expect((await call("POST", `/v1/admin/vector-stores/${b.store}/reconcile`, {}, { "X-API-Key": a.key })).status).toBe(401);

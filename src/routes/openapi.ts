@@ -2,11 +2,14 @@ import { Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../env";
 import { SyncRequest, SyncResponse } from "../schemas/sync";
-import { CreateApiKeyRequest, CreatedApiKey, CreateVectorStoreRequest, VectorStore } from "../schemas/admin";
+import { CreateApiKeyRequest, CreatedApiKey, CreateVectorStoreRequest, ReconcileRequest, VectorStore } from "../schemas/admin";
+import { NamespaceDeletionResponse, RecordListResponse, RunResponse, SyncListResponse } from "../schemas/lists";
+import { SearchRequest, SearchResponse } from "../schemas/search";
 
 // The document is generated from the very zod schemas that validate requests, so the two
 // cannot drift apart.
-const schemas = { SyncRequest, SyncResponse, CreateVectorStoreRequest, VectorStore, CreateApiKeyRequest, CreatedApiKey };
+const schemas = { SyncRequest, SyncResponse, CreateVectorStoreRequest, VectorStore, CreateApiKeyRequest, CreatedApiKey,
+  SearchRequest, SearchResponse, ReconcileRequest, SyncListResponse, RecordListResponse, RunResponse, NamespaceDeletionResponse };
 
 const ErrorEnvelope = {
   type: "object",
@@ -36,6 +39,7 @@ const errors = { default: { description: "Error envelope", ...json(ref("Error"))
 const apiKey = [{ ApiKey: [] }];
 const admin = [{ AdminToken: [] }];
 const pathParam = (name: string) => ({ name, in: "path", required: true, schema: { type: "string" } });
+const queryParam = (name: string, schema: object) => ({ name, in: "query", required: false, schema });
 
 const syncOperation = {
   summary: "Apply a batch of upserts and deletes (incremental) or refresh namespaces (full_refresh)",
@@ -60,6 +64,13 @@ export function buildOpenApiDocument() {
         VectorStore: component(schemas.VectorStore, "output"),
         CreateApiKeyRequest: component(schemas.CreateApiKeyRequest, "input"),
         CreatedApiKey: component(schemas.CreatedApiKey, "output"),
+        SearchRequest: component(schemas.SearchRequest, "input"),
+        SearchResponse: component(schemas.SearchResponse, "output"),
+        ReconcileRequest: component(schemas.ReconcileRequest, "input"),
+        SyncList: component(schemas.SyncListResponse, "output"),
+        RecordList: component(schemas.RecordListResponse, "output"),
+        Run: component(schemas.RunResponse, "output"),
+        NamespaceDeletion: component(schemas.NamespaceDeletionResponse, "output"),
         Error: ErrorEnvelope,
       },
     },
@@ -69,6 +80,38 @@ export function buildOpenApiDocument() {
       "/v1/connectors/pipeline/syncs/{sync_id}": {
         get: { summary: "A sync's stored result", security: apiKey, parameters: [pathParam("sync_id")],
           responses: { 200: { description: "Stored sync result" }, ...errors } },
+      },
+      "/v1/connectors/pipeline/syncs": {
+        get: { summary: "The key's syncs, newest first", security: apiKey,
+          parameters: [queryParam("vector_store_id", { type: "string" }), queryParam("limit", { type: "integer", minimum: 1, maximum: 100, default: 20 }),
+            queryParam("cursor", { type: "string", description: "next_cursor of the previous page" })],
+          responses: { 200: { description: "A page of syncs", ...json(ref("SyncList")) }, ...errors } },
+      },
+      "/v1/connectors/pipeline/runs/{vector_store_id}/{sync_timestamp}": {
+        get: { summary: "A full_refresh run: its parts, summed results and state", security: apiKey,
+          parameters: [pathParam("vector_store_id"), { ...pathParam("sync_timestamp"), description: "ISO 8601, URL-encoded; any spelling of the instant" }],
+          responses: { 200: { description: "The run", ...json(ref("Run")) }, ...errors } },
+      },
+      "/v1/vector_stores/{vector_store_id}/search": {
+        post: { summary: "Search a store by text or vector", security: apiKey, parameters: [pathParam("vector_store_id")],
+          requestBody: { required: true, ...json(ref("SearchRequest")) },
+          responses: { 200: { description: "Matches, best first", ...json(ref("SearchResponse")) }, ...errors } },
+      },
+      "/v1/vector_stores/{vector_store_id}/records/{namespace}": {
+        get: { summary: "A namespace's live records, in id order", security: apiKey,
+          parameters: [pathParam("vector_store_id"), pathParam("namespace"), queryParam("limit", { type: "integer", minimum: 1, maximum: 1000, default: 100 }),
+            queryParam("cursor", { type: "string" })],
+          responses: { 200: { description: "A page of records", ...json(ref("RecordList")) }, ...errors } },
+      },
+      "/v1/vector_stores/{vector_store_id}/namespaces/{namespace}": {
+        delete: { summary: "Remove a namespace's records and vectors (call again while remaining > 0)", security: apiKey,
+          parameters: [pathParam("vector_store_id"), pathParam("namespace")],
+          responses: { 200: { description: "What was removed", ...json(ref("NamespaceDeletion")) }, ...errors } },
+      },
+      "/v1/admin/vector-stores/{vector_store_id}/reconcile": {
+        post: { summary: "Check one page of a store's ledger against the index and repair it", security: admin,
+          parameters: [pathParam("vector_store_id")], requestBody: { required: false, ...json(ref("ReconcileRequest")) },
+          responses: { 200: { description: "The page's findings" }, ...errors } },
       },
       "/v1/vector_stores/{vector_store_id}": {
         get: { summary: "A vector store", security: apiKey, parameters: [pathParam("vector_store_id")],
