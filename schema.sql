@@ -72,7 +72,7 @@ CREATE INDEX IF NOT EXISTS syncs_by_store ON syncs (vector_store_id, created_at,
 -- A full_refresh run: the requests of one vector store that share one sync_timestamp (normalised).
 -- Parts ("final": false) apply their operations and sweep nothing; the final request sweeps, once,
 -- every namespace the run named in any part (recorded here, so parts may reach any Worker), except
--- the namespaces in which an operation of the run failed (blocked). A single full_refresh without
+-- the namespaces in which an operation of the run failed and was not applied by a later part. A single full_refresh without
 -- "final" is a run of one request, as before runs existed. GET .../runs/{store}/{timestamp}.
 CREATE TABLE IF NOT EXISTS sync_runs (
   vector_store_id TEXT NOT NULL,
@@ -82,7 +82,8 @@ CREATE TABLE IF NOT EXISTS sync_runs (
   parts           INTEGER NOT NULL,  -- requests applied (a retried part counts again)
   results         TEXT NOT NULL,     -- JSON {upserted, deleted, unchanged, failed}, summed over the parts
   namespaces      TEXT NOT NULL,     -- JSON array: every namespace the run named
-  blocked         TEXT NOT NULL,     -- JSON array: namespaces with a failed operation, never swept ("*": all)
+  failed_keys     TEXT NOT NULL,     -- JSON [[namespace, id], ...]: records whose operation failed and no later part applied
+  blocked         TEXT NOT NULL,     -- JSON array: namespaces with a failed operation of no usable id, never swept ("*": all)
   swept           INTEGER NOT NULL,  -- records the run's sweep removed
   started_at      TEXT NOT NULL,
   updated_at      TEXT NOT NULL,

@@ -50,8 +50,11 @@ const fault: fc.Arbitrary<Fault> = fc.oneof(
 
 const request = fc.record({
   refresh: fc.boolean(),
+  // A full_refresh as one request (0), or as a run of 2 or 3 parts, the last one "final": true.
+  parts: fc.constantFrom(0, 0, 2, 3),
   ops: fc.array(operation, { minLength: 0, maxLength: 6 }),
   fault,
+  faultyPart: fc.nat(2),
 });
 
 let storeCounter = 0;
@@ -68,25 +71,31 @@ it("random syncs with random injected faults, each retried until it succeeds, en
       for (const [i, r] of sequence.entries()) {
         const ts = new Date(Date.UTC(2026, 0, 1, i)).toISOString();
         const ops = r.ops.map((o) => o.action === "upsert"
-          ? { action: "upsert" as const, id: o.id, namespace: r.refresh ? "tasks" : o.namespace, data: contents[o.content]! }
-          : { action: "delete" as const, id: o.id, namespace: r.refresh ? "tasks" : o.namespace });
-        const input = { mode: r.refresh ? "full_refresh" as const : "incremental" as const, syncTimestamp: ts, operations: ops };
-        // First attempt under the fault, then retries of the same request until nothing fails.
-        let done = false;
-        for (let attempt = 0; attempt < 4 && !done; attempt++) {
-          const faulty = attempt === 0 ? r.fault : { kind: "none" as const };
-          if (faulty.kind === "stand-in") await ai.setFaults(faulty.plan);
-          const db = faulty.kind === "d1" ? failingD1(env.DB, faulty.failAt) : env.DB;
-          try {
-            const res = await runSync({ db, ai: env.AI, index: env.VECTORIZE, retry }, store, input);
-            done = res.results.failed === 0 && res.errors.length === 0;
-          } catch {
-            done = false; // 503 UPSTREAM_UNAVAILABLE or the injected D1 failure: retry
+          ? { action: "upsert" as const, id: o.id, namespace: r.refresh && r.parts === 0 ? "tasks" : o.namespace, data: contents[o.content]! }
+          : { action: "delete" as const, id: o.id, namespace: r.refresh && r.parts === 0 ? "tasks" : o.namespace });
+        // A run's parts share the timestamp; only the final one sweeps (the namespaces of every part).
+        const partCount = r.refresh && r.parts > 0 ? r.parts : 1;
+        const size = Math.ceil(ops.length / partCount);
+        for (let p = 0; p < partCount; p++) {
+          const input = { mode: r.refresh ? "full_refresh" as const : "incremental" as const, syncTimestamp: ts,
+            operations: ops.slice(p * size, (p + 1) * size), ...(partCount > 1 ? { final: p === partCount - 1 } : {}) };
+          // First attempt under the fault (in one part of a run), then retries of the same request until nothing fails.
+          let done = false;
+          for (let attempt = 0; attempt < 4 && !done; attempt++) {
+            const faulty = attempt === 0 && p === r.faultyPart % partCount ? r.fault : { kind: "none" as const };
+            if (faulty.kind === "stand-in") await ai.setFaults(faulty.plan);
+            const db = faulty.kind === "d1" ? failingD1(env.DB, faulty.failAt) : env.DB;
+            try {
+              const res = await runSync({ db, ai: env.AI, index: env.VECTORIZE, retry }, store, input);
+              done = res.results.failed === 0 && res.errors.length === 0 && (res.sweep?.remaining ?? 0) === 0;
+            } catch {
+              done = false; // 503 UPSTREAM_UNAVAILABLE or the injected D1 failure: retry
+            }
+            await ai.clearFaults();
           }
-          await ai.clearFaults();
+          expect(done).toBe(true);
         }
-        expect(done).toBe(true);
-        applied.push({ mode: input.mode, ts, ops });
+        applied.push({ mode: r.refresh ? "full_refresh" : "incremental", ts, ops });
       }
       await expectStoreMatchesModel(id, applied);
     }),

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { call, createTenant, del, getRecord, ledgerRows, sync, unique, upsert, type Tenant } from "./helpers";
-import { counting, expectIndexMatchesLedger } from "./stand-ins";
+import { ai, counting, expectIndexMatchesLedger } from "./stand-ins";
 
 const TS = "2026-03-01T00:00:00Z";
 const part = (final: boolean, extra: Record<string, unknown> = {}) => ({ sync_mode: "full_refresh", sync_timestamp: TS, final, ...extra });
@@ -158,6 +158,22 @@ describe("full_refresh runs: parts sweep nothing, the final request sweeps once"
     expect(await ids(t, "tasks")).toEqual(["a", "b"]);
     expect(await ids(t, "docs")).toEqual(["x"]);
     expect((await getRun(t)).body.blocked_namespaces).toEqual(["tasks"]);
+  });
+
+  it("a part that failed and was sent again (a retried part) no longer blocks the sweep", async () => {
+    const t = await createTenant();
+    await sync(t, ["a", "b", "c"].map((id) => upsert(id, { v: 0 }, "tasks")), { sync_timestamp: "2026-01-01T00:00:00Z" });
+    await ai.setFaults({ failNext: { embed: 4 } }); // every attempt of the one embedding call fails
+    const failed = await sync(t, [upsert("a", { v: 1 }, "tasks"), upsert("b", { v: 0 }, "tasks"), del("gone", "tasks")], part(false));
+    await ai.clearFaults();
+    expect(failed.body.results).toEqual({ upserted: 0, deleted: 1, unchanged: 1, failed: 1 });
+    expect((await getRun(t)).body.blocked_namespaces).toEqual(["tasks"]);
+    expect((await sync(t, [upsert("a", { v: 1 }, "tasks")], part(false))).body.results.upserted).toBe(1);
+    expect((await getRun(t)).body.blocked_namespaces).toEqual([]);
+    const fin = await sync(t, [], part(true));
+    expect(fin.body.sweep).toEqual({ deleted: 1, remaining: 0, skipped_namespaces: [] });
+    expect(await ids(t)).toEqual(["a", "b"]);
+    await expectIndexMatchesLedger(t.store);
   });
 
   it("final on an incremental sync, or namespaces without final: true, is a 400", async () => {

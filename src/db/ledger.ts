@@ -32,6 +32,8 @@ export interface LedgerSnapshot {
   sweepTotal: number;
   /** The full_refresh run this request belongs to, as stored before it. */
   run: RunRow | null;
+  /** The sweep read could not take the request's keys into account (see loadLedger). */
+  resentUnknown: boolean;
   /** Newest full_refresh already applied, per named namespace. */
   refreshWatermarks: Map<string, string>;
 }
@@ -56,14 +58,19 @@ const SELECT_ENTRIES = `
 
 // The namespaces a sweep covers and those it must leave alone: the request's (?2, ?4) and, for a
 // run's final request (?5 true), every namespace any part of the run named and every namespace
-// in which one of its operations failed, as recorded in sync_runs.
+// in which one of its operations failed, as recorded in sync_runs, unless this request (?7: its
+// valid operations' keys) sends the failed record again.
 const SWEEP_SCOPE = `
   WITH names(ns) AS (SELECT value FROM json_each(?2)
                      UNION SELECT j.value FROM sync_runs r, json_each(r.namespaces) j
                      WHERE ?5 AND r.vector_store_id = ?1 AND r.sync_timestamp = ?3),
        blocked(ns) AS (SELECT value FROM json_each(?4)
                        UNION SELECT j.value FROM sync_runs r, json_each(r.blocked) j
-                       WHERE ?5 AND r.vector_store_id = ?1 AND r.sync_timestamp = ?3)`;
+                       WHERE ?5 AND r.vector_store_id = ?1 AND r.sync_timestamp = ?3
+                       UNION SELECT j.value ->> 0 FROM sync_runs r, json_each(r.failed_keys) j
+                       WHERE ?5 AND r.vector_store_id = ?1 AND r.sync_timestamp = ?3
+                         AND NOT EXISTS (SELECT 1 FROM json_each(?7) k
+                                         WHERE k.value ->> 0 = j.value ->> 0 AND k.value ->> 1 = j.value ->> 1))`;
 const SWEEP_WHERE = `
   WHERE vector_store_id = ?1 AND deleted = 0 AND synced_at < ?3
     AND namespace IN (SELECT ns FROM names) AND namespace NOT IN (SELECT ns FROM blocked)`;
@@ -86,7 +93,7 @@ export interface RefreshRead {
   /** A run's final request: its run's namespaces count too (watermarks, sweep). */
   withRun: boolean;
   /** null: this request sweeps nothing (a part of a run). */
-  sweep: { namespaces: string[]; blocked: string[]; maxRecords: number } | null;
+  sweep: { namespaces: string[]; blocked: string[]; resent: RecordKey[]; maxRecords: number } | null;
 }
 
 /**
@@ -109,10 +116,15 @@ export async function loadLedger(
   statements.push(db.prepare(SELECT_WATERMARKS).bind(storeId, JSON.stringify(namespaces), syncedAt, withRun));
   if (refresh) statements.push(db.prepare(SELECT_RUN).bind(storeId, refresh.syncedAt));
   const sweep = refresh?.sweep;
+  let resentUnknown = false;
   if (refresh && sweep) {
     const params = [storeId, JSON.stringify(sweep.namespaces), refresh.syncedAt, JSON.stringify(sweep.blocked), withRun] as const;
-    statements.push(db.prepare(SELECT_SWEEP_CANDIDATES).bind(...params, sweep.maxRecords));
-    statements.push(db.prepare(COUNT_SWEEP_CANDIDATES).bind(...params));
+    // One JSON parameter under 2 MB: past that (5000 very long ids) the read does not try.
+    const pieces = refresh.withRun ? jsonChunks(sweep.resent.map((k) => [k.namespace, k.id])) : [];
+    resentUnknown = pieces.length > 1;
+    const resent = pieces.length === 1 ? pieces[0]! : "[]";
+    statements.push(db.prepare(SELECT_SWEEP_CANDIDATES).bind(...params, sweep.maxRecords, resent));
+    statements.push(db.prepare(COUNT_SWEEP_CANDIDATES).bind(...params, null, resent));
   }
   const results = await db.batch(statements);
 
@@ -130,7 +142,7 @@ export async function loadLedger(
   const runRow = refresh ? (results[entryStatements + 1]?.results[0] as Parameters<typeof toRun>[0] | undefined) : undefined;
   const sweepCandidates = (sweep ? results[entryStatements + 2]?.results ?? [] : []) as unknown as RecordSweep[];
   const sweepTotal = sweep ? Number((results[entryStatements + 3]?.results[0] as { n: number } | undefined)?.n ?? 0) : 0;
-  return { entries, sweepCandidates, sweepTotal, refreshWatermarks, run: runRow ? toRun(runRow) : null };
+  return { entries, sweepCandidates, sweepTotal, refreshWatermarks, run: runRow ? toRun(runRow) : null, resentUnknown };
 }
 
 // The version guard (excluded.version >= records.version) keeps the rule "older never

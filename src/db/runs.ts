@@ -12,6 +12,8 @@ export interface RunRow {
   parts: number;
   results: Counts;
   namespaces: string[];
+  /** Records whose operation failed in a part and that no later part applied: their namespaces are not swept. */
+  failed_keys: [string, string][];
   blocked: string[];
   swept: number;
   started_at: string;
@@ -19,9 +21,10 @@ export interface RunRow {
   completed_at: string | null;
 }
 
-interface StoredRunRow extends Omit<RunRow, "results" | "namespaces" | "blocked"> {
+interface StoredRunRow extends Omit<RunRow, "results" | "namespaces" | "failed_keys" | "blocked"> {
   results: string;
   namespaces: string;
+  failed_keys: string;
   blocked: string;
   /** The newest refresh watermark among the run's namespaces (only when read for a view). */
   newest_watermark?: string | null;
@@ -33,21 +36,28 @@ export const ALL_NAMESPACES = "*";
 /** A run with no answer from its final request for this long is reported abandoned. */
 export const RUN_ABANDONED_AFTER_MS = 24 * 60 * 60 * 1000;
 
-const COLUMNS = `vector_store_id, sync_timestamp, state, final_sync_id, parts, results, namespaces, blocked, swept,
-  started_at, updated_at, completed_at`;
+const COLUMNS = `vector_store_id, sync_timestamp, state, final_sync_id, parts, results, namespaces, failed_keys, blocked,
+  swept, started_at, updated_at, completed_at`;
 
 export const SELECT_RUN = `SELECT ${COLUMNS} FROM sync_runs WHERE vector_store_id = ?1 AND sync_timestamp = ?2`;
 
-const UPSERT_RUN = `INSERT OR REPLACE INTO sync_runs (${COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)`;
+const UPSERT_RUN = `INSERT OR REPLACE INTO sync_runs (${COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)`;
 
 export function toRun(row: StoredRunRow): RunRow {
-  return { ...row, results: JSON.parse(row.results), namespaces: JSON.parse(row.namespaces), blocked: JSON.parse(row.blocked) };
+  return { ...row, results: JSON.parse(row.results), namespaces: JSON.parse(row.namespaces), failed_keys: JSON.parse(row.failed_keys),
+    blocked: JSON.parse(row.blocked) };
 }
 
 export function upsertRunStatement(db: D1Database, run: RunRow): D1PreparedStatement {
   return db.prepare(UPSERT_RUN).bind(run.vector_store_id, run.sync_timestamp, run.state, run.final_sync_id, run.parts,
-    JSON.stringify(run.results), JSON.stringify(run.namespaces), JSON.stringify(run.blocked), run.swept, run.started_at,
+    JSON.stringify(run.results), JSON.stringify(run.namespaces), JSON.stringify(run.failed_keys), JSON.stringify(run.blocked),
+    run.swept, run.started_at,
     run.updated_at, run.completed_at);
+}
+
+/** Namespaces the run's final request will not sweep, as things stand. */
+export function blockedNamespaces(run: Pick<RunRow, "failed_keys" | "blocked">): string[] {
+  return [...new Set([...run.blocked, ...run.failed_keys.map(([namespace]) => namespace)])].sort();
 }
 
 export type RunState = "open" | "completed" | "superseded" | "abandoned";
@@ -98,7 +108,7 @@ export async function getRunView(db: D1Database, storeId: string, syncTimestamp:
     parts: run.parts,
     results: run.results,
     namespaces: run.namespaces,
-    blocked_namespaces: run.blocked,
+    blocked_namespaces: blockedNamespaces(run),
     started_at: run.started_at,
     updated_at: run.updated_at,
     completed_at: run.completed_at,

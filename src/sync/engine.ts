@@ -5,9 +5,9 @@ import type { VectorStore } from "../db/vector-stores";
 import type { SyncResponse } from "../schemas/sync";
 import { removeVectors, writeVectors, type VectorDeps } from "../vectors/vector-sync";
 import { checkOperations } from "./operations";
-import { countsByNamespace, failedNamespaces, failKeys, keyOf, planSync, skipSweepsAfterFailures, type RecordKey,
+import { countsByNamespace, failKeys, keyOf, planSync, skipSweepsAfterFailures, type RecordKey,
   type SyncMode } from "./plan";
-import { checkRunOpen, nextRun, requestKind, runAnswer, runNamespaces } from "./runs";
+import { checkRunOpen, nextRun, requestKind, runAnswer, runFailures, runNamespaces } from "./runs";
 import { MAX_SWEEP_RECORDS, withinSweepBudget } from "../vectors/sweep-budget";
 import { ALL_NAMESPACES, type RunRow } from "../db/runs";
 import { NAMESPACE_PATTERN } from "../schemas/common";
@@ -73,7 +73,8 @@ export async function runSync(deps: SyncDeps, store: VectorStore, input: SyncInp
   const sweeps = kind === "single" || kind === "final";
   const ledger = await loadLedger(deps.db, store.id, [...keys.values()], [...namespaces], kind === "incremental" ? null : {
     syncedAt, withRun: kind === "final",
-    sweep: sweeps && !invalid.has(ALL_NAMESPACES) ? { namespaces: [...namespaces], blocked: [...invalid], maxRecords: MAX_SWEEP_RECORDS } : null,
+    sweep: sweeps && !invalid.has(ALL_NAMESPACES) ? { namespaces: [...namespaces], blocked: [...invalid], maxRecords: MAX_SWEEP_RECORDS,
+      resent: checked.flatMap((op) => (op.ok ? [{ namespace: op.namespace, id: op.id }] : [])) } : null,
   });
 
   if (kind !== "incremental") {
@@ -94,16 +95,18 @@ export async function runSync(deps: SyncDeps, store: VectorStore, input: SyncInp
   // operation failed, and a record is never without vectors while its new ones are written.
   const written = await writeVectors(deps, store, plan);
   failKeys(plan, written.failures);
-  const blocked = failedNamespaces(plan, (ns) => NAMESPACE_PATTERN.test(ns));
-  if (kind === "final") for (const ns of ledger.run?.blocked ?? []) blocked.add(ns);
-  skipSweepsAfterFailures(plan, blocked);
+  const failures = runFailures(ledger.run, kind, checked, plan);
+  skipSweepsAfterFailures(plan, failures.sweepBlocked);
   const read = plan.sweeps.length;
   const removed = await removeVectors(deps, store, plan);
   failKeys(plan, removed.failures);
   // Left for the next final request: candidates not read (over MAX_SWEEP_RECORDS or the vector
   // budget) and those whose vector delete failed.
-  const remaining = sweeps ? Math.max(0, ledger.sweepTotal - ledger.sweepCandidates.length) +
+  let remaining = sweeps ? Math.max(0, ledger.sweepTotal - ledger.sweepCandidates.length) +
     (ledger.sweepCandidates.length - sweepCandidates.length) + (read - plan.sweeps.length) : 0;
+  // The read could not tell which earlier failures this request resolves (too many keys to send):
+  // a namespace it unblocked was left out, so the run is not done yet.
+  if (ledger.resentUnknown && failures.resolvedEarlier) remaining = Math.max(remaining, 1);
 
   const transient = [...written.failures.values(), ...removed.failures.values()].filter((f) => f.transient);
   const upstreamFailures = transient.length;
@@ -137,7 +140,7 @@ export async function runSync(deps: SyncDeps, store: VectorStore, input: SyncInp
   };
   let run: RunRow | null = null;
   if (kind !== "incremental") {
-    const step = { kind, previous: ledger.run, storeId: store.id, syncedAt, syncId, namespaces: refreshNamespaces, blocked, plan,
+    const step = { kind, previous: ledger.run, storeId: store.id, syncedAt, syncId, namespaces: refreshNamespaces, failures, plan,
       remaining, now: new Date(now()).toISOString() };
     run = nextRun(step);
     Object.assign(response, runAnswer(step, run, input.final, kind === "final" ? refreshNamespaces : [...namespaces].sort()));

@@ -257,8 +257,8 @@ export function failKeys(plan: SyncPlan, failures: Map<string, KeyFailure>): voi
  * operation's namespace is unknown. Called after the vectors were written, before any is deleted.
  * A record whose own vector delete failed in the sweep is not a reason: it is retried.
  */
-export function skipSweepsAfterFailures(plan: SyncPlan, failedNamespaces: Iterable<string>): void {
-  for (const namespace of failedNamespaces) plan.sweepBlocked.add(namespace);
+export function skipSweepsAfterFailures(plan: SyncPlan, blockedNamespaces: Iterable<string>): void {
+  for (const namespace of blockedNamespaces) plan.sweepBlocked.add(namespace);
   if (plan.sweepBlocked.size === 0 || plan.sweeps.length === 0) return;
   const all = plan.sweepBlocked.has(ALL_NAMESPACES);
   plan.sweeps = plan.sweeps.filter((sweep) => {
@@ -267,16 +267,6 @@ export function skipSweepsAfterFailures(plan: SyncPlan, failedNamespaces: Iterab
     plan.byNamespace.get(sweep.namespace)!.deleted -= 1;
     return false;
   });
-}
-
-/** The namespaces of a plan's failed operations (not sweep failures), "*" for an unknown one. */
-export function failedNamespaces(plan: SyncPlan, isNamespace: (name: string) => boolean): Set<string> {
-  const out = new Set<string>();
-  for (const error of plan.errors) {
-    if (error.index === null) continue;
-    out.add(error.namespace !== null && isNamespace(error.namespace) ? error.namespace : ALL_NAMESPACES);
-  }
-  return out;
 }
 
 /**

@@ -9,7 +9,9 @@ import { ApiError, Errors } from "../errors";
 import { ALL_NAMESPACES, type RunRow } from "../db/runs";
 import { MAX_RUN_NAMESPACES, type Counts, type SyncResponse } from "../schemas/sync";
 import { displayTimestamp } from "../timestamps";
-import type { SyncPlan } from "./plan";
+import { NAMESPACE_PATTERN } from "../schemas/common";
+import type { CheckedOperation } from "./operations";
+import { keyOf, type SyncPlan } from "./plan";
 
 export type RequestKind = "incremental" | "single" | "part" | "final";
 
@@ -37,6 +39,60 @@ export function runNamespaces(run: RunRow | null, requestNamespaces: Iterable<st
   return [...all].sort();
 }
 
+/** Unresolved failed records a run remembers; past it, their namespaces are blocked outright. */
+export const MAX_RUN_FAILED_KEYS = 10_000;
+
+export interface RunFailures {
+  /** Records whose operation failed and that no later part applied (stored with the run). */
+  failedKeys: [string, string][];
+  /** Namespaces blocked outright: a failed operation without a usable id ("*": without a usable namespace). */
+  blocked: string[];
+  /** What this request's sweep must leave alone. */
+  sweepBlocked: Set<string>;
+  /** This request applied a record that an earlier part had failed. */
+  resolvedEarlier: boolean;
+}
+
+/**
+ * A failed operation never costs a good record: the namespace it names is not swept while the
+ * failure stands. A record whose operation failed in one part and was applied by a later part of
+ * the same run (a retried part) no longer blocks anything.
+ */
+export function runFailures(previous: RunRow | null, kind: RequestKind, checked: CheckedOperation[], plan: SyncPlan): RunFailures {
+  const failedNow = new Map<string, [string, string]>();
+  const blockedNow = new Set<string>();
+  for (const error of plan.errors) {
+    if (error.index === null) continue; // a sweep whose vector delete failed: retried, not a failure of the run
+    const op = checked[error.index]!;
+    const key = op.ok ? { namespace: op.namespace, id: op.id } : op.key;
+    if (key) failedNow.set(keyOf(key.namespace, key.id), [key.namespace, key.id]);
+    else blockedNow.add(error.namespace !== null && NAMESPACE_PATTERN.test(error.namespace) ? error.namespace : ALL_NAMESPACES);
+  }
+  const applied = new Set<string>();
+  for (const [key, outcomes] of plan.outcomes) {
+    if (!failedNow.has(key) && outcomes.some((o) => o.outcome !== "failed")) applied.add(key);
+  }
+  const earlier = previous?.failed_keys ?? [];
+  const unresolved = new Map<string, [string, string]>();
+  for (const pair of earlier) if (!applied.has(keyOf(pair[0], pair[1]))) unresolved.set(keyOf(pair[0], pair[1]), pair);
+  for (const [key, pair] of failedNow) unresolved.set(key, pair);
+  const blocked = new Set([...(previous?.blocked ?? []), ...blockedNow]);
+  if (unresolved.size > MAX_RUN_FAILED_KEYS) {
+    for (const [namespace] of unresolved.values()) blocked.add(namespace);
+    unresolved.clear();
+  }
+  const namespacesOf = (pairs: Iterable<[string, string]>) => [...pairs].map(([namespace]) => namespace);
+  const sweepBlocked = kind === "final"
+    ? new Set([...blocked, ...namespacesOf(unresolved.values())])
+    : new Set([...blockedNow, ...namespacesOf(failedNow.values())]);
+  return {
+    failedKeys: [...unresolved.values()],
+    blocked: [...blocked].sort(),
+    sweepBlocked,
+    resolvedEarlier: earlier.some(([namespace, id]) => applied.has(keyOf(namespace, id))),
+  };
+}
+
 const addCounts = (a: Counts, b: Counts): Counts =>
   ({ upserted: a.upserted + b.upserted, deleted: a.deleted + b.deleted, unchanged: a.unchanged + b.unchanged, failed: a.failed + b.failed });
 const ZERO: Counts = { upserted: 0, deleted: 0, unchanged: 0, failed: 0 };
@@ -48,7 +104,7 @@ export interface RunStep {
   syncedAt: string;
   syncId: string;
   namespaces: string[];
-  blocked: Set<string>;
+  failures: RunFailures;
   plan: SyncPlan;
   /** Records this request's sweep still left (unread, over budget, or whose vector delete failed). */
   remaining: number;
@@ -67,7 +123,8 @@ export function nextRun(step: RunStep): RunRow {
     parts: (previous?.parts ?? 0) + 1,
     results: addCounts(previous?.results ?? ZERO, step.plan.results),
     namespaces: step.namespaces,
-    blocked: [...new Set([...(previous?.blocked ?? []), ...step.blocked])].sort(),
+    failed_keys: step.failures.failedKeys,
+    blocked: step.failures.blocked,
     swept: (previous?.swept ?? 0) + step.plan.sweeps.length,
     started_at: previous?.started_at ?? step.now,
     updated_at: step.now,
@@ -82,11 +139,13 @@ export function runAnswer(step: RunStep, run: RunRow, final: boolean | undefined
     run: { sync_timestamp: displayTimestamp(step.syncedAt), final: final ?? null, state: run.state },
   };
   if (step.kind === "part") return answer;
-  const skipped = step.blocked.has(ALL_NAMESPACES) ? [ALL_NAMESPACES] : sweptNamespaces.filter((ns) => step.blocked.has(ns));
+  const blocked = step.failures.sweepBlocked;
+  const skipped = blocked.has(ALL_NAMESPACES) ? [ALL_NAMESPACES] : sweptNamespaces.filter((ns) => blocked.has(ns));
   answer.sweep = { deleted: step.plan.sweeps.length, remaining: step.remaining, skipped_namespaces: skipped };
   if (skipped.length > 0) {
-    answer.sweep.reason = "an operation of this run failed in these namespaces, so their records that the run did not send " +
-      "are kept (a failed operation never costs a good record); the next run that has no failure there sweeps them";
+    answer.sweep.reason = "an operation of this run failed in these namespaces and no later part applied its record, so " +
+      "their records the run did not send are kept (a failed operation never costs a good record); send the failed " +
+      "records again in a part and then the final request, or let the next run sweep them";
   }
   return answer;
 }
