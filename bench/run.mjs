@@ -106,8 +106,8 @@ async function newStore() {
   const { id } = await call("POST", "/v1/admin/vector-stores", { organization_id: ORG, id: `vs_bench_${++storeCounter}` }, admin);
   return id;
 }
-const sync = (store, operations, sync_timestamp, sync_mode = "incremental") =>
-  call("POST", "/v1/connectors/pipeline/sync", { organization_id: ORG, vector_store_id: store, sync_mode, sync_timestamp, operations },
+const sync = (store, operations, sync_timestamp, sync_mode = "incremental", extra = {}) =>
+  call("POST", "/v1/connectors/pipeline/sync", { organization_id: ORG, vector_store_id: store, sync_mode, sync_timestamp, operations, ...extra },
     { "X-API-Key": apiKey });
 
 /** Times `fn` (one or more sync requests), with the worker's counters and peak memory. */
@@ -138,7 +138,8 @@ function summarize(samples) {
 }
 
 // --- scenarios -------------------------------------------------------------------------------
-const samples = { first_sync: [], unchanged: [], unchanged_new_ts: [], changed_10pct: [], full_refresh_20k: [] };
+const samples = { first_sync: [], unchanged: [], unchanged_new_ts: [], changed_10pct: [], full_refresh_20k: [],
+  full_refresh_20k_unchanged: [] };
 const scalingSamples = { 500: [], 1000: [], 2500: [], 5000: [] };
 
 for (let run = 0; run <= RUNS; run++) {
@@ -172,29 +173,52 @@ for (let run = 0; run <= RUNS; run++) {
   }
 }
 
-// full_refresh_20k: a 20,000-record namespace refreshed in 4 requests sharing one sync_timestamp,
-// 5% of the old records gone. Before each run the gone 5% are put back (untimed).
+// full_refresh_20k: a 20,000-record namespace refreshed as one run of 4 parts sharing one
+// sync_timestamp ("final": false, false, false, true): 5% of the records changed, 5% gone (never
+// sent), the rest unchanged. Before each run the gone 5% are put back (untimed). Then
+// full_refresh_20k_unchanged: the same run again, a day later, with nothing changed.
 const all = upserts(20_000, { seed: 7, prefix: "issue_", namespace: "jira_issues" });
 const refreshStore = await newStore();
 for (let part = 0; part < 4; part++) await sync(refreshStore, all.slice(part * N, (part + 1) * N), "2026-02-01T00:00:00Z");
-const kept = all.filter((_, i) => i % 20 !== 0);
 const gone = all.filter((_, i) => i % 20 === 0);
+const liveCount = async () =>
+  (await db.prepare("SELECT count(*) AS n FROM records WHERE vector_store_id = ?1 AND deleted = 0").bind(refreshStore).first()).n;
+const runOf = (records, ts) => async () => {
+  const responses = [];
+  for (let p = 0; p < 4; p++) {
+    responses.push(await sync(refreshStore, records.slice(p * 4750, (p + 1) * 4750), ts, "full_refresh", { final: p === 3 }));
+  }
+  return responses;
+};
 for (let run = 0; run <= RUNS; run++) {
   process.stderr.write(`full_refresh run ${run}...\n`);
   const day = String(run + 2).padStart(2, "0");
-  if (run > 0) await sync(refreshStore, gone, `2026-03-${day}T00:00:00Z`);
-  const ts = `2026-03-${day}T12:00:00Z`;
-  const parts = [0, 1, 2, 3].map((p) => kept.slice(p * 4750, (p + 1) * 4750));
-  const m = await measure(kept.length, async () => {
-    const responses = [];
-    for (const part of parts) responses.push(await sync(refreshStore, part, ts, "full_refresh"));
-    return responses;
-  });
+  await sync(refreshStore, gone, `2026-03-${day}T00:00:00Z`);
+  const fresh = upserts(1000, { seed: 500 + run, prefix: "unused_", version: run + 1 });
+  let changedIndex = 0;
+  const sent = all.flatMap((op, i) => (i % 20 === 0 ? [] : i % 20 === 1 ? [{ ...op, data: fresh[changedIndex++].data }] : [op]));
+  const m = await measure(sent.length, runOf(sent, `2026-03-${day}T12:00:00Z`));
+  const fin = m.responses.at(-1);
   const deleted = m.responses.reduce((sum, r) => sum + r.results.deleted, 0);
-  const live = (await db.prepare("SELECT count(*) AS n FROM records WHERE vector_store_id = ?1 AND deleted = 0").bind(refreshStore).first()).n;
-  if (live !== kept.length) throw new Error(`full_refresh left ${live} records, expected ${kept.length}`);
+  const upserted = m.responses.reduce((sum, r) => sum + r.results.upserted, 0);
+  // Both counts, every run: exactly the changed records embedded, exactly the gone ones swept, in the final part only.
+  const changedTexts = chunksOf(sent.filter((_, k) => k % 19 === 0)).length;
+  if (upserted !== 1000 || m.texts_embedded !== changedTexts) {
+    throw new Error(`full_refresh_20k upserted ${upserted} and embedded ${m.texts_embedded} texts; expected 1000 and ${changedTexts}`);
+  }
+  if (deleted !== gone.length || fin.results.deleted !== gone.length || fin.sweep?.remaining !== 0) {
+    throw new Error(`full_refresh_20k swept ${deleted} (final part ${fin.results.deleted}); expected ${gone.length}`);
+  }
+  if ((await liveCount()) !== sent.length) throw new Error(`full_refresh left ${await liveCount()} records, expected ${sent.length}`);
   m.swept = deleted;
-  if (run > 0) samples.full_refresh_20k.push(m);
+  const again = await measure(sent.length, runOf(sent, `2026-03-${day}T18:00:00Z`));
+  if (again.embed_calls !== 0 || again.vector_writes !== 0) {
+    throw new Error(`full_refresh_20k_unchanged embedded ${again.texts_embedded} texts and made ${again.vector_writes} vector writes`);
+  }
+  if (run > 0) {
+    samples.full_refresh_20k.push(m);
+    samples.full_refresh_20k_unchanged.push(again);
+  }
 }
 
 await mf.dispose();
@@ -206,6 +230,7 @@ const result = {
   unchanged_new_ts: summarize(samples.unchanged_new_ts),
   changed_10pct: { ...summarize(samples.changed_10pct), changed_chunks: samples.changed_10pct.at(-1).expected_texts },
   full_refresh_20k: { ...summarize(samples.full_refresh_20k), swept: samples.full_refresh_20k.at(-1).swept },
+  full_refresh_20k_unchanged: summarize(samples.full_refresh_20k_unchanged),
   scaling: Object.entries(scalingSamples).map(([ops, xs]) => ({ ops: Number(ops), ms_per_op: Number(median(xs).toFixed(3)) })),
   floor: { median_ms: Math.round(median(floorMs)), texts: texts.length },
 };
@@ -213,7 +238,8 @@ result.first_sync_vs_floor = Number((result.first_sync.median_ms / result.floor.
 const scale = result.scaling;
 const targets = {
   first_sync_vs_floor_at_most_3: result.first_sync_vs_floor <= 3,
-  unchanged_zero_embeds_and_writes: [result.unchanged, result.unchanged_new_ts].every((s) => s.embed_calls === 0 && s.vector_writes === 0),
+  unchanged_zero_embeds_and_writes: [result.unchanged, result.unchanged_new_ts, result.full_refresh_20k_unchanged]
+    .every((s) => s.embed_calls === 0 && s.vector_writes === 0),
   unchanged_5x_faster: result.first_sync.median_ms >= 5 * result.unchanged.median_ms,
   changed_embeds_exactly_changed_chunks: samples.changed_10pct.every((s) => s.texts_embedded === s.expected_texts),
   d1_round_trips_bounded: Math.abs(samples.first_sync.at(-1).d1_round_trips - samples.unchanged.at(-1).d1_round_trips) <= 2
@@ -222,14 +248,15 @@ const targets = {
 };
 result.targets = targets;
 
-const row = (name, s) => `${name.padEnd(18)} ${String(s.median_ms).padStart(8)} ${String(s.ops_per_s).padStart(8)} ${String(s.embed_calls).padStart(6)} ${String(s.texts_embedded).padStart(7)} ${String(s.vector_upserts).padStart(4)}/${String(s.vector_deletes).padEnd(4)} ${String(s.d1_round_trips).padStart(5)} ${String(s.peak_memory_mb).padStart(6)}`;
+const row = (name, s) => `${name.padEnd(26)} ${String(s.median_ms).padStart(8)} ${String(s.ops_per_s).padStart(8)} ${String(s.embed_calls).padStart(6)} ${String(s.texts_embedded).padStart(7)} ${String(s.vector_upserts).padStart(4)}/${String(s.vector_deletes).padEnd(4)} ${String(s.d1_round_trips).padStart(5)} ${String(s.peak_memory_mb).padStart(6)}`;
 console.log(`machine: ${cpus().length} x ${cpus()[0]?.model ?? "cpu"}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}; ${RUNS} runs after a warm-up, medians`);
-console.log(`${"scenario".padEnd(18)} ${"ms".padStart(8)} ${"ops/s".padStart(8)} ${"embed".padStart(6)} ${"texts".padStart(7)} ups/del ${"D1 rt".padStart(5)} ${"MB".padStart(6)}`);
+console.log(`${"scenario".padEnd(26)} ${"ms".padStart(8)} ${"ops/s".padStart(8)} ${"embed".padStart(6)} ${"texts".padStart(7)} ups/del ${"D1 rt".padStart(5)} ${"MB".padStart(6)}`);
 console.log(row("first_sync", result.first_sync));
 console.log(row("unchanged", result.unchanged));
 console.log(row("unchanged_new_ts", result.unchanged_new_ts));
 console.log(row("changed_10pct", result.changed_10pct));
-console.log(row("full_refresh_20k", result.full_refresh_20k) + `  (4 requests, ${result.full_refresh_20k.swept} swept)`);
+console.log(row("full_refresh_20k", result.full_refresh_20k) + `  (a run of 4 parts: 1000 changed, ${result.full_refresh_20k.swept} swept by the final)`);
+console.log(row("full_refresh_20k_unchanged", result.full_refresh_20k_unchanged) + "  (the same run again)");
 console.log(`scaling (ms/op):   ${scale.map((s) => `${s.ops}: ${s.ms_per_op}`).join(", ")}`);
 console.log(`floor:             ${result.floor.median_ms} ms (JSON.parse + local embedder over ${texts.length} texts + SQLite insert of ${N} rows)`);
 console.log(`first_sync/floor:  ${result.first_sync_vs_floor}`);
