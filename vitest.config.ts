@@ -14,7 +14,7 @@ const wrangler = readFileSync("wrangler.toml", "utf8");
 const compatibilityDate = /^compatibility_date = "([^"]+)"/m.exec(wrangler)![1]!;
 const dimensions = /^EMBEDDING_DIMENSIONS = "(\d+)"/m.exec(wrangler)![1]!;
 
-export default defineConfig({
+const workers = {
   plugins: [
     cloudflareTest({
       // The dev environment: real local D1, KV and rate limiter; AI and VECTORIZE rebound below.
@@ -43,7 +43,19 @@ export default defineConfig({
     }),
   ],
   test: {
+    name: "workers",
+    include: ["test/**/*.test.ts"],
     setupFiles: ["./test/setup.ts"],
     testTimeout: 30_000,
+  },
+};
+
+export default defineConfig({
+  test: {
+    projects: [
+      workers,
+      // Tools that run in Node against a real `npm run dev` (the push CLI, the /docs page in a browser).
+      { test: { name: "node", include: ["test-node/**/*.test.ts"], environment: "node", testTimeout: 120_000, hookTimeout: 120_000 } },
+    ],
   },
 });
