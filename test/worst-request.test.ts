@@ -1,5 +1,5 @@
 // The worst request each limit allows is answered, and the service stays up after it. Each test's
-// timeout is the stated bound (README, "Limits"); the memory these take is measured by
+// timeout is the stated bound (docs/api.md, "Limits"); the memory these take is measured by
 // `node scripts/memory.mjs`, not here.
 import { describe, expect, it } from "vitest";
 import { MAX_JSON_DEPTH } from "../src/schemas/common";
