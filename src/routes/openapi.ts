@@ -1,146 +1,402 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../env";
-import { SyncRequest, SyncResponse } from "../schemas/sync";
+import { MAX_BODY_DEPTH } from "../http/json-text";
+import { SyncRequest, SyncResponse, MAX_OPERATIONS } from "../schemas/sync";
 import { CreateApiKeyRequest, CreatedApiKey, CreateVectorStoreRequest, ReconcileRequest, VectorStore } from "../schemas/admin";
-import { NamespaceDeletionResponse, RecordListResponse, RunResponse, SyncListResponse } from "../schemas/lists";
+import { NamespaceDeletionResponse, RecordListQuery, RecordListResponse, RunResponse, SyncListQuery, SyncListResponse } from "../schemas/lists";
 import { SearchRequest, SearchResponse } from "../schemas/search";
+import { ErrorResponse, HealthResponse, NamespaceListResponse, ReconcileResponse, StoredRecordResponse, SyncStatusResponse } from "../schemas/responses";
 
-// The document is generated from the very zod schemas that validate requests, so the two
-// cannot drift apart.
-const schemas = { SyncRequest, SyncResponse, CreateVectorStoreRequest, VectorStore, CreateApiKeyRequest, CreatedApiKey,
-  SearchRequest, SearchResponse, ReconcileRequest, SyncListResponse, RecordListResponse, RunResponse, NamespaceDeletionResponse };
+// The OpenAPI 3.1 document of every route the service serves (test/openapi.test.ts compares it
+// with the app's routes). Its schemas are generated from the very zod schemas that validate
+// requests and describe answers, so the two cannot drift apart. Every operation lists each error
+// status it can answer with the codes of that status, as an enum on `error.code`.
 
-const ErrorEnvelope = {
-  type: "object",
-  required: ["success", "error"],
-  properties: {
-    success: { const: false },
-    error: {
-      type: "object",
-      required: ["code", "message", "system_message", "type", "status", "trace_id", "timestamp", "details"],
-      properties: {
-        code: { type: "string" }, message: { type: "string" }, system_message: { type: "string" },
-        type: { type: "string" }, status: { type: "integer" }, trace_id: { type: "string" },
-        timestamp: { type: "string", format: "date-time" }, details: { type: "object" },
-      },
-    },
-  },
-};
-
-function component(schema: z.ZodType, io: "input" | "output") {
+function jsonSchema(schema: z.ZodType, io: "input" | "output") {
   const { $schema: _ignored, ...json } = z.toJSONSchema(schema, { io, unrepresentable: "any" }) as Record<string, unknown>;
   return json;
 }
 
-const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
-const json = (schema: object) => ({ content: { "application/json": { schema } } });
-const errors = { default: { description: "Error envelope", ...json(ref("Error")) } };
-const apiKey = [{ ApiKey: [] }];
-const admin = [{ AdminToken: [] }];
-const pathParam = (name: string) => ({ name, in: "path", required: true, schema: { type: "string" } });
-const queryParam = (name: string, schema: object) => ({ name, in: "query", required: false, schema });
+/** Component name -> [zod schema, which side of it the document shows]. */
+export const SCHEMAS = {
+  SyncRequest: [SyncRequest, "input"],
+  SyncResponse: [SyncResponse, "output"],
+  SyncStatus: [SyncStatusResponse, "output"],
+  SyncList: [SyncListResponse, "output"],
+  Run: [RunResponse, "output"],
+  VectorStore: [VectorStore, "output"],
+  NamespaceList: [NamespaceListResponse, "output"],
+  NamespaceDeletion: [NamespaceDeletionResponse, "output"],
+  StoredRecord: [StoredRecordResponse, "output"],
+  RecordList: [RecordListResponse, "output"],
+  SearchRequest: [SearchRequest, "input"],
+  SearchResponse: [SearchResponse, "output"],
+  CreateVectorStoreRequest: [CreateVectorStoreRequest, "input"],
+  CreateApiKeyRequest: [CreateApiKeyRequest, "input"],
+  CreatedApiKey: [CreatedApiKey, "output"],
+  ReconcileRequest: [ReconcileRequest, "input"],
+  ReconcileReport: [ReconcileResponse, "output"],
+  Health: [HealthResponse, "output"],
+  Error: [ErrorResponse, "output"],
+} as const satisfies Record<string, readonly [z.ZodType, "input" | "output"]>;
+type SchemaName = keyof typeof SCHEMAS;
 
-const syncOperation = {
-  summary: "Apply a batch of upserts and deletes (incremental) or refresh namespaces (full_refresh)",
-  security: apiKey,
-  requestBody: { required: true, ...json(ref("SyncRequest")) },
-  responses: { 200: { description: "Sync result", ...json(ref("SyncResponse")) }, ...errors },
+// ---------------------------------------------------------------------------------------------
+// Errors: what each code means, and which codes each status of each operation can carry.
+
+/** Every error code the service answers, with what it means (src/errors.ts, src/routes, src/sync, src/http). */
+export const ERROR_CODES = {
+  INVALID_JSON: "the body is not valid JSON, or not valid UTF-8",
+  JSON_TOO_DEEP: `the body nests deeper than ${MAX_BODY_DEPTH} levels (refused before parsing)`,
+  VALIDATION_ERROR: "a field, query parameter or header is invalid; `details.fields` maps each path to its messages",
+  BATCH_SIZE_EXCEEDED: `more than ${MAX_OPERATIONS} operations in one request`,
+  AUTHENTICATION_REQUIRED: "no credentials, or (admin routes) not the admin token",
+  INVALID_API_KEY: "the API key is unknown or revoked",
+  INSUFFICIENT_PERMISSIONS: "the key belongs to another organization than the one given, or is not allowed this vector store",
+  VECTOR_STORE_NOT_FOUND: "no such vector store in the key's organization",
+  SYNC_NOT_FOUND: "no such sync visible to this key",
+  RUN_NOT_FOUND: "no full_refresh run of the store has this sync_timestamp",
+  RECORD_NOT_FOUND: "no live record with this namespace and id",
+  NAMESPACE_NOT_FOUND: "the namespace holds no records (or is not a valid namespace)",
+  API_KEY_NOT_FOUND: "no such API key",
+  STALE_SYNC: "a newer full_refresh was already applied to these namespaces; nothing was changed",
+  RUN_COMPLETED: "the full_refresh run with this sync_timestamp was completed by its final request; start a new run",
+  IDEMPOTENCY_KEY_IN_PROGRESS: "a request with this Idempotency-Key and body is still running; retry after Retry-After",
+  VECTOR_STORE_EXISTS: "a vector store with this id exists",
+  PAYLOAD_TOO_LARGE: "the body is over MAX_BODY_BYTES (20 MiB by default)",
+  UNSUPPORTED_MEDIA_TYPE: "Content-Type is not application/json",
+  IDEMPOTENCY_KEY_REUSED: "this Idempotency-Key was used with a different body",
+  RATE_LIMIT_EXCEEDED: "too many requests of this kind for the organization; retry after Retry-After",
+  INTERNAL_ERROR: "an unexpected failure; retry later, quoting the trace_id",
+  UPSTREAM_UNAVAILABLE: "Workers AI or Vectorize failed and nothing was applied; retry the same request after Retry-After",
+} as const;
+type ErrorCode = keyof typeof ERROR_CODES;
+
+/** Codes whose answer carries Retry-After. */
+const RETRY_AFTER_CODES: ReadonlySet<ErrorCode> = new Set(["RATE_LIMIT_EXCEEDED", "UPSTREAM_UNAVAILABLE", "IDEMPOTENCY_KEY_IN_PROGRESS"]);
+
+const STATUS_TEXT = {
+  400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found", 409: "Conflict", 413: "Payload too large",
+  415: "Unsupported media type", 422: "Unprocessable request", 429: "Too many requests", 500: "Internal error",
+  503: "Service unavailable",
+} as const;
+type ErrorStatus = keyof typeof STATUS_TEXT;
+
+/** The envelope's `type` of each status (src/errors.ts). */
+const STATUS_TYPE: Record<ErrorStatus, z.infer<typeof ErrorResponse>["error"]["type"]> = {
+  400: "invalid_request_error", 401: "authentication_error", 403: "authorization_error", 404: "not_found_error",
+  409: "conflict_error", 413: "invalid_request_error", 415: "invalid_request_error", 422: "invalid_request_error",
+  429: "rate_limit_error", 500: "api_error", 503: "api_error",
 };
+type ErrorSpec = Partial<Record<ErrorStatus, readonly ErrorCode[]>>;
+
+function errorsOf(...specs: ErrorSpec[]): ErrorSpec {
+  const merged: ErrorSpec = {};
+  for (const spec of specs) {
+    for (const [status, codes] of Object.entries(spec) as [`${ErrorStatus}`, ErrorCode[]][]) {
+      const s = Number(status) as ErrorStatus;
+      merged[s] = [...new Set([...(merged[s] ?? []), ...codes])];
+    }
+  }
+  return merged;
+}
+
+const KEY_AUTH: ErrorSpec = { 401: ["AUTHENTICATION_REQUIRED", "INVALID_API_KEY"] };
+const ADMIN_AUTH: ErrorSpec = { 401: ["AUTHENTICATION_REQUIRED"] };
+const STORE_ACCESS: ErrorSpec = { 403: ["INSUFFICIENT_PERMISSIONS"], 404: ["VECTOR_STORE_NOT_FOUND"] };
+const JSON_BODY: ErrorSpec = {
+  400: ["INVALID_JSON", "JSON_TOO_DEEP", "VALIDATION_ERROR"], 413: ["PAYLOAD_TOO_LARGE"], 415: ["UNSUPPORTED_MEDIA_TYPE"],
+};
+const QUERY: ErrorSpec = { 400: ["VALIDATION_ERROR"] };
+const INTERNAL: ErrorSpec = { 500: ["INTERNAL_ERROR"] };
+
+const ref = (name: SchemaName) => ({ $ref: `#/components/schemas/${name}` });
+const json = (schema: object) => ({ content: { "application/json": { schema } } });
+const headerRef = (name: "X-Request-Id" | "Retry-After" | "Idempotent-Replayed") => ({ $ref: `#/components/headers/${name}` });
+
+function errorResponses(spec: ErrorSpec) {
+  const statuses = (Object.keys(spec).map(Number) as ErrorStatus[]).sort((a, b) => a - b);
+  return Object.fromEntries(statuses.map((status) => {
+    const codes = spec[status]!;
+    const retry = codes.filter((c) => RETRY_AFTER_CODES.has(c));
+    const retryNote = retry.length === codes.length ? "" : ` (with ${retry.join(", ")})`;
+    return [String(status), {
+      description: `${STATUS_TEXT[status]}. \`error.code\` is one of:\n\n${codes.map((c) => `- \`${c}\`: ${ERROR_CODES[c]}`).join("\n")}`,
+      headers: {
+        "X-Request-Id": headerRef("X-Request-Id"),
+        ...(retry.length > 0
+          ? { "Retry-After": retryNote ? { ...headerRef("Retry-After"), description: `Seconds to wait before retrying; sent${retryNote}.` } : headerRef("Retry-After") }
+          : {}),
+      },
+      ...json({
+        allOf: [ref("Error"), {
+          type: "object",
+          properties: { error: { type: "object", properties: {
+            code: { type: "string", enum: [...codes] }, type: { const: STATUS_TYPE[status] }, status: { const: status } } } },
+        }],
+      }),
+    }];
+  }));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parameters and operations.
+
+const API_KEY = [{ ApiKey: [] }, { ApiKeyBearer: [] }];
+const ADMIN = [{ AdminToken: [] }];
+
+const PATH_PARAMS = {
+  vector_store_id: "The vector store's id (`vs_...`).",
+  sync_id: "The `sync_id` a sync answered (`sync_` + 24 hex).",
+  sync_timestamp: "The run's sync_timestamp, ISO 8601, URL-encoded (`:` as `%3A`); any spelling of the same instant finds it.",
+  namespace: "The namespace, URL-encoded.",
+  record_id: "The record's id, URL-encoded (ids may hold `/`, spaces or any Unicode).",
+  key_id: "The `key_id` the key was created with.",
+} as const;
+/** Examples that work as they are against `npm run dev` (its seeded store and the README's first sync). */
+const PATH_EXAMPLES: Partial<Record<keyof typeof PATH_PARAMS, string>> = {
+  vector_store_id: "vs_demo", sync_timestamp: "2026-01-15T10:00:00Z", namespace: "clickup_tasks", record_id: "task_123",
+};
+const pathParam = (name: keyof typeof PATH_PARAMS) => ({ name, in: "path", required: true, description: PATH_PARAMS[name],
+  schema: { type: "string" }, ...(PATH_EXAMPLES[name] ? { example: PATH_EXAMPLES[name] } : {}) });
+
+const QUERY_DESCRIPTIONS: Record<string, string> = {
+  vector_store_id: "Only this store's syncs.",
+  limit: "Page size.",
+  cursor: "The `next_cursor` of the previous page; absent: the first page.",
+};
+/** Query parameters from the zod schema the route parses them with. */
+function queryParams(schema: z.ZodObject) {
+  const { properties = {}, required = [] } = jsonSchema(schema, "input") as { properties?: Record<string, object>; required?: string[] };
+  return Object.entries(properties).map(([name, s]) =>
+    ({ name, in: "query", required: required.includes(name), description: QUERY_DESCRIPTIONS[name], schema: s }));
+}
+
+interface Operation {
+  operationId: string;
+  tag: "Sync" | "Vector stores" | "Admin" | "Service";
+  summary: string;
+  description?: string;
+  security?: object[];
+  parameters?: object[];
+  body?: { schema: SchemaName; required: boolean; description?: string; example?: unknown };
+  ok: { status: 200 | 201 | 204; description: string; schema?: SchemaName; headers?: Record<string, object> };
+  errors: ErrorSpec;
+}
+
+function operation(o: Operation) {
+  return {
+    operationId: o.operationId,
+    tags: [o.tag],
+    summary: o.summary,
+    ...(o.description ? { description: o.description } : {}),
+    security: o.security ?? [],
+    ...(o.parameters ? { parameters: o.parameters } : {}),
+    ...(o.body ? { requestBody: { required: o.body.required, ...(o.body.description ? { description: o.body.description } : {}),
+      content: { "application/json": { schema: ref(o.body.schema), ...(o.body.example ? { example: o.body.example } : {}) } } } } : {}),
+    responses: {
+      [String(o.ok.status)]: {
+        description: o.ok.description,
+        headers: { "X-Request-Id": headerRef("X-Request-Id"), ...o.ok.headers },
+        ...(o.ok.schema ? json(ref(o.ok.schema)) : {}),
+      },
+      ...errorResponses(o.errors),
+    },
+  };
+}
+
+const SYNC_DESCRIPTION = `Applies a batch of at most ${MAX_OPERATIONS} operations to one vector store.
+
+- **incremental**: the upserts and deletes given. An operation older than the stored record's version is stale: ignored and counted \`unchanged\`, as is an upsert whose content did not change.
+- **full_refresh**: the namespaces named become exactly what was sent: records not sent are deleted (the *sweep*). A refresh larger than one request is a **run**: parts with \`"final": false\` (nothing swept), then \`"final": true\` (sweeps every namespace the run named, plus \`namespaces\`). Send the final again while \`sweep.remaining > 0\`.
+
+Operations that fail (validation, embedding, index) are listed in \`errors\` and counted \`failed\`; the others apply (\`partial_success\`). The answer is stored and served by \`GET /v1/connectors/pipeline/syncs/{sync_id}\`.
+
+An \`Idempotency-Key\` makes retries safe: the same key and body answer the stored result (\`Idempotent-Replayed: true\`) without applying anything again.`;
+
+const syncOperation = (operationId: string, summary: string) => operation({
+  operationId, tag: "Sync", summary, description: SYNC_DESCRIPTION, security: API_KEY,
+  parameters: [{ $ref: "#/components/parameters/IdempotencyKey" }],
+  body: { schema: "SyncRequest", required: true, example: {
+    organization_id: "org_abc123", vector_store_id: "vs_demo", sync_mode: "incremental", sync_timestamp: "2026-01-15T10:00:00Z",
+    operations: [
+      { action: "upsert", id: "task_123", namespace: "clickup_tasks", data: { name: "Implement new feature", status: "in_progress" } },
+      { action: "delete", id: "task_99", namespace: "clickup_tasks" },
+    ],
+  } },
+  ok: { status: 200, description: "The sync's result (also when some or all operations failed: see `status` and `errors`).", schema: "SyncResponse",
+    headers: { "Idempotent-Replayed": headerRef("Idempotent-Replayed") } },
+  errors: errorsOf(KEY_AUTH, { 429: ["RATE_LIMIT_EXCEEDED"] }, JSON_BODY, { 400: ["BATCH_SIZE_EXCEEDED"] }, STORE_ACCESS,
+    { 409: ["STALE_SYNC", "RUN_COMPLETED", "IDEMPOTENCY_KEY_IN_PROGRESS"], 422: ["IDEMPOTENCY_KEY_REUSED"], 503: ["UPSTREAM_UNAVAILABLE"] },
+    INTERNAL),
+});
+
+const INFO_DESCRIPTION = `One endpoint that data pipelines push batches of records to. It keeps a ledger of every record, embeds records with Workers AI and keeps a Vectorize index in step with the ledger.
+
+**Authentication.** Pipeline routes take an API key as \`X-API-Key: <key>\` or \`Authorization: Bearer <key>\`. Admin routes take \`Authorization: Bearer <ADMIN_TOKEN>\`.
+
+**Errors.** Every non-2xx answer is \`{"success": false, "error": {code, message, system_message, type, status, trace_id, timestamp, details}}\`; each operation lists its statuses and the codes each can carry. Every answer has an \`X-Request-Id\` header equal to the error's \`trace_id\`. 429 and 503 answers (and 409 \`IDEMPOTENCY_KEY_IN_PROGRESS\`) carry \`Retry-After\` in seconds.
+
+**Limits.** ${MAX_OPERATIONS} operations and 20 MiB per sync request; 100 sync requests and 300 searches per minute per organization.`;
 
 export function buildOpenApiDocument() {
+  const schemas = Object.fromEntries(Object.entries(SCHEMAS).map(([name, [schema, io]]) => [name, jsonSchema(schema, io)]));
   return {
     openapi: "3.1.0",
-    info: { title: "Unified sync endpoint for pipeline data", version: "1.0.0" },
+    info: { title: "Unified sync endpoint for pipeline data", version: "1.0.0", description: INFO_DESCRIPTION },
+    tags: [
+      { name: "Sync", description: "Push records; read syncs and full_refresh runs." },
+      { name: "Vector stores", description: "Read stores, namespaces and records; search; delete a namespace." },
+      { name: "Admin", description: "Create stores and API keys, revoke keys, reconcile the index (admin token)." },
+      { name: "Service", description: "Liveness." },
+    ],
     components: {
       securitySchemes: {
-        ApiKey: { type: "apiKey", in: "header", name: "X-API-Key" },
-        AdminToken: { type: "http", scheme: "bearer" },
+        ApiKey: { type: "apiKey", in: "header", name: "X-API-Key", description: "A pipeline API key (`usk_...`)." },
+        ApiKeyBearer: { type: "http", scheme: "bearer", description: "The same API key as `Authorization: Bearer <key>`." },
+        AdminToken: { type: "http", scheme: "bearer", description: "The ADMIN_TOKEN Worker secret." },
       },
-      schemas: {
-        SyncRequest: component(schemas.SyncRequest, "input"),
-        SyncResponse: component(schemas.SyncResponse, "output"),
-        CreateVectorStoreRequest: component(schemas.CreateVectorStoreRequest, "input"),
-        VectorStore: component(schemas.VectorStore, "output"),
-        CreateApiKeyRequest: component(schemas.CreateApiKeyRequest, "input"),
-        CreatedApiKey: component(schemas.CreatedApiKey, "output"),
-        SearchRequest: component(schemas.SearchRequest, "input"),
-        SearchResponse: component(schemas.SearchResponse, "output"),
-        ReconcileRequest: component(schemas.ReconcileRequest, "input"),
-        SyncList: component(schemas.SyncListResponse, "output"),
-        RecordList: component(schemas.RecordListResponse, "output"),
-        Run: component(schemas.RunResponse, "output"),
-        NamespaceDeletion: component(schemas.NamespaceDeletionResponse, "output"),
-        Error: ErrorEnvelope,
+      parameters: {
+        IdempotencyKey: {
+          name: "Idempotency-Key", in: "header", required: false,
+          description: "1-255 visible ASCII characters, unique per organization. A retry with the same key and body answers the stored result without applying it again; the same key with another body is 422 IDEMPOTENCY_KEY_REUSED; while the first request runs, 409 IDEMPOTENCY_KEY_IN_PROGRESS.",
+          schema: { type: "string", pattern: "^[\\x21-\\x7e]{1,255}$" },
+        },
       },
+      headers: {
+        "X-Request-Id": { description: "The request's trace id (`req_...`), equal to `error.trace_id` on errors.", schema: { type: "string" } },
+        "Retry-After": { description: "Seconds to wait before retrying.", schema: { type: "integer", minimum: 0 } },
+        "Idempotent-Replayed": {
+          description: "`true` when the answer is the stored result of an earlier request with the same Idempotency-Key and body (nothing was applied again); absent otherwise.",
+          schema: { type: "string", enum: ["true"] },
+        },
+      },
+      schemas,
     },
     paths: {
-      "/v1/connectors/pipeline/sync": { post: syncOperation },
-      "/v1/pipeline/sync": { post: { ...syncOperation, summary: "Alias of /v1/connectors/pipeline/sync" } },
+      "/v1/connectors/pipeline/sync": {
+        post: syncOperation("sync", "Apply a batch of upserts and deletes (incremental) or refresh namespaces (full_refresh)"),
+      },
+      "/v1/pipeline/sync": { post: syncOperation("syncAlias", "The same as POST /v1/connectors/pipeline/sync (the contract names both paths)") },
       "/v1/connectors/pipeline/syncs/{sync_id}": {
-        get: { summary: "A sync's stored result", security: apiKey, parameters: [pathParam("sync_id")],
-          responses: { 200: { description: "Stored sync result" }, ...errors } },
+        get: operation({
+          operationId: "getSync", tag: "Sync", summary: "A sync's stored result, with whether searches see it yet", security: API_KEY,
+          parameters: [pathParam("sync_id")],
+          ok: { status: 200, description: "The stored SyncResponse plus where it belongs and `queryable`.", schema: "SyncStatus" },
+          errors: errorsOf(KEY_AUTH, { 404: ["SYNC_NOT_FOUND"] }, INTERNAL),
+        }),
       },
       "/v1/connectors/pipeline/syncs": {
-        get: { summary: "The key's syncs, newest first", security: apiKey,
-          parameters: [queryParam("vector_store_id", { type: "string" }), queryParam("limit", { type: "integer", minimum: 1, maximum: 100, default: 20 }),
-            queryParam("cursor", { type: "string", description: "next_cursor of the previous page" })],
-          responses: { 200: { description: "A page of syncs", ...json(ref("SyncList")) }, ...errors } },
+        get: operation({
+          operationId: "listSyncs", tag: "Sync", summary: "The key's syncs, newest first", security: API_KEY,
+          parameters: queryParams(SyncListQuery),
+          ok: { status: 200, description: "A page of syncs.", schema: "SyncList" },
+          errors: errorsOf(QUERY, KEY_AUTH, STORE_ACCESS, INTERNAL),
+        }),
       },
       "/v1/connectors/pipeline/runs/{vector_store_id}/{sync_timestamp}": {
-        get: { summary: "A full_refresh run: its parts, summed results and state", security: apiKey,
-          parameters: [pathParam("vector_store_id"), { ...pathParam("sync_timestamp"), description: "ISO 8601, URL-encoded; any spelling of the instant" }],
-          responses: { 200: { description: "The run", ...json(ref("Run")) }, ...errors } },
-      },
-      "/v1/vector_stores/{vector_store_id}/search": {
-        post: { summary: "Search a store by text or vector", security: apiKey, parameters: [pathParam("vector_store_id")],
-          requestBody: { required: true, ...json(ref("SearchRequest")) },
-          responses: { 200: { description: "Matches, best first", ...json(ref("SearchResponse")) }, ...errors } },
-      },
-      "/v1/vector_stores/{vector_store_id}/records/{namespace}": {
-        get: { summary: "A namespace's live records, in id order", security: apiKey,
-          parameters: [pathParam("vector_store_id"), pathParam("namespace"), queryParam("limit", { type: "integer", minimum: 1, maximum: 1000, default: 100 }),
-            queryParam("cursor", { type: "string" })],
-          responses: { 200: { description: "A page of records", ...json(ref("RecordList")) }, ...errors } },
-      },
-      "/v1/vector_stores/{vector_store_id}/namespaces/{namespace}": {
-        delete: { summary: "Remove a namespace's records and vectors (call again while remaining > 0)", security: apiKey,
-          parameters: [pathParam("vector_store_id"), pathParam("namespace")],
-          responses: { 200: { description: "What was removed", ...json(ref("NamespaceDeletion")) }, ...errors } },
-      },
-      "/v1/admin/vector-stores/{vector_store_id}/reconcile": {
-        post: { summary: "Check one page of a store's ledger against the index and repair it", security: admin,
-          parameters: [pathParam("vector_store_id")], requestBody: { required: false, ...json(ref("ReconcileRequest")) },
-          responses: { 200: { description: "The page's findings" }, ...errors } },
+        get: operation({
+          operationId: "getRun", tag: "Sync", summary: "A full_refresh run: its parts, summed results and state", security: API_KEY,
+          parameters: [pathParam("vector_store_id"), pathParam("sync_timestamp")],
+          ok: { status: 200, description: "The run.", schema: "Run" },
+          errors: errorsOf(QUERY, KEY_AUTH, STORE_ACCESS, { 404: ["RUN_NOT_FOUND"] }, INTERNAL),
+        }),
       },
       "/v1/vector_stores/{vector_store_id}": {
-        get: { summary: "A vector store", security: apiKey, parameters: [pathParam("vector_store_id")],
-          responses: { 200: { description: "The store", ...json(ref("VectorStore")) }, ...errors } },
+        get: operation({
+          operationId: "getVectorStore", tag: "Vector stores", summary: "A vector store", security: API_KEY,
+          parameters: [pathParam("vector_store_id")],
+          ok: { status: 200, description: "The store.", schema: "VectorStore" },
+          errors: errorsOf(KEY_AUTH, STORE_ACCESS, INTERNAL),
+        }),
       },
       "/v1/vector_stores/{vector_store_id}/namespaces": {
-        get: { summary: "Namespaces of a store with record counts", security: apiKey,
-          parameters: [pathParam("vector_store_id")], responses: { 200: { description: "Namespaces" }, ...errors } },
+        get: operation({
+          operationId: "listNamespaces", tag: "Vector stores", summary: "A store's namespaces with record and vector counts", security: API_KEY,
+          parameters: [pathParam("vector_store_id")],
+          ok: { status: 200, description: "The namespaces.", schema: "NamespaceList" },
+          errors: errorsOf(KEY_AUTH, STORE_ACCESS, INTERNAL),
+        }),
+      },
+      "/v1/vector_stores/{vector_store_id}/namespaces/{namespace}": {
+        delete: operation({
+          operationId: "deleteNamespace", tag: "Vector stores",
+          summary: "Remove a namespace (10,000 records a call; repeat while remaining > 0)",
+          security: API_KEY, parameters: [pathParam("vector_store_id"), pathParam("namespace")],
+          ok: { status: 200, description: "What this call removed, and how many records remain.", schema: "NamespaceDeletion" },
+          errors: errorsOf(KEY_AUTH, STORE_ACCESS, { 404: ["NAMESPACE_NOT_FOUND"], 503: ["UPSTREAM_UNAVAILABLE"] }, INTERNAL),
+        }),
+      },
+      "/v1/vector_stores/{vector_store_id}/records/{namespace}": {
+        get: operation({
+          operationId: "listRecords", tag: "Vector stores", summary: "A namespace's live records, in id order", security: API_KEY,
+          parameters: [pathParam("vector_store_id"), pathParam("namespace"), ...queryParams(RecordListQuery)],
+          ok: { status: 200, description: "A page of records (an unknown namespace is an empty page).", schema: "RecordList" },
+          errors: errorsOf(QUERY, KEY_AUTH, STORE_ACCESS, INTERNAL),
+        }),
       },
       "/v1/vector_stores/{vector_store_id}/records/{namespace}/{record_id}": {
-        get: { summary: "One record as the ledger holds it", security: apiKey,
+        get: operation({
+          operationId: "getRecord", tag: "Vector stores", summary: "One record as the ledger holds it", security: API_KEY,
           parameters: [pathParam("vector_store_id"), pathParam("namespace"), pathParam("record_id")],
-          responses: { 200: { description: "The record" }, ...errors } },
+          ok: { status: 200, description: "The record.", schema: "StoredRecord" },
+          errors: errorsOf(KEY_AUTH, STORE_ACCESS, { 404: ["RECORD_NOT_FOUND"] }, INTERNAL),
+        }),
+      },
+      "/v1/vector_stores/{vector_store_id}/search": {
+        post: operation({
+          operationId: "search", tag: "Vector stores", summary: "Search a store by text or by vector", security: API_KEY,
+          parameters: [pathParam("vector_store_id")], body: { schema: "SearchRequest", required: true,
+            example: { query: "new feature", namespace: "clickup_tasks", top_k: 5 } },
+          ok: { status: 200, description: "Matches, best first.", schema: "SearchResponse" },
+          errors: errorsOf(KEY_AUTH, { 429: ["RATE_LIMIT_EXCEEDED"] }, STORE_ACCESS, JSON_BODY, { 503: ["UPSTREAM_UNAVAILABLE"] }, INTERNAL),
+        }),
       },
       "/v1/admin/vector-stores": {
-        post: { summary: "Create a vector store", security: admin,
-          requestBody: { required: true, ...json(ref("CreateVectorStoreRequest")) },
-          responses: { 201: { description: "Created", ...json(ref("VectorStore")) }, ...errors } },
+        post: operation({
+          operationId: "createVectorStore", tag: "Admin", summary: "Create a vector store", security: ADMIN,
+          body: { schema: "CreateVectorStoreRequest", required: true, example: { organization_id: "org_abc123", id: "vs_tickets",
+            name: "Support tickets", text_fields: ["subject", "body"], metadata_fields: ["status", "priority"] } },
+          ok: { status: 201, description: "The store.", schema: "VectorStore" },
+          errors: errorsOf(ADMIN_AUTH, JSON_BODY, { 409: ["VECTOR_STORE_EXISTS"] }, INTERNAL),
+        }),
       },
       "/v1/admin/api-keys": {
-        post: { summary: "Create a pipeline API key (plaintext shown once)", security: admin,
-          requestBody: { required: true, ...json(ref("CreateApiKeyRequest")) },
-          responses: { 201: { description: "Created", ...json(ref("CreatedApiKey")) }, ...errors } },
+        post: operation({
+          operationId: "createApiKey", tag: "Admin", summary: "Create a pipeline API key (the plaintext key is shown once)", security: ADMIN,
+          body: { schema: "CreateApiKeyRequest", required: true, example: { organization_id: "org_abc123", vector_store_ids: ["vs_demo"] } },
+          ok: { status: 201, description: "The key.", schema: "CreatedApiKey" },
+          errors: errorsOf(ADMIN_AUTH, JSON_BODY, INTERNAL),
+        }),
       },
       "/v1/admin/api-keys/{key_id}": {
-        delete: { summary: "Revoke an API key", security: admin, parameters: [pathParam("key_id")],
-          responses: { 204: { description: "Revoked" }, ...errors } },
+        delete: operation({
+          operationId: "revokeApiKey", tag: "Admin", summary: "Revoke an API key (it stops working at once)", security: ADMIN,
+          parameters: [pathParam("key_id")],
+          ok: { status: 204, description: "Revoked." },
+          errors: errorsOf(ADMIN_AUTH, { 404: ["API_KEY_NOT_FOUND"] }, INTERNAL),
+        }),
       },
-      "/health": { get: { summary: "Liveness", responses: { 200: { description: "OK" } } } },
+      "/v1/admin/vector-stores/{vector_store_id}/reconcile": {
+        post: operation({
+          operationId: "reconcileVectorStore", tag: "Admin",
+          summary: "Check one page of a store's ledger against the index and repair it", security: ADMIN,
+          parameters: [pathParam("vector_store_id")],
+          body: { schema: "ReconcileRequest", required: false,
+            description: "Optional: an empty body (or none, without Content-Type) starts at the beginning with the default page size.",
+            example: { limit: 500 } },
+          ok: { status: 200, description: "The page's findings; pass `next_cursor` as `cursor` for the next page.", schema: "ReconcileReport" },
+          errors: errorsOf(ADMIN_AUTH, { 404: ["VECTOR_STORE_NOT_FOUND"] }, JSON_BODY, INTERNAL),
+        }),
+      },
+      "/health": {
+        get: operation({
+          operationId: "health", tag: "Service", summary: "Liveness (no authentication)",
+          ok: { status: 200, description: "The Worker is up.", schema: "Health" },
+          errors: {},
+        }),
+      },
     },
   };
 }

@@ -1,0 +1,134 @@
+// The OpenAPI document, checked in Node: @seriousme/openapi-schema-validator reads its meta-schemas
+// from disk and compiles them with Ajv (code generation), neither of which workerd allows.
+// src/routes/openapi.ts imports only zod schemas, so vitest loads it here as it is.
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Validator } from "@seriousme/openapi-schema-validator";
+import { describe, expect, it } from "vitest";
+import { buildOpenApiDocument, ERROR_CODES, SCHEMAS } from "../src/routes/openapi";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const doc = buildOpenApiDocument() as any;
+const METHODS = ["get", "put", "post", "delete", "patch", "head", "options"];
+
+function operations(): { method: string; path: string; op: any }[] {
+  return Object.entries(doc.paths).flatMap(([path, item]: [string, any]) =>
+    METHODS.filter((m) => item[m]).map((method) => ({ method, path, op: item[method] })));
+}
+
+/** Every (status, code) the document lists anywhere, as "status CODE". */
+function documentedErrors(): Set<string> {
+  const found = new Set<string>();
+  for (const { op } of operations()) {
+    for (const [status, response] of Object.entries(op.responses) as [string, any][]) {
+      const codes = response.content?.["application/json"]?.schema?.allOf?.[1]?.properties?.error?.properties?.code?.enum ?? [];
+      for (const code of codes) found.add(`${status} ${code}`);
+    }
+  }
+  return found;
+}
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? sourceFiles(join(dir, e.name)) : e.name.endsWith(".ts") ? [join(dir, e.name)] : []);
+}
+
+/** Every (status, code) the service's source constructs, as "status CODE" -> files. */
+function constructedErrors(): Map<string, string[]> {
+  const found = new Map<string, string[]>();
+  const add = (key: string, file: string) => found.set(key, [...(found.get(key) ?? []), file.slice(root.length)]);
+  // The local stand-ins (src/local) answer no client; docs.ts's asset route answers the generic NOT_FOUND.
+  for (const file of sourceFiles(join(root, "src")).filter((f) => !f.includes("/src/local/"))) {
+    const text = readFileSync(file, "utf8");
+    for (const m of text.matchAll(/new ApiError\(\s*(\d{3}),\s*"([A-Z_]+)"/g)) add(`${m[1]} ${m[2]}`, file);
+    for (const m of text.matchAll(/Errors\.notFound\(\s*"([A-Z_]+)"/g)) add(`404 ${m[1]}`, file);
+  }
+  return found;
+}
+
+describe("the OpenAPI document", () => {
+  it("is a valid OpenAPI 3.1 document", async () => {
+    const validator = new Validator();
+    const result = await validator.validate(doc);
+    expect(result.errors ?? []).toEqual([]);
+    expect(result.valid).toBe(true);
+    expect(validator.version).toBe("3.1");
+  });
+
+  it("has no $ref that points nowhere", () => {
+    const broken: string[] = [];
+    const resolve = (pointer: string) => pointer.slice(2).split("/")
+      .map((p) => p.replace(/~1/g, "/").replace(/~0/g, "~"))
+      .reduce<any>((node, key) => (node === undefined ? undefined : node[key]), doc);
+    const walk = (node: unknown, at: string) => {
+      if (Array.isArray(node)) node.forEach((n, i) => walk(n, `${at}/${i}`));
+      else if (node && typeof node === "object") {
+        for (const [k, v] of Object.entries(node)) {
+          if (k === "$ref" && (typeof v !== "string" || !v.startsWith("#/") || resolve(v) === undefined)) broken.push(`${at}: ${String(v)}`);
+          else walk(v, `${at}/${k}`);
+        }
+      }
+    };
+    walk(doc, "#");
+    expect(broken).toEqual([]);
+  });
+
+  it("gives every operation an id, a 2xx answer with its schema, and X-Request-Id on every answer", () => {
+    const ids = new Set<string>();
+    for (const { method, path, op } of operations()) {
+      const where = `${method.toUpperCase()} ${path}`;
+      expect(op.operationId, where).toBeTruthy();
+      expect(ids.has(op.operationId), `${where}: duplicate operationId`).toBe(false);
+      ids.add(op.operationId);
+      const ok = Object.keys(op.responses).filter((s) => s.startsWith("2"));
+      expect(ok, where).toHaveLength(1);
+      if (ok[0] !== "204") expect(op.responses[ok[0]!].content?.["application/json"]?.schema?.$ref, where).toMatch(/^#\/components\/schemas\//);
+      for (const [status, response] of Object.entries(op.responses) as [string, any][]) {
+        expect(response.headers?.["X-Request-Id"], `${where} ${status}`).toBeDefined();
+        if (status === "429" || status === "503") expect(response.headers?.["Retry-After"], `${where} ${status}`).toBeDefined();
+      }
+      const params = (op.parameters ?? []).map((p: any) => p.name ?? p.$ref);
+      for (const name of path.match(/\{[^}]+\}/g) ?? []) expect(params, where).toContain(name.slice(1, -1));
+    }
+  });
+
+  it("lists every error code the source constructs, under its status, and no code the source never answers", () => {
+    const constructed = constructedErrors();
+    const documented = documentedErrors();
+    expect(constructed.size).toBeGreaterThan(15); // the scan found the error sites
+    // NOT_FOUND is the answer for a path no route serves: no operation's.
+    const missing = [...constructed].filter(([key]) => key !== "404 NOT_FOUND" && !documented.has(key))
+      .map(([key, files]) => `${key} (${files.join(", ")})`);
+    expect(missing).toEqual([]);
+    const unknown = [...documented].filter((key) => !constructed.has(key));
+    expect(unknown).toEqual([]);
+    expect(new Set([...documented].map((k) => k.split(" ")[1]))).toEqual(new Set(Object.keys(ERROR_CODES)));
+  });
+
+  it("has request examples the validating schemas accept", () => {
+    let checked = 0;
+    for (const { method, path, op } of operations()) {
+      const media = op.requestBody?.content?.["application/json"];
+      if (!media) continue;
+      expect(media.example, `${method} ${path}: no example`).toBeDefined();
+      const name = media.schema.$ref.split("/").pop() as keyof typeof SCHEMAS;
+      const parsed = SCHEMAS[name][0].safeParse(media.example);
+      expect(parsed.success ? [] : parsed.error.issues, `${method} ${path}`).toEqual([]);
+      checked += 1;
+    }
+    expect(checked).toBe(6);
+  });
+
+  it("documents the sync operation's headers and codes", () => {
+    const sync = doc.paths["/v1/connectors/pipeline/sync"].post;
+    const codes = (status: string) => sync.responses[status].content["application/json"].schema.allOf[1].properties.error.properties.code.enum;
+    expect(codes("400")).toEqual(expect.arrayContaining(["INVALID_JSON", "JSON_TOO_DEEP", "VALIDATION_ERROR", "BATCH_SIZE_EXCEEDED"]));
+    expect(codes("409")).toEqual(expect.arrayContaining(["STALE_SYNC", "RUN_COMPLETED", "IDEMPOTENCY_KEY_IN_PROGRESS"]));
+    expect(Object.keys(sync.responses).sort()).toEqual(["200", "400", "401", "403", "404", "409", "413", "415", "422", "429", "500", "503"]);
+    expect(sync.parameters).toEqual([{ $ref: "#/components/parameters/IdempotencyKey" }]);
+    expect(doc.components.parameters.IdempotencyKey).toMatchObject({ name: "Idempotency-Key", in: "header" });
+    expect(sync.responses["200"].headers["Idempotent-Replayed"]).toBeDefined();
+    expect(sync.responses["409"].headers["Retry-After"].description).toContain("IDEMPOTENCY_KEY_IN_PROGRESS");
+  });
+});
