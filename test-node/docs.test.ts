@@ -78,10 +78,10 @@ async function stopDevServer(server: DevServer): Promise<void> {
 describe.skipIf(!haveChromium && !inCi)("/docs in a real browser, offline", () => {
   let server: DevServer | undefined;
   let browser: Browser | undefined;
-  let stateDir: string;
+  let stateDir: string | undefined;
 
   beforeAll(async () => {
-    expect(existsSync(CHROMIUM), `no browser at ${CHROMIUM}: apt-get install -y chromium (CI=true requires it)`).toBe(true);
+    if (!haveChromium) return; // CI=true: the test below fails, counted as a failed test
     stateDir = mkdtempSync(join(tmpdir(), "docs-test-state-"));
     try {
       server = await startDevServer(stateDir);
@@ -100,6 +100,7 @@ describe.skipIf(!haveChromium && !inCi)("/docs in a real browser, offline", () =
   });
 
   it("lists the sync operation, runs GET /health from 'Try it out', and asks nothing of any other host", async () => {
+    expect(haveChromium, `no browser at ${CHROMIUM}: apt-get install -y chromium (CI=true requires it)`).toBe(true);
     const context = await browser!.newContext({ viewport: { width: 1280, height: 900 } });
     const page = await context.newPage();
     const requested: string[] = [];
