@@ -15,6 +15,8 @@ export interface Bindings {
   AI: EmbeddingBinding;
   /** A Vectorize index in production; the local vector index (a service binding) in dev and tests. */
   VECTORIZE: VectorIndexBinding;
+  /** Workers Static Assets (wrangler.toml [assets]): Swagger UI's files for /docs. Absent in the bench's Miniflare. */
+  ASSETS?: Fetcher;
   ADMIN_TOKEN: string;
   /** Largest accepted request body, in bytes. */
   MAX_BODY_BYTES: string;

@@ -9,9 +9,6 @@ import { ApiError } from "../errors";
 // Swagger UI never enters the Worker bundle. The page loads nothing from any other origin, and its
 // Content-Security-Policy makes the browser refuse to.
 
-/** The Worker's bindings plus the static assets binding (wrangler.toml [assets] binding). */
-type DocsEnv = { Bindings: AppEnv["Bindings"] & { ASSETS?: Fetcher }; Variables: AppEnv["Variables"] };
-
 export const DOCS_ASSETS_PATH = "/docs/swagger-ui-dist";
 
 /** Same origin only: Swagger UI's inline start-up script and React's inline styles are the exceptions. */
@@ -21,7 +18,7 @@ const DOCS_CSP = [
   "frame-ancestors 'none'",
 ].join("; ");
 
-export const docsRoutes = new Hono<DocsEnv>();
+export const docsRoutes = new Hono<AppEnv>();
 
 const swaggerPage = swaggerUI({
   url: "/openapi.json",
