@@ -1,0 +1,116 @@
+/**
+ * `unified-sync push --dry-run`: every line checked offline with the server's own zod schema
+ * (src/schemas/sync.ts SyncOperation), its exact-number parse and its record size limit, and the
+ * parts the push would send counted. Nothing is sent; one line is held at a time.
+ */
+import { createReadStream, statSync } from "node:fs";
+import type { Readable } from "node:stream";
+import { fieldErrors } from "../src/schemas/common";
+import { SyncOperation } from "../src/schemas/sync";
+import { readLines } from "./lines";
+import { ENVELOPE_RESERVE_BYTES } from "./parts";
+import { toOperation, type Mapping } from "./records";
+import { MAX_KEPT_FAILURES } from "./report";
+
+export interface DryRunOptions {
+  file: string | null;
+  mapping: Mapping;
+  maxOperations: number;
+  maxBodyBytes: number;
+}
+
+export interface BadLine {
+  line: number;
+  code: string;
+  message: string;
+}
+
+export interface DryRunReport {
+  lines: number;
+  operations: number;
+  upserts: number;
+  deletes: number;
+  namespaces: number;
+  parts: number;
+  bad: number;
+  bad_lines: BadLine[];
+  bytes: number;
+  elapsed_ms: number;
+}
+
+/** Like the server's error messages: "field: reason; reason, field: reason". */
+function describeIssues(issues: Record<string, string[]>): string {
+  return Object.entries(issues).map(([field, reasons]) => `${field}: ${reasons.join("; ")}`).join(", ").slice(0, 300);
+}
+
+export async function dryRun(o: DryRunOptions): Promise<DryRunReport> {
+  const started = Date.now();
+  let stream: Readable;
+  if (o.file !== null) {
+    if (!statSync(o.file).isFile()) throw new Error(`${o.file} is not a file`);
+    stream = createReadStream(o.file, { highWaterMark: 1 << 20 });
+  } else {
+    stream = process.stdin;
+  }
+  const maxOperationBytes = o.maxBodyBytes - ENVELOPE_RESERVE_BYTES;
+  const reader = readLines(stream, maxOperationBytes);
+  const report: DryRunReport = { lines: 0, operations: 0, upserts: 0, deletes: 0, namespaces: 0, parts: 0, bad: 0, bad_lines: [], bytes: 0,
+    elapsed_ms: 0 };
+  const namespaces = new Set<string>();
+  const bad = (b: BadLine) => {
+    report.bad++;
+    if (report.bad_lines.length < MAX_KEPT_FAILURES) report.bad_lines.push(b);
+  };
+  // The parts the push would cut (same rule as PartBuilder, counting only).
+  let partOps = 0;
+  let partBytes = 0;
+
+  for await (const line of reader.lines) {
+    report.lines = line.number;
+    if ("error" in line) {
+      bad({ line: line.number, code: line.error, message: line.message });
+      continue;
+    }
+    const op = toOperation(line.number, line.text, o.mapping);
+    if (op.kind === "skip") {
+      bad({ line: op.line, code: op.code, message: op.message });
+      continue;
+    }
+    if (op.bytes > maxOperationBytes) {
+      bad({ line: op.line, code: "OPERATION_TOO_LARGE", message: `the operation is ${op.bytes} bytes; a part holds at most ${maxOperationBytes}` });
+      continue;
+    }
+    const parsed = SyncOperation.safeParse(op.value);
+    if (!parsed.success) {
+      const onlyVector = parsed.error.issues.every((issue) => issue.path[0] === "vector");
+      bad({ line: op.line, code: onlyVector ? "INVALID_VECTOR" : "INVALID_OPERATION", message: describeIssues(fieldErrors(parsed.error)) });
+      continue;
+    }
+    report.operations++;
+    if (parsed.data.action === "upsert") report.upserts++;
+    else report.deletes++;
+    namespaces.add(parsed.data.namespace);
+    if (partOps === 0 || partOps >= o.maxOperations || partBytes + 1 + op.bytes > maxOperationBytes) {
+      report.parts++;
+      partOps = 0;
+      partBytes = -1;
+    }
+    partOps++;
+    partBytes += 1 + op.bytes;
+  }
+  report.bytes = reader.bytesRead();
+  report.namespaces = namespaces.size;
+  report.elapsed_ms = Date.now() - started;
+  return report;
+}
+
+export function renderDryRun(r: DryRunReport, showFailures: number): string {
+  const out: string[] = [];
+  for (const b of r.bad_lines.slice(0, showFailures)) out.push(`line ${b.line}: ${b.code}: ${b.message}`);
+  if (r.bad > showFailures) out.push(`... and ${(r.bad - showFailures).toLocaleString("en-US")} more bad lines (--json lists up to ${MAX_KEPT_FAILURES})`);
+  if (out.length) out.push("");
+  const n = (x: number) => x.toLocaleString("en-US");
+  out.push(`dry run: ${n(r.lines)} lines, ${n(r.operations)} valid operations (${n(r.upserts)} upserts, ${n(r.deletes)} deletes) ` +
+    `in ${n(r.namespaces)} namespaces, ${n(r.bad)} bad lines; a push would send ${n(r.parts)} parts. Nothing was sent.`);
+  return out.join("\n");
+}
