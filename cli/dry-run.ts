@@ -10,7 +10,7 @@ import { SyncOperation } from "../src/schemas/sync";
 import { readLines } from "./lines";
 import { ENVELOPE_RESERVE_BYTES } from "./parts";
 import { toOperation, type Mapping } from "./records";
-import { MAX_KEPT_FAILURES } from "./report";
+import { MAX_KEPT_FAILURES, count } from "./report";
 
 export interface DryRunOptions {
   file: string | null;
@@ -36,6 +36,46 @@ export interface DryRunReport {
   bad_lines: BadLine[];
   bytes: number;
   elapsed_ms: number;
+}
+
+/** Only a literal with 16 or more digits or a three-digit exponent can be inexact (as src/http/json-text.ts). */
+const MAYBE_INEXACT = /[0-9][0-9.]{15}|[eE][+-]?[0-9]{3}/;
+const TOKENS = /"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/g;
+
+/** Sign-free significant digits and exponent of a decimal literal: "-12.50e3" -> ["125", 2]. */
+function decimal(literal: string): [string, number] {
+  const lower = literal.toLowerCase();
+  const e = lower.indexOf("e");
+  const mantissa = (e < 0 ? lower : lower.slice(0, e)).replace("-", "");
+  let exponent = e < 0 ? 0 : Number(lower.slice(e + 1));
+  const dot = mantissa.indexOf(".");
+  let digits = mantissa;
+  if (dot >= 0) {
+    exponent -= mantissa.length - dot - 1;
+    digits = mantissa.slice(0, dot) + mantissa.slice(dot + 1);
+  }
+  digits = digits.replace(/^0+/, "");
+  const trimmed = digits.replace(/0+$/, "");
+  exponent += digits.length - trimmed.length;
+  return [trimmed, trimmed === "" ? 0 : exponent];
+}
+
+/**
+ * The first number literal of a JSON text that a float64 cannot hold exactly (1e400, a 19-digit
+ * id). The server refuses such an operation; its parser sees the literal's source text, which
+ * JSON.parse offers only from Node 21, so on Node 20 this scan stands in for it.
+ */
+export function inexactNumber(text: string): string | null {
+  if (!MAYBE_INEXACT.test(text)) return null;
+  for (const [literal] of text.matchAll(TOKENS)) {
+    if (literal.startsWith('"')) continue;
+    const value = Number(literal);
+    if (!Number.isFinite(value)) return literal;
+    const [a, ea] = decimal(literal);
+    const [b, eb] = decimal(String(value));
+    if (a !== b || ea !== eb) return literal;
+  }
+  return null;
 }
 
 /** Like the server's error messages: "field: reason; reason, field: reason". */
@@ -86,6 +126,12 @@ export async function dryRun(o: DryRunOptions): Promise<DryRunReport> {
       bad({ line: op.line, code: onlyVector ? "INVALID_VECTOR" : "INVALID_OPERATION", message: describeIssues(fieldErrors(parsed.error)) });
       continue;
     }
+    const inexact = inexactNumber(op.json);
+    if (inexact !== null) {
+      bad({ line: op.line, code: "INVALID_OPERATION", message: `the number ${inexact.slice(0, 40)} cannot be held exactly by a JavaScript number ` +
+        "(out of range, or more significant digits than a 64-bit float keeps): send it as a string" });
+      continue;
+    }
     report.operations++;
     if (parsed.data.action === "upsert") report.upserts++;
     else report.deletes++;
@@ -109,8 +155,8 @@ export function renderDryRun(r: DryRunReport, showFailures: number): string {
   for (const b of r.bad_lines.slice(0, showFailures)) out.push(`line ${b.line}: ${b.code}: ${b.message}`);
   if (r.bad > showFailures) out.push(`... and ${(r.bad - showFailures).toLocaleString("en-US")} more bad lines (--json lists up to ${MAX_KEPT_FAILURES})`);
   if (out.length) out.push("");
-  const n = (x: number) => x.toLocaleString("en-US");
-  out.push(`dry run: ${n(r.lines)} lines, ${n(r.operations)} valid operations (${n(r.upserts)} upserts, ${n(r.deletes)} deletes) ` +
-    `in ${n(r.namespaces)} namespaces, ${n(r.bad)} bad lines; a push would send ${n(r.parts)} parts. Nothing was sent.`);
+  out.push(`dry run: ${count(r.lines, "line")}, ${count(r.operations, "valid operation")} (${count(r.upserts, "upsert")}, ` +
+    `${count(r.deletes, "delete")}) in ${count(r.namespaces, "namespace")}, ${count(r.bad, "bad line")}; ` +
+    `a push would send ${count(r.parts, "part")}. Nothing was sent.`);
   return out.join("\n");
 }

@@ -64,7 +64,7 @@ interface Flags {
 function program(): Command {
   const cmd = new Command("unified-sync")
     .description("Tools for the unified sync endpoint")
-    .showHelpAfterError()
+    .showHelpAfterError("(unified-sync push --help lists the options)")
     .exitOverride();
 
   cmd.command("push")
@@ -139,14 +139,23 @@ async function runPush(file: string | null, f: Flags): Promise<number> {
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
-  const summary = await push({
-    file, url, apiKey, org: f.org, store: f.store, mode: f.mode, syncTimestamp: f.syncTimestamp ?? null, mapping,
-    resume: Boolean(f.resume), restart: Boolean(f.restart), stateFile: f.stateFile ?? null, maxOperations: f.batchSize, maxBodyBytes: f.maxBodyBytes,
-    retry: { ...DEFAULT_RETRY, attempts: f.retries, maxBackoffMs: f.maxBackoff * 1000, timeoutMs: f.timeout * 1000 },
-    quiet: !f.progress, tty: Boolean(process.stderr.isTTY),
-  }, controller.signal, (m) => process.stderr.write(`unified-sync push: ${m}\n`));
-  process.off("SIGINT", onSignal);
-  process.off("SIGTERM", onSignal);
+  let summary: Awaited<ReturnType<typeof push>>;
+  try {
+    summary = await push({
+      file, url, apiKey, org: f.org, store: f.store, mode: f.mode, syncTimestamp: f.syncTimestamp ?? null, mapping,
+      resume: Boolean(f.resume), restart: Boolean(f.restart), stateFile: f.stateFile ?? null, maxOperations: f.batchSize,
+      maxBodyBytes: f.maxBodyBytes, retry: { ...DEFAULT_RETRY, attempts: f.retries, maxBackoffMs: f.maxBackoff * 1000, timeoutMs: f.timeout * 1000 },
+      quiet: !f.progress, tty: Boolean(process.stderr.isTTY),
+    }, controller.signal, (m) => process.stderr.write(`unified-sync push: ${m}\n`));
+  } catch (err) {
+    // Before anything was sent: the input cannot be opened, or --resume has no state to use.
+    const message = err instanceof Error ? err.message : String(err);
+    if (f.json) process.stdout.write(`${JSON.stringify({ status: "failed", exit_code: 1, error: { message, code: "INPUT_ERROR" } })}\n`);
+    return fail(message);
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
   if (f.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
   else process.stdout.write(`${renderSummary(summary, f.showFailures)}\n`);
   return summary.exitCode;

@@ -14,7 +14,7 @@ import { readLines } from "./lines";
 import { ENVELOPE_RESERVE_BYTES, MAX_FINAL_NAMESPACES, PartBuilder, partBody, partKey, sha256Hex, type Envelope } from "./parts";
 import { createProgress } from "./progress";
 import { toOperation, type Mapping } from "./records";
-import { Summary } from "./report";
+import { Summary, count } from "./report";
 import { PartFailed, sendPart, type RetryPolicy } from "./retry";
 import { StateFile, identityOf, loadState } from "./state";
 
@@ -147,6 +147,7 @@ export async function push(o: PushOptions, signal: AbortSignal, warn: (m: string
   let finished = false;
   try {
     for await (const line of reader.lines) {
+      if (signal.aborted) throw signal.reason;
       summary.linesRead = line.number;
       // Lines before this one (blank lines, which the reader drops, are caught up at the end).
       consumed += previousLine;
@@ -179,7 +180,7 @@ export async function push(o: PushOptions, signal: AbortSignal, warn: (m: string
       // server does for a failed operation, sweep nothing: the run stays open.
       if (builder.size > 0) await send(false);
       summary.run = { sync_timestamp: syncTimestamp, state: summary.run?.state ?? "open", swept: 0, final_sent: false,
-        note: `${summary.skipped} lines could not be sent; fix them and push again` };
+        note: `${count(summary.skipped, "line")} could not be sent; fix ${summary.skipped === 1 ? "it" : "them"} and push again` };
     } else {
       await send(true);
       let stalled = 0;
@@ -194,7 +195,10 @@ export async function push(o: PushOptions, signal: AbortSignal, warn: (m: string
         }
       }
     }
-    finished = !fullRefresh || summary.run?.state === "completed";
+    // The whole input went out. Only a run whose sweep stalled can still be continued by the same
+    // command (same sync_timestamp: the parts replay, the final is sent again); a run whose final
+    // was withheld needs a corrected input, which is a new push anyway.
+    finished = !(fullRefresh && summary.run?.final_sent && summary.run.state !== "completed");
     if (finished) state.remove();
   } catch (err) {
     if (err instanceof PartFailed) {

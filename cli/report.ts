@@ -118,6 +118,8 @@ export class Summary {
 }
 
 const fmt = (n: number) => n.toLocaleString("en-US");
+/** "1 part", "3 parts", "12,000 records". */
+export const count = (n: number, word: string) => `${fmt(n)} ${word}${n === 1 ? "" : "s"}`;
 
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
@@ -138,7 +140,7 @@ export function renderSummary(s: Summary, showFailures: number): string {
   const partsNote = [s.replayedParts ? `${s.replayedParts} replayed` : "", s.resumedParts ? `${s.resumedParts} skipped by --resume` : ""]
     .filter(Boolean).join(", ");
   out.push("");
-  out.push(`${s.mode} to ${s.store}: ${fmt(s.recordsSent)} records in ${fmt(s.parts)} parts${partsNote ? ` (${partsNote})` : ""}, ` +
+  out.push(`${s.mode} to ${s.store}: ${count(s.recordsSent, "record")} in ${count(s.parts, "part")}${partsNote ? ` (${partsNote})` : ""}, ` +
     `${seconds.toFixed(1)} s (${fmt(rate)} records/s), sync_timestamp ${s.syncTimestamp}`);
   if (s.mode === "full_refresh") {
     const run = s.run;

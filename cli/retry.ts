@@ -107,7 +107,7 @@ export async function sendPart(client: SyncClient, part: number, body: string, k
         ? `no answer within ${Math.round(policy.timeoutMs / 1000)} s` : `network error: ${cause}`;
     }
     if (attempt >= policy.attempts) {
-      throw new PartFailed(`part ${part}: gave up after ${attempt} attempts; last: ${reason}`, null, "RETRIES_EXHAUSTED", null);
+      throw new PartFailed(`gave up after ${attempt} attempts; last: ${reason}`, null, "RETRIES_EXHAUSTED", null);
     }
     const delayMs = retryAfter !== null ? Math.min(retryAfter, policy.maxRetryAfterMs) : backoffMs(attempt, policy);
     options.onRetry?.({ part, attempt, reason, delayMs });

@@ -33,24 +33,26 @@ describe("unified-sync push --dry-run", () => {
       op("t8", { data: { blob: "x".repeat(270_000) } }),                           // 8 over 256 KiB
       "[1,2,3]",                                                                   // 9 not an object
       JSON.stringify({ action: "delete", id: "t10", namespace: "tasks" }),         // 10 ok
+      '{"action":"upsert","id":"t11","namespace":"tasks","data":{"tweet_id":1234567890123456789}}', // 11 not a float64
     ];
-    writeFileSync(file, Buffer.concat([Buffer.from(`${lines.join("\n")}\n`), Buffer.from([0x7b, 0xff, 0xfe, 0x7d, 0x0a])])); // 11: bad UTF-8
+    writeFileSync(file, Buffer.concat([Buffer.from(`${lines.join("\n")}\n`), Buffer.from([0x7b, 0xff, 0xfe, 0x7d, 0x0a])])); // 12: bad UTF-8
     // No API key, no server: --dry-run needs neither.
     const run = await runCli([file, "--dry-run"], null);
     expect(run.code).toBe(1);
     for (const [line, code] of [[3, "INVALID_JSON"], [4, "INVALID_OPERATION"], [5, "INVALID_OPERATION"], [6, "INVALID_OPERATION"],
-      [7, "INVALID_OPERATION"], [8, "RECORD_TOO_LARGE"], [9, "INVALID_JSON"], [11, "INVALID_UTF8"]] as const) {
+      [7, "INVALID_OPERATION"], [8, "RECORD_TOO_LARGE"], [9, "INVALID_JSON"], [11, "INVALID_OPERATION"], [12, "INVALID_UTF8"]] as const) {
       expect(run.stdout).toMatch(new RegExp(`^line ${line}: ${code}: `, "m"));
     }
     expect(run.stdout).not.toMatch(/^line (1|2|10):/m);
     expect(run.stdout).toMatch(/line 4: INVALID_OPERATION: namespace: must be 1-64 characters/);
     expect(run.stdout).toMatch(/line 6: INVALID_OPERATION: .*action must be 'upsert' or 'delete'/);
-    expect(run.stdout).toMatch(/11 lines, 2 valid operations \(1 upserts, 1 deletes\) in 1 namespaces, 8 bad lines/);
+    expect(run.stdout).toMatch(/line 11: INVALID_OPERATION: the number 1234567890123456789 cannot be held exactly/);
+    expect(run.stdout).toMatch(/12 lines, 2 valid operations \(1 upsert, 1 delete\) in 1 namespace, 9 bad lines/);
 
     const json = await runCli([file, "--dry-run", "--json"], null);
     expect(json.code).toBe(1);
-    expect(json.json).toMatchObject({ lines: 11, operations: 2, bad: 8 });
-    expect(json.json.bad_lines.map((b: { line: number }) => b.line)).toEqual([3, 4, 5, 6, 7, 8, 9, 11]);
+    expect(json.json).toMatchObject({ lines: 12, operations: 2, bad: 9 });
+    expect(json.json.bad_lines.map((b: { line: number }) => b.line)).toEqual([3, 4, 5, 6, 7, 8, 9, 11, 12]);
   });
 
   it("passes a clean file (exit 0) and counts the parts a push would send, by operations and by bytes", async () => {
@@ -77,7 +79,7 @@ describe("unified-sync push --dry-run", () => {
   it("runs as `npx --no-install unified-sync`, reading stdin", async () => {
     const { stdout } = await promisify(execFile)("sh", ["-c", `printf '%s\\n' '${op("x")}' | npx --no-install unified-sync push --dry-run`],
       { cwd: root, env: { ...process.env, UNIFIED_SYNC_API_KEY: "" } });
-    expect(stdout).toMatch(/1 lines, 1 valid operations/);
+    expect(stdout).toMatch(/1 line, 1 valid operation \(1 upsert, 0 deletes\)/);
   });
 
   it("refuses to push without the key in UNIFIED_SYNC_API_KEY (there is no key flag)", async () => {
