@@ -41,7 +41,10 @@ export class Summary {
 
   private ns(name: string) {
     let counts = this.byNamespace.get(name);
-    if (!counts) this.byNamespace.set(name, (counts = { ...zero(), skipped: 0 }));
+    if (!counts) {
+      counts = { ...zero(), skipped: 0 };
+      this.byNamespace.set(name, counts);
+    }
     return counts;
   }
 
