@@ -347,7 +347,10 @@ for (const layout of layouts) {
         if (json?.results) {
           Object.assign(entry, { upserted: json.results.upserted, failed: json.results.failed });
           const codes = {};
-          for (const e of json.errors ?? []) codes[e.code] ??= { count: 0, first: e.message }, codes[e.code].count++;
+          for (const e of json.errors ?? []) {
+            codes[e.code] ??= { count: 0, first: e.message };
+            codes[e.code].count++;
+          }
           if (Object.keys(codes).length) entry.errors = codes;
           result = `${json.results.upserted}/${json.results.failed} ${Object.keys(codes).join(",")}`;
         } else if (name === "calibration") {

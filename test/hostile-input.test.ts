@@ -80,6 +80,7 @@ describe("Object.prototype names as client keys", () => {
     const t = await createTenant();
     const res = await sync(t, [{ action: "upsert", id: "x", namespace: "__proto__" }, { action: "upsert", id: "__proto__", namespace: "constructor", data: 5 }]);
     expect(res.status).toBe(200);
+    // biome-ignore lint/suspicious/noProto: reading the own key "__proto__" of an answer is the point
     expect(res.body.by_namespace.__proto__).toEqual({ upserted: 0, deleted: 0, unchanged: 0, failed: 1 });
     expect(res.body.by_namespace.constructor).toEqual({ upserted: 0, deleted: 0, unchanged: 0, failed: 1 });
     await expectHealthy(t);

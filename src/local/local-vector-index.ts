@@ -32,7 +32,9 @@ interface PackedVectors {
 
 function pack(vectors: StoredVector[], dimensions: number): PackedVectors {
   const values = new Float32Array(vectors.length * dimensions);
-  vectors.forEach((v, i) => values.set(v.values, i * dimensions));
+  vectors.forEach((v, i) => {
+    values.set(v.values, i * dimensions);
+  });
   return {
     ids: vectors.map((v) => v.id),
     namespaces: vectors.map((v) => v.namespace ?? null),

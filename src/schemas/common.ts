@@ -65,7 +65,7 @@ export function findJsonProblem(root: unknown, limit: number): JsonProblem | nul
     }
     if (value === null || typeof value !== "object") continue;
     if (depth > limit) return { path: pathOf(frame), message: `must not nest deeper than ${limit} levels` };
-    if (Array.isArray(value)) value.forEach((child, i) => stack.push({ value: child, depth: depth + 1, parent: frame, key: i }));
+    if (Array.isArray(value)) for (let i = 0; i < value.length; i++) stack.push({ value: value[i], depth: depth + 1, parent: frame, key: i });
     else for (const [key, child] of Object.entries(value)) stack.push({ value: child, depth: depth + 1, parent: frame, key });
   }
   return null;

@@ -102,7 +102,10 @@ export function planSync(input: PlanInput): SyncPlan {
   const count = (namespace: string, outcome: keyof Counts) => {
     results[outcome]++;
     let counts = byNamespace.get(namespace);
-    if (!counts) byNamespace.set(namespace, counts = zero());
+    if (!counts) {
+      counts = zero();
+      byNamespace.set(namespace, counts);
+    }
     counts[outcome]++;
   };
   const outcomes: SyncPlan["outcomes"] = new Map();

@@ -42,7 +42,7 @@ function scalarLeaves(value: unknown, path: string, out: string[], budget: { cha
 export function valueAtPath(data: unknown, path: string): unknown {
   let current: unknown = data;
   for (const step of path.split(".")) {
-    if (current === null || typeof current !== "object" || !Object.prototype.hasOwnProperty.call(current, step)) {
+    if (current === null || typeof current !== "object" || !Object.hasOwn(current, step)) {
       return undefined;
     }
     current = (current as Record<string, unknown>)[step];

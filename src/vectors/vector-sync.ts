@@ -142,11 +142,14 @@ export async function writeVectors(deps: VectorDeps, store: StoreEmbeddingConfig
       for (const { position } of record.toEmbed) {
         const outcome = outcomes[cursor++]!;
         // Float32 is what Vectorize stores; typed arrays also cross RPC boundaries as one buffer.
-        if (!outcome.ok) failed = outcome.error;
-        else if (!allFinite(record.vectors[position]!.values = Float32Array.from(outcome.vector))) {
-          // One bad answer must not fail its batch's other 999 vectors at the index.
-          failed = "embedding service returned a non-finite value";
+        if (!outcome.ok) {
+          failed = outcome.error;
+          continue;
         }
+        const values = Float32Array.from(outcome.vector);
+        record.vectors[position]!.values = values;
+        // One bad answer must not fail its batch's other 999 vectors at the index.
+        if (!allFinite(values)) failed = "embedding service returned a non-finite value";
       }
       if (failed) failures.set(record.key, { code: "EMBEDDING_FAILED", message: failed, transient: true });
       else for (const vector of record.vectors) ready.push({ vector, key: record.key });
