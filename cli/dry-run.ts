@@ -5,6 +5,7 @@
  */
 import { createReadStream, statSync } from "node:fs";
 import type { Readable } from "node:stream";
+import { holdsExactly, MAYBE_INEXACT } from "../src/http/json-text";
 import { fieldErrors } from "../src/schemas/common";
 import { SyncOperation } from "../src/schemas/sync";
 import { readLines } from "./lines";
@@ -38,27 +39,7 @@ export interface DryRunReport {
   elapsed_ms: number;
 }
 
-/** Only a literal with 16 or more digits or a three-digit exponent can be inexact (as src/http/json-text.ts). */
-const MAYBE_INEXACT = /[0-9][0-9.]{15}|[eE][+-]?[0-9]{3}/;
 const TOKENS = /"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/g;
-
-/** Sign-free significant digits and exponent of a decimal literal: "-12.50e3" -> ["125", 2]. */
-function decimal(literal: string): [string, number] {
-  const lower = literal.toLowerCase();
-  const e = lower.indexOf("e");
-  const mantissa = (e < 0 ? lower : lower.slice(0, e)).replace("-", "");
-  let exponent = e < 0 ? 0 : Number(lower.slice(e + 1));
-  const dot = mantissa.indexOf(".");
-  let digits = mantissa;
-  if (dot >= 0) {
-    exponent -= mantissa.length - dot - 1;
-    digits = mantissa.slice(0, dot) + mantissa.slice(dot + 1);
-  }
-  digits = digits.replace(/^0+/, "");
-  const trimmed = digits.replace(/0+$/, "");
-  exponent += digits.length - trimmed.length;
-  return [trimmed, trimmed === "" ? 0 : exponent];
-}
 
 /**
  * The first number literal of a JSON text that a float64 cannot hold exactly (1e400, a 19-digit
@@ -69,11 +50,7 @@ export function inexactNumber(text: string): string | null {
   if (!MAYBE_INEXACT.test(text)) return null;
   for (const [literal] of text.matchAll(TOKENS)) {
     if (literal.startsWith('"')) continue;
-    const value = Number(literal);
-    if (!Number.isFinite(value)) return literal;
-    const [a, ea] = decimal(literal);
-    const [b, eb] = decimal(String(value));
-    if (a !== b || ea !== eb) return literal;
+    if (!holdsExactly(literal, Number(literal))) return literal;
   }
   return null;
 }

@@ -43,7 +43,7 @@ export function nestsDeeperThan(text: string, limit: number): boolean {
  * Only a number literal with 16 or more digits (or a three-digit exponent) can lose precision
  * or overflow when parsed into a float64; bodies without one take the plain JSON.parse path.
  */
-const MAYBE_INEXACT = /[0-9][0-9.]{15}|[eE][+-]?[0-9]{3}/;
+export const MAYBE_INEXACT = /[0-9][0-9.]{15}|[eE][+-]?[0-9]{3}/;
 
 /** Sign-free significant digits and exponent of a decimal literal: "-12.50e3" -> ["125", 2]. */
 function decimal(literal: string): [string, number] {
@@ -64,7 +64,7 @@ function decimal(literal: string): [string, number] {
 }
 
 /** The literal's decimal value is the number's exactly-printed value: nothing was lost. */
-function holdsExactly(source: string, value: number): boolean {
+export function holdsExactly(source: string, value: number): boolean {
   if (!Number.isFinite(value)) return false;
   const [a, ea] = decimal(source);
   const [b, eb] = decimal(String(value));
