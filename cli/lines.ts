@@ -37,6 +37,14 @@ export function readLines(stream: Readable, maxLineBytes: number): LineReader {
     return text.trim() === "" ? null : { number, text, bytes: length };
   }
 
+  /** A finished line: too long (its bytes were not kept), or decoded (null for a blank one). */
+  function complete(number: number, pieces: Buffer[], length: number, overlong: boolean): Line | null {
+    if (overlong) {
+      return { number, error: "LINE_TOO_LONG", message: `the line is ${length} bytes; a sync request may be at most ${maxLineBytes}`, bytes: length };
+    }
+    return decode(number, pieces, length, number === 1);
+  }
+
   async function* generate(): AsyncGenerator<Line> {
     let number = 0;
     let pieces: Buffer[] = [];
@@ -61,12 +69,8 @@ export function readLines(stream: Readable, maxLineBytes: number): LineReader {
         length += piece.length;
         if (end < 0) break;
         number++;
-        if (overlong) {
-          yield { number, error: "LINE_TOO_LONG", message: `the line is ${length} bytes; a sync request may be at most ${maxLineBytes}`, bytes: length };
-        } else {
-          const line = decode(number, pieces, length, number === 1);
-          if (line) yield line;
-        }
+        const line = complete(number, pieces, length, overlong);
+        if (line) yield line;
         pieces = [];
         length = 0;
         overlong = false;
@@ -75,12 +79,8 @@ export function readLines(stream: Readable, maxLineBytes: number): LineReader {
     }
     if (length > 0 || overlong) {
       number++;
-      if (overlong) {
-        yield { number, error: "LINE_TOO_LONG", message: `the line is ${length} bytes; a sync request may be at most ${maxLineBytes}`, bytes: length };
-      } else {
-        const line = decode(number, pieces, length, number === 1);
-        if (line) yield line;
-      }
+      const line = complete(number, pieces, length, overlong);
+      if (line) yield line;
     }
   }
 
