@@ -7,8 +7,14 @@ import { defineConfig } from "vitest/config";
 // Miniflare loads as plain JavaScript: bundle it before the pool starts.
 const STAND_INS = ".vitest/stand-ins-worker.mjs";
 buildSync({
-  entryPoints: ["test/stand-ins-worker.ts"], outfile: STAND_INS, bundle: true, format: "esm",
-  platform: "neutral", target: "es2022", external: ["cloudflare:*"], logLevel: "warning",
+  entryPoints: ["test/stand-ins-worker.ts"],
+  outfile: STAND_INS,
+  bundle: true,
+  format: "esm",
+  platform: "neutral",
+  target: "es2022",
+  external: ["cloudflare:*"],
+  logLevel: "warning",
 });
 const wrangler = readFileSync("wrangler.toml", "utf8");
 const compatibilityDate = /^compatibility_date = "([^"]+)"/m.exec(wrangler)![1]!;
@@ -31,14 +37,16 @@ const workers = {
           AI: { name: "local-stand-ins", entrypoint: "LocalEmbedder" },
           VECTORIZE: { name: "local-stand-ins", entrypoint: "LocalVectorIndex" },
         },
-        workers: [{
-          name: "local-stand-ins",
-          modules: true,
-          scriptPath: STAND_INS,
-          compatibilityDate,
-          bindings: { EMBEDDING_DIMENSIONS: dimensions },
-          durableObjects: { LOCAL_VECTOR_STORE: { className: "LocalVectorStore", useSQLite: true } },
-        }],
+        workers: [
+          {
+            name: "local-stand-ins",
+            modules: true,
+            scriptPath: STAND_INS,
+            compatibilityDate,
+            bindings: { EMBEDDING_DIMENSIONS: dimensions },
+            durableObjects: { LOCAL_VECTOR_STORE: { className: "LocalVectorStore", useSQLite: true } },
+          },
+        ],
       },
     }),
   ],

@@ -11,10 +11,11 @@ export { LocalEmbedder, LocalVectorIndex, LocalVectorStore } from "../src/dev-en
 
 const d1 = { roundTrips: 0, statements: 0 };
 
-const countingD1 = (db: D1Database) => wrapD1(db, (trip) => {
-  d1.roundTrips += 1;
-  d1.statements += trip.statements.length;
-});
+const countingD1 = (db: D1Database) =>
+  wrapD1(db, (trip) => {
+    d1.roundTrips += 1;
+    d1.statements += trip.statements.length;
+  });
 
 /** The per-store object, with the same counting D1 (the engine's reads and writes happen in it). */
 export class BenchVectorStoreSync extends VectorStoreSync {

@@ -11,9 +11,11 @@ export function rng(seed) {
   };
 }
 
-const WORDS = ("fix login crash deploy pipeline review design page mobile api latency cache invoice customer " +
+const WORDS = (
+  "fix login crash deploy pipeline review design page mobile api latency cache invoice customer " +
   "onboarding report export import sync webhook retry timeout database index migration search filter dashboard " +
-  "chart billing refund email notification schedule meeting roadmap sprint backlog estimate release hotfix").split(" ");
+  "chart billing refund email notification schedule meeting roadmap sprint backlog estimate release hotfix"
+).split(" ");
 const STATUSES = ["open", "in_progress", "review", "done", "blocked"];
 const PEOPLE = ["ana", "bo", "chen", "dara", "eli", "fatima", "goran", "hana"];
 

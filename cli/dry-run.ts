@@ -57,7 +57,10 @@ export function inexactNumber(text: string): string | null {
 
 /** Like the server's error messages: "field: reason; reason, field: reason". */
 function describeIssues(issues: Record<string, string[]>): string {
-  return Object.entries(issues).map(([field, reasons]) => `${field}: ${reasons.join("; ")}`).join(", ").slice(0, 300);
+  return Object.entries(issues)
+    .map(([field, reasons]) => `${field}: ${reasons.join("; ")}`)
+    .join(", ")
+    .slice(0, 300);
 }
 
 export async function dryRun(o: DryRunOptions): Promise<DryRunReport> {
@@ -71,8 +74,18 @@ export async function dryRun(o: DryRunOptions): Promise<DryRunReport> {
   }
   const maxOperationBytes = o.maxBodyBytes - ENVELOPE_RESERVE_BYTES;
   const reader = readLines(stream, maxOperationBytes);
-  const report: DryRunReport = { lines: 0, operations: 0, upserts: 0, deletes: 0, namespaces: 0, parts: 0, bad: 0, bad_lines: [], bytes: 0,
-    elapsed_ms: 0 };
+  const report: DryRunReport = {
+    lines: 0,
+    operations: 0,
+    upserts: 0,
+    deletes: 0,
+    namespaces: 0,
+    parts: 0,
+    bad: 0,
+    bad_lines: [],
+    bytes: 0,
+    elapsed_ms: 0,
+  };
   const namespaces = new Set<string>();
   const bad = (b: BadLine) => {
     report.bad++;
@@ -94,7 +107,11 @@ export async function dryRun(o: DryRunOptions): Promise<DryRunReport> {
       continue;
     }
     if (op.bytes > maxOperationBytes) {
-      bad({ line: op.line, code: "OPERATION_TOO_LARGE", message: `the operation is ${op.bytes} bytes; a part holds at most ${maxOperationBytes}` });
+      bad({
+        line: op.line,
+        code: "OPERATION_TOO_LARGE",
+        message: `the operation is ${op.bytes} bytes; a part holds at most ${maxOperationBytes}`,
+      });
       continue;
     }
     const parsed = SyncOperation.safeParse(op.value);
@@ -105,8 +122,13 @@ export async function dryRun(o: DryRunOptions): Promise<DryRunReport> {
     }
     const inexact = inexactNumber(op.json);
     if (inexact !== null) {
-      bad({ line: op.line, code: "INVALID_OPERATION", message: `the number ${inexact.slice(0, 40)} cannot be held exactly by a JavaScript number ` +
-        "(out of range, or more significant digits than a 64-bit float keeps): send it as a string" });
+      bad({
+        line: op.line,
+        code: "INVALID_OPERATION",
+        message:
+          `the number ${inexact.slice(0, 40)} cannot be held exactly by a JavaScript number ` +
+          "(out of range, or more significant digits than a 64-bit float keeps): send it as a string",
+      });
       continue;
     }
     report.operations++;
@@ -130,10 +152,13 @@ export async function dryRun(o: DryRunOptions): Promise<DryRunReport> {
 export function renderDryRun(r: DryRunReport, showFailures: number): string {
   const out: string[] = [];
   for (const b of r.bad_lines.slice(0, showFailures)) out.push(`line ${b.line}: ${b.code}: ${b.message}`);
-  if (r.bad > showFailures) out.push(`... and ${(r.bad - showFailures).toLocaleString("en-US")} more bad lines (--json lists up to ${MAX_KEPT_FAILURES})`);
+  if (r.bad > showFailures)
+    out.push(`... and ${(r.bad - showFailures).toLocaleString("en-US")} more bad lines (--json lists up to ${MAX_KEPT_FAILURES})`);
   if (out.length) out.push("");
-  out.push(`dry run: ${count(r.lines, "line")}, ${count(r.operations, "valid operation")} (${count(r.upserts, "upsert")}, ` +
-    `${count(r.deletes, "delete")}) in ${count(r.namespaces, "namespace")}, ${count(r.bad, "bad line")}; ` +
-    `a push would send ${count(r.parts, "part")}. Nothing was sent.`);
+  out.push(
+    `dry run: ${count(r.lines, "line")}, ${count(r.operations, "valid operation")} (${count(r.upserts, "upsert")}, ` +
+      `${count(r.deletes, "delete")}) in ${count(r.namespaces, "namespace")}, ${count(r.bad, "bad line")}; ` +
+      `a push would send ${count(r.parts, "part")}. Nothing was sent.`,
+  );
   return out.join("\n");
 }

@@ -40,7 +40,12 @@ export function readLines(stream: Readable, maxLineBytes: number): LineReader {
   /** A finished line: too long (its bytes were not kept), or decoded (null for a blank one). */
   function complete(number: number, pieces: Buffer[], length: number, overlong: boolean): Line | null {
     if (overlong) {
-      return { number, error: "LINE_TOO_LONG", message: `the line is ${length} bytes; a sync request may be at most ${maxLineBytes}`, bytes: length };
+      return {
+        number,
+        error: "LINE_TOO_LONG",
+        message: `the line is ${length} bytes; a sync request may be at most ${maxLineBytes}`,
+        bytes: length,
+      };
     }
     return decode(number, pieces, length, number === 1);
   }

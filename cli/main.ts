@@ -67,7 +67,8 @@ function program(): Command {
     .showHelpAfterError("(unified-sync push --help lists the options)")
     .exitOverride();
 
-  cmd.command("push")
+  cmd
+    .command("push")
     .description(`Push a JSON-lines file (or stdin) to a vector store as sync requests. The API key is read from $${API_KEY_ENV}.`)
     .argument("[file]", "JSON lines; '-' or none reads stdin")
     .option("--store <vs_id>", "vector store id", checked(VectorStoreId))
@@ -84,8 +85,12 @@ function program(): Command {
     .option("--batch-size <n>", "operations per request", integer(1, SERVER_MAX_OPERATIONS), SERVER_MAX_OPERATIONS)
     .option("--max-body-bytes <n>", "request body limit in bytes", integer(256 * 1024, SERVER_MAX_BODY_BYTES), SERVER_MAX_BODY_BYTES)
     .option("--retries <n>", "attempts per request on 429, 503 and network errors", integer(1, 100), DEFAULT_RETRY.attempts)
-    .option("--max-backoff <seconds>", "cap of the exponential backoff (Retry-After is honoured up to 120 s)", seconds,
-      DEFAULT_RETRY.maxBackoffMs / 1000)
+    .option(
+      "--max-backoff <seconds>",
+      "cap of the exponential backoff (Retry-After is honoured up to 120 s)",
+      seconds,
+      DEFAULT_RETRY.maxBackoffMs / 1000,
+    )
     .option("--timeout <seconds>", "per request", seconds, DEFAULT_RETRY.timeoutMs / 1000)
     .option("--json", "print the summary as JSON on stdout")
     .option("--dry-run", "validate every line offline with the server's schemas; send nothing")
@@ -141,12 +146,28 @@ async function runPush(file: string | null, f: Flags): Promise<number> {
   process.on("SIGTERM", onSignal);
   let summary: Awaited<ReturnType<typeof push>>;
   try {
-    summary = await push({
-      file, url, apiKey, org: f.org, store: f.store, mode: f.mode, syncTimestamp: f.syncTimestamp ?? null, mapping,
-      resume: Boolean(f.resume), restart: Boolean(f.restart), stateFile: f.stateFile ?? null, maxOperations: f.batchSize,
-      maxBodyBytes: f.maxBodyBytes, retry: { ...DEFAULT_RETRY, attempts: f.retries, maxBackoffMs: f.maxBackoff * 1000, timeoutMs: f.timeout * 1000 },
-      quiet: !f.progress, tty: Boolean(process.stderr.isTTY),
-    }, controller.signal, (m) => process.stderr.write(`unified-sync push: ${m}\n`));
+    summary = await push(
+      {
+        file,
+        url,
+        apiKey,
+        org: f.org,
+        store: f.store,
+        mode: f.mode,
+        syncTimestamp: f.syncTimestamp ?? null,
+        mapping,
+        resume: Boolean(f.resume),
+        restart: Boolean(f.restart),
+        stateFile: f.stateFile ?? null,
+        maxOperations: f.batchSize,
+        maxBodyBytes: f.maxBodyBytes,
+        retry: { ...DEFAULT_RETRY, attempts: f.retries, maxBackoffMs: f.maxBackoff * 1000, timeoutMs: f.timeout * 1000 },
+        quiet: !f.progress,
+        tty: Boolean(process.stderr.isTTY),
+      },
+      controller.signal,
+      (m) => process.stderr.write(`unified-sync push: ${m}\n`),
+    );
   } catch (err) {
     // Before anything was sent: the input cannot be opened, or --resume has no state to use.
     const message = err instanceof Error ? err.message : String(err);
@@ -169,7 +190,7 @@ export async function main(argv: string[]): Promise<void> {
     if (err instanceof CommanderError) {
       process.exitCode = err.exitCode === 0 ? 0 : 1;
     } else {
-      process.stderr.write(`unified-sync: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+      process.stderr.write(`unified-sync: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
       process.exitCode = 1;
     }
   }

@@ -30,7 +30,10 @@ export class PartBuilder {
   namespaces = new Set<string>();
   private opBytes = 0;
 
-  constructor(readonly maxOperations: number, readonly maxBodyBytes: number) {}
+  constructor(
+    readonly maxOperations: number,
+    readonly maxBodyBytes: number,
+  ) {}
 
   get size() {
     return this.ops.length;
@@ -67,7 +70,8 @@ export class PartBuilder {
  * full_refresh run; true for its final request, with the run's `namespaces`.
  */
 export function partBody(env: Envelope, ops: readonly string[], final?: boolean, namespaces: readonly string[] = []): string {
-  let head = `{"organization_id":${JSON.stringify(env.organizationId)},"vector_store_id":${JSON.stringify(env.vectorStoreId)},` +
+  let head =
+    `{"organization_id":${JSON.stringify(env.organizationId)},"vector_store_id":${JSON.stringify(env.vectorStoreId)},` +
     `"sync_mode":${JSON.stringify(env.mode)},"sync_timestamp":${JSON.stringify(env.syncTimestamp)}`;
   if (final !== undefined) head += `,"final":${final}`;
   if (final === true && namespaces.length > 0) head += `,"namespaces":${JSON.stringify(namespaces)}`;

@@ -27,22 +27,30 @@ export function createProgress(options: { tty: boolean; quiet: boolean; totalByt
 
   if (options.tty) {
     const total = options.totalBytes;
-    const bar = new cliProgress.SingleBar({
-      stream: process.stderr,
-      format: total !== null
-        ? "{bar} {percentage}% | {records} records | {parts} parts | {rate} records/s | ETA {eta_formatted}"
-        : "{read} read | {records} records | {parts} parts | {rate} records/s",
-      barsize: 24,
-      hideCursor: true,
-      clearOnComplete: true,
-      etaBuffer: 50,
-      fps: 5,
-    }, cliProgress.Presets.shades_classic);
+    const bar = new cliProgress.SingleBar(
+      {
+        stream: process.stderr,
+        format:
+          total !== null
+            ? "{bar} {percentage}% | {records} records | {parts} parts | {rate} records/s | ETA {eta_formatted}"
+            : "{read} read | {records} records | {parts} parts | {rate} records/s",
+        barsize: 24,
+        hideCursor: true,
+        clearOnComplete: true,
+        etaBuffer: 50,
+        fps: 5,
+      },
+      cliProgress.Presets.shades_classic,
+    );
     bar.start(total ?? 1, 0, { records: 0, parts: 0, rate: 0, read: mib(0) });
     return {
       update(s) {
-        bar.update(total !== null ? Math.min(s.bytesRead, total) : 0,
-          { records: s.records.toLocaleString("en-US"), parts: s.parts, rate: rate(s.records, started), read: mib(s.bytesRead) });
+        bar.update(total !== null ? Math.min(s.bytesRead, total) : 0, {
+          records: s.records.toLocaleString("en-US"),
+          parts: s.parts,
+          rate: rate(s.records, started),
+          read: mib(s.bytesRead),
+        });
       },
       log(line) {
         // Above the bar: clear its line, print, and let the next update redraw it.

@@ -73,8 +73,16 @@ export async function push(o: PushOptions, signal: AbortSignal, warn: (m: string
   if (o.resume && statePath === null) throw new Error("--resume needs a state file: push a file, or give --state-file for stdin");
 
   // The state of an unfinished push of the same input to the same target, cut into the same parts.
-  const identity = identityOf({ url: o.url, org: o.org, store: o.store, mode: o.mode, input, mapping: o.mapping,
-    maxOperations: o.maxOperations, maxBodyBytes: o.maxBodyBytes });
+  const identity = identityOf({
+    url: o.url,
+    org: o.org,
+    store: o.store,
+    mode: o.mode,
+    input,
+    mapping: o.mapping,
+    maxOperations: o.maxOperations,
+    maxBodyBytes: o.maxBodyBytes,
+  });
   let prior = statePath !== null && !o.restart ? loadState(statePath) : null;
   if (prior && prior.identity !== identity) {
     warn(`${statePath} belongs to another push (other input, target or options): starting a new push`);
@@ -82,8 +90,11 @@ export async function push(o: PushOptions, signal: AbortSignal, warn: (m: string
   }
   if (prior && o.syncTimestamp !== null && prior.sync_timestamp !== o.syncTimestamp) prior = null;
   const syncTimestamp = o.syncTimestamp ?? prior?.sync_timestamp ?? new Date().toISOString();
-  const state = new StateFile(statePath, prior ?? { version: 1, identity, sync_timestamp: syncTimestamp,
-    started_at: new Date().toISOString(), parts: {} }, warn);
+  const state = new StateFile(
+    statePath,
+    prior ?? { version: 1, identity, sync_timestamp: syncTimestamp, started_at: new Date().toISOString(), parts: {} },
+    warn,
+  );
 
   const summary = new Summary(o.mode, o.store, o.org, syncTimestamp);
   const progress = createProgress({ tty: o.tty, quiet: o.quiet, totalBytes: size });
@@ -124,7 +135,10 @@ export async function push(o: PushOptions, signal: AbortSignal, warn: (m: string
     if (!answer) {
       const sent = await sendPart(client, part, body, key, o.retry, {
         signal,
-        onRetry: (a) => progress.log(`part ${a.part}: ${a.reason}; retrying in ${(a.delayMs / 1000).toFixed(1)} s (attempt ${a.attempt + 1} of ${o.retry.attempts})`),
+        onRetry: (a) =>
+          progress.log(
+            `part ${a.part}: ${a.reason}; retrying in ${(a.delayMs / 1000).toFixed(1)} s (attempt ${a.attempt + 1} of ${o.retry.attempts})`,
+          ),
       });
       answer = sent.response;
       how = sent.replayed ? "replayed" : "sent";
@@ -132,12 +146,15 @@ export async function push(o: PushOptions, signal: AbortSignal, warn: (m: string
     }
     summary.recordsSent += builder.size;
     summary.addAnswer(answer, builder.lines, how);
-    const note = how === "replayed" ? " (replayed: applied by an earlier attempt)" : how === "resumed" ? " (skipped: answered before, --resume)" : "";
+    const note =
+      how === "replayed" ? " (replayed: applied by an earlier attempt)" : how === "resumed" ? " (skipped: answered before, --resume)" : "";
     const sweep = answer.sweep ? `; swept ${answer.sweep.deleted}, ${answer.sweep.remaining} left` : "";
     const label = final ? (finalSent ? " (final again: the sweep had more left)" : " (final)") : "";
     if (final) finalSent = true;
-    progress.log(`part ${part}${label}: ${builder.size} operations: ${describe(answer.results)}${sweep}${note} ` +
-      `[${((Date.now() - t0) / 1000).toFixed(1)} s]`);
+    progress.log(
+      `part ${part}${label}: ${builder.size} operations: ${describe(answer.results)}${sweep}${note} ` +
+        `[${((Date.now() - t0) / 1000).toFixed(1)} s]`,
+    );
     builder.reset();
     done = consumed;
     last = answer;
@@ -162,8 +179,13 @@ export async function push(o: PushOptions, signal: AbortSignal, warn: (m: string
         continue;
       }
       if (op.bytes > builder.maxOperationBytes) {
-        summary.addSkipped({ line: op.line, code: "OPERATION_TOO_LARGE", namespace: op.namespace, id: op.id,
-          message: `the operation is ${op.bytes} bytes; a part holds at most ${builder.maxOperationBytes}` });
+        summary.addSkipped({
+          line: op.line,
+          code: "OPERATION_TOO_LARGE",
+          namespace: op.namespace,
+          id: op.id,
+          message: `the operation is ${op.bytes} bytes; a part holds at most ${builder.maxOperationBytes}`,
+        });
         continue;
       }
       if (!builder.fits(op)) await send(fullRefresh ? false : undefined);
@@ -179,18 +201,26 @@ export async function push(o: PushOptions, signal: AbortSignal, warn: (m: string
       // A line that was not sent may be a record the store holds: a sweep would delete it. As the
       // server does for a failed operation, sweep nothing: the run stays open.
       if (builder.size > 0) await send(false);
-      summary.run = { sync_timestamp: syncTimestamp, state: summary.run?.state ?? "open", swept: 0, final_sent: false,
-        note: `${count(summary.skipped, "line")} could not be sent; fix ${summary.skipped === 1 ? "it" : "them"} and push again` };
+      summary.run = {
+        sync_timestamp: syncTimestamp,
+        state: summary.run?.state ?? "open",
+        swept: 0,
+        final_sent: false,
+        note: `${count(summary.skipped, "line")} could not be sent; fix ${summary.skipped === 1 ? "it" : "them"} and push again`,
+      };
     } else {
       await send(true);
       let stalled = 0;
-      for (let remaining = (last as SyncResponse | null)?.sweep?.remaining ?? 0; remaining > 0;) {
+      for (let remaining = (last as SyncResponse | null)?.sweep?.remaining ?? 0; remaining > 0; ) {
         await send(true);
         const now = (last as SyncResponse | null)?.sweep?.remaining ?? 0;
         stalled = now >= remaining ? stalled + 1 : 0;
         remaining = now;
         if (stalled >= STALLED_SWEEP_ROUNDS && remaining > 0) {
-          summary.run = { ...summary.run!, note: `the sweep made no progress ${STALLED_SWEEP_ROUNDS} times; ${remaining} records left: push again later` };
+          summary.run = {
+            ...summary.run!,
+            note: `the sweep made no progress ${STALLED_SWEEP_ROUNDS} times; ${remaining} records left: push again later`,
+          };
           break;
         }
       }
@@ -202,8 +232,13 @@ export async function push(o: PushOptions, signal: AbortSignal, warn: (m: string
     if (finished) state.remove();
   } catch (err) {
     if (err instanceof PartFailed) {
-      summary.fatal = { message: `part ${part}: ${err.message}`, status: err.status, code: err.code, trace_id: err.traceId,
-        ...(err.details ? { details: err.details } : {}) };
+      summary.fatal = {
+        message: `part ${part}: ${err.message}`,
+        status: err.status,
+        code: err.code,
+        trace_id: err.traceId,
+        ...(err.details ? { details: err.details } : {}),
+      };
     } else if (signal.aborted) {
       summary.fatal = { message: `interrupted during part ${part}`, status: null, code: "INTERRUPTED", trace_id: null };
     } else {

@@ -74,8 +74,14 @@ export function toOperation(line: number, text: string, mapping: Mapping): Opera
   try {
     parsed = parseJsonExactly(trimmed);
   } catch (err) {
-    return { kind: "skip", line, code: "INVALID_JSON", message: `not JSON: ${err instanceof Error ? err.message : String(err)}`.slice(0, 300),
-      namespace: null, id: null };
+    return {
+      kind: "skip",
+      line,
+      code: "INVALID_JSON",
+      message: `not JSON: ${err instanceof Error ? err.message : String(err)}`.slice(0, 300),
+      namespace: null,
+      id: null,
+    };
   }
   if (!isPlainObject(parsed)) {
     return { kind: "skip", line, code: "INVALID_JSON", message: "the line is not a JSON object", namespace: null, id: null };
@@ -89,8 +95,14 @@ export function toOperation(line: number, text: string, mapping: Mapping): Opera
     if (action === "upsert") {
       const bytes = recordBytes(parsed);
       if (bytes > MAX_RECORD_BYTES) {
-        return { kind: "skip", line, code: "RECORD_TOO_LARGE", namespace, id,
-          message: `record is ${bytes} bytes (data, file, metadata and text); the limit is ${MAX_RECORD_BYTES}` };
+        return {
+          kind: "skip",
+          line,
+          code: "RECORD_TOO_LARGE",
+          namespace,
+          id,
+          message: `record is ${bytes} bytes (data, file, metadata and text); the limit is ${MAX_RECORD_BYTES}`,
+        };
       }
     }
     return { kind: "op", line, json: trimmed, bytes: utf8Bytes(trimmed), action, namespace, id, value: parsed };
@@ -101,21 +113,40 @@ export function toOperation(line: number, text: string, mapping: Mapping): Opera
   const idField = mapping.idField ?? "id";
   const id = rawId(parsed[idField]);
   if (id === null) {
-    return { kind: "skip", line, code: "MISSING_ID", namespace, id: null,
-      message: `field '${idField}' is missing or not a non-empty string or number` };
+    return {
+      kind: "skip",
+      line,
+      code: "MISSING_ID",
+      namespace,
+      id: null,
+      message: `field '${idField}' is missing or not a non-empty string or number`,
+    };
   }
   const key = `"id":${JSON.stringify(id)},"namespace":${JSON.stringify(namespace)}`;
   if (mapping.deleteField !== undefined && isDeleteMark(parsed[mapping.deleteField])) {
     const json = `{"action":"delete",${key}}`;
-    return { kind: "op", line, json, bytes: utf8Bytes(json), action: "delete", namespace, id,
-      value: { action: "delete", id, namespace } };
+    return { kind: "op", line, json, bytes: utf8Bytes(json), action: "delete", namespace, id, value: { action: "delete", id, namespace } };
   }
   const bytes = utf8Bytes(JSON.stringify(parsed));
   if (bytes > MAX_RECORD_BYTES) {
-    return { kind: "skip", line, code: "RECORD_TOO_LARGE", namespace, id,
-      message: `record is ${bytes} bytes (data); the limit is ${MAX_RECORD_BYTES}` };
+    return {
+      kind: "skip",
+      line,
+      code: "RECORD_TOO_LARGE",
+      namespace,
+      id,
+      message: `record is ${bytes} bytes (data); the limit is ${MAX_RECORD_BYTES}`,
+    };
   }
   const json = `{"action":"upsert",${key},"data":${trimmed}}`;
-  return { kind: "op", line, json, bytes: utf8Bytes(json), action: "upsert", namespace, id,
-    value: { action: "upsert", id, namespace, data: parsed } };
+  return {
+    kind: "op",
+    line,
+    json,
+    bytes: utf8Bytes(json),
+    action: "upsert",
+    namespace,
+    id,
+    value: { action: "upsert", id, namespace, data: parsed },
+  };
 }

@@ -37,7 +37,12 @@ export class Summary {
   run: { sync_timestamp: string; state: string; swept: number; final_sent: boolean; note?: string } | null = null;
   fatal: { message: string; status: number | null; code: string | null; trace_id: string | null; details?: unknown } | null = null;
 
-  constructor(readonly mode: string, readonly store: string, readonly org: string, public syncTimestamp: string) {}
+  constructor(
+    readonly mode: string,
+    readonly store: string,
+    readonly org: string,
+    public syncTimestamp: string,
+  ) {}
 
   private ns(name: string) {
     let counts = this.byNamespace.get(name);
@@ -64,16 +69,30 @@ export class Summary {
       for (const k of ["upserted", "deleted", "unchanged", "failed"] as const) mine[k] += counts[k];
     }
     for (const e of response.errors) {
-      this.keep({ line: e.index === null ? null : (lines[e.index] ?? null), namespace: e.namespace, id: e.id, code: e.code,
-        message: e.message, source: "server" });
+      this.keep({
+        line: e.index === null ? null : (lines[e.index] ?? null),
+        namespace: e.namespace,
+        id: e.id,
+        code: e.code,
+        message: e.message,
+        source: "server",
+      });
     }
     this.failuresOmitted += response.errors_omitted ?? 0;
     if (response.sweep) {
-      this.run = { ...(this.run ?? { sync_timestamp: this.syncTimestamp, final_sent: true }), state: response.run?.state ?? "completed",
-        swept: (this.run?.swept ?? 0) + response.sweep.deleted, final_sent: true };
+      this.run = {
+        ...(this.run ?? { sync_timestamp: this.syncTimestamp, final_sent: true }),
+        state: response.run?.state ?? "completed",
+        swept: (this.run?.swept ?? 0) + response.sweep.deleted,
+        final_sent: true,
+      };
     } else if (response.run) {
-      this.run = { sync_timestamp: response.run.sync_timestamp, state: response.run.state, swept: this.run?.swept ?? 0,
-        final_sent: this.run?.final_sent ?? false };
+      this.run = {
+        sync_timestamp: response.run.sync_timestamp,
+        state: response.run.state,
+        swept: this.run?.swept ?? 0,
+        final_sent: this.run?.final_sent ?? false,
+      };
     }
   }
 
@@ -141,15 +160,20 @@ export function renderSummary(s: Summary, showFailures: number): string {
   const seconds = s.elapsedMs / 1000;
   const rate = seconds > 0 ? Math.round(s.recordsSent / seconds) : 0;
   const partsNote = [s.replayedParts ? `${s.replayedParts} replayed` : "", s.resumedParts ? `${s.resumedParts} skipped by --resume` : ""]
-    .filter(Boolean).join(", ");
+    .filter(Boolean)
+    .join(", ");
   out.push("");
-  out.push(`${s.mode} to ${s.store}: ${count(s.recordsSent, "record")} in ${count(s.parts, "part")}${partsNote ? ` (${partsNote})` : ""}, ` +
-    `${seconds.toFixed(1)} s (${fmt(rate)} records/s), sync_timestamp ${s.syncTimestamp}`);
+  out.push(
+    `${s.mode} to ${s.store}: ${count(s.recordsSent, "record")} in ${count(s.parts, "part")}${partsNote ? ` (${partsNote})` : ""}, ` +
+      `${seconds.toFixed(1)} s (${fmt(rate)} records/s), sync_timestamp ${s.syncTimestamp}`,
+  );
   if (s.mode === "full_refresh") {
     const run = s.run;
-    out.push(run
-      ? `run: ${run.state}${run.final_sent ? `, swept ${fmt(run.swept)} records` : ", final request not sent: nothing swept"}${run.note ? ` (${run.note})` : ""}`
-      : "run: not started");
+    out.push(
+      run
+        ? `run: ${run.state}${run.final_sent ? `, swept ${fmt(run.swept)} records` : ", final request not sent: nothing swept"}${run.note ? ` (${run.note})` : ""}`
+        : "run: not started",
+    );
   }
   if (s.failures.length > 0) {
     out.push("");

@@ -40,14 +40,18 @@ export function backoffMs(attempt: number, policy: RetryPolicy, random = Math.ra
 }
 
 export function isRetryable(status: number, code: string | null): boolean {
-  return status === 429 || status === 503 || status === 502 || status === 504 ||
-    (status === 409 && code === "IDEMPOTENCY_KEY_IN_PROGRESS");
+  return status === 429 || status === 503 || status === 502 || status === 504 || (status === 409 && code === "IDEMPOTENCY_KEY_IN_PROGRESS");
 }
 
 /** Why a part could not be sent: the run fails (exit 1). */
 export class PartFailed extends Error {
-  constructor(message: string, readonly status: number | null, readonly code: string | null, readonly traceId: string | null,
-    readonly details: unknown = null) {
+  constructor(
+    message: string,
+    readonly status: number | null,
+    readonly code: string | null,
+    readonly traceId: string | null,
+    readonly details: unknown = null,
+  ) {
     super(message);
   }
 }
@@ -66,16 +70,29 @@ export interface Sent {
   attempts: number;
 }
 
-const sleep = (ms: number, signal?: AbortSignal) => new Promise<void>((resolve, reject) => {
-  if (signal?.aborted) return reject(signal.reason);
-  const timer = setTimeout(() => { signal?.removeEventListener("abort", onAbort); resolve(); }, ms);
-  const onAbort = () => { clearTimeout(timer); reject(signal!.reason); };
-  signal?.addEventListener("abort", onAbort, { once: true });
-});
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
 
 /** POST /v1/connectors/pipeline/sync with the body as given (already JSON text). */
-export async function sendPart(client: SyncClient, part: number, body: string, key: string, policy: RetryPolicy,
-  options: { signal?: AbortSignal; onRetry?: (a: Attempt) => void } = {}): Promise<Sent> {
+export async function sendPart(
+  client: SyncClient,
+  part: number,
+  body: string,
+  key: string,
+  policy: RetryPolicy,
+  options: { signal?: AbortSignal; onRetry?: (a: Attempt) => void } = {},
+): Promise<Sent> {
   for (let attempt = 1; ; attempt++) {
     let reason: string;
     let retryAfter: number | null = null;
@@ -94,8 +111,13 @@ export async function sendPart(client: SyncClient, part: number, body: string, k
       const code = errorCode(error);
       const envelope = (error as { error?: { message?: string; trace_id?: string; details?: unknown } } | undefined)?.error;
       if (!isRetryable(response.status, code)) {
-        throw new PartFailed(`${response.status} ${code ?? "(no error code)"}: ${envelope?.message ?? response.statusText}`,
-          response.status, code, envelope?.trace_id ?? response.headers.get("X-Request-Id"), envelope?.details ?? null);
+        throw new PartFailed(
+          `${response.status} ${code ?? "(no error code)"}: ${envelope?.message ?? response.statusText}`,
+          response.status,
+          code,
+          envelope?.trace_id ?? response.headers.get("X-Request-Id"),
+          envelope?.details ?? null,
+        );
       }
       reason = `${response.status} ${code ?? response.statusText}`;
       retryAfter = parseRetryAfter(response.headers.get("Retry-After"));
@@ -103,8 +125,10 @@ export async function sendPart(client: SyncClient, part: number, body: string, k
       if (err instanceof PartFailed) throw err;
       if (options.signal?.aborted) throw options.signal.reason;
       const cause = err instanceof Error ? ((err.cause as Error | undefined)?.message ?? err.message) : String(err);
-      reason = err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError")
-        ? `no answer within ${Math.round(policy.timeoutMs / 1000)} s` : `network error: ${cause}`;
+      reason =
+        err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError")
+          ? `no answer within ${Math.round(policy.timeoutMs / 1000)} s`
+          : `network error: ${cause}`;
     }
     if (attempt >= policy.attempts) {
       throw new PartFailed(`gave up after ${attempt} attempts; last: ${reason}`, null, "RETRIES_EXHAUSTED", null);

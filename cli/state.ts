@@ -48,7 +48,11 @@ export function loadState(path: string): PushState | null {
 export class StateFile {
   private warned = false;
 
-  constructor(readonly path: string | null, readonly state: PushState, private readonly warn: (message: string) => void) {}
+  constructor(
+    readonly path: string | null,
+    readonly state: PushState,
+    private readonly warn: (message: string) => void,
+  ) {}
 
   record(part: number, entry: PartRecord) {
     this.state.parts[String(part)] = entry;

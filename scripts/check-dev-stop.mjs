@@ -46,7 +46,10 @@ function readProc(pid) {
 }
 
 function allProcs() {
-  return readdirSync("/proc").filter((p) => /^\d+$/.test(p)).map((p) => readProc(Number(p))).filter(Boolean);
+  return readdirSync("/proc")
+    .filter((p) => /^\d+$/.test(p))
+    .map((p) => readProc(Number(p)))
+    .filter(Boolean);
 }
 
 /** rootPid and everything below it, now. */
@@ -55,9 +58,13 @@ function descendants(rootPid) {
   const found = new Map();
   const top = procs.find((p) => p.pid === rootPid);
   if (top) found.set(top.pid, top);
-  for (let grew = true; grew;) {
+  for (let grew = true; grew; ) {
     grew = false;
-    for (const p of procs) if (!found.has(p.pid) && found.has(p.ppid)) { found.set(p.pid, p); grew = true; }
+    for (const p of procs)
+      if (!found.has(p.pid) && found.has(p.ppid)) {
+        found.set(p.pid, p);
+        grew = true;
+      }
   }
   return [...found.values()];
 }
@@ -88,12 +95,15 @@ async function runScenario(name) {
   const log = openSync(logFile, "w");
   const devCmd = `npm run dev -- --port ${port}`;
   // Own session and group, so whatever happens this run can be found and cleaned up.
-  const top = target === "terminal"
-    ? spawn("script", ["-q", "-f", "-e", "-c", devCmd, "/dev/null"], { cwd: root, stdio: ["pipe", log, log], detached: true })
-    : spawn("npm", ["run", "dev", "--", "--port", String(port)], { cwd: root, stdio: ["ignore", log, log], detached: true });
+  const top =
+    target === "terminal"
+      ? spawn("script", ["-q", "-f", "-e", "-c", devCmd, "/dev/null"], { cwd: root, stdio: ["pipe", log, log], detached: true })
+      : spawn("npm", ["run", "dev", "--", "--port", String(port)], { cwd: root, stdio: ["ignore", log, log], detached: true });
   closeSync(log);
   let topExitedAt = null;
-  top.on("exit", () => { topExitedAt = Date.now(); });
+  top.on("exit", () => {
+    topExitedAt = Date.now();
+  });
   const seen = new Map();
   // The run's processes: top's descendants, and anything in their process groups (a process whose
   // parent died is re-parented, but keeps its group; every group here was made by this run).
@@ -104,7 +114,14 @@ async function runScenario(name) {
   };
   const cleanup = () => {
     track();
-    for (const p of seen.values()) if (alive(p)) { try { process.kill(p.pid, "SIGKILL"); } catch { /* gone */ } }
+    for (const p of seen.values())
+      if (alive(p)) {
+        try {
+          process.kill(p.pid, "SIGKILL");
+        } catch {
+          /* gone */
+        }
+      }
   };
   try {
     const startDeadline = Date.now() + START_LIMIT_MS;
@@ -117,7 +134,12 @@ async function runScenario(name) {
     const procs = () => [...seen.values()];
     const npm = procs().find((p) => /(^|\/)npm( |$)|npm-cli\.js/.test(p.cmd));
     const devScript = procs().find((p) => p.cmd.includes("scripts/dev.mjs"));
-    if (!npm || !devScript) throw new Error(`could not find npm / dev.mjs among ${procs().map((p) => p.cmd).join(" | ")}`);
+    if (!npm || !devScript)
+      throw new Error(
+        `could not find npm / dev.mjs among ${procs()
+          .map((p) => p.cmd)
+          .join(" | ")}`,
+      );
 
     const sentAt = Date.now();
     if (target === "terminal") top.stdin.write("\x03");
@@ -127,15 +149,28 @@ async function runScenario(name) {
     while (Date.now() - sentAt < STOP_LIMIT_MS) {
       await sleep(100);
       track();
-      if (procs().every((p) => !alive(p)) && !(await healthy())) { goneAt = Date.now(); break; }
+      if (procs().every((p) => !alive(p)) && !(await healthy())) {
+        goneAt = Date.now();
+        break;
+      }
     }
     const left = procs().filter(alive);
     if (goneAt === null) {
-      return { name, ok: false, detail: `still running after ${STOP_LIMIT_MS / 1000} s: ` +
-        left.map((p) => `${p.pid} ${p.cmd.slice(0, 90)}`).join("; ") + ` (log: ${logFile})` };
+      return {
+        name,
+        ok: false,
+        detail:
+          `still running after ${STOP_LIMIT_MS / 1000} s: ` +
+          left.map((p) => `${p.pid} ${p.cmd.slice(0, 90)}`).join("; ") +
+          ` (log: ${logFile})`,
+      };
     }
-    const topNote = target === "terminal" ? "" : topExitedAt !== null && topExitedAt < goneAt - 150
-      ? `; npm exited ${goneAt - topExitedAt} ms before the last process` : "";
+    const topNote =
+      target === "terminal"
+        ? ""
+        : topExitedAt !== null && topExitedAt < goneAt - 150
+          ? `; npm exited ${goneAt - topExitedAt} ms before the last process`
+          : "";
     return { name, ok: true, detail: `all ${procs().length} processes gone ${goneAt - sentAt} ms after ${signal} to ${target}${topNote}` };
   } finally {
     cleanup();
@@ -156,5 +191,7 @@ for (const name of chosen) {
   if (!result.ok) failed += 1;
   console.log(`${result.ok ? "ok  " : "FAIL"} ${result.name}: ${result.detail}`);
 }
-console.log(failed === 0 ? `all ${chosen.length} ways of stopping npm run dev leave nothing running` : `${failed} of ${chosen.length} failed`);
+console.log(
+  failed === 0 ? `all ${chosen.length} ways of stopping npm run dev leave nothing running` : `${failed} of ${chosen.length} failed`,
+);
 process.exit(failed === 0 ? 0 : 1);

@@ -55,8 +55,15 @@ async function documentFromApp() {
   try {
     const outfile = join(dir, "app.mjs");
     await build({
-      entryPoints: [join(root, "src", "index.ts")], outfile, bundle: true, format: "esm", platform: "node",
-      target: "node20", packages: "external", plugins: [cloudflareStandIns], logLevel: "error",
+      entryPoints: [join(root, "src", "index.ts")],
+      outfile,
+      bundle: true,
+      format: "esm",
+      platform: "node",
+      target: "node20",
+      packages: "external",
+      plugins: [cloudflareStandIns],
+      logLevel: "error",
       // Static assets or text the Worker may import (docs pages): loaded as text, never run.
       loader: { ".html": "text", ".css": "text", ".txt": "text", ".sql": "text" },
     });
@@ -89,12 +96,18 @@ if (!check) {
 }
 
 let committed = null;
-try { committed = readFileSync(OUTPUT, "utf8"); } catch { /* missing: out of date */ }
+try {
+  committed = readFileSync(OUTPUT, "utf8");
+} catch {
+  /* missing: out of date */
+}
 if (committed === types) {
   console.log(`client:check: src/client/openapi.d.ts is up to date with /openapi.json (${Object.keys(doc.paths ?? {}).length} paths)`);
   process.exit(0);
 }
-console.error("client:check: src/client/openapi.d.ts is out of date with the OpenAPI document; run `npm run client:generate` and commit it.");
+console.error(
+  "client:check: src/client/openapi.d.ts is out of date with the OpenAPI document; run `npm run client:generate` and commit it.",
+);
 if (committed !== null) {
   const tmp = mkdtempSync(join(root, "node_modules", ".cache", "client-check-"));
   const fresh = join(tmp, "openapi.d.ts");

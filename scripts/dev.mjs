@@ -62,10 +62,13 @@ run(["d1", "execute", "DB", "--local", "--env", "dev", "--file", seedFile]);
 const hash = createHash("sha256").update(vars.DEV_API_KEY).digest("hex");
 const record = { key_id: "key_dev", organization_id: org, vector_store_ids: null, created_at: new Date().toISOString(), revoked: false };
 const kvFile = join(tmp, "kv.json");
-writeFileSync(kvFile, JSON.stringify([
-  { key: `key:${hash}`, value: JSON.stringify(record) },
-  { key: "keyid:key_dev", value: hash },
-]));
+writeFileSync(
+  kvFile,
+  JSON.stringify([
+    { key: `key:${hash}`, value: JSON.stringify(record) },
+    { key: "keyid:key_dev", value: hash },
+  ]),
+);
 run(["kv", "bulk", "put", kvFile, "--binding", "API_KEYS", "--local", "--env", "dev"]);
 console.log(`seeded ${org} / ${store} with the DEV_API_KEY from .dev.vars`);
 
@@ -81,7 +84,11 @@ const STOP_TIMEOUT_MS = 5000;
 const parentAtStart = process.ppid;
 
 function signalGroup(signal) {
-  try { process.kill(-group, signal); } catch { /* already gone */ }
+  try {
+    process.kill(-group, signal);
+  } catch {
+    /* already gone */
+  }
 }
 
 /** Live (non-zombie) members of the wrangler group; /proc on Linux, kill(-pgid, 0) elsewhere. */
@@ -90,14 +97,23 @@ function groupAlive() {
     for (const pid of readdirSync("/proc")) {
       if (!/^\d+$/.test(pid)) continue;
       let stat;
-      try { stat = readFileSync(`/proc/${pid}/stat`, "utf8"); } catch { continue; }
+      try {
+        stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      } catch {
+        continue;
+      }
       // pid (comm) state ppid pgrp ...: comm may hold spaces and parentheses, so split after the last ')'.
       const [state, , pgrp] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
       if (Number(pgrp) === group && state !== "Z") return true;
     }
     return false;
   }
-  try { process.kill(-group, 0); return true; } catch { return false; }
+  try {
+    process.kill(-group, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 async function waitForGroup(ms) {
@@ -115,7 +131,12 @@ function currentParent() {
     const stat = readFileSync("/proc/self/stat", "utf8");
     return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
   } catch {
-    try { process.kill(parentAtStart, 0); return parentAtStart; } catch { return 1; }
+    try {
+      process.kill(parentAtStart, 0);
+      return parentAtStart;
+    } catch {
+      return 1;
+    }
   }
 }
 
@@ -154,4 +175,6 @@ setInterval(() => {
 // wrangler exited by itself (a crash, or its [x] key): take down what it may have left, then exit.
 child.on("exit", (code, signal) => void shutdown(null, code ?? (signal ? 1 : 0)));
 // Last resort, should this script die of an exception: no waiting possible here.
-process.on("exit", () => { if (groupAlive()) signalGroup("SIGKILL"); });
+process.on("exit", () => {
+  if (groupAlive()) signalGroup("SIGKILL");
+});

@@ -24,7 +24,9 @@ for (const file of FILES) {
     const a = statSync(from);
     const b = statSync(to);
     same = a.size === b.size && readFileSync(from).equals(readFileSync(to));
-  } catch { /* not copied yet */ }
+  } catch {
+    /* not copied yet */
+  }
   if (!same) {
     copyFileSync(from, to);
     copied += 1;

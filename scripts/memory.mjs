@@ -51,10 +51,12 @@ const MiB = 2 ** 20;
 const mb = (bytes) => (bytes == null ? null : Number((bytes / MiB).toFixed(1))); // MiB, printed as "MB"
 
 // --- scenarios: each builds its operations (deterministic) ---------------------------------------
-const PROSE = ("the a of to and in that is for on with as it by this be are from at or an was which we our " +
+const PROSE = (
+  "the a of to and in that is for on with as it by this be are from at or an was which we our " +
   "customer team release report invoice meeting project design review deploy server request record system " +
   "data update change issue plan migration schedule budget contract support ticket account policy quarter " +
-  "should would could will must may often always never quickly carefully again later before after during").split(" ");
+  "should would could will must may often always never quickly carefully again later before after during"
+).split(" ");
 function prose(r, length) {
   let s = "";
   while (s.length < length) {
@@ -63,15 +65,21 @@ function prose(r, length) {
   }
   return s.slice(0, length);
 }
-const envelopeBytes = JSON.stringify({ organization_id: ORG, vector_store_id: "vs_memory_00", sync_mode: "incremental",
-  sync_timestamp: "2026-01-01T00:00:00Z", operations: [] }).length;
+const envelopeBytes = JSON.stringify({
+  organization_id: ORG,
+  vector_store_id: "vs_memory_00",
+  sync_mode: "incremental",
+  sync_timestamp: "2026-01-01T00:00:00Z",
+  operations: [],
+}).length;
 const BODY_BUDGET = MAX_BODY_BYTES - envelopeBytes - 4096; // room for the longer store id and rounding
 const op = (id, namespace, data) => ({ action: "upsert", id, namespace, data });
 
 const SCENARIOS = {
   calibration: null, // not a sync: the worker holds 32 MiB across an await (bench/memory-entry.ts)
   bench_like: () => upserts(5000, { seed: 42 }),
-  largest_body: () => { // 5000 prose records (the operation limit), each as large as the body budget allows
+  largest_body: () => {
+    // 5000 prose records (the operation limit), each as large as the body budget allows
     const r = rng(2);
     const each = Math.floor(BODY_BUDGET / 5000) - 1;
     return Array.from({ length: 5000 }, (_, i) => {
@@ -80,26 +88,32 @@ const SCENARIOS = {
       return skeleton;
     });
   },
-  largest_records: () => { // records just under the per-record limit, as many as fit in the body
+  largest_records: () => {
+    // records just under the per-record limit, as many as fit in the body
     const r = rng(3);
     const dataBytes = MAX_RECORD_BYTES - 64;
-    const one = (i) => op(`page_${i}`, "wiki", { title: `Page ${i}`, body: prose(r, dataBytes - JSON.stringify({ title: `Page ${i}`, body: "" }).length) });
+    const one = (i) =>
+      op(`page_${i}`, "wiki", { title: `Page ${i}`, body: prose(r, dataBytes - JSON.stringify({ title: `Page ${i}`, body: "" }).length) });
     const count = Math.floor(BODY_BUDGET / (JSON.stringify(one(0)).length + 1));
     return Array.from({ length: count }, (_, i) => one(i));
   },
-  amplification: () => { // a 1000-character key over 50,000 zeros: once made huge derived text
+  amplification: () => {
+    // a 1000-character key over 50,000 zeros: once made huge derived text
     const r = rng(4);
     return Array.from({ length: 200 }, (_, i) => {
       const key = `${i}_${prose(r, 1200).replace(/[^a-z]+/gi, "_")}`.slice(0, 1000);
       return op(`grid_${i}`, "sheets", { [key]: new Array(50_000).fill(0) });
     });
   },
-  tiny_chunks: () => Array.from({ length: 80 }, (_, i) => { // ~250 KB of "1,2,3,...": a token a character
-    let csv = "";
-    for (let n = 1 + i * 1000; csv.length < 250_000; n++) csv += `${n},`;
-    return op(`csv_${i}`, "exports", { csv: csv.slice(0, csv.lastIndexOf(",", 250_000)) });
-  }),
-  deep: () => { // 5000 records whose data nests 60 objects deep (the limit is 64)
+  tiny_chunks: () =>
+    Array.from({ length: 80 }, (_, i) => {
+      // ~250 KB of "1,2,3,...": a token a character
+      let csv = "";
+      for (let n = 1 + i * 1000; csv.length < 250_000; n++) csv += `${n},`;
+      return op(`csv_${i}`, "exports", { csv: csv.slice(0, csv.lastIndexOf(",", 250_000)) });
+    }),
+  deep: () => {
+    // 5000 records whose data nests 60 objects deep (the limit is 64)
     const r = rng(6);
     return Array.from({ length: 5000 }, (_, i) => {
       let data = { level: 60, note: prose(r, 24) };
@@ -112,9 +126,14 @@ const SCENARIOS = {
 const args = process.argv.slice(2);
 const layoutArg = (args.find((a) => a.startsWith("--layout=")) ?? "--layout=both").slice("--layout=".length);
 const wanted = args.filter((a) => !a.startsWith("--"));
-const unknown = [...wanted.filter((n) => !(n in SCENARIOS)), ...(["shared", "split", "both"].includes(layoutArg) ? [] : [`--layout=${layoutArg}`])];
+const unknown = [
+  ...wanted.filter((n) => !(n in SCENARIOS)),
+  ...(["shared", "split", "both"].includes(layoutArg) ? [] : [`--layout=${layoutArg}`]),
+];
 if (unknown.length) {
-  console.error(`unknown: ${unknown.join(" ")}\nusage: node scripts/memory.mjs [--layout=shared|split|both] [${Object.keys(SCENARIOS).join("|")} ...]`);
+  console.error(
+    `unknown: ${unknown.join(" ")}\nusage: node scripts/memory.mjs [--layout=shared|split|both] [${Object.keys(SCENARIOS).join("|")} ...]`,
+  );
   process.exit(2);
 }
 const names = wanted.length ? wanted : Object.keys(SCENARIOS);
@@ -126,33 +145,64 @@ const commit = git("rev-parse", "--short", "HEAD");
 const srcChanges = git("status", "--short", "src");
 const out = join(root, ".bench");
 mkdirSync(out, { recursive: true });
-await build({ bundle: true, format: "esm", logLevel: "error", sourcemap: false, entryPoints: [join(root, "bench/memory-entry.ts")],
-  outfile: join(out, "memory-worker.js"), platform: "neutral", conditions: ["workerd", "worker", "browser"],
-  mainFields: ["module", "main"], external: ["cloudflare:*"] });
-const schema = readFileSync(join(root, "schema.sql"), "utf8").split(/;\s*$/m)
-  .map((s) => s.replace(/^\s*--.*$/gm, "").trim()).filter(Boolean);
-
-const freePort = () => new Promise((resolve, reject) => {
-  const server = createServer().once("error", reject).listen(0, "127.0.0.1", () => {
-    const { port } = server.address();
-    server.close(() => resolve(port));
-  });
+await build({
+  bundle: true,
+  format: "esm",
+  logLevel: "error",
+  sourcemap: false,
+  entryPoints: [join(root, "bench/memory-entry.ts")],
+  outfile: join(out, "memory-worker.js"),
+  platform: "neutral",
+  conditions: ["workerd", "worker", "browser"],
+  mainFields: ["module", "main"],
+  external: ["cloudflare:*"],
 });
+const schema = readFileSync(join(root, "schema.sql"), "utf8")
+  .split(/;\s*$/m)
+  .map((s) => s.replace(/^\s*--.*$/gm, "").trim())
+  .filter(Boolean);
+
+const freePort = () =>
+  new Promise((resolve, reject) => {
+    const server = createServer()
+      .once("error", reject)
+      .listen(0, "127.0.0.1", () => {
+        const { port } = server.address();
+        server.close(() => resolve(port));
+      });
+  });
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 function withTimeout(promise, ms, what) {
   let timer;
-  return Promise.race([promise, new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`timeout: ${what}`)), ms); })])
-    .finally(() => clearTimeout(timer));
+  return Promise.race([
+    promise,
+    new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`timeout: ${what}`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
 }
 const procStatus = (pid, field) => {
-  try { return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, "utf8"))[1]) * 1024; } catch { return null; }
+  try {
+    return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, "utf8"))[1]) * 1024;
+  } catch {
+    return null;
+  }
 };
-const alive = (pid) => { try { return !/State:\s+Z/.test(readFileSync(`/proc/${pid}/status`, "utf8")); } catch { return false; } };
+const alive = (pid) => {
+  try {
+    return !/State:\s+Z/.test(readFileSync(`/proc/${pid}/status`, "utf8"));
+  } catch {
+    return false;
+  }
+};
 
 /** One inspector session (a WebSocket to one isolate): send(method, params) resolves with the result. */
 async function inspector(port, targetId) {
   const ws = new WebSocket(`ws://127.0.0.1:${port}/${targetId}`);
-  await new Promise((resolve, reject) => { ws.once("open", resolve); ws.once("error", reject); });
+  await new Promise((resolve, reject) => {
+    ws.once("open", resolve);
+    ws.once("error", reject);
+  });
   const pending = new Map();
   let nextId = 0;
   ws.on("message", (data) => {
@@ -160,16 +210,21 @@ async function inspector(port, targetId) {
     const entry = pending.get(msg.id);
     if (!entry) return;
     pending.delete(msg.id);
-    if (msg.error) entry.reject(new Error(`${msg.error.message} (${msg.error.code})`)); else entry.resolve(msg.result);
+    if (msg.error) entry.reject(new Error(`${msg.error.message} (${msg.error.code})`));
+    else entry.resolve(msg.result);
   });
-  ws.on("close", () => { for (const { reject } of pending.values()) reject(new Error("inspector closed")); pending.clear(); });
+  ws.on("close", () => {
+    for (const { reject } of pending.values()) reject(new Error("inspector closed"));
+    pending.clear();
+  });
   ws.on("error", () => {});
-  const send = (method, params = {}) => new Promise((resolve, reject) => {
-    if (ws.readyState !== WebSocket.OPEN) return reject(new Error("inspector closed"));
-    const id = ++nextId;
-    pending.set(id, { resolve, reject });
-    ws.send(JSON.stringify({ id, method, params }));
-  });
+  const send = (method, params = {}) =>
+    new Promise((resolve, reject) => {
+      if (ws.readyState !== WebSocket.OPEN) return reject(new Error("inspector closed"));
+      const id = ++nextId;
+      pending.set(id, { resolve, reject });
+      ws.send(JSON.stringify({ id, method, params }));
+    });
   return { send, close: () => ws.close() };
 }
 
@@ -180,12 +235,28 @@ const LAYOUTS = {
   split: { isolates: { worker: "memory", do: "memory-do", standins: "memory-standins" }, shown: ["worker", "do"] },
 };
 function workerOptions(layout) {
-  const base = { modules: true, scriptPath: join(out, "memory-worker.js"), compatibilityDate: "2026-05-03",
-    bindings: { ADMIN_TOKEN: ADMIN, MAX_BODY_BYTES: String(MAX_BODY_BYTES), EMBEDDING_MODEL: "@cf/baai/bge-base-en-v1.5", EMBEDDING_DIMENSIONS: "768" } };
+  const base = {
+    modules: true,
+    scriptPath: join(out, "memory-worker.js"),
+    compatibilityDate: "2026-05-03",
+    bindings: {
+      ADMIN_TOKEN: ADMIN,
+      MAX_BODY_BYTES: String(MAX_BODY_BYTES),
+      EMBEDDING_MODEL: "@cf/baai/bge-base-en-v1.5",
+      EMBEDDING_DIMENSIONS: "768",
+    },
+  };
   const standIns = layout === "shared" ? "memory" : "memory-standins";
-  const app = { ...base, d1Databases: ["DB"], kvNamespaces: ["API_KEYS"],
+  const app = {
+    ...base,
+    d1Databases: ["DB"],
+    kvNamespaces: ["API_KEYS"],
     serviceBindings: { AI: { name: standIns, entrypoint: "LocalEmbedder" }, VECTORIZE: { name: standIns, entrypoint: "LocalVectorIndex" } },
-    ratelimits: { SYNC_RATE_LIMITER: { simple: { limit: 1_000_000, period: 60 } }, SEARCH_RATE_LIMITER: { simple: { limit: 1_000_000, period: 60 } } } };
+    ratelimits: {
+      SYNC_RATE_LIMITER: { simple: { limit: 1_000_000, period: 60 } },
+      SEARCH_RATE_LIMITER: { simple: { limit: 1_000_000, period: 60 } },
+    },
+  };
   const storeSync = { className: "MemoryVectorStoreSync", useSQLite: true };
   const localIndex = { LOCAL_VECTOR_STORE: { className: "LocalVectorStore", useSQLite: true } };
   if (layout === "shared") return [{ ...app, name: "memory", durableObjects: { ...localIndex, STORE_SYNC: storeSync } }];
@@ -203,8 +274,12 @@ async function start(layout) {
   const session = { mf, pid: null, isolates: {} };
   try {
     await mf.ready;
-    session.pid = execFileSync("ps", ["-o", "pid=,comm=", "--ppid", String(process.pid)], { encoding: "utf8" })
-      .split("\n").filter((l) => l.includes("workerd")).map((l) => Number(l.trim().split(/\s+/)[0])).find(alive) ?? null;
+    session.pid =
+      execFileSync("ps", ["-o", "pid=,comm=", "--ppid", String(process.pid)], { encoding: "utf8" })
+        .split("\n")
+        .filter((l) => l.includes("workerd"))
+        .map((l) => Number(l.trim().split(/\s+/)[0]))
+        .find(alive) ?? null;
     const db = await mf.getD1Database("DB", "memory");
     for (const sql of schema) await db.prepare(sql).run();
     const targets = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json`)).json()).map((t) => t.id);
@@ -213,11 +288,18 @@ async function start(layout) {
       session.isolates[label] = await inspector(inspectorPort, `core:user:${worker}`);
     }
     session.call = async (method, path, body, headers = {}) => {
-      const res = await mf.dispatchFetch(`http://memory.local${path}`, { method,
-        headers: { "Content-Type": "application/json", ...headers }, body: typeof body === "string" || body === undefined ? body : JSON.stringify(body) });
+      const res = await mf.dispatchFetch(`http://memory.local${path}`, {
+        method,
+        headers: { "Content-Type": "application/json", ...headers },
+        body: typeof body === "string" || body === undefined ? body : JSON.stringify(body),
+      });
       const text = await res.text();
       let json = null;
-      try { json = text ? JSON.parse(text) : null; } catch { /* not JSON */ }
+      try {
+        json = text ? JSON.parse(text) : null;
+      } catch {
+        /* not JSON */
+      }
       return { status: res.status, json, text };
     };
     const admin = { Authorization: `Bearer ${ADMIN}` };
@@ -226,7 +308,12 @@ async function start(layout) {
     session.apiKey = key.json.api_key;
     let stores = 0;
     session.newStore = async () => {
-      const res = await session.call("POST", "/v1/admin/vector-stores", { organization_id: ORG, id: `vs_memory_${String(++stores).padStart(2, "0")}` }, admin);
+      const res = await session.call(
+        "POST",
+        "/v1/admin/vector-stores",
+        { organization_id: ORG, id: `vs_memory_${String(++stores).padStart(2, "0")}` },
+        admin,
+      );
       if (res.status >= 300) throw new Error(`vector store: ${res.status} ${res.text.slice(0, 200)}`);
       return res.json.id;
     };
@@ -236,12 +323,27 @@ async function start(layout) {
     throw err;
   }
 }
-const bodyOf = (store, operations) => JSON.stringify({ organization_id: ORG, vector_store_id: store, sync_mode: "incremental",
-  sync_timestamp: "2026-01-01T00:00:00Z", operations });
+const bodyOf = (store, operations) =>
+  JSON.stringify({
+    organization_id: ORG,
+    vector_store_id: store,
+    sync_mode: "incremental",
+    sync_timestamp: "2026-01-01T00:00:00Z",
+    operations,
+  });
 
 async function stop(session) {
-  for (const isolate of Object.values(session?.isolates ?? {})) try { isolate.close(); } catch { /* closed */ }
-  try { await session?.mf.dispose(); } catch { /* already gone */ }
+  for (const isolate of Object.values(session?.isolates ?? {}))
+    try {
+      isolate.close();
+    } catch {
+      /* closed */
+    }
+  try {
+    await session?.mf.dispose();
+  } catch {
+    /* already gone */
+  }
 }
 
 /** A full GC of every isolate: workerd runs one only once the isolate runs again, so /__memory/wake follows. */
@@ -250,7 +352,14 @@ async function collectGarbage(session) {
     const gcs = Object.values(session.isolates).map((isolate) => isolate.send("HeapProfiler.collectGarbage"));
     const all = Promise.all(gcs);
     let finished = false;
-    all.then(() => { finished = true; }, () => { finished = true; });
+    all.then(
+      () => {
+        finished = true;
+      },
+      () => {
+        finished = true;
+      },
+    );
     for (let i = 0; i < 50 && !finished; i++) {
       await session.call("GET", "/__memory/wake");
       await Promise.race([all, sleep(100)]);
@@ -268,7 +377,11 @@ async function measure(session, request) {
     heaps[label] = { base, used: base.usedSize, total: base.totalSize, backing: base.backingStorageSize ?? 0, samples: 0, maxGap: 0 };
   }
   let rssBase = procStatus(session.pid, "VmRSS");
-  try { writeFileSync(`/proc/${session.pid}/clear_refs`, "5"); } catch { rssBase = null; } // resets VmHWM
+  try {
+    writeFileSync(`/proc/${session.pid}/clear_refs`, "5");
+  } catch {
+    rssBase = null;
+  } // resets VmHWM
   let done = false;
   const started = performance.now();
   const samplers = Object.entries(session.isolates).map(async ([label, isolate]) => {
@@ -276,7 +389,11 @@ async function measure(session, request) {
     let last = performance.now();
     while (!done) {
       let u;
-      try { u = await isolate.send("Runtime.getHeapUsage"); } catch { return; }
+      try {
+        u = await isolate.send("Runtime.getHeapUsage");
+      } catch {
+        return;
+      }
       const now = performance.now();
       h.maxGap = Math.max(h.maxGap, now - last);
       last = now;
@@ -288,34 +405,65 @@ async function measure(session, request) {
     }
   });
   let outcome;
-  try { outcome = { ok: true, value: await withTimeout(request(), TIMEOUT_MS, "request") }; } catch (err) { outcome = { ok: false, error: err }; }
+  try {
+    outcome = { ok: true, value: await withTimeout(request(), TIMEOUT_MS, "request") };
+  } catch (err) {
+    outcome = { ok: false, error: err };
+  }
   const ms = performance.now() - started;
   done = true;
   await withTimeout(Promise.all(samplers), 2000, "samplers").catch(() => {});
   const hwm = procStatus(session.pid, "VmHWM");
-  const isolates = Object.fromEntries(Object.entries(heaps).map(([label, h]) => [label, {
-    baseline_mb: mb(h.base.usedSize), peak_over_baseline_mb: mb(h.used - h.base.usedSize), peak_mb: mb(h.used),
-    peak_total_mb: mb(h.total), peak_backing_store_mb: mb(h.backing), max_gap_ms: Math.round(h.maxGap), samples: h.samples }]));
+  const isolates = Object.fromEntries(
+    Object.entries(heaps).map(([label, h]) => [
+      label,
+      {
+        baseline_mb: mb(h.base.usedSize),
+        peak_over_baseline_mb: mb(h.used - h.base.usedSize),
+        peak_mb: mb(h.used),
+        peak_total_mb: mb(h.total),
+        peak_backing_store_mb: mb(h.backing),
+        max_gap_ms: Math.round(h.maxGap),
+        samples: h.samples,
+      },
+    ]),
+  );
   return { outcome, ms, isolates, rss: rssBase != null && hwm != null ? hwm - rssBase : null };
 }
 
 // --- run ---------------------------------------------------------------------------------------------
 console.log(`commit ${commit}${srcChanges ? `, with uncommitted changes in src/:\n${srcChanges.replace(/^/gm, "  ")}` : ", src/ clean"}`);
-console.log(`method: V8 inspector, Runtime.getHeapUsage every ~5 ms on each isolate of the app (workerd); Node ${process.version}. MB = MiB.`);
+console.log(
+  `method: V8 inspector, Runtime.getHeapUsage every ~5 ms on each isolate of the app (workerd); Node ${process.version}. MB = MiB.`,
+);
 const results = [];
 let failed = false;
 let current = null; // the running Miniflare, disposed on Ctrl-C too
-process.on("SIGINT", () => { stop(current).finally(() => process.exit(130)); });
+process.on("SIGINT", () => {
+  stop(current).finally(() => process.exit(130));
+});
 
 for (const layout of layouts) {
-  console.log(layout === "shared"
-    ? "\nlayout shared (as bench/run.mjs): the worker, its Durable Object and the AI/Vectorize stand-ins share one isolate;\n" +
-      "production gives the Durable Object its own isolate and has no stand-ins, so these figures are an upper bound for one isolate."
-    : "\nlayout split (as production): the worker, its Durable Object and the stand-ins in three isolates; worker and DO shown.");
+  console.log(
+    layout === "shared"
+      ? "\nlayout shared (as bench/run.mjs): the worker, its Durable Object and the AI/Vectorize stand-ins share one isolate;\n" +
+          "production gives the Durable Object its own isolate and has no stand-ins, so these figures are an upper bound for one isolate."
+      : "\nlayout split (as production): the worker, its Durable Object and the stand-ins in three isolates; worker and DO shown.",
+  );
   const shown = LAYOUTS[layout].shown;
   const cols = shown.flatMap((l) => [`${l} +MB`, `${l} MB`, `${l} tot`, `${l} ext`, `${l} gap`]);
-  console.log([`${"scenario".padEnd(15)}`, "  ops", "body MB", "HTTP", "upserted/failed or error".padEnd(30), "wall s",
-    ...cols.map((c) => c.padStart(Math.max(7, c.length))), "RSS +MB"].join(" "));
+  console.log(
+    [
+      `${"scenario".padEnd(15)}`,
+      "  ops",
+      "body MB",
+      "HTTP",
+      "upserted/failed or error".padEnd(30),
+      "wall s",
+      ...cols.map((c) => c.padStart(Math.max(7, c.length))),
+      "RSS +MB",
+    ].join(" "),
+  );
   for (const name of names) {
     let session;
     const entry = { layout, scenario: name };
@@ -323,11 +471,18 @@ for (const layout of layouts) {
     try {
       session = current = await start(layout);
       // Warm-up: a small sync compiles the code paths, so the measured request does not count them.
-      const warm = await session.call("POST", "/v1/connectors/pipeline/sync", bodyOf(await session.newStore(),
-        upserts(20, { seed: 9, prefix: "warm_" })), { "X-API-Key": session.apiKey });
+      const warm = await session.call(
+        "POST",
+        "/v1/connectors/pipeline/sync",
+        bodyOf(await session.newStore(), upserts(20, { seed: 9, prefix: "warm_" })),
+        { "X-API-Key": session.apiKey },
+      );
       if (warm.status !== 200) throw new Error(`warm-up sync: ${warm.status} ${warm.text.slice(0, 200)}`);
-      let ops = 0, bodyBytes = 0, request;
-      if (name === "calibration") { // 32 MiB held by the worker on a timer must show as ~32 MiB
+      let ops = 0,
+        bodyBytes = 0,
+        request;
+      if (name === "calibration") {
+        // 32 MiB held by the worker on a timer must show as ~32 MiB
         request = () => session.call("GET", "/__memory/allocate?mb=32&hold_ms=300");
       } else {
         const operations = SCENARIOS[name]();
@@ -338,8 +493,13 @@ for (const layout of layouts) {
         request = () => session.call("POST", "/v1/connectors/pipeline/sync", body, { "X-API-Key": session.apiKey });
       }
       const m = await measure(session, request);
-      Object.assign(entry, { ops, body_mb: mb(bodyBytes), wall_s: Number((m.ms / 1000).toFixed(1)), isolates: m.isolates,
-        peak_rss_over_baseline_mb: mb(m.rss) });
+      Object.assign(entry, {
+        ops,
+        body_mb: mb(bodyBytes),
+        wall_s: Number((m.ms / 1000).toFixed(1)),
+        isolates: m.isolates,
+        peak_rss_over_baseline_mb: mb(m.rss),
+      });
       let result;
       if (m.outcome.ok) {
         const { status, json, text } = m.outcome.value;
@@ -370,9 +530,18 @@ for (const layout of layouts) {
         const i = m.isolates[l];
         return [i.peak_over_baseline_mb, i.peak_mb, i.peak_total_mb, i.peak_backing_store_mb, i.max_gap_ms];
       });
-      console.log([name.padEnd(15), String(ops).padStart(5), String(mb(bodyBytes)).padStart(7), String(entry.status).padStart(4),
-        result.slice(0, 30).padEnd(30), (m.ms / 1000).toFixed(1).padStart(6), ...cells.map((c, k) => String(c).padStart(Math.max(7, cols[k].length))),
-        String(mb(m.rss)).padStart(7)].join(" "));
+      console.log(
+        [
+          name.padEnd(15),
+          String(ops).padStart(5),
+          String(mb(bodyBytes)).padStart(7),
+          String(entry.status).padStart(4),
+          result.slice(0, 30).padEnd(30),
+          (m.ms / 1000).toFixed(1).padStart(6),
+          ...cells.map((c, k) => String(c).padStart(Math.max(7, cols[k].length))),
+          String(mb(m.rss)).padStart(7),
+        ].join(" "),
+      );
     } catch (err) {
       const dead = session?.pid != null && !alive(session.pid);
       entry.status = dead ? "crash" : "error";
@@ -389,9 +558,17 @@ for (const layout of layouts) {
 console.log(`\n+MB: peak usedSize over the post-GC baseline; MB: peak usedSize; tot: peak totalSize (heap V8 had committed);`);
 console.log(`ext: peak ArrayBuffer backing stores (outside usedSize); gap: longest ms without a sample (JavaScript ran without`);
 console.log(`yielding: a peak inside it is missed by usedSize, but tot and RSS show the growth); RSS +MB: whole workerd process.`);
-for (const e of results) for (const [code, { count, first }] of Object.entries(e.errors ?? {})) {
-  console.log(`${e.layout}/${e.scenario}: ${code} (${count} of the errors listed): ${first}`);
-}
-console.log(JSON.stringify({ commit, src_uncommitted: srcChanges ? srcChanges.split("\n") : [], method: "v8-inspector Runtime.getHeapUsage",
-  max_body_bytes: MAX_BODY_BYTES, results }));
+for (const e of results)
+  for (const [code, { count, first }] of Object.entries(e.errors ?? {})) {
+    console.log(`${e.layout}/${e.scenario}: ${code} (${count} of the errors listed): ${first}`);
+  }
+console.log(
+  JSON.stringify({
+    commit,
+    src_uncommitted: srcChanges ? srcChanges.split("\n") : [],
+    method: "v8-inspector Runtime.getHeapUsage",
+    max_body_bytes: MAX_BODY_BYTES,
+    results,
+  }),
+);
 process.exit(failed ? 1 : 0);

@@ -15,7 +15,10 @@ async function sha256(text: string): Promise<Uint8Array> {
 export const sha256Hex = async (text: string) => hex(await sha256(text));
 export const sha256Base64 = async (text: string) => base64(await sha256(text));
 export const sha256Base64Url = async (text: string) =>
-  base64(await sha256(text)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  base64(await sha256(text))
+    .replace(/\+/g, "-")
+    .replace(/\//g, "_")
+    .replace(/=+$/, "");
 
 /** `bytes` random bytes as hex. */
 export const randomToken = (bytes: number) => hex(crypto.getRandomValues(new Uint8Array(bytes)));

@@ -29,24 +29,41 @@ export class ApiError extends Error {
 
 export const Errors = {
   authenticationRequired: () =>
-    new ApiError(401, "AUTHENTICATION_REQUIRED", "Authentication required. Please provide a valid API key.",
-      "authentication_error", {}, "Missing X-API-Key header or Bearer authorization"),
+    new ApiError(
+      401,
+      "AUTHENTICATION_REQUIRED",
+      "Authentication required. Please provide a valid API key.",
+      "authentication_error",
+      {},
+      "Missing X-API-Key header or Bearer authorization",
+    ),
   invalidApiKey: () =>
-    new ApiError(401, "INVALID_API_KEY", "The API key provided is invalid or has been revoked.",
-      "authentication_error", {}, "API key not found or revoked"),
+    new ApiError(
+      401,
+      "INVALID_API_KEY",
+      "The API key provided is invalid or has been revoked.",
+      "authentication_error",
+      {},
+      "API key not found or revoked",
+    ),
   invalidAdminToken: () =>
-    new ApiError(401, "AUTHENTICATION_REQUIRED", "Admin authentication required.",
-      "authentication_error", {}, "Missing or invalid admin bearer token"),
-  forbidden: (message: string) =>
-    new ApiError(403, "INSUFFICIENT_PERMISSIONS", message, "authorization_error"),
+    new ApiError(
+      401,
+      "AUTHENTICATION_REQUIRED",
+      "Admin authentication required.",
+      "authentication_error",
+      {},
+      "Missing or invalid admin bearer token",
+    ),
+  forbidden: (message: string) => new ApiError(403, "INSUFFICIENT_PERMISSIONS", message, "authorization_error"),
   storeNotFound: (id: string) =>
-    new ApiError(404, "VECTOR_STORE_NOT_FOUND", `Vector store '${id}' was not found.`, "not_found_error",
-      { vector_store_id: id }),
+    new ApiError(404, "VECTOR_STORE_NOT_FOUND", `Vector store '${id}' was not found.`, "not_found_error", { vector_store_id: id }),
   notFound: (code: string, message: string, details: Record<string, unknown> = {}) =>
     new ApiError(404, code, message, "not_found_error", details),
   validation: (details: Record<string, string[]>) =>
-    new ApiError(400, "VALIDATION_ERROR", `Invalid request: ${Object.keys(details).join(", ")}.`,
-      "invalid_request_error", { fields: details }),
+    new ApiError(400, "VALIDATION_ERROR", `Invalid request: ${Object.keys(details).join(", ")}.`, "invalid_request_error", {
+      fields: details,
+    }),
 } as const;
 
 export function newRequestId(): string {

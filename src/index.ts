@@ -21,15 +21,24 @@ app.route("/", vectorStoreRoutes);
 app.route("/", adminRoutes);
 
 app.notFound((c) =>
-  errorResponse(c, new ApiError(404, "NOT_FOUND", `No route for ${c.req.method} ${new URL(c.req.url).pathname}.`,
-    "not_found_error")));
+  errorResponse(c, new ApiError(404, "NOT_FOUND", `No route for ${c.req.method} ${new URL(c.req.url).pathname}.`, "not_found_error")),
+);
 
 app.onError((err, c) => {
   if (err instanceof ApiError) return errorResponse(c, err);
   // Unknown failures are logged with the trace id and answered without internals.
   console.error(JSON.stringify({ level: "error", trace_id: c.get("requestId"), error: err.name, message: err.message }));
-  return errorResponse(c, new ApiError(500, "INTERNAL_ERROR", "An internal error occurred. Retry later or contact support with the trace id.",
-    "api_error", {}, "Internal server error"));
+  return errorResponse(
+    c,
+    new ApiError(
+      500,
+      "INTERNAL_ERROR",
+      "An internal error occurred. Retry later or contact support with the trace id.",
+      "api_error",
+      {},
+      "Internal server error",
+    ),
+  );
 });
 
 export { VectorStoreSync } from "./sync/vector-store-sync";

@@ -14,8 +14,12 @@ import { DEFAULT_RETRY, backoffMs, isRetryable, parseRetryAfter } from "../cli/r
 import { root, runCli } from "./cli-helpers";
 
 let dir: string;
-beforeAll(() => { dir = mkdtempSync(join(tmpdir(), "cli-dry-run-test-")); });
-afterAll(() => { rmSync(dir, { recursive: true, force: true }); });
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), "cli-dry-run-test-"));
+});
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
 
 const op = (id: string, extra: object = {}) => JSON.stringify({ action: "upsert", id, namespace: "tasks", data: { name: id }, ...extra });
 
@@ -23,24 +27,33 @@ describe("unified-sync push --dry-run", () => {
   it("reports bad lines with their line numbers and exits non-zero; sends nothing", async () => {
     const file = join(dir, "bad.jsonl");
     const lines = [
-      op("t1"),                                                                    // 1 ok
-      "",                                                                          // 2 blank: ignored
-      "{not json",                                                                 // 3
+      op("t1"), // 1 ok
+      "", // 2 blank: ignored
+      "{not json", // 3
       JSON.stringify({ action: "upsert", id: "t4", namespace: "bad namespace!", data: { a: 1 } }), // 4
       JSON.stringify({ action: "upsert", id: "t5", namespace: "tasks", data: {} }), // 5
-      JSON.stringify({ action: "remove", id: "t6", namespace: "tasks" }),          // 6
-      op("t7", { updated_at: "2026-02-30T00:00:00Z" }),                            // 7 no February 30th
-      op("t8", { data: { blob: "x".repeat(270_000) } }),                           // 8 over 256 KiB
-      "[1,2,3]",                                                                   // 9 not an object
-      JSON.stringify({ action: "delete", id: "t10", namespace: "tasks" }),         // 10 ok
+      JSON.stringify({ action: "remove", id: "t6", namespace: "tasks" }), // 6
+      op("t7", { updated_at: "2026-02-30T00:00:00Z" }), // 7 no February 30th
+      op("t8", { data: { blob: "x".repeat(270_000) } }), // 8 over 256 KiB
+      "[1,2,3]", // 9 not an object
+      JSON.stringify({ action: "delete", id: "t10", namespace: "tasks" }), // 10 ok
       '{"action":"upsert","id":"t11","namespace":"tasks","data":{"tweet_id":1234567890123456789}}', // 11 not a float64
     ];
     writeFileSync(file, Buffer.concat([Buffer.from(`${lines.join("\n")}\n`), Buffer.from([0x7b, 0xff, 0xfe, 0x7d, 0x0a])])); // 12: bad UTF-8
     // No API key, no server: --dry-run needs neither.
     const run = await runCli([file, "--dry-run"], null);
     expect(run.code).toBe(1);
-    for (const [line, code] of [[3, "INVALID_JSON"], [4, "INVALID_OPERATION"], [5, "INVALID_OPERATION"], [6, "INVALID_OPERATION"],
-      [7, "INVALID_OPERATION"], [8, "RECORD_TOO_LARGE"], [9, "INVALID_JSON"], [11, "INVALID_OPERATION"], [12, "INVALID_UTF8"]] as const) {
+    for (const [line, code] of [
+      [3, "INVALID_JSON"],
+      [4, "INVALID_OPERATION"],
+      [5, "INVALID_OPERATION"],
+      [6, "INVALID_OPERATION"],
+      [7, "INVALID_OPERATION"],
+      [8, "RECORD_TOO_LARGE"],
+      [9, "INVALID_JSON"],
+      [11, "INVALID_OPERATION"],
+      [12, "INVALID_UTF8"],
+    ] as const) {
       expect(run.stdout).toMatch(new RegExp(`^line ${line}: ${code}: `, "m"));
     }
     expect(run.stdout).not.toMatch(/^line (1|2|10):/m);
@@ -70,15 +83,28 @@ describe("unified-sync push --dry-run", () => {
 
   it("raw records: --namespace and --id-field make the whole object the data; --delete-field marks deletes", async () => {
     const file = join(dir, "raw.jsonl");
-    writeFileSync(file, [JSON.stringify({ pk: 1, name: "a" }), JSON.stringify({ pk: "b", deleted: true }), JSON.stringify({ name: "no id" }), ""].join("\n"));
+    writeFileSync(
+      file,
+      [JSON.stringify({ pk: 1, name: "a" }), JSON.stringify({ pk: "b", deleted: true }), JSON.stringify({ name: "no id" }), ""].join("\n"),
+    );
     const run = await runCli([file, "--dry-run", "--json", "--namespace", "people", "--id-field", "pk", "--delete-field", "deleted"], null);
     expect(run.code).toBe(1);
-    expect(run.json).toMatchObject({ lines: 3, operations: 2, upserts: 1, deletes: 1, bad: 1, bad_lines: [{ line: 3, code: "MISSING_ID" }] });
+    expect(run.json).toMatchObject({
+      lines: 3,
+      operations: 2,
+      upserts: 1,
+      deletes: 1,
+      bad: 1,
+      bad_lines: [{ line: 3, code: "MISSING_ID" }],
+    });
   });
 
   it("runs as `npx --no-install unified-sync`, reading stdin", async () => {
-    const { stdout } = await promisify(execFile)("sh", ["-c", `printf '%s\\n' '${op("x")}' | npx --no-install unified-sync push --dry-run`],
-      { cwd: root, env: { ...process.env, UNIFIED_SYNC_API_KEY: "" } });
+    const { stdout } = await promisify(execFile)(
+      "sh",
+      ["-c", `printf '%s\\n' '${op("x")}' | npx --no-install unified-sync push --dry-run`],
+      { cwd: root, env: { ...process.env, UNIFIED_SYNC_API_KEY: "" } },
+    );
     expect(stdout).toMatch(/1 line, 1 valid operation \(1 upsert, 0 deletes\)/);
   });
 
@@ -103,15 +129,15 @@ describe("the CLI's pieces", () => {
   }
 
   it("splits lines across chunks, CRLF and a BOM; skips blank lines but counts them; bounds line length", async () => {
-    const lines = await collect(["\ufeff{\"a\"", ":1}\r\n\n  \n{\"b\":", "2}", "\n", "x".repeat(30), "y".repeat(30), "\n{}"], 40);
+    const lines = await collect(['\ufeff{"a"', ':1}\r\n\n  \n{"b":', "2}", "\n", "x".repeat(30), "y".repeat(30), "\n{}"], 40);
     expect(lines).toEqual([
-      { number: 1, text: "{\"a\":1}", bytes: 11 },
-      { number: 4, text: "{\"b\":2}", bytes: 7 },
+      { number: 1, text: '{"a":1}', bytes: 11 },
+      { number: 4, text: '{"b":2}', bytes: 7 },
       expect.objectContaining({ number: 5, error: "LINE_TOO_LONG" }),
       { number: 6, text: "{}", bytes: 2 },
     ]);
     const utf8 = await collect([Buffer.from([0x22, 0xc3]), Buffer.from([0xa9, 0x22, 0x0a, 0x22, 0xc3, 0x22])]);
-    expect(utf8).toEqual([{ number: 1, text: "\"é\"", bytes: 4 }, expect.objectContaining({ number: 2, error: "INVALID_UTF8" })]);
+    expect(utf8).toEqual([{ number: 1, text: '"é"', bytes: 4 }, expect.objectContaining({ number: 2, error: "INVALID_UTF8" })]);
   });
 
   it("keeps the line's own text: numbers are sent exactly as written", () => {
@@ -152,8 +178,12 @@ describe("the CLI's pieces", () => {
     const key = partKey("vs_a", "2026-01-01T00:00:00Z", 2, h);
     expect(key).toMatch(/^usp-2-[0-9a-f]{48}$/);
     expect(partKey("vs_a", "2026-01-01T00:00:00Z", 2, h)).toBe(key);
-    for (const other of [partKey("vs_b", "2026-01-01T00:00:00Z", 2, h), partKey("vs_a", "2026-01-01T00:00:01Z", 2, h),
-      partKey("vs_a", "2026-01-01T00:00:00Z", 3, h), partKey("vs_a", "2026-01-01T00:00:00Z", 2, sha256Hex("other"))]) {
+    for (const other of [
+      partKey("vs_b", "2026-01-01T00:00:00Z", 2, h),
+      partKey("vs_a", "2026-01-01T00:00:01Z", 2, h),
+      partKey("vs_a", "2026-01-01T00:00:00Z", 3, h),
+      partKey("vs_a", "2026-01-01T00:00:00Z", 2, sha256Hex("other")),
+    ]) {
       expect(other).not.toBe(key);
     }
   });
@@ -161,7 +191,15 @@ describe("the CLI's pieces", () => {
   it("retries 429, 503, 502, 504 and 409 IDEMPOTENCY_KEY_IN_PROGRESS only; honours Retry-After; backs off with jitter, capped", () => {
     for (const s of [429, 503, 502, 504]) expect(isRetryable(s, null)).toBe(true);
     expect(isRetryable(409, "IDEMPOTENCY_KEY_IN_PROGRESS")).toBe(true);
-    for (const [s, c] of [[400, "VALIDATION_ERROR"], [401, "INVALID_API_KEY"], [403, null], [409, "STALE_SYNC"], [413, null], [422, null], [500, null]] as const) {
+    for (const [s, c] of [
+      [400, "VALIDATION_ERROR"],
+      [401, "INVALID_API_KEY"],
+      [403, null],
+      [409, "STALE_SYNC"],
+      [413, null],
+      [422, null],
+      [500, null],
+    ] as const) {
       expect(isRetryable(s, c)).toBe(false);
     }
     expect(parseRetryAfter("1")).toBe(1000);

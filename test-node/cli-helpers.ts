@@ -38,27 +38,41 @@ export function devVar(name: string): string {
   throw new Error(`${name} is in neither .dev.vars nor .dev.vars.example`);
 }
 
-export interface DevServer { child: ChildProcess; base: string; output: () => string; exited: Promise<number | null> }
+export interface DevServer {
+  child: ChildProcess;
+  base: string;
+  output: () => string;
+  exited: Promise<number | null>;
+}
 
 async function startOnce(): Promise<DevServer> {
   const port = await freePort();
   const inspector = await freePort();
-  const child = spawn(process.execPath, ["scripts/dev.mjs", "--port", String(port), "--inspector-port", String(inspector)],
-    { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, ["scripts/dev.mjs", "--port", String(port), "--inspector-port", String(inspector)], {
+    cwd: root,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   const lines: string[] = [];
-  const keep = (chunk: Buffer) => { lines.push(...chunk.toString().split("\n")); lines.splice(0, Math.max(0, lines.length - 200)); };
+  const keep = (chunk: Buffer) => {
+    lines.push(...chunk.toString().split("\n"));
+    lines.splice(0, Math.max(0, lines.length - 200));
+  };
   child.stdout!.on("data", keep);
   child.stderr!.on("data", keep);
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   let gone = false;
-  void exited.then(() => { gone = true; });
+  void exited.then(() => {
+    gone = true;
+  });
   const server = { child, base: `http://127.0.0.1:${port}`, output: () => lines.join("\n"), exited };
   const deadline = Date.now() + START_LIMIT_MS;
   while (Date.now() < deadline && !gone) {
     try {
       const res = await fetch(`${server.base}/health`, { signal: AbortSignal.timeout(1000) });
       if (res.ok) return server;
-    } catch { /* not up yet */ }
+    } catch {
+      /* not up yet */
+    }
     await sleep(250);
   }
   await stopDevServer(server);
@@ -87,16 +101,28 @@ export async function stopDevServer(server: DevServer): Promise<void> {
   }
 }
 
-export interface Tenant { org: string; store: string; key: string }
+export interface Tenant {
+  org: string;
+  store: string;
+  key: string;
+}
 
 /** A new organization with one vector store and an API key (its own rate-limit bucket). */
 export async function newTenant(base: string, label: string): Promise<Tenant> {
   const admin = { Authorization: `Bearer ${devVar("ADMIN_TOKEN")}`, "Content-Type": "application/json" };
   const org = `org_cli_${label}_${Math.random().toString(36).slice(2, 10)}`;
-  const storeRes = await fetch(`${base}/v1/admin/vector-stores`, { method: "POST", headers: admin, body: JSON.stringify({ organization_id: org }) });
+  const storeRes = await fetch(`${base}/v1/admin/vector-stores`, {
+    method: "POST",
+    headers: admin,
+    body: JSON.stringify({ organization_id: org }),
+  });
   if (storeRes.status !== 201) throw new Error(`creating a store: ${storeRes.status} ${await storeRes.text()}`);
   const store = ((await storeRes.json()) as { id: string }).id;
-  const keyRes = await fetch(`${base}/v1/admin/api-keys`, { method: "POST", headers: admin, body: JSON.stringify({ organization_id: org }) });
+  const keyRes = await fetch(`${base}/v1/admin/api-keys`, {
+    method: "POST",
+    headers: admin,
+    body: JSON.stringify({ organization_id: org }),
+  });
   if (keyRes.status !== 201) throw new Error(`creating a key: ${keyRes.status} ${await keyRes.text()}`);
   return { org, store, key: ((await keyRes.json()) as { api_key: string }).api_key };
 }
@@ -133,7 +159,13 @@ export async function listSyncs(base: string, t: Tenant) {
   }
 }
 
-export interface CliRun { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string; json: any }
+export interface CliRun {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  json: any;
+}
 
 /** Starts `unified-sync push <args>` with the tenant's key in UNIFIED_SYNC_API_KEY. */
 export function startCli(args: string[], key: string | null, options: { stdin?: string } = {}) {
@@ -144,14 +176,22 @@ export function startCli(args: string[], key: string | null, options: { stdin?: 
   const child = spawn(process.execPath, [CLI, "push", ...args], { cwd: root, env, stdio: ["pipe", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";
-  child.stdout!.on("data", (c: Buffer) => { stdout += c.toString(); });
-  child.stderr!.on("data", (c: Buffer) => { stderr += c.toString(); });
+  child.stdout!.on("data", (c: Buffer) => {
+    stdout += c.toString();
+  });
+  child.stderr!.on("data", (c: Buffer) => {
+    stderr += c.toString();
+  });
   if (options.stdin !== undefined) child.stdin!.end(options.stdin);
   else child.stdin!.end();
   const done = new Promise<CliRun>((resolve) => {
     child.once("close", (code, signal) => {
       let json: unknown = null;
-      try { json = JSON.parse(stdout); } catch { /* not --json */ }
+      try {
+        json = JSON.parse(stdout);
+      } catch {
+        /* not --json */
+      }
       resolve({ code, signal, stdout, stderr, json });
     });
   });
@@ -169,7 +209,15 @@ export type Fault =
   /** Never forwarded, never answered. */
   | { kind: "hang" };
 
-export interface ProxyEntry { n: number | null; method: string; path: string; key: string | null; fault: Fault["kind"]; status: number | null; replayed: boolean }
+export interface ProxyEntry {
+  n: number | null;
+  method: string;
+  path: string;
+  key: string | null;
+  fault: Fault["kind"];
+  status: number | null;
+  replayed: boolean;
+}
 
 export interface FaultProxy {
   base: string;
@@ -192,8 +240,15 @@ export async function startFaultProxy(target: string, plan: (n: number) => Fault
     const isSync = req.method === "POST" && /\/pipeline\/sync$/.test(req.url ?? "");
     const n = isSync ? ++syncCount : null;
     const fault: Fault = n !== null ? plan(n) : { kind: "pass" };
-    const entry: ProxyEntry = { n, method: req.method ?? "", path: req.url ?? "", key: (req.headers["idempotency-key"] as string) ?? null,
-      fault: fault.kind, status: null, replayed: false };
+    const entry: ProxyEntry = {
+      n,
+      method: req.method ?? "",
+      path: req.url ?? "",
+      key: (req.headers["idempotency-key"] as string) ?? null,
+      fault: fault.kind,
+      status: null,
+      replayed: false,
+    };
     log.push(entry);
     if (fault.kind === "hang") {
       hanging.add(res);
@@ -203,8 +258,14 @@ export async function startFaultProxy(target: string, plan: (n: number) => Fault
     if (fault.kind === "answer") {
       entry.status = fault.status;
       res.writeHead(fault.status, { "Content-Type": "application/json", ...fault.headers });
-      res.end(JSON.stringify(fault.body ?? { success: false, error: { code: fault.status === 429 ? "RATE_LIMIT_EXCEEDED" : "UPSTREAM_UNAVAILABLE",
-        message: "injected by the test proxy" } }));
+      res.end(
+        JSON.stringify(
+          fault.body ?? {
+            success: false,
+            error: { code: fault.status === 429 ? "RATE_LIMIT_EXCEEDED" : "UPSTREAM_UNAVAILABLE", message: "injected by the test proxy" },
+          },
+        ),
+      );
       return;
     }
     const headers: Record<string, string> = {};
@@ -221,7 +282,9 @@ export async function startFaultProxy(target: string, plan: (n: number) => Fault
         return;
       }
       const out: Record<string, string> = {};
-      upstream.headers.forEach((v, k) => { if (!["content-length", "content-encoding", "transfer-encoding", "connection"].includes(k)) out[k] = v; });
+      upstream.headers.forEach((v, k) => {
+        if (!["content-length", "content-encoding", "transfer-encoding", "connection"].includes(k)) out[k] = v;
+      });
       res.writeHead(upstream.status, { ...out, "Content-Length": String(answer.length) });
       res.end(answer);
     } catch (err) {
@@ -235,12 +298,15 @@ export async function startFaultProxy(target: string, plan: (n: number) => Fault
     base: `http://127.0.0.1:${port}`,
     log,
     syncs: () => log.filter((e) => e.n !== null),
-    setPlan(p) { plan = p; },
-    close: () => new Promise<void>((resolve) => {
-      for (const res of hanging) res.socket?.destroy();
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    setPlan(p) {
+      plan = p;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const res of hanging) res.socket?.destroy();
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 

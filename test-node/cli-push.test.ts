@@ -8,8 +8,18 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createSyncClient } from "../src/client/index";
 import {
-  type DevServer, type FaultProxy, type Tenant, listRecordIds, listSyncs, newTenant, runCli, startCli, startDevServer,
-  startFaultProxy, stopDevServer, until,
+  type DevServer,
+  type FaultProxy,
+  type Tenant,
+  listRecordIds,
+  listSyncs,
+  newTenant,
+  runCli,
+  startCli,
+  startDevServer,
+  startFaultProxy,
+  stopDevServer,
+  until,
 } from "./cli-helpers";
 
 const LINES = 12_000;
@@ -24,8 +34,14 @@ function writeOps(name: string, without: (i: number) => boolean = () => false): 
   const out: string[] = [];
   for (let i = 0; i < LINES; i++) {
     if (without(i)) continue;
-    out.push(JSON.stringify({ action: "upsert", id: `r${String(i).padStart(5, "0")}`, namespace: NS,
-      data: { title: `Item ${i}`, body: `Some text about item ${i}`, n: i } }));
+    out.push(
+      JSON.stringify({
+        action: "upsert",
+        id: `r${String(i).padStart(5, "0")}`,
+        namespace: NS,
+        data: { title: `Item ${i}`, body: `Some text about item ${i}`, n: i },
+      }),
+    );
   }
   const path = join(dir, name);
   writeFileSync(path, `${out.join("\n")}\n`);
@@ -52,8 +68,14 @@ describe("unified-sync push against npm run dev", () => {
     const started = Date.now();
     const run = await runCli([file, ...target(t, server.base)], t.key);
     expect(run.code, run.stderr).toBe(0);
-    expect(run.json).toMatchObject({ status: "ok", exit_code: 0, parts: 3, records_sent: LINES,
-      results: { upserted: LINES, deleted: 0, unchanged: 0, failed: 0 }, by_namespace: { [NS]: { upserted: LINES } } });
+    expect(run.json).toMatchObject({
+      status: "ok",
+      exit_code: 0,
+      parts: 3,
+      records_sent: LINES,
+      results: { upserted: LINES, deleted: 0, unchanged: 0, failed: 0 },
+      by_namespace: { [NS]: { upserted: LINES } },
+    });
     console.log(`incremental push of ${LINES} records: ${Date.now() - started} ms (CLI: ${run.json.elapsed_ms} ms)`);
     const ids = await listRecordIds(server.base, t, NS);
     expect(ids.length).toBe(LINES);
@@ -68,18 +90,26 @@ describe("unified-sync push against npm run dev", () => {
     const client = createSyncClient({ baseUrl: server.base, apiKey: t.key });
     const first = await runCli([writeOps("full-1.jsonl"), "--mode", "full_refresh", ...target(t, server.base)], t.key);
     expect(first.code, first.stderr).toBe(0);
-    expect(first.json).toMatchObject({ parts: 3, results: { upserted: LINES, deleted: 0, failed: 0 },
-      run: { state: "completed", swept: 0, final_sent: true } });
+    expect(first.json).toMatchObject({
+      parts: 3,
+      results: { upserted: LINES, deleted: 0, failed: 0 },
+      run: { state: "completed", swept: 0, final_sent: true },
+    });
     const run1 = await client.GET("/v1/connectors/pipeline/runs/{vector_store_id}/{sync_timestamp}", {
-      params: { path: { vector_store_id: t.store, sync_timestamp: first.json.sync_timestamp } } });
+      params: { path: { vector_store_id: t.store, sync_timestamp: first.json.sync_timestamp } },
+    });
     expect(run1.data).toMatchObject({ state: "completed", parts: 3, namespaces: [NS] });
     expect((await listRecordIds(server.base, t, NS)).length).toBe(LINES);
 
     const gone = (i: number) => i % 12 === 5;
     const second = await runCli([writeOps("full-2.jsonl", gone), "--mode", "full_refresh", ...target(t, server.base)], t.key);
     expect(second.code, second.stderr).toBe(0);
-    expect(second.json).toMatchObject({ parts: 3, records_sent: 11_000,
-      results: { upserted: 0, unchanged: 11_000, deleted: 1000, failed: 0 }, run: { state: "completed", swept: 1000 } });
+    expect(second.json).toMatchObject({
+      parts: 3,
+      records_sent: 11_000,
+      results: { upserted: 0, unchanged: 11_000, deleted: 1000, failed: 0 },
+      run: { state: "completed", swept: 1000 },
+    });
     const left = new Set(await listRecordIds(server.base, t, NS));
     expect(left.size).toBe(11_000);
     for (let i = 0; i < LINES; i++) expect(left.has(`r${String(i).padStart(5, "0")}`)).toBe(!gone(i));
@@ -90,7 +120,12 @@ describe("unified-sync push against npm run dev", () => {
     writeFileSync(empty, "");
     const third = await runCli([empty, "--mode", "full_refresh", "--namespace", NS, ...target(t, server.base)], t.key);
     expect(third.code, third.stderr).toBe(0);
-    expect(third.json).toMatchObject({ parts: 2, records_sent: 0, results: { deleted: 11_000 }, run: { state: "completed", swept: 11_000 } });
+    expect(third.json).toMatchObject({
+      parts: 2,
+      records_sent: 0,
+      results: { deleted: 11_000 },
+      run: { state: "completed", swept: 11_000 },
+    });
     expect(third.stderr).toMatch(/final again/);
     expect(await listRecordIds(server.base, t, NS)).toEqual([]);
   });
@@ -99,11 +134,15 @@ describe("unified-sync push against npm run dev", () => {
     const t = await newTenant(server.base, "faults");
     const retryAfter = { "Retry-After": "1" };
     const plan = (n: number) =>
-      n <= 2 ? { kind: "answer" as const, status: 429, headers: retryAfter }
-      : n <= 4 ? { kind: "answer" as const, status: 503, headers: retryAfter }
-      : n === 5 ? { kind: "lose-answer" as const } // part 1 applied, its answer lost: the retry must replay
-      : n === 7 ? { kind: "answer" as const, status: 503 } // no Retry-After: exponential backoff
-      : { kind: "pass" as const };
+      n <= 2
+        ? { kind: "answer" as const, status: 429, headers: retryAfter }
+        : n <= 4
+          ? { kind: "answer" as const, status: 503, headers: retryAfter }
+          : n === 5
+            ? { kind: "lose-answer" as const } // part 1 applied, its answer lost: the retry must replay
+            : n === 7
+              ? { kind: "answer" as const, status: 503 } // no Retry-After: exponential backoff
+              : { kind: "pass" as const };
     const proxy = await startFaultProxy(server.base, plan);
     proxies.push(proxy);
     const run = await runCli([writeOps("faults.jsonl"), ...target(t, proxy.base), "--max-backoff", "1"], t.key);
@@ -151,15 +190,27 @@ describe("unified-sync push against npm run dev", () => {
     proxy.setPlan(() => ({ kind: "pass" }));
     const again = await runCli(args, t.key);
     expect(again.code, again.stderr).toBe(0);
-    expect(again.json).toMatchObject({ sync_timestamp: state.sync_timestamp, parts: 3, replayed_parts: 2, resumed_parts: 0,
-      results: { upserted: LINES, failed: 0 }, run: { state: "completed" } });
+    expect(again.json).toMatchObject({
+      sync_timestamp: state.sync_timestamp,
+      parts: 3,
+      replayed_parts: 2,
+      resumed_parts: 0,
+      results: { upserted: LINES, failed: 0 },
+      run: { state: "completed" },
+    });
     const resent = proxy.syncs().slice(3);
     expect(resent.map((s) => s.replayed)).toEqual([true, true, false]);
-    expect(resent.slice(0, 2).map((s) => s.key)).toEqual(proxy.syncs().slice(0, 2).map((s) => s.key));
+    expect(resent.slice(0, 2).map((s) => s.key)).toEqual(
+      proxy
+        .syncs()
+        .slice(0, 2)
+        .map((s) => s.key),
+    );
     // The server applied three parts, not five: the run counts 3, the store has 3 syncs.
     const client = createSyncClient({ baseUrl: server.base, apiKey: t.key });
     const runView = await client.GET("/v1/connectors/pipeline/runs/{vector_store_id}/{sync_timestamp}", {
-      params: { path: { vector_store_id: t.store, sync_timestamp: state.sync_timestamp } } });
+      params: { path: { vector_store_id: t.store, sync_timestamp: state.sync_timestamp } },
+    });
     expect(runView.data).toMatchObject({ state: "completed", parts: 3, results: { upserted: LINES } });
     expect((await listSyncs(server.base, t)).length).toBe(3);
     expect((await listRecordIds(server.base, t, NS)).length).toBe(LINES);
@@ -204,11 +255,13 @@ describe("unified-sync push against npm run dev", () => {
     const run = await runCli([file, ...target(t, proxy.base)], t.key);
     expect(run.code).toBe(2);
     expect(run.json).toMatchObject({ status: "partial", records_sent: 3, skipped: 2, results: { upserted: 1, deleted: 1, failed: 1 } });
-    expect(run.json.failures).toEqual(expect.arrayContaining([
-      expect.objectContaining({ line: 2, id: "empty", code: "INVALID_OPERATION", source: "server" }),
-      expect.objectContaining({ line: 3, id: "huge", code: "RECORD_TOO_LARGE", source: "local" }),
-      expect.objectContaining({ line: 4, code: "INVALID_JSON", source: "local" }),
-    ]));
+    expect(run.json.failures).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ line: 2, id: "empty", code: "INVALID_OPERATION", source: "server" }),
+        expect.objectContaining({ line: 3, id: "huge", code: "RECORD_TOO_LARGE", source: "local" }),
+        expect.objectContaining({ line: 4, code: "INVALID_JSON", source: "local" }),
+      ]),
+    );
     expect(proxy.syncs().length).toBe(1);
     // The human summary names them too.
     const human = await runCli([file, "--url", server.base, "--org", t.org, "--store", t.store, "--restart"], t.key);

@@ -20,7 +20,9 @@ const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]"]);
 const haveChromium = existsSync(CHROMIUM);
 const inCi = process.env.CI === "true";
 if (!haveChromium && !inCi) {
-  console.warn(`test-node/docs.test.ts skipped: no browser at ${CHROMIUM} (apt-get install -y chromium, or set CHROMIUM_PATH). Under CI=true this fails instead.`);
+  console.warn(
+    `test-node/docs.test.ts skipped: no browser at ${CHROMIUM} (apt-get install -y chromium, or set CHROMIUM_PATH). Under CI=true this fails instead.`,
+  );
 }
 
 function freePort(): Promise<number> {
@@ -36,28 +38,43 @@ function freePort(): Promise<number> {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-interface DevServer { child: ChildProcess; base: string; output: () => string; exited: Promise<number | null> }
+interface DevServer {
+  child: ChildProcess;
+  base: string;
+  output: () => string;
+  exited: Promise<number | null>;
+}
 
 /** `node scripts/dev.mjs` on free ports, with its own local state; resolves once /health answers. */
 async function startDevServer(stateDir: string): Promise<DevServer> {
   const port = await freePort();
   const inspector = await freePort();
-  const child = spawn(process.execPath, ["scripts/dev.mjs", "--port", String(port), "--inspector-port", String(inspector),
-    "--persist-to", stateDir], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(
+    process.execPath,
+    ["scripts/dev.mjs", "--port", String(port), "--inspector-port", String(inspector), "--persist-to", stateDir],
+    { cwd: root, stdio: ["ignore", "pipe", "pipe"] },
+  );
   const lines: string[] = [];
-  const keep = (chunk: Buffer) => { lines.push(...chunk.toString().split("\n")); lines.splice(0, Math.max(0, lines.length - 200)); };
+  const keep = (chunk: Buffer) => {
+    lines.push(...chunk.toString().split("\n"));
+    lines.splice(0, Math.max(0, lines.length - 200));
+  };
   child.stdout!.on("data", keep);
   child.stderr!.on("data", keep);
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   let gone = false;
-  void exited.then(() => { gone = true; });
+  void exited.then(() => {
+    gone = true;
+  });
   const base = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + START_LIMIT_MS;
   while (Date.now() < deadline && !gone) {
     try {
       const res = await fetch(`${base}/health`, { signal: AbortSignal.timeout(1000) });
       if (res.ok) return { child, base, output: () => lines.join("\n"), exited };
-    } catch { /* not up yet */ }
+    } catch {
+      /* not up yet */
+    }
     await sleep(250);
   }
   await stopDevServer({ child, base, output: () => "", exited });
@@ -147,8 +164,15 @@ describe.skipIf(!haveChromium && !inCi)("/docs in a real browser, offline", () =
     expect(blocked, "requests to other hosts").toEqual([]);
     expect(problems).toEqual([]);
     // Everything came from the Worker: the page, Swagger UI's files, the document, the health call.
-    expect(requested).toEqual(expect.arrayContaining(["/docs", "/docs/swagger-ui-dist/swagger-ui-bundle.js",
-      "/docs/swagger-ui-dist/swagger-ui.css", "/openapi.json", "/health"]));
+    expect(requested).toEqual(
+      expect.arrayContaining([
+        "/docs",
+        "/docs/swagger-ui-dist/swagger-ui-bundle.js",
+        "/docs/swagger-ui-dist/swagger-ui.css",
+        "/openapi.json",
+        "/health",
+      ]),
+    );
     await context.close();
   });
 });

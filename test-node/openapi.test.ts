@@ -14,7 +14,8 @@ const METHODS = ["get", "put", "post", "delete", "patch", "head", "options"];
 
 function operations(): { method: string; path: string; op: any }[] {
   return Object.entries(doc.paths).flatMap(([path, item]: [string, any]) =>
-    METHODS.filter((m) => item[m]).map((method) => ({ method, path, op: item[method] })));
+    METHODS.filter((m) => item[m]).map((method) => ({ method, path, op: item[method] })),
+  );
 }
 
 /** Every (status, code) the document lists anywhere, as "status CODE". */
@@ -31,7 +32,8 @@ function documentedErrors(): Set<string> {
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? sourceFiles(join(dir, e.name)) : e.name.endsWith(".ts") ? [join(dir, e.name)] : []);
+    e.isDirectory() ? sourceFiles(join(dir, e.name)) : e.name.endsWith(".ts") ? [join(dir, e.name)] : [],
+  );
 }
 
 /** Every (status, code) the service's source constructs, as "status CODE" -> files. */
@@ -58,14 +60,19 @@ describe("the OpenAPI document", () => {
 
   it("has no $ref that points nowhere", () => {
     const broken: string[] = [];
-    const resolve = (pointer: string) => pointer.slice(2).split("/")
-      .map((p) => p.replace(/~1/g, "/").replace(/~0/g, "~"))
-      .reduce<any>((node, key) => (node === undefined ? undefined : node[key]), doc);
+    const resolve = (pointer: string) =>
+      pointer
+        .slice(2)
+        .split("/")
+        .map((p) => p.replace(/~1/g, "/").replace(/~0/g, "~"))
+        .reduce<any>((node, key) => (node === undefined ? undefined : node[key]), doc);
     const walk = (node: unknown, at: string) => {
-      if (Array.isArray(node)) node.forEach((n, i) => walk(n, `${at}/${i}`));
-      else if (node && typeof node === "object") {
+      if (Array.isArray(node)) {
+        for (let i = 0; i < node.length; i++) walk(node[i], `${at}/${i}`);
+      } else if (node && typeof node === "object") {
         for (const [k, v] of Object.entries(node)) {
-          if (k === "$ref" && (typeof v !== "string" || !v.startsWith("#/") || resolve(v) === undefined)) broken.push(`${at}: ${String(v)}`);
+          if (k === "$ref" && (typeof v !== "string" || !v.startsWith("#/") || resolve(v) === undefined))
+            broken.push(`${at}: ${String(v)}`);
           else walk(v, `${at}/${k}`);
         }
       }
@@ -83,7 +90,8 @@ describe("the OpenAPI document", () => {
       ids.add(op.operationId);
       const ok = Object.keys(op.responses).filter((s) => s.startsWith("2"));
       expect(ok, where).toHaveLength(1);
-      if (ok[0] !== "204") expect(op.responses[ok[0]!].content?.["application/json"]?.schema?.$ref, where).toMatch(/^#\/components\/schemas\//);
+      if (ok[0] !== "204")
+        expect(op.responses[ok[0]!].content?.["application/json"]?.schema?.$ref, where).toMatch(/^#\/components\/schemas\//);
       for (const [status, response] of Object.entries(op.responses) as [string, any][]) {
         expect(response.headers?.["X-Request-Id"], `${where} ${status}`).toBeDefined();
         if (status === "429" || status === "503") expect(response.headers?.["Retry-After"], `${where} ${status}`).toBeDefined();
@@ -98,7 +106,8 @@ describe("the OpenAPI document", () => {
     const documented = documentedErrors();
     expect(constructed.size).toBeGreaterThan(15); // the scan found the error sites
     // NOT_FOUND is the answer for a path no route serves: no operation's.
-    const missing = [...constructed].filter(([key]) => key !== "404 NOT_FOUND" && !documented.has(key))
+    const missing = [...constructed]
+      .filter(([key]) => key !== "404 NOT_FOUND" && !documented.has(key))
       .map(([key, files]) => `${key} (${files.join(", ")})`);
     expect(missing).toEqual([]);
     const unknown = [...documented].filter((key) => !constructed.has(key));
@@ -122,10 +131,24 @@ describe("the OpenAPI document", () => {
 
   it("documents the sync operation's headers and codes", () => {
     const sync = doc.paths["/v1/connectors/pipeline/sync"].post;
-    const codes = (status: string) => sync.responses[status].content["application/json"].schema.allOf[1].properties.error.properties.code.enum;
+    const codes = (status: string) =>
+      sync.responses[status].content["application/json"].schema.allOf[1].properties.error.properties.code.enum;
     expect(codes("400")).toEqual(expect.arrayContaining(["INVALID_JSON", "JSON_TOO_DEEP", "VALIDATION_ERROR", "BATCH_SIZE_EXCEEDED"]));
     expect(codes("409")).toEqual(expect.arrayContaining(["STALE_SYNC", "RUN_COMPLETED", "IDEMPOTENCY_KEY_IN_PROGRESS"]));
-    expect(Object.keys(sync.responses).sort()).toEqual(["200", "400", "401", "403", "404", "409", "413", "415", "422", "429", "500", "503"]);
+    expect(Object.keys(sync.responses).sort()).toEqual([
+      "200",
+      "400",
+      "401",
+      "403",
+      "404",
+      "409",
+      "413",
+      "415",
+      "422",
+      "429",
+      "500",
+      "503",
+    ]);
     expect(sync.parameters).toEqual([{ $ref: "#/components/parameters/IdempotencyKey" }]);
     expect(doc.components.parameters.IdempotencyKey).toMatchObject({ name: "Idempotency-Key", in: "header" });
     expect(sync.responses["200"].headers["Idempotent-Replayed"]).toBeDefined();

@@ -13,25 +13,34 @@ describe("API keys and the authorization matrix", () => {
     // A writing into B's store, under B's org id -> 403; under its own org id -> 404 (not its store).
     const asB = await call("POST", "/v1/connectors/pipeline/sync", syncBody(b, [upsert("x", { y: 1 })]), { "X-API-Key": a.key });
     expect(asB.status).toBe(403);
-    const intoB = await call("POST", "/v1/connectors/pipeline/sync",
-      syncBody({ ...b, org: a.org }, [upsert("x", { y: 1 })]), { "X-API-Key": a.key });
+    const intoB = await call("POST", "/v1/connectors/pipeline/sync", syncBody({ ...b, org: a.org }, [upsert("x", { y: 1 })]), {
+      "X-API-Key": a.key,
+    });
     expect(intoB.status).toBe(404);
-    for (const path of [`/v1/vector_stores/${b.store}`, `/v1/vector_stores/${b.store}/namespaces`,
-      `/v1/vector_stores/${b.store}/records/clickup_tasks/secret`, `/v1/connectors/pipeline/syncs/${written.body.sync_id}`]) {
+    for (const path of [
+      `/v1/vector_stores/${b.store}`,
+      `/v1/vector_stores/${b.store}/namespaces`,
+      `/v1/vector_stores/${b.store}/records/clickup_tasks/secret`,
+      `/v1/connectors/pipeline/syncs/${written.body.sync_id}`,
+    ]) {
       const res = await get(a, path);
       expect(res.status, path).toBe(404);
       expect(JSON.stringify(await res.json())).not.toContain("owner");
     }
-    for (const path of [`/v1/vector_stores/${b.store}/records/clickup_tasks`,
+    for (const path of [
+      `/v1/vector_stores/${b.store}/records/clickup_tasks`,
       `/v1/connectors/pipeline/runs/${b.store}/${encodeURIComponent("2026-01-15T10:00:00Z")}`,
-      `/v1/connectors/pipeline/syncs?vector_store_id=${b.store}`]) {
+      `/v1/connectors/pipeline/syncs?vector_store_id=${b.store}`,
+    ]) {
       const res = await get(a, path);
       expect(res.status, path).toBe(404);
       expect(JSON.stringify(await res.json())).not.toContain("secret");
     }
     const listed = (await (await get(a, "/v1/connectors/pipeline/syncs")).json()) as any;
     expect(listed.syncs.map((s: any) => s.sync_id)).not.toContain(written.body.sync_id);
-    expect((await call("DELETE", `/v1/vector_stores/${b.store}/namespaces/clickup_tasks`, undefined, { "X-API-Key": a.key })).status).toBe(404);
+    expect((await call("DELETE", `/v1/vector_stores/${b.store}/namespaces/clickup_tasks`, undefined, { "X-API-Key": a.key })).status).toBe(
+      404,
+    );
     const search = await call("POST", `/v1/vector_stores/${b.store}/search`, { query: "owner" }, { "X-API-Key": a.key });
     expect(search.status).toBe(404);
     expect((await call("POST", `/v1/admin/vector-stores/${b.store}/reconcile`, {}, { "X-API-Key": a.key })).status).toBe(401);
@@ -45,8 +54,9 @@ describe("API keys and the authorization matrix", () => {
     const other = await call("POST", "/v1/admin/vector-stores", { organization_id: t.org, id: `vs_other_${t.store.slice(3)}` }, ADMIN);
     const otherId = ((await other.json()) as any).id;
     expect((await sync(t, [upsert("a", { x: 1 })])).status).toBe(200);
-    const res = await call("POST", "/v1/connectors/pipeline/sync", syncBody({ ...t, store: otherId }, [upsert("a", { x: 1 })]),
-      { "X-API-Key": t.key });
+    const res = await call("POST", "/v1/connectors/pipeline/sync", syncBody({ ...t, store: otherId }, [upsert("a", { x: 1 })]), {
+      "X-API-Key": t.key,
+    });
     expect(res.status).toBe(403);
     expect(((await res.json()) as any).error.code).toBe("INSUFFICIENT_PERMISSIONS");
     expect((await get(t, `/v1/vector_stores/${otherId}`)).status).toBe(403);

@@ -22,9 +22,14 @@ function spies() {
     },
   };
   const index: VectorIndexBinding = {
-
-    upsert: (vectors) => { calls.upserts.push(vectors); return env.VECTORIZE.upsert(vectors); },
-    deleteByIds: (ids) => { calls.deletes.push(ids); return env.VECTORIZE.deleteByIds(ids); },
+    upsert: (vectors) => {
+      calls.upserts.push(vectors);
+      return env.VECTORIZE.upsert(vectors);
+    },
+    deleteByIds: (ids) => {
+      calls.deletes.push(ids);
+      return env.VECTORIZE.deleteByIds(ids);
+    },
     getByIds: (ids) => env.VECTORIZE.getByIds(ids),
     query: (v, o) => env.VECTORIZE.query(v, o),
     describe: () => env.VECTORIZE.describe(),
@@ -40,7 +45,9 @@ it("never sends more than 100 texts per AI call or 1000 vectors per upsert; ids 
   // 5000 records, every twentieth long enough for several chunks (about 7000 vectors, inside the
   // per-request budget of 10,000); ids and namespaces at their maximum length.
   const operations = Array.from({ length: 5000 }, (_, i) => ({
-    action: "upsert", id: `${"é".repeat(240)}${i}`, namespace: i % 2 ? "n".repeat(64) : "tasks",
+    action: "upsert",
+    id: `${"é".repeat(240)}${i}`,
+    namespace: i % 2 ? "n".repeat(64) : "tasks",
     data: { title: `title ${i}`, body: words(i % 20 === 0 ? 1500 : 10, i) },
   }));
   const deps = { db: env.DB, ai, index, retry: retryPolicy(env) };
@@ -83,7 +90,8 @@ it("reads Workers AI's own answer shape (data: number[][]) as well as the stand-
     },
   };
   const res = await runSync({ db: env.DB, ai, index: env.VECTORIZE, retry: retryPolicy(env) }, store, {
-    mode: "incremental", syncTimestamp: "2026-01-15T10:00:00Z",
+    mode: "incremental",
+    syncTimestamp: "2026-01-15T10:00:00Z",
     operations: [{ action: "upsert", id: "plain", namespace: "ns", data: { title: "plain arrays" } }],
   });
   expect(res.results.upserted).toBe(1);

@@ -21,14 +21,24 @@ it("24 concurrent overlapping syncs end as applying them in version order would"
       const namespace = refresh ? "tasks" : pick(["tasks", "docs"]);
       return random() < 0.25
         ? { action: "delete" as const, id, namespace }
-        : { action: "upsert" as const, id, namespace, data: { title: `${id} ${token()} ${pick(["alpha", "beta", "gamma"])}`,
-          body: random() < 0.2 ? Array.from({ length: 700 }, (_, k) => `w${k}`).join(" ") : `short ${i}` } };
+        : {
+            action: "upsert" as const,
+            id,
+            namespace,
+            data: {
+              title: `${id} ${token()} ${pick(["alpha", "beta", "gamma"])}`,
+              body: random() < 0.2 ? Array.from({ length: 700 }, (_, k) => `w${k}`).join(" ") : `short ${i}`,
+            },
+          };
     });
     requests.push({ mode: refresh ? "full_refresh" : "incremental", ts, ops });
   }
   const shuffled = [...requests].sort(() => random() - 0.5);
-  const responses = await Promise.all(shuffled.map((r) =>
-    call("POST", "/v1/connectors/pipeline/sync", syncBody(t, r.ops, { sync_mode: r.mode, sync_timestamp: r.ts }), { "X-API-Key": t.key })));
+  const responses = await Promise.all(
+    shuffled.map((r) =>
+      call("POST", "/v1/connectors/pipeline/sync", syncBody(t, r.ops, { sync_mode: r.mode, sync_timestamp: r.ts }), { "X-API-Key": t.key }),
+    ),
+  );
   const statuses = responses.map((r) => r.status);
   // A full_refresh that arrives after a newer one is refused (409) and, in version order, changes
   // nothing the newer one does not decide: the model needs no special case for it.
@@ -46,8 +56,7 @@ it("24 concurrent overlapping syncs end as applying them in version order would"
   for (const [key, data] of model) {
     const [namespace, id] = key.split("/") as [string, string];
     const word = String(data.title).split(" ")[1]!; // unique to this version of this record
-    const res = await call("POST", `/v1/vector_stores/${t.store}/search`, { query: word, namespace, top_k: 3 },
-      { "X-API-Key": t.key });
+    const res = await call("POST", `/v1/vector_stores/${t.store}/search`, { query: word, namespace, top_k: 3 }, { "X-API-Key": t.key });
     const results = ((await res.json()) as any).results;
     expect(results[0].record_id, key).toBe(id);
   }

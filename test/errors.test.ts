@@ -8,8 +8,16 @@ async function expectEnvelope(res: Response, status: number, code: string, type:
   const body = (await res.json()) as any;
   expect(body.success).toBe(false);
   expect(body.error).toMatchObject({ code, type, status });
-  expect(Object.keys(body.error).sort()).toEqual(
-    ["code", "details", "message", "status", "system_message", "timestamp", "trace_id", "type"]);
+  expect(Object.keys(body.error).sort()).toEqual([
+    "code",
+    "details",
+    "message",
+    "status",
+    "system_message",
+    "timestamp",
+    "trace_id",
+    "type",
+  ]);
   expect(body.error.trace_id).toMatch(/^req_/);
   expect(res.headers.get("X-Request-Id")).toBe(body.error.trace_id);
   expect(Number.isNaN(Date.parse(body.error.timestamp))).toBe(false);
@@ -24,23 +32,35 @@ describe("errors: every documented case has the contract's envelope", () => {
 
   it("401 INVALID_API_KEY for an unknown key", async () => {
     const t = await createTenant();
-    await expectEnvelope(await call("POST", SYNC, syncBody(t, []), { "X-API-Key": "usk_not_a_key" }),
-      401, "INVALID_API_KEY", "authentication_error");
+    await expectEnvelope(
+      await call("POST", SYNC, syncBody(t, []), { "X-API-Key": "usk_not_a_key" }),
+      401,
+      "INVALID_API_KEY",
+      "authentication_error",
+    );
   });
 
   it("415 for a body that is not declared JSON; JSON with parameters is accepted", async () => {
     const t = await createTenant();
     const body = JSON.stringify(syncBody(t, []));
-    await expectEnvelope(await call("POST", SYNC, body, { "X-API-Key": t.key, "Content-Type": "text/plain" }),
-      415, "UNSUPPORTED_MEDIA_TYPE", "invalid_request_error");
+    await expectEnvelope(
+      await call("POST", SYNC, body, { "X-API-Key": t.key, "Content-Type": "text/plain" }),
+      415,
+      "UNSUPPORTED_MEDIA_TYPE",
+      "invalid_request_error",
+    );
     const ok = await call("POST", SYNC, body, { "X-API-Key": t.key, "Content-Type": "application/json; charset=utf-8" });
     expect(ok.status).toBe(200);
   });
 
   it("400 INVALID_JSON for a body that does not parse", async () => {
     const t = await createTenant();
-    await expectEnvelope(await call("POST", SYNC, "{\"organization_id\":", { "X-API-Key": t.key }),
-      400, "INVALID_JSON", "invalid_request_error");
+    await expectEnvelope(
+      await call("POST", SYNC, '{"organization_id":', { "X-API-Key": t.key }),
+      400,
+      "INVALID_JSON",
+      "invalid_request_error",
+    );
   });
 
   it("413 PAYLOAD_TOO_LARGE over the body cap, declared or not", async () => {
@@ -49,22 +69,39 @@ describe("errors: every documented case has the contract's envelope", () => {
     await expectEnvelope(await call("POST", SYNC, big, { "X-API-Key": t.key }), 413, "PAYLOAD_TOO_LARGE", "invalid_request_error");
     // A streamed body has no Content-Length: the cap is enforced while reading.
     const bytes = new TextEncoder().encode(big);
-    const stream = new ReadableStream({ start(controller) { controller.enqueue(bytes); controller.close(); } });
+    const stream = new ReadableStream({
+      start(controller) {
+        controller.enqueue(bytes);
+        controller.close();
+      },
+    });
     const { exports } = await import("cloudflare:workers");
-    const res = await exports.default.fetch(new Request("http://sync.test" + SYNC, {
-      method: "POST", body: stream, headers: { "X-API-Key": t.key, "Content-Type": "application/json" },
-      // @ts-expect-error duplex is required for streamed request bodies
-      duplex: "half",
-    }));
+    const res = await exports.default.fetch(
+      new Request("http://sync.test" + SYNC, {
+        method: "POST",
+        body: stream,
+        headers: { "X-API-Key": t.key, "Content-Type": "application/json" },
+        // @ts-expect-error duplex is required for streamed request bodies
+        duplex: "half",
+      }),
+    );
     await expectEnvelope(res, 413, "PAYLOAD_TOO_LARGE", "invalid_request_error");
   });
 
   it("the contract's own example, sent as written, is a 400 naming each bad field", async () => {
     const t = await createTenant({ org: "org_abc123" });
-    const res = await call("POST", SYNC, {
-      organization_id: "org_abc123", vector_store_id: "your_vector_store_id", sync_mode: "your_sync_mode",
-      sync_timestamp: "your_sync_timestamp", operations: [],
-    }, { "X-API-Key": t.key });
+    const res = await call(
+      "POST",
+      SYNC,
+      {
+        organization_id: "org_abc123",
+        vector_store_id: "your_vector_store_id",
+        sync_mode: "your_sync_mode",
+        sync_timestamp: "your_sync_timestamp",
+        operations: [],
+      },
+      { "X-API-Key": t.key },
+    );
     const error = await expectEnvelope(res, 400, "VALIDATION_ERROR", "invalid_request_error");
     expect(Object.keys(error.details.fields).sort()).toEqual(["sync_mode", "sync_timestamp", "vector_store_id"]);
     expect(error.details.fields.sync_mode[0]).toMatch(/incremental/);
@@ -72,8 +109,12 @@ describe("errors: every documented case has the contract's envelope", () => {
 
   it("400 VALIDATION_ERROR for operations that are not an array, a timestamp without a zone, a bad org", async () => {
     const t = await createTenant();
-    const res = await call("POST", SYNC, { organization_id: "abc", vector_store_id: t.store, sync_mode: "incremental",
-      sync_timestamp: "2026-01-15T10:00:00", operations: {} }, { "X-API-Key": t.key });
+    const res = await call(
+      "POST",
+      SYNC,
+      { organization_id: "abc", vector_store_id: t.store, sync_mode: "incremental", sync_timestamp: "2026-01-15T10:00:00", operations: {} },
+      { "X-API-Key": t.key },
+    );
     const error = await expectEnvelope(res, 400, "VALIDATION_ERROR", "invalid_request_error");
     expect(Object.keys(error.details.fields).sort()).toEqual(["operations", "organization_id", "sync_timestamp"]);
   });
@@ -90,31 +131,51 @@ describe("errors: every documented case has the contract's envelope", () => {
 
   it("403 INSUFFICIENT_PERMISSIONS for another organization's id", async () => {
     const t = await createTenant();
-    await expectEnvelope(await call("POST", SYNC, syncBody(t, [], { organization_id: "org_someone_else" }), { "X-API-Key": t.key }),
-      403, "INSUFFICIENT_PERMISSIONS", "authorization_error");
+    await expectEnvelope(
+      await call("POST", SYNC, syncBody(t, [], { organization_id: "org_someone_else" }), { "X-API-Key": t.key }),
+      403,
+      "INSUFFICIENT_PERMISSIONS",
+      "authorization_error",
+    );
   });
 
   it("404 VECTOR_STORE_NOT_FOUND for a store that does not exist", async () => {
     const t = await createTenant();
-    await expectEnvelope(await call("POST", SYNC, syncBody(t, [], { vector_store_id: "vs_nope" }), { "X-API-Key": t.key }),
-      404, "VECTOR_STORE_NOT_FOUND", "not_found_error");
+    await expectEnvelope(
+      await call("POST", SYNC, syncBody(t, [], { vector_store_id: "vs_nope" }), { "X-API-Key": t.key }),
+      404,
+      "VECTOR_STORE_NOT_FOUND",
+      "not_found_error",
+    );
   });
 
   it("404 for unknown routes, records and syncs, in the envelope", async () => {
     const t = await createTenant();
     await expectEnvelope(await call("GET", "/v1/nothing-here"), 404, "NOT_FOUND", "not_found_error");
-    await expectEnvelope(await call("GET", `/v1/vector_stores/${t.store}/records/ns/missing`, undefined, { "X-API-Key": t.key }),
-      404, "RECORD_NOT_FOUND", "not_found_error");
-    await expectEnvelope(await call("GET", "/v1/connectors/pipeline/syncs/sync_missing", undefined, { "X-API-Key": t.key }),
-      404, "SYNC_NOT_FOUND", "not_found_error");
+    await expectEnvelope(
+      await call("GET", `/v1/vector_stores/${t.store}/records/ns/missing`, undefined, { "X-API-Key": t.key }),
+      404,
+      "RECORD_NOT_FOUND",
+      "not_found_error",
+    );
+    await expectEnvelope(
+      await call("GET", "/v1/connectors/pipeline/syncs/sync_missing", undefined, { "X-API-Key": t.key }),
+      404,
+      "SYNC_NOT_FOUND",
+      "not_found_error",
+    );
   });
 
   it("409 STALE_SYNC for a full_refresh older than one already applied", async () => {
     const t = await createTenant();
     const newer = await sync(t, [upsert("a", { v: 2 })], { sync_mode: "full_refresh", sync_timestamp: "2026-02-01T00:00:00Z" });
     expect(newer.status).toBe(200);
-    const older = await call("POST", SYNC, syncBody(t, [upsert("a", { v: 1 })],
-      { sync_mode: "full_refresh", sync_timestamp: "2026-01-01T00:00:00Z" }), { "X-API-Key": t.key });
+    const older = await call(
+      "POST",
+      SYNC,
+      syncBody(t, [upsert("a", { v: 1 })], { sync_mode: "full_refresh", sync_timestamp: "2026-01-01T00:00:00Z" }),
+      { "X-API-Key": t.key },
+    );
     await expectEnvelope(older, 409, "STALE_SYNC", "conflict_error");
   });
 

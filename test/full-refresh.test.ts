@@ -8,7 +8,11 @@ const ids = async (store: string, namespace = "clickup_tasks") =>
 describe("full_refresh", () => {
   it("a run in two requests sharing a sync_timestamp leaves exactly what was sent", async () => {
     const t = await createTenant();
-    await sync(t, ["a", "b", "c", "d"].map((id) => upsert(id, { v: 1 })), { sync_timestamp: "2026-01-01T00:00:00Z" });
+    await sync(
+      t,
+      ["a", "b", "c", "d"].map((id) => upsert(id, { v: 1 })),
+      { sync_timestamp: "2026-01-01T00:00:00Z" },
+    );
     await sync(t, [upsert("other", { v: 1 }, "clickup_spaces")], { sync_timestamp: "2026-01-01T00:00:00Z" });
 
     const ts = "2026-02-01T00:00:00Z";
@@ -61,8 +65,10 @@ describe("full_refresh", () => {
   it("an operation that failed validation keeps the whole request from sweeping", async () => {
     const t = await createTenant();
     await sync(t, [upsert("a", { v: 1 }), upsert("b", { v: 1 }), upsert("c", { v: 1 })], { sync_timestamp: "2026-01-01T00:00:00Z" });
-    const res = await sync(t, [upsert("a", { v: 1 }), { action: "upsert", id: "b", namespace: "clickup_tasks", data: {} }],
-      { ...REFRESH, sync_timestamp: "2026-02-01T00:00:00Z" });
+    const res = await sync(t, [upsert("a", { v: 1 }), { action: "upsert", id: "b", namespace: "clickup_tasks", data: {} }], {
+      ...REFRESH,
+      sync_timestamp: "2026-02-01T00:00:00Z",
+    });
     expect(res.body.status).toBe("partial_success");
     expect(res.body.results).toEqual({ upserted: 0, deleted: 0, unchanged: 1, failed: 1 });
     expect(res.body.sweep).toMatchObject({ deleted: 0, skipped_namespaces: ["clickup_tasks"] });

@@ -6,7 +6,9 @@ import { exports } from "cloudflare:workers";
 
 const hostileKey = fc.constantFrom("__proto__", "constructor", "prototype", "toString", "hasOwnProperty", "", "\ud800", "a".repeat(300));
 const hostileString = fc.oneof(
-  fc.string(), fc.string({ unit: "grapheme", maxLength: 50 }), fc.constantFrom("\ud800", "\udfff", "org_\u0000", "vs_\u202e", "🚀".repeat(100)),
+  fc.string(),
+  fc.string({ unit: "grapheme", maxLength: 50 }),
+  fc.constantFrom("\ud800", "\udfff", "org_\u0000", "vs_\u202e", "🚀".repeat(100)),
   fc.integer({ min: 1000, max: 200_000 }).map((n) => "x".repeat(n)),
 );
 const hostileNumber = fc.oneof(fc.double(), fc.constantFrom(2 ** 53 + 1, -(2 ** 63), 1e308, -0, 5e-324), fc.integer());
@@ -23,38 +25,61 @@ const deep = fc.integer({ min: 60, max: 3000 }).map((depth) => {
 });
 
 function operation(t: Tenant) {
-  return fc.record({
-    action: fc.oneof(fc.constantFrom("upsert", "delete", "UPSERT", ""), value),
-    id: fc.oneof(fc.string({ maxLength: 300 }), value, fc.constantFrom("\ud800", "a".repeat(256))),
-    namespace: fc.oneof(fc.constantFrom("tasks", "bad space", "n".repeat(65), "\ud800"), value),
-    data: fc.oneof(value, deep, fc.constant({ __proto__: { polluted: true } }), fc.dictionary(hostileKey, leaf)),
-    vector: fc.oneof(fc.array(hostileNumber, { maxLength: 10 }), value, fc.constant(Array(768).fill("1"))),
-    metadata: value,
-    updated_at: fc.oneof(fc.constantFrom("2026-01-15T10:00:00Z", "2026-02-30T00:00:00Z", "yesterday"), value),
-  }, { requiredKeys: [] }).map((op) => ({ ...op, vector_store: t.store }));
+  return fc
+    .record(
+      {
+        action: fc.oneof(fc.constantFrom("upsert", "delete", "UPSERT", ""), value),
+        id: fc.oneof(fc.string({ maxLength: 300 }), value, fc.constantFrom("\ud800", "a".repeat(256))),
+        namespace: fc.oneof(fc.constantFrom("tasks", "bad space", "n".repeat(65), "\ud800"), value),
+        data: fc.oneof(value, deep, fc.constant({ __proto__: { polluted: true } }), fc.dictionary(hostileKey, leaf)),
+        vector: fc.oneof(fc.array(hostileNumber, { maxLength: 10 }), value, fc.constant(Array(768).fill("1"))),
+        metadata: value,
+        updated_at: fc.oneof(fc.constantFrom("2026-01-15T10:00:00Z", "2026-02-30T00:00:00Z", "yesterday"), value),
+      },
+      { requiredKeys: [] },
+    )
+    .map((op) => ({ ...op, vector_store: t.store }));
 }
 
 function body(t: Tenant) {
   return fc.oneof(
-    { weight: 4, arbitrary: fc.record({
-      organization_id: fc.oneof(fc.constant(t.org), value),
-      vector_store_id: fc.oneof(fc.constant(t.store), value),
-      sync_mode: fc.oneof(fc.constantFrom("incremental", "full_refresh"), value),
-      sync_timestamp: fc.oneof(fc.constant("2026-01-15T10:00:00Z"), value),
-      operations: fc.oneof(fc.array(operation(t), { maxLength: 8 }), value, fc.constant(Array(5001).fill({}))),
-    }, { requiredKeys: [] }).map((b) => JSON.stringify(b)) },
+    {
+      weight: 4,
+      arbitrary: fc
+        .record(
+          {
+            organization_id: fc.oneof(fc.constant(t.org), value),
+            vector_store_id: fc.oneof(fc.constant(t.store), value),
+            sync_mode: fc.oneof(fc.constantFrom("incremental", "full_refresh"), value),
+            sync_timestamp: fc.oneof(fc.constant("2026-01-15T10:00:00Z"), value),
+            operations: fc.oneof(fc.array(operation(t), { maxLength: 8 }), value, fc.constant(Array(5001).fill({}))),
+          },
+          { requiredKeys: [] },
+        )
+        .map((b) => JSON.stringify(b)),
+    },
     { weight: 1, arbitrary: value.map((v) => JSON.stringify(v) ?? "") },
     { weight: 1, arbitrary: fc.string() },
     { weight: 1, arbitrary: deep.map((v) => JSON.stringify(v)) },
   );
 }
 
-const contentType = fc.constantFrom("application/json", "application/json; charset=utf-8", "APPLICATION/JSON",
-  "application/vnd.api+json", "text/plain", "", "application/x-www-form-urlencoded", "application/json;;;", "multipart/form-data");
+const contentType = fc.constantFrom(
+  "application/json",
+  "application/json; charset=utf-8",
+  "APPLICATION/JSON",
+  "application/vnd.api+json",
+  "text/plain",
+  "",
+  "application/x-www-form-urlencoded",
+  "application/json;;;",
+  "multipart/form-data",
+);
 
 async function written(store: string) {
   const row = await env.DB.prepare(`SELECT (SELECT count(*) FROM records WHERE vector_store_id = ?1) AS records,
-                                           (SELECT count(*) FROM syncs WHERE vector_store_id = ?1) AS syncs`).bind(store)
+                                           (SELECT count(*) FROM syncs WHERE vector_store_id = ?1) AS syncs`)
+    .bind(store)
     .first<{ records: number; syncs: number }>();
   return row!;
 }
@@ -96,11 +121,33 @@ it("hostile bodies and headers: never a 5xx, always the envelope, nothing writte
 const PROTO_NAMES = Object.getOwnPropertyNames(Object.prototype);
 const protoName = fc.constantFrom(...PROTO_NAMES);
 /** Number literals at and past the edges of float32, float64 and safe integers, as written. */
-const numberLiteral = fc.constantFrom("3.4028234663852886e38", "3.4028235677973366e38", "1e39", "-1e39", "1.7976931348623157e308",
-  "1.7976931348623159e308", "1e400", "-1e400", "5e-324", "2e-324", "1e-400", "9007199254740991", "9007199254740993",
-  "-9007199254740993", "123456789012345678901234567890", "0.1000000000000000055511151231257827", "1e-7", "-0", "0e0");
-const timestampText = fc.tuple(fc.constantFrom("0000", "0001", "9999", "10000", "2026"), fc.constantFrom("", ".1234", ".123456789", ".1234567890"),
-  fc.constantFrom("Z", "+14:00", "-14:00", "+00:30", "-02:00"))
+const numberLiteral = fc.constantFrom(
+  "3.4028234663852886e38",
+  "3.4028235677973366e38",
+  "1e39",
+  "-1e39",
+  "1.7976931348623157e308",
+  "1.7976931348623159e308",
+  "1e400",
+  "-1e400",
+  "5e-324",
+  "2e-324",
+  "1e-400",
+  "9007199254740991",
+  "9007199254740993",
+  "-9007199254740993",
+  "123456789012345678901234567890",
+  "0.1000000000000000055511151231257827",
+  "1e-7",
+  "-0",
+  "0e0",
+);
+const timestampText = fc
+  .tuple(
+    fc.constantFrom("0000", "0001", "9999", "10000", "2026"),
+    fc.constantFrom("", ".1234", ".123456789", ".1234567890"),
+    fc.constantFrom("Z", "+14:00", "-14:00", "+00:30", "-02:00"),
+  )
   .map(([year, fraction, zone]) => `${year}-12-31T23:59:59${fraction}${zone}`);
 const nestingDepth = fc.constantFrom(1, 60, 64, 65, 70, 72, 73, 200, 5000);
 const nested = (depth: number, inner: string) => "[".repeat(depth - 1) + `{"x":${inner}}` + "]".repeat(depth - 1);
@@ -112,21 +159,31 @@ const amplification = fc.constantFrom(
 );
 
 function hostileOperation() {
-  return fc.record({
-    namespace: fc.oneof(protoName, fc.constantFrom("tasks", ".", "..")),
-    id: fc.oneof(protoName, fc.constantFrom("x", ".", "..", "\\u00e9")),
-    dataKey: fc.oneof(protoName, fc.constant("title")),
-    metaKey: fc.oneof(protoName, fc.constant("tag")),
-    value: fc.oneof(numberLiteral, fc.constant('"text"'), nestingDepth.map((d) => nested(d, "1"))),
-    vector: fc.option(fc.tuple(fc.nat({ max: 767 }), numberLiteral), { nil: undefined }),
-    updatedAt: fc.option(timestampText, { nil: undefined }),
-    big: fc.option(amplification, { nil: undefined, freq: 6 }),
-  }).map((o) => {
-    const vector = o.vector ? `,"vector":[${Array.from({ length: 768 }, (_, i) => (i === o.vector![0] ? o.vector![1] : "0.5")).join(",")}]` : "";
-    const data = o.big ? o.big() : `{${JSON.stringify(o.dataKey)}:${o.value},"title":"t"}`;
-    return `{"action":"upsert","namespace":${JSON.stringify(o.namespace)},"id":${JSON.stringify(o.id)},"data":${data},` +
-      `"metadata":{${JSON.stringify(o.metaKey)}:"m"}${vector}${o.updatedAt ? `,"updated_at":"${o.updatedAt}"` : ""}}`;
-  });
+  return fc
+    .record({
+      namespace: fc.oneof(protoName, fc.constantFrom("tasks", ".", "..")),
+      id: fc.oneof(protoName, fc.constantFrom("x", ".", "..", "\\u00e9")),
+      dataKey: fc.oneof(protoName, fc.constant("title")),
+      metaKey: fc.oneof(protoName, fc.constant("tag")),
+      value: fc.oneof(
+        numberLiteral,
+        fc.constant('"text"'),
+        nestingDepth.map((d) => nested(d, "1")),
+      ),
+      vector: fc.option(fc.tuple(fc.nat({ max: 767 }), numberLiteral), { nil: undefined }),
+      updatedAt: fc.option(timestampText, { nil: undefined }),
+      big: fc.option(amplification, { nil: undefined, freq: 6 }),
+    })
+    .map((o) => {
+      const vector = o.vector
+        ? `,"vector":[${Array.from({ length: 768 }, (_, i) => (i === o.vector![0] ? o.vector![1] : "0.5")).join(",")}]`
+        : "";
+      const data = o.big ? o.big() : `{${JSON.stringify(o.dataKey)}:${o.value},"title":"t"}`;
+      return (
+        `{"action":"upsert","namespace":${JSON.stringify(o.namespace)},"id":${JSON.stringify(o.id)},"data":${data},` +
+        `"metadata":{${JSON.stringify(o.metaKey)}:"m"}${vector}${o.updatedAt ? `,"updated_at":"${o.updatedAt}"` : ""}}`
+      );
+    });
 }
 
 const invalidUtf8 = fc.constantFrom([0xff], [0xc0, 0xaf], [0xed, 0xa0, 0x80], [0xf8, 0x88, 0x80, 0x80, 0x80], [0xe2, 0x82]);
@@ -135,16 +192,25 @@ it("hostile keys, numbers, timestamps, depths, amplification and bytes: never a 
   let tenant = await createTenant();
   let sent = 0;
   const send = async (bytes: Uint8Array | string, path = "/v1/connectors/pipeline/sync") => {
-    const res = await exports.default.fetch(new Request(`${BASE}${path}`, { method: "POST", body: bytes,
-      headers: { "X-API-Key": tenant.key, "Content-Type": "application/json" } }));
+    const res = await exports.default.fetch(
+      new Request(`${BASE}${path}`, {
+        method: "POST",
+        body: bytes,
+        headers: { "X-API-Key": tenant.key, "Content-Type": "application/json" },
+      }),
+    );
     return { status: res.status, body: (await res.json()) as any };
   };
   await fc.assert(
-    fc.asyncProperty(fc.array(hostileOperation(), { minLength: 1, maxLength: 6 }), timestampText, fc.option(invalidUtf8, { nil: undefined, freq: 5 }),
+    fc.asyncProperty(
+      fc.array(hostileOperation(), { minLength: 1, maxLength: 6 }),
+      timestampText,
+      fc.option(invalidUtf8, { nil: undefined, freq: 5 }),
       fc.record({ key: protoName, op: fc.constantFrom("$eq", "$ne", "$in", "$regex", "__proto__") }),
       async (operations, syncTimestamp, badBytes, filter) => {
         if (++sent % 30 === 0) tenant = await createTenant(); // three requests a case, under the rate limit
-        const text = `{"organization_id":"${tenant.org}","vector_store_id":"${tenant.store}","sync_mode":"full_refresh",` +
+        const text =
+          `{"organization_id":"${tenant.org}","vector_store_id":"${tenant.store}","sync_mode":"full_refresh",` +
           `"sync_timestamp":"${syncTimestamp}","operations":[${operations.join(",")}]}`;
         let bytes = new TextEncoder().encode(text);
         if (badBytes) {
@@ -162,17 +228,27 @@ it("hostile keys, numbers, timestamps, depths, amplification and bytes: never a 
           expect(res.body.success).toBe(false);
         }
         const operand = filter.op === "$in" ? '["m"]' : '"m"';
-        const search = await send(`{"query":"t","top_k":5,"filter":{${JSON.stringify(filter.key)}:{"${filter.op}":${operand}}}}`,
-          `/v1/vector_stores/${tenant.store}/search`);
+        const search = await send(
+          `{"query":"t","top_k":5,"filter":{${JSON.stringify(filter.key)}:{"${filter.op}":${operand}}}}`,
+          `/v1/vector_stores/${tenant.store}/search`,
+        );
         expect(search.status).toBeLessThan(500);
         expect(Object.getOwnPropertyNames(Object.prototype).sort()).toEqual([...PROTO_NAMES].sort());
         // After each case the service still answers, and a normal sync still works.
         expect((await exports.default.fetch(new Request(`${BASE}/health`))).status).toBe(200);
-        const normal = await send(JSON.stringify({ organization_id: tenant.org, vector_store_id: tenant.store, sync_mode: "incremental",
-          sync_timestamp: "2026-01-15T10:00:00Z", operations: [{ action: "upsert", id: "probe", namespace: "probe", data: { ok: sent } }] }));
+        const normal = await send(
+          JSON.stringify({
+            organization_id: tenant.org,
+            vector_store_id: tenant.store,
+            sync_mode: "incremental",
+            sync_timestamp: "2026-01-15T10:00:00Z",
+            operations: [{ action: "upsert", id: "probe", namespace: "probe", data: { ok: sent } }],
+          }),
+        );
         expect(normal.status).toBe(200);
         expect(normal.body.results.failed).toBe(0);
-      }),
+      },
+    ),
     { numRuns: 120, seed: 11 },
   );
 }, 600_000);

@@ -29,11 +29,20 @@ export interface Tenant {
 /** Creates an organization's vector store and an API key for it through the admin API. */
 export async function createTenant(opts: { org?: string; store?: string; restrictToStore?: boolean } = {}): Promise<Tenant> {
   const org = opts.org ?? unique("org");
-  const storeRes = await call("POST", "/v1/admin/vector-stores", { organization_id: org, ...(opts.store ? { id: opts.store } : {}) }, ADMIN);
+  const storeRes = await call(
+    "POST",
+    "/v1/admin/vector-stores",
+    { organization_id: org, ...(opts.store ? { id: opts.store } : {}) },
+    ADMIN,
+  );
   if (storeRes.status !== 201) throw new Error(`store: ${storeRes.status} ${await storeRes.text()}`);
   const store = ((await storeRes.json()) as { id: string }).id;
-  const keyRes = await call("POST", "/v1/admin/api-keys",
-    { organization_id: org, ...(opts.restrictToStore ? { vector_store_ids: [store] } : {}) }, ADMIN);
+  const keyRes = await call(
+    "POST",
+    "/v1/admin/api-keys",
+    { organization_id: org, ...(opts.restrictToStore ? { vector_store_ids: [store] } : {}) },
+    ADMIN,
+  );
   if (keyRes.status !== 201) throw new Error(`key: ${keyRes.status} ${await keyRes.text()}`);
   const key = (await keyRes.json()) as { api_key: string; key_id: string };
   return { org, store, key: key.api_key, keyId: key.key_id };
@@ -56,8 +65,12 @@ export async function sync(t: Tenant, ops: unknown[], extra: Record<string, unkn
 }
 
 export async function getRecord(t: Tenant, namespace: string, id: string) {
-  const res = await call("GET", `/v1/vector_stores/${t.store}/records/${encodeURIComponent(namespace)}/${encodeURIComponent(id)}`,
-    undefined, { "X-API-Key": t.key });
+  const res = await call(
+    "GET",
+    `/v1/vector_stores/${t.store}/records/${encodeURIComponent(namespace)}/${encodeURIComponent(id)}`,
+    undefined,
+    { "X-API-Key": t.key },
+  );
   return { status: res.status, body: (await res.json()) as any };
 }
 
@@ -65,11 +78,22 @@ export async function getRecord(t: Tenant, namespace: string, id: string) {
 export async function ledgerRows(store: string) {
   const { results } = await env.DB.prepare(
     "SELECT namespace, id, data FROM records WHERE vector_store_id = ?1 AND deleted = 0 ORDER BY namespace, id",
-  ).bind(store).all<{ namespace: string; id: string; data: string }>();
+  )
+    .bind(store)
+    .all<{ namespace: string; id: string; data: string }>();
   return results;
 }
 
-export const upsert = (id: string, data: Record<string, unknown>, namespace = "clickup_tasks", extra: Record<string, unknown> = {}) =>
-  ({ action: "upsert", id, namespace, data, ...extra });
-export const del = (id: string, namespace = "clickup_tasks", extra: Record<string, unknown> = {}) =>
-  ({ action: "delete", id, namespace, ...extra });
+export const upsert = (id: string, data: Record<string, unknown>, namespace = "clickup_tasks", extra: Record<string, unknown> = {}) => ({
+  action: "upsert",
+  id,
+  namespace,
+  data,
+  ...extra,
+});
+export const del = (id: string, namespace = "clickup_tasks", extra: Record<string, unknown> = {}) => ({
+  action: "delete",
+  id,
+  namespace,
+  ...extra,
+});

@@ -21,9 +21,13 @@ async function expectHealthy(t: Tenant) {
 
 async function rawSync(t: Tenant, text: string | Uint8Array) {
   const { exports } = await import("cloudflare:workers");
-  const r = await exports.default.fetch(new Request(`http://sync.test${SYNC}`, {
-    method: "POST", body: text, headers: { "X-API-Key": t.key, "Content-Type": "application/json" },
-  }));
+  const r = await exports.default.fetch(
+    new Request(`http://sync.test${SYNC}`, {
+      method: "POST",
+      body: text,
+      headers: { "X-API-Key": t.key, "Content-Type": "application/json" },
+    }),
+  );
   return { status: r.status, body: (await r.json()) as any };
 }
 
@@ -59,8 +63,12 @@ describe("Object.prototype names as client keys", () => {
     expect(((await namespaces.json()) as any).namespaces.map((n: any) => n.namespace).sort()).toEqual([...PROTO_NAMES, "probe"].sort());
 
     for (const name of PROTO_NAMES) {
-      const search = await call("POST", `/v1/vector_stores/${t.store}/search`,
-        { query: `record ${name}`, namespace: name, filter: { [name]: "m" } }, { "X-API-Key": t.key });
+      const search = await call(
+        "POST",
+        `/v1/vector_stores/${t.store}/search`,
+        { query: `record ${name}`, namespace: name, filter: { [name]: "m" } },
+        { "X-API-Key": t.key },
+      );
       expect(search.status).toBeLessThan(500);
     }
     await expectHealthy(t);
@@ -69,8 +77,12 @@ describe("Object.prototype names as client keys", () => {
 
   it("as an embedding model name of a new store: refused, not looked up on Object.prototype", async () => {
     for (const name of ["constructor", "__proto__", "toString"]) {
-      const res = await call("POST", "/v1/admin/vector-stores", { organization_id: "org_proto", embedding_model: name },
-        { Authorization: "Bearer test-admin-token" });
+      const res = await call(
+        "POST",
+        "/v1/admin/vector-stores",
+        { organization_id: "org_proto", embedding_model: name },
+        { Authorization: "Bearer test-admin-token" },
+      );
       expect(res.status).toBe(400);
       expect(((await res.json()) as any).error.details.fields.embedding_model[0]).toContain("@cf/baai/bge-base-en-v1.5");
     }
@@ -78,7 +90,10 @@ describe("Object.prototype names as client keys", () => {
 
   it("in a request that fails validation", async () => {
     const t = await createTenant();
-    const res = await sync(t, [{ action: "upsert", id: "x", namespace: "__proto__" }, { action: "upsert", id: "__proto__", namespace: "constructor", data: 5 }]);
+    const res = await sync(t, [
+      { action: "upsert", id: "x", namespace: "__proto__" },
+      { action: "upsert", id: "__proto__", namespace: "constructor", data: 5 },
+    ]);
     expect(res.status).toBe(200);
     // biome-ignore lint/suspicious/noProto: reading the own key "__proto__" of an answer is the point
     expect(res.body.by_namespace.__proto__).toEqual({ upserted: 0, deleted: 0, unchanged: 0, failed: 1 });
@@ -91,8 +106,9 @@ describe("deep nesting", () => {
   for (const depth of [65, 200, 5000, 100_000]) {
     it(`data nested ${depth} levels fails that operation alone (or the body is refused), never a 500`, async () => {
       const t = await createTenant();
-      const deep = "{\"a\":".repeat(depth) + "1" + "}".repeat(depth);
-      const text = `{"organization_id":"${t.org}","vector_store_id":"${t.store}","sync_mode":"incremental",` +
+      const deep = '{"a":'.repeat(depth) + "1" + "}".repeat(depth);
+      const text =
+        `{"organization_id":"${t.org}","vector_store_id":"${t.store}","sync_mode":"incremental",` +
         `"sync_timestamp":"2026-01-15T10:00:00Z","operations":[{"action":"upsert","id":"deep","namespace":"n","data":${deep}},` +
         `{"action":"upsert","id":"ok","namespace":"n","data":{"x":1}}]}`;
       const res = await rawSync(t, text);
@@ -111,12 +127,18 @@ describe("deep nesting", () => {
   it("an Idempotency-Key request with deep data is safe too", async () => {
     const t = await createTenant();
     const deep = "[".repeat(3000) + "]".repeat(3000);
-    const text = JSON.stringify(syncBody(t, [])).replace(`"operations":[]`,
-      `"operations":[{"action":"upsert","id":"d","namespace":"n","data":{"x":${deep}}}]`);
+    const text = JSON.stringify(syncBody(t, [])).replace(
+      `"operations":[]`,
+      `"operations":[{"action":"upsert","id":"d","namespace":"n","data":{"x":${deep}}}]`,
+    );
     const { exports } = await import("cloudflare:workers");
-    const r = await exports.default.fetch(new Request(`http://sync.test${SYNC}`, {
-      method: "POST", body: text, headers: { "X-API-Key": t.key, "Content-Type": "application/json", "Idempotency-Key": "deep-1" },
-    }));
+    const r = await exports.default.fetch(
+      new Request(`http://sync.test${SYNC}`, {
+        method: "POST",
+        body: text,
+        headers: { "X-API-Key": t.key, "Content-Type": "application/json", "Idempotency-Key": "deep-1" },
+      }),
+    );
     expect(r.status).toBeLessThan(500);
     await expectHealthy(t);
   });
@@ -128,8 +150,10 @@ describe("data integrity", () => {
     const good = Array.from({ length: 768 }, (_, i) => (i % 7) / 7 + 0.01);
     const bad = [...good];
     bad[3] = 1e39;
-    const ops = [upsert("bad", { t: 1 }, "n", { vector: bad }),
-      ...Array.from({ length: 20 }, (_, i) => upsert(`good${i}`, { t: i }, "n", { vector: good }))];
+    const ops = [
+      upsert("bad", { t: 1 }, "n", { vector: bad }),
+      ...Array.from({ length: 20 }, (_, i) => upsert(`good${i}`, { t: i }, "n", { vector: good })),
+    ];
     const res = await sync(t, ops);
     expect(res.status).toBe(200);
     expect(res.body.results).toEqual({ upserted: 20, deleted: 0, unchanged: 0, failed: 1 });
@@ -139,16 +163,29 @@ describe("data integrity", () => {
 
   it("a full_refresh with failed operations sweeps nothing", async () => {
     const t = await createTenant();
-    await sync(t, ["a", "b", "c"].map((id) => upsert(id, { v: 1 })), { sync_timestamp: "2026-01-01T00:00:00Z" });
-    const allBad = await sync(t, [{ action: "upsert", id: "x", namespace: "clickup_tasks" }],
-      { sync_mode: "full_refresh", sync_timestamp: "2026-02-01T00:00:00Z" });
+    await sync(
+      t,
+      ["a", "b", "c"].map((id) => upsert(id, { v: 1 })),
+      { sync_timestamp: "2026-01-01T00:00:00Z" },
+    );
+    const allBad = await sync(t, [{ action: "upsert", id: "x", namespace: "clickup_tasks" }], {
+      sync_mode: "full_refresh",
+      sync_timestamp: "2026-02-01T00:00:00Z",
+    });
     expect(allBad.body.status).toBe("failed");
     expect(allBad.body.results.deleted).toBe(0);
-    const someBad = await sync(t, [upsert("a", { v: 2 }), { action: "upsert", id: "y", namespace: "clickup_tasks", data: {} }],
-      { sync_mode: "full_refresh", sync_timestamp: "2026-02-02T00:00:00Z" });
+    const someBad = await sync(t, [upsert("a", { v: 2 }), { action: "upsert", id: "y", namespace: "clickup_tasks", data: {} }], {
+      sync_mode: "full_refresh",
+      sync_timestamp: "2026-02-02T00:00:00Z",
+    });
     expect(someBad.body.status).toBe("partial_success");
     expect(someBad.body.results).toEqual({ upserted: 1, deleted: 0, unchanged: 0, failed: 1 });
-    expect(someBad.body.sweep).toEqual({ deleted: 0, remaining: 0, skipped_namespaces: ["clickup_tasks"], reason: expect.stringContaining("failed") });
+    expect(someBad.body.sweep).toEqual({
+      deleted: 0,
+      remaining: 0,
+      skipped_namespaces: ["clickup_tasks"],
+      reason: expect.stringContaining("failed"),
+    });
     expect((await ledgerRows(t.store)).map((r) => r.id)).toEqual(["a", "b", "c"]);
     await expectIndexMatchesLedger(t.store);
     // The same refresh without the bad operation then sweeps as documented.
@@ -169,8 +206,10 @@ describe("data integrity", () => {
     expect(envelope.status).toBe(400);
     expect(envelope.body.error.details.fields.sync_timestamp).toBeDefined();
     // The edges themselves are fine.
-    const edge = await sync(t, [upsert("b", { v: 1 }, "n", { updated_at: "9999-12-31T23:59:59.999999999Z" }),
-      upsert("c", { v: 1 }, "n", { updated_at: "0000-01-01T00:00:00Z" })]);
+    const edge = await sync(t, [
+      upsert("b", { v: 1 }, "n", { updated_at: "9999-12-31T23:59:59.999999999Z" }),
+      upsert("c", { v: 1 }, "n", { updated_at: "0000-01-01T00:00:00Z" }),
+    ]);
     expect(edge.body.results).toEqual({ upserted: 2, deleted: 0, unchanged: 0, failed: 0 });
   });
 
@@ -200,10 +239,17 @@ describe("data integrity", () => {
 
   it("numbers that JavaScript cannot hold exactly are refused with their path; others are kept exactly", async () => {
     const t = await createTenant();
-    const text = JSON.stringify(syncBody(t, [
-      upsert("huge", { n: "HUGE" }), upsert("long", { deep: { list: [1, "LONG"] } }), upsert("tiny", { n: "TINY" }),
-      upsert("fine", { a: 0.1, b: 9007199254740991, c: 1e21, d: -5e-324, e: 123456789.12345678, f: 1.7976931348623157e308 }),
-    ])).replace(`"HUGE"`, "1e400").replace(`"LONG"`, "123456789012345678901234567890").replace(`"TINY"`, "1e-400");
+    const text = JSON.stringify(
+      syncBody(t, [
+        upsert("huge", { n: "HUGE" }),
+        upsert("long", { deep: { list: [1, "LONG"] } }),
+        upsert("tiny", { n: "TINY" }),
+        upsert("fine", { a: 0.1, b: 9007199254740991, c: 1e21, d: -5e-324, e: 123456789.12345678, f: 1.7976931348623157e308 }),
+      ]),
+    )
+      .replace(`"HUGE"`, "1e400")
+      .replace(`"LONG"`, "123456789012345678901234567890")
+      .replace(`"TINY"`, "1e-400");
     const res = await rawSync(t, text);
     expect(res.status).toBe(200);
     expect(res.body.results).toEqual({ upserted: 1, deleted: 0, unchanged: 0, failed: 3 });
@@ -212,14 +258,26 @@ describe("data integrity", () => {
     expect(byId.huge.message).toContain("data.n");
     expect(byId.long.message).toContain("data.deep.list.1");
     expect(byId.tiny.message).toContain("data.n");
-    expect((await getRecord(t, "clickup_tasks", "fine")).body.data)
-      .toEqual({ a: 0.1, b: 9007199254740991, c: 1e21, d: -5e-324, e: 123456789.12345678, f: 1.7976931348623157e308 });
+    expect((await getRecord(t, "clickup_tasks", "fine")).body.data).toEqual({
+      a: 0.1,
+      b: 9007199254740991,
+      c: 1e21,
+      d: -5e-324,
+      e: 123456789.12345678,
+      f: 1.7976931348623157e308,
+    });
   });
 
   it("ids and namespaces '.' and '..' are refused at sync (no URL can read them)", async () => {
     const t = await createTenant();
-    const res = await sync(t, [upsert(".", { v: 1 }), upsert("..", { v: 1 }), upsert("ok", { v: 1 }, "."), upsert("ok", { v: 1 }, ".."),
-      upsert("...", { v: 1 }), upsert("a.b", { v: 1 }, "x..y")]);
+    const res = await sync(t, [
+      upsert(".", { v: 1 }),
+      upsert("..", { v: 1 }),
+      upsert("ok", { v: 1 }, "."),
+      upsert("ok", { v: 1 }, ".."),
+      upsert("...", { v: 1 }),
+      upsert("a.b", { v: 1 }, "x..y"),
+    ]);
     expect(res.body.results).toEqual({ upserted: 2, deleted: 0, unchanged: 0, failed: 4 });
     expect((await getRecord(t, "clickup_tasks", "...")).status).toBe(200);
     expect((await getRecord(t, "x..y", "a.b")).status).toBe(200);
@@ -251,7 +309,10 @@ describe("work per record and per request is bounded", () => {
     const t = await createTenant();
     // 60 records of 200 chunks each = 12,000 chunks; the budget is 10,000 per request.
     const record = (i: number) => upsert(`r${i}`, { text: Array.from({ length: 200 }, () => ";".repeat(399)).join(" ") + ` ${i}` });
-    const res = await sync(t, Array.from({ length: 60 }, (_, i) => record(i)));
+    const res = await sync(
+      t,
+      Array.from({ length: 60 }, (_, i) => record(i)),
+    );
     expect(res.status).toBe(200);
     expect(res.body.status).toBe("partial_success");
     const failed = res.body.errors.filter((e: any) => e.code === "REQUEST_CHUNK_BUDGET_EXCEEDED");
@@ -263,7 +324,10 @@ describe("work per record and per request is bounded", () => {
     const rows = new Set((await ledgerRows(t.store)).map((r) => r.id));
     for (const e of failed) expect(rows.has(e.id)).toBe(false);
     await expectIndexMatchesLedger(t.store);
-    const retry = await sync(t, failed.map((e: any) => record(Number(e.id.slice(1)))));
+    const retry = await sync(
+      t,
+      failed.map((e: any) => record(Number(e.id.slice(1)))),
+    );
     expect(retry.body.results).toEqual({ upserted: failed.length, deleted: 0, unchanged: 0, failed: 0 });
   }, 120_000);
 });
@@ -294,4 +358,3 @@ describe("answers stay bounded whatever the operations hold", () => {
     expect(res.body.errors[0].message.length).toBeLessThanOrEqual(300);
   });
 });
-

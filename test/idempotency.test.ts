@@ -22,7 +22,9 @@ describe("Idempotency-Key and replays", () => {
     expect(again.headers.get("Idempotent-Replayed")).toBe("true");
     expect(await again.json()).toEqual(firstBody);
     expect(stats).toMatchObject({ embedCalls: 0, upsertCalls: 0, deleteCalls: 0 });
-    const { results } = await env.DB.prepare("SELECT count(*) AS n FROM syncs WHERE vector_store_id = ?1").bind(t.store).all<{ n: number }>();
+    const { results } = await env.DB.prepare("SELECT count(*) AS n FROM syncs WHERE vector_store_id = ?1")
+      .bind(t.store)
+      .all<{ n: number }>();
     expect(results[0]!.n).toBe(2);
   });
 
@@ -70,8 +72,11 @@ describe("Idempotency-Key reservations, per organization", () => {
   });
 
   const reservation = async (org: string, key: string) =>
-    env.DB.prepare("SELECT state, sync_id, vector_store_id, body_hash FROM idempotency_reservations WHERE organization_id = ?1 AND key = ?2")
-      .bind(org, key).first<{ state: string; sync_id: string | null; vector_store_id: string; body_hash: string }>();
+    env.DB.prepare(
+      "SELECT state, sync_id, vector_store_id, body_hash FROM idempotency_reservations WHERE organization_id = ?1 AND key = ?2",
+    )
+      .bind(org, key)
+      .first<{ state: string; sync_id: string | null; vector_store_id: string; body_hash: string }>();
 
   it("one key sent at once to two stores of one organization applies exactly one request; its retry replays", async () => {
     const org = unique("org");
@@ -140,9 +145,12 @@ describe("Idempotency-Key reservations, per organization", () => {
     const body = syncBody(t, [upsert("p", { v: 1 })]);
     const bodyHash = await sha256Base64(canonicalJson(body));
     // A request that reserved the key and whose worker then died: its reservation stays pending.
-    const reserve = (createdAt: string) => env.DB.prepare(`
+    const reserve = (createdAt: string) =>
+      env.DB.prepare(`
         INSERT INTO idempotency_reservations (organization_id, key, reservation_id, body_hash, vector_store_id, state, created_at)
-        VALUES (?1, 'pending-key', 'idr_dead', ?2, ?3, 'pending', ?4)`).bind(t.org, bodyHash, t.store, createdAt).run();
+        VALUES (?1, 'pending-key', 'idr_dead', ?2, ?3, 'pending', ?4)`)
+        .bind(t.org, bodyHash, t.store, createdAt)
+        .run();
     await reserve(new Date(Date.now() - 60_000).toISOString());
 
     const busy = await post(t, body, "pending-key");
@@ -165,7 +173,8 @@ describe("Idempotency-Key reservations, per organization", () => {
 
     // Past the 24-hour window a completed key is free again, for any body.
     await env.DB.prepare("UPDATE idempotency_reservations SET completed_at = ?2 WHERE organization_id = ?1")
-      .bind(t.org, new Date(Date.now() - 25 * 3600_000).toISOString()).run();
+      .bind(t.org, new Date(Date.now() - 25 * 3600_000).toISOString())
+      .run();
     const later = await post(t, syncBody(t, [upsert("q", { v: 2 })]), "pending-key");
     expect(later.status).toBe(200);
     expect((await ledgerRows(t.store)).map((r) => r.id)).toEqual(["p", "q"]);

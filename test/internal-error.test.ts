@@ -7,7 +7,9 @@ it("a 500 is the envelope with a trace id and reveals no internals", async () =>
   // Break the ledger underneath the service (this file has its own D1 storage).
   await env.DB.prepare("DROP TABLE syncs").run();
   const logged: string[] = [];
-  const spy = vi.spyOn(console, "error").mockImplementation((...args) => { logged.push(args.join(" ")); });
+  const spy = vi.spyOn(console, "error").mockImplementation((...args) => {
+    logged.push(args.join(" "));
+  });
   const res = await call("POST", "/v1/connectors/pipeline/sync", syncBody(t, [upsert("a", { x: 1 })]), { "X-API-Key": t.key });
   spy.mockRestore();
   expect(res.status).toBe(500);

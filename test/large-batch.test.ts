@@ -10,7 +10,9 @@ const utf8 = new TextEncoder();
 
 function bigOps(n: number, suffix = "") {
   return Array.from({ length: n }, (_, i) => ({
-    action: "upsert", id: `task_${i}`, namespace: i % 2 ? "jira_issues" : "clickup_tasks",
+    action: "upsert",
+    id: `task_${i}`,
+    namespace: i % 2 ? "jira_issues" : "clickup_tasks",
     data: { title: `Task ${i}${suffix}`, description: "lorem ipsum dolor sit amet ".repeat(30), assignees: [`u${i % 7}`], n: i },
   }));
 }
@@ -43,15 +45,23 @@ describe("a 5000-operation request", () => {
       const store = (await getVectorStore(env.DB, t.store))!;
       const input = { syncTimestamp: "2026-01-15T10:00:00Z" };
       // The records are ~1 KB each: 5000 of them exceed one 2 MB parameter and must be split.
-      const first = await runSync({ db: spy.db, ...vectorDeps(env) }, store, { ...input, mode: "incremental", operations: bigOps(n, `-${n}`) });
+      const first = await runSync({ db: spy.db, ...vectorDeps(env) }, store, {
+        ...input,
+        mode: "incremental",
+        operations: bigOps(n, `-${n}`),
+      });
       expect(first.results.upserted).toBe(n);
       expectWithinD1Limits(spy.statements);
       trips[n] = spy.roundTrips;
 
       // A full_refresh of the same records (changed) with half of them gone also stays bounded.
       const refresh = spyD1(env.DB);
-      const second = await runSync({ db: refresh.db, ...vectorDeps(env) }, store, { ...input, mode: "full_refresh", syncTimestamp: "2026-02-01T00:00:00Z",
-        operations: bigOps(n, "-v2").slice(0, n / 2) });
+      const second = await runSync({ db: refresh.db, ...vectorDeps(env) }, store, {
+        ...input,
+        mode: "full_refresh",
+        syncTimestamp: "2026-02-01T00:00:00Z",
+        operations: bigOps(n, "-v2").slice(0, n / 2),
+      });
       expect(second.results.deleted).toBeGreaterThanOrEqual(n / 2);
       expectWithinD1Limits(refresh.statements);
       expect(refresh.roundTrips).toBeLessThanOrEqual(3);

@@ -11,7 +11,9 @@ afterEach(async () => {
 it("no API key, admin token or record data reaches the logs, whatever happens", async () => {
   const lines: string[] = [];
   for (const level of ["log", "info", "warn", "error", "debug"] as const) {
-    vi.spyOn(console, level).mockImplementation((...args: unknown[]) => { lines.push(args.map(String).join(" ")); });
+    vi.spyOn(console, level).mockImplementation((...args: unknown[]) => {
+      lines.push(args.map(String).join(" "));
+    });
   }
   const marker = "SECRET-RECORD-CONTENT-8c1f";
   const t = await createTenant();

@@ -37,15 +37,18 @@ export function applyModel(requests: ModelRequest[]): Map<string, Record<string,
 
 /** The ledger of a store as the model's map. */
 export async function ledgerState(store: string): Promise<Map<string, unknown>> {
-  const { results } = await env.DB.prepare(
-    "SELECT namespace, id, data FROM records WHERE vector_store_id = ?1 AND deleted = 0",
-  ).bind(store).all<{ namespace: string; id: string; data: string }>();
+  const { results } = await env.DB.prepare("SELECT namespace, id, data FROM records WHERE vector_store_id = ?1 AND deleted = 0")
+    .bind(store)
+    .all<{ namespace: string; id: string; data: string }>();
   return new Map(results.map((r) => [`${r.namespace}/${r.id}`, JSON.parse(r.data)]));
 }
 
 /** Ledger equals the model, and the index holds exactly the ledger's vectors. */
-export async function expectStoreMatchesModel(store: string, requests: ModelRequest[],
-  dump?: Parameters<typeof expectIndexMatchesLedger>[1]): Promise<void> {
+export async function expectStoreMatchesModel(
+  store: string,
+  requests: ModelRequest[],
+  dump?: Parameters<typeof expectIndexMatchesLedger>[1],
+): Promise<void> {
   const expected = applyModel(requests);
   const actual = await ledgerState(store);
   expect(Object.fromEntries([...actual].sort())).toEqual(Object.fromEntries([...expected].sort()));

@@ -10,7 +10,11 @@ import { ADMIN, call, createTenant, del, syncBody, unique, upsert, type Tenant }
 // test-node/openapi.test.ts: the validator does not run in workerd.
 
 const METHODS = ["get", "put", "post", "delete", "patch"] as const;
-interface Op { method: string; path: string; op: any }
+interface Op {
+  method: string;
+  path: string;
+  op: any;
+}
 
 let doc: any;
 let ops: Op[];
@@ -19,7 +23,8 @@ beforeAll(async () => {
   expect(res.status).toBe(200);
   doc = await res.json();
   ops = Object.entries(doc.paths).flatMap(([path, item]: [string, any]) =>
-    METHODS.filter((m) => item[m]).map((m) => ({ method: m.toUpperCase(), path, op: item[m] })));
+    METHODS.filter((m) => item[m]).map((m) => ({ method: m.toUpperCase(), path, op: item[m] })),
+  );
 });
 
 const isDocRoute = (path: string) => path === "/" || path === "/openapi.json" || path === "/docs" || path.startsWith("/docs/");
@@ -27,8 +32,14 @@ const needsKey = (o: Op) => (o.op.security ?? []).some((s: object) => "ApiKey" i
 const needsAdmin = (o: Op) => (o.op.security ?? []).some((s: object) => "AdminToken" in s);
 
 function fill(path: string, values: Record<string, string> = {}): string {
-  const defaults: Record<string, string> = { vector_store_id: "vs_missing", sync_id: "sync_000000000000000000000000",
-    sync_timestamp: "2026-01-15T10:00:00Z", namespace: "ns", record_id: "r1", key_id: "key_missing" };
+  const defaults: Record<string, string> = {
+    vector_store_id: "vs_missing",
+    sync_id: "sync_000000000000000000000000",
+    sync_timestamp: "2026-01-15T10:00:00Z",
+    namespace: "ns",
+    record_id: "r1",
+    key_id: "key_missing",
+  };
   return path.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(values[name] ?? defaults[name] ?? "x"));
 }
 
@@ -41,13 +52,16 @@ function undeclaredKeys(schema: z.ZodType, value: unknown, at = "$"): string[] {
       if (typeof value !== "object" || Array.isArray(value)) return [];
       const shape = def.shape as Record<string, z.ZodType>;
       return Object.entries(value).flatMap(([k, v]) =>
-        k in shape ? undeclaredKeys(shape[k]!, v, `${at}.${k}`) : [`${at}.${k} is not in the schema`]);
+        k in shape ? undeclaredKeys(shape[k]!, v, `${at}.${k}`) : [`${at}.${k} is not in the schema`],
+      );
     }
     case "array":
       return Array.isArray(value) ? value.flatMap((v, i) => undeclaredKeys(def.element, v, `${at}[${i}]`)) : [];
     case "record":
       return typeof value === "object" ? Object.entries(value).flatMap(([k, v]) => undeclaredKeys(def.valueType, v, `${at}.${k}`)) : [];
-    case "optional": case "nullable": case "default":
+    case "optional":
+    case "nullable":
+    case "default":
       return undeclaredKeys(def.innerType, value, at);
     default:
       return [];
@@ -106,26 +120,51 @@ describe("the OpenAPI document", () => {
     expect(Object.keys(doc.components.schemas.SyncRequest.properties)).toEqual(expect.arrayContaining(["final", "namespaces"]));
     expect(Object.keys(doc.components.schemas.SyncResponse.properties)).toEqual(expect.arrayContaining(["run", "sweep", "errors_omitted"]));
     const request = doc.components.schemas.SyncRequest;
-    expect(request.required).toEqual(expect.arrayContaining(["organization_id", "vector_store_id", "sync_mode", "sync_timestamp", "operations"]));
+    expect(request.required).toEqual(
+      expect.arrayContaining(["organization_id", "vector_store_id", "sync_mode", "sync_timestamp", "operations"]),
+    );
     expect(request.properties.sync_mode.enum).toEqual(["incremental", "full_refresh"]);
     expect(request.properties.operations.maxItems).toBe(5000);
     expect(JSON.stringify(request.properties.operations.items)).toContain("upsert");
     expect(doc.components.schemas.SyncResponse.properties.results.required).toEqual(["upserted", "deleted", "unchanged", "failed"]);
-    expect(Object.keys(doc.components.schemas.SyncStatus.properties)).toEqual(expect.arrayContaining(
-      ["sync_id", "organization_id", "vector_store_id", "sync_mode", "sync_timestamp", "created_at", "queryable", "results", "errors"]));
+    expect(Object.keys(doc.components.schemas.SyncStatus.properties)).toEqual(
+      expect.arrayContaining([
+        "sync_id",
+        "organization_id",
+        "vector_store_id",
+        "sync_mode",
+        "sync_timestamp",
+        "created_at",
+        "queryable",
+        "results",
+        "errors",
+      ]),
+    );
   });
 
   it("documents exactly the routes the app serves (a new route cannot be forgotten)", () => {
     // app.routes: one entry per handler and middleware; middleware (app.use) is method ALL.
-    const served = new Set(app.routes
-      .filter((r) => r.method !== "ALL" && !isDocRoute(r.path))
-      .map((r) => `${r.method} ${r.path.replace(/:(\w+)(\{[^}]*\})?/g, "{$1}")}`));
+    const served = new Set(
+      app.routes
+        .filter((r) => r.method !== "ALL" && !isDocRoute(r.path))
+        .map((r) => `${r.method} ${r.path.replace(/:(\w+)(\{[^}]*\})?/g, "{$1}")}`),
+    );
     const documented = new Set(ops.map((o) => `${o.method} ${o.path}`));
-    expect([...served].filter((r) => !documented.has(r)), "served but not documented").toEqual([]);
-    expect([...documented].filter((r) => !served.has(r)), "documented but not served").toEqual([]);
+    expect(
+      [...served].filter((r) => !documented.has(r)),
+      "served but not documented",
+    ).toEqual([]);
+    expect(
+      [...documented].filter((r) => !served.has(r)),
+      "documented but not served",
+    ).toEqual([]);
     expect(served.size).toBe(16);
     // The doc routes themselves are served, and stay out of the document.
-    for (const path of ["/openapi.json", "/docs", "/"]) expect(app.routes.some((r) => r.method === "GET" && r.path === path), path).toBe(true);
+    for (const path of ["/openapi.json", "/docs", "/"])
+      expect(
+        app.routes.some((r) => r.method === "GET" && r.path === path),
+        path,
+      ).toBe(true);
   });
 });
 
@@ -141,9 +180,16 @@ describe("every answer is one the document describes", () => {
     for (const o of ops.filter((o) => needsKey(o) || needsAdmin(o))) {
       const body = o.op.requestBody ? {} : undefined;
       await expectDocumented(o.method, o.path, await jsonCall(o.method, fill(o.path), body, {}), 401, "AUTHENTICATION_REQUIRED");
-      const wrong: Record<string, string> = needsAdmin(o) ? { Authorization: "Bearer not-the-admin-token" } : { "X-API-Key": "usk_not_a_key_0123456789abcdef" };
-      await expectDocumented(o.method, o.path, await jsonCall(o.method, fill(o.path), body, wrong), 401,
-        needsAdmin(o) ? "AUTHENTICATION_REQUIRED" : "INVALID_API_KEY");
+      const wrong: Record<string, string> = needsAdmin(o)
+        ? { Authorization: "Bearer not-the-admin-token" }
+        : { "X-API-Key": "usk_not_a_key_0123456789abcdef" };
+      await expectDocumented(
+        o.method,
+        o.path,
+        await jsonCall(o.method, fill(o.path), body, wrong),
+        401,
+        needsAdmin(o) ? "AUTHENTICATION_REQUIRED" : "INVALID_API_KEY",
+      );
     }
   });
 
@@ -151,29 +197,55 @@ describe("every answer is one the document describes", () => {
     for (const o of ops.filter((o) => o.path.includes("{vector_store_id}"))) {
       const auth = needsAdmin(o) ? ADMIN : { "X-API-Key": t.key };
       const body = o.method === "POST" ? (o.path.endsWith("/search") ? { query: "x" } : {}) : undefined;
-      await expectDocumented(o.method, o.path, await jsonCall(o.method, fill(o.path, { vector_store_id: "vs_missing" }), body, auth),
-        404, "VECTOR_STORE_NOT_FOUND");
+      await expectDocumented(
+        o.method,
+        o.path,
+        await jsonCall(o.method, fill(o.path, { vector_store_id: "vs_missing" }), body, auth),
+        404,
+        "VECTOR_STORE_NOT_FOUND",
+      );
       if (needsKey(o)) {
-        await expectDocumented(o.method, o.path, await jsonCall(o.method, fill(o.path, { vector_store_id: "vs_not_in_the_list" }), body,
-          { "X-API-Key": restricted.key }), 403, "INSUFFICIENT_PERMISSIONS");
+        await expectDocumented(
+          o.method,
+          o.path,
+          await jsonCall(o.method, fill(o.path, { vector_store_id: "vs_not_in_the_list" }), body, { "X-API-Key": restricted.key }),
+          403,
+          "INSUFFICIENT_PERMISSIONS",
+        );
       }
     }
     for (const path of ["/v1/connectors/pipeline/sync", "/v1/pipeline/sync"]) {
       const headers = { "X-API-Key": t.key };
-      await expectDocumented("POST", path, await call("POST", path, syncBody({ ...t, store: "vs_missing" }, []), headers), 404, "VECTOR_STORE_NOT_FOUND");
-      await expectDocumented("POST", path, await call("POST", path, syncBody({ ...t, org: "org_other" }, []), headers), 403, "INSUFFICIENT_PERMISSIONS");
+      await expectDocumented(
+        "POST",
+        path,
+        await call("POST", path, syncBody({ ...t, store: "vs_missing" }, []), headers),
+        404,
+        "VECTOR_STORE_NOT_FOUND",
+      );
+      await expectDocumented(
+        "POST",
+        path,
+        await call("POST", path, syncBody({ ...t, org: "org_other" }, []), headers),
+        403,
+        "INSUFFICIENT_PERMISSIONS",
+      );
     }
     const list = "/v1/connectors/pipeline/syncs";
     await expectDocumented("GET", list, await call("GET", `${list}?vector_store_id=vs_missing`, undefined, { "X-API-Key": t.key }), 404);
-    await expectDocumented("GET", list, await call("GET", `${list}?vector_store_id=vs_other`, undefined, { "X-API-Key": restricted.key }), 403);
+    await expectDocumented(
+      "GET",
+      list,
+      await call("GET", `${list}?vector_store_id=vs_other`, undefined, { "X-API-Key": restricted.key }),
+      403,
+    );
   });
 
   it("415, 400 and 413 on every operation with a JSON body", async () => {
     for (const o of ops.filter((o) => o.op.requestBody)) {
       const auth = needsAdmin(o) ? ADMIN : { "X-API-Key": t.key };
       const url = fill(o.path, { vector_store_id: t.store });
-      const send = (body: string, contentType = "application/json") =>
-        call(o.method, url, body, { ...auth, "Content-Type": contentType });
+      const send = (body: string, contentType = "application/json") => call(o.method, url, body, { ...auth, "Content-Type": contentType });
       await expectDocumented(o.method, o.path, await send("{}", "text/plain"), 415, "UNSUPPORTED_MEDIA_TYPE");
       await expectDocumented(o.method, o.path, await send("{"), 400, "INVALID_JSON");
       await expectDocumented(o.method, o.path, await send(`${"[".repeat(100)}${"]".repeat(100)}`), 400, "JSON_TOO_DEEP");
@@ -198,12 +270,23 @@ describe("every answer is one the document describes", () => {
     const record = "/v1/vector_stores/{vector_store_id}/records/{namespace}/{record_id}";
     await get(record, fill(record, { vector_store_id: t.store }), 404, "RECORD_NOT_FOUND");
     const namespace = "/v1/vector_stores/{vector_store_id}/namespaces/{namespace}";
-    await expectDocumented("DELETE", namespace, await call("DELETE", fill(namespace, { vector_store_id: t.store }), undefined, key),
-      404, "NAMESPACE_NOT_FOUND");
+    await expectDocumented(
+      "DELETE",
+      namespace,
+      await call("DELETE", fill(namespace, { vector_store_id: t.store }), undefined, key),
+      404,
+      "NAMESPACE_NOT_FOUND",
+    );
     const apiKey = "/v1/admin/api-keys/{key_id}";
     await expectDocumented("DELETE", apiKey, await call("DELETE", fill(apiKey), undefined, ADMIN), 404, "API_KEY_NOT_FOUND");
     const stores = "/v1/admin/vector-stores";
-    await expectDocumented("POST", stores, await call("POST", stores, { organization_id: t.org, id: t.store }, ADMIN), 409, "VECTOR_STORE_EXISTS");
+    await expectDocumented(
+      "POST",
+      stores,
+      await call("POST", stores, { organization_id: t.org, id: t.store }, ADMIN),
+      409,
+      "VECTOR_STORE_EXISTS",
+    );
 
     const syncPath = "/v1/connectors/pipeline/sync";
     const post = (body: unknown, headers: Record<string, string> = {}) => call("POST", syncPath, body, { ...key, ...headers });
@@ -223,11 +306,24 @@ describe("every answer is one the document describes", () => {
 
   it("2xx answers match their documented schemas, headers included", async () => {
     const key = { "X-API-Key": t.key };
-    const ok = async (method: string, path: string, values: Record<string, string>, body?: unknown, headers: Record<string, string> = key, query = "") =>
+    const ok = async (
+      method: string,
+      path: string,
+      values: Record<string, string>,
+      body?: unknown,
+      headers: Record<string, string> = key,
+      query = "",
+    ) =>
       expectDocumented(method, path, await call(method, `${fill(path, { vector_store_id: t.store, ...values })}${query}`, body, headers));
 
-    const ops1 = [upsert("task_1", { name: "One", status: "open" }), upsert("task/2 two", { name: "Two" }, "clickup_tasks",
-      { file: { file_url: "https://example.com/f.pdf" }, updated_at: "2026-01-15T09:00:00Z" }), del("task_gone")];
+    const ops1 = [
+      upsert("task_1", { name: "One", status: "open" }),
+      upsert("task/2 two", { name: "Two" }, "clickup_tasks", {
+        file: { file_url: "https://example.com/f.pdf" },
+        updated_at: "2026-01-15T09:00:00Z",
+      }),
+      del("task_gone"),
+    ];
     const idem = { ...key, "Idempotency-Key": unique("idem") };
     const first = await ok("POST", "/v1/connectors/pipeline/sync", {}, syncBody(t, ops1), idem);
     expect(first.body.status).toBe("success");
@@ -237,16 +333,28 @@ describe("every answer is one the document describes", () => {
     expect(replay.body.sync_id).toBe(first.body.sync_id);
     await ok("POST", "/v1/pipeline/sync", {}, syncBody(t, [upsert("bad", {})], { sync_timestamp: "2026-01-16T00:00:00Z" }));
     const ts = "2026-02-01T00:00:00Z";
-    const part = await ok("POST", "/v1/connectors/pipeline/sync", {},
-      syncBody(t, [upsert("p1", { name: "Part" }, "parts")], { sync_mode: "full_refresh", sync_timestamp: ts, final: false }));
+    const part = await ok(
+      "POST",
+      "/v1/connectors/pipeline/sync",
+      {},
+      syncBody(t, [upsert("p1", { name: "Part" }, "parts")], { sync_mode: "full_refresh", sync_timestamp: ts, final: false }),
+    );
     expect(part.body.run.state).toBe("open");
-    const final = await ok("POST", "/v1/connectors/pipeline/sync", {},
-      syncBody(t, [], { sync_mode: "full_refresh", sync_timestamp: ts, final: true, namespaces: ["parts"] }));
+    const final = await ok(
+      "POST",
+      "/v1/connectors/pipeline/sync",
+      {},
+      syncBody(t, [], { sync_mode: "full_refresh", sync_timestamp: ts, final: true, namespaces: ["parts"] }),
+    );
     expect(final.body.sweep).toBeDefined();
 
     const status = await ok("GET", "/v1/connectors/pipeline/syncs/{sync_id}", { sync_id: first.body.sync_id });
-    expect(status.body).toMatchObject({ sync_id: first.body.sync_id, organization_id: t.org, vector_store_id: t.store,
-      sync_mode: "incremental" });
+    expect(status.body).toMatchObject({
+      sync_id: first.body.sync_id,
+      organization_id: t.org,
+      vector_store_id: t.store,
+      sync_mode: "incremental",
+    });
     await ok("GET", "/v1/connectors/pipeline/syncs/{sync_id}", { sync_id: final.body.sync_id });
     const list = await ok("GET", "/v1/connectors/pipeline/syncs", {}, undefined, key, "?limit=2");
     expect(list.body.next_cursor).not.toBeNull();
@@ -256,8 +364,10 @@ describe("every answer is one the document describes", () => {
     expect(namespaces.body.namespaces.length).toBeGreaterThan(0);
     const records = await ok("GET", "/v1/vector_stores/{vector_store_id}/records/{namespace}", { namespace: "clickup_tasks" });
     expect(records.body.records.map((r: { id: string }) => r.id)).toEqual(expect.arrayContaining(["task_1", "task/2 two"]));
-    const record = await ok("GET", "/v1/vector_stores/{vector_store_id}/records/{namespace}/{record_id}",
-      { namespace: "clickup_tasks", record_id: "task/2 two" });
+    const record = await ok("GET", "/v1/vector_stores/{vector_store_id}/records/{namespace}/{record_id}", {
+      namespace: "clickup_tasks",
+      record_id: "task/2 two",
+    });
     expect(record.body.file).toEqual({ file_url: "https://example.com/f.pdf" });
     const search = await ok("POST", "/v1/vector_stores/{vector_store_id}/search", {}, { query: "One", top_k: 3 });
     expect(search.body.results.length).toBeGreaterThan(0);
@@ -296,7 +406,10 @@ describe("the pages around the document", () => {
     expect(urls.sort()).toEqual(["/docs/swagger-ui-dist/swagger-ui-bundle.js", "/docs/swagger-ui-dist/swagger-ui.css"]);
     expect(page).toContain("url: '/openapi.json'");
     expect(page).not.toMatch(/https?:\/\//);
-    for (const [url, type] of [[urls[0]!, "javascript"], [urls[1]!, "text/css"]] as const) {
+    for (const [url, type] of [
+      [urls[0]!, "javascript"],
+      [urls[1]!, "text/css"],
+    ] as const) {
       const asset = await call("GET", url);
       expect(asset.status, url).toBe(200);
       expect(asset.headers.get("Content-Type"), url).toContain(type);

@@ -13,8 +13,9 @@ describe("operation-level validation: a bad operation fails alone", () => {
     expect(res.body.status).toBe("partial_success");
     expect(res.body.results).toEqual({ upserted: 2, deleted: 0, unchanged: 0, failed: 1 });
     expect(res.body.by_namespace.clickup_tasks.failed).toBe(1);
-    expect(res.body.errors).toEqual([{ index: 1, id: "no-data", namespace: "clickup_tasks", code: "INVALID_OPERATION",
-      message: expect.stringContaining("data") }]);
+    expect(res.body.errors).toEqual([
+      { index: 1, id: "no-data", namespace: "clickup_tasks", code: "INVALID_OPERATION", message: expect.stringContaining("data") },
+    ]);
     expect((await ledgerRows(t.store)).map((r) => r.id)).toEqual(["good-1", "good-2"]);
   });
 

@@ -10,8 +10,13 @@ import { expectStoreMatchesModel, type ModelRequest } from "./model";
 import { ai } from "./stand-ins";
 
 // Injected faults make the engine warn about upstream failures, by design; not this test's output.
-beforeEach(() => { vi.spyOn(console, "warn").mockImplementation(() => undefined); });
-afterEach(async () => { await ai.clearFaults(); vi.restoreAllMocks(); });
+beforeEach(() => {
+  vi.spyOn(console, "warn").mockImplementation(() => undefined);
+});
+afterEach(async () => {
+  await ai.clearFaults();
+  vi.restoreAllMocks();
+});
 
 const ids = ["a", "b", "c", "d", "e"];
 const namespaces = ["tasks", "docs"];
@@ -30,10 +35,7 @@ const operation = fc.record({
   content: fc.nat(contents.length - 1),
 });
 
-type Fault =
-  | { kind: "none" }
-  | { kind: "stand-in"; plan: FaultPlan }
-  | { kind: "d1"; failAt: number };
+type Fault = { kind: "none" } | { kind: "stand-in"; plan: FaultPlan } | { kind: "d1"; failAt: number };
 
 // Faults: the embedder and the index (the local stand-ins' own switches, set through their
 // bindings), a batch that half-applies, a timeout, and D1 failing at a round trip. The engine
@@ -42,7 +44,10 @@ const fault: fc.Arbitrary<Fault> = fc.oneof(
   { weight: 3, arbitrary: fc.constant({ kind: "none" as const }) },
   { weight: 1, arbitrary: fc.integer({ min: 1, max: 8 }).map((n) => ({ kind: "stand-in" as const, plan: { failNext: { embed: n } } })) },
   { weight: 1, arbitrary: fc.integer({ min: 1, max: 8 }).map((n) => ({ kind: "stand-in" as const, plan: { failNext: { upsert: n } } })) },
-  { weight: 1, arbitrary: fc.integer({ min: 1, max: 8 }).map((n) => ({ kind: "stand-in" as const, plan: { failNext: { deleteByIds: n } } })) },
+  {
+    weight: 1,
+    arbitrary: fc.integer({ min: 1, max: 8 }).map((n) => ({ kind: "stand-in" as const, plan: { failNext: { deleteByIds: n } } })),
+  },
   { weight: 1, arbitrary: fc.constant({ kind: "stand-in" as const, plan: { halfApplyNext: 4 } }) },
   { weight: 1, arbitrary: fc.constant({ kind: "stand-in" as const, plan: { failNext: { upsert: 1 }, delayMs: 5 } }) },
   { weight: 1, arbitrary: fc.integer({ min: 1, max: 2 }).map((failAt) => ({ kind: "d1" as const, failAt })) },
@@ -64,21 +69,40 @@ it("random syncs with random injected faults, each retried until it succeeds, en
   await fc.assert(
     fc.asyncProperty(fc.array(request, { minLength: 1, maxLength: 5 }), async (sequence) => {
       const id = `vs_prop_${++storeCounter}`;
-      await insertVectorStore(env.DB, { id, organization_id: "org_prop", name: id, created_at: new Date().toISOString(),
-        embedding_model: "@cf/baai/bge-base-en-v1.5", dimensions: 768, text_fields: null, metadata_fields: null });
+      await insertVectorStore(env.DB, {
+        id,
+        organization_id: "org_prop",
+        name: id,
+        created_at: new Date().toISOString(),
+        embedding_model: "@cf/baai/bge-base-en-v1.5",
+        dimensions: 768,
+        text_fields: null,
+        metadata_fields: null,
+      });
       const store = (await getVectorStore(env.DB, id))!;
       const applied: ModelRequest[] = [];
       for (const [i, r] of sequence.entries()) {
         const ts = new Date(Date.UTC(2026, 0, 1, i)).toISOString();
-        const ops = r.ops.map((o) => o.action === "upsert"
-          ? { action: "upsert" as const, id: o.id, namespace: r.refresh && r.parts === 0 ? "tasks" : o.namespace, data: contents[o.content]! }
-          : { action: "delete" as const, id: o.id, namespace: r.refresh && r.parts === 0 ? "tasks" : o.namespace });
+        const ops = r.ops.map((o) =>
+          o.action === "upsert"
+            ? {
+                action: "upsert" as const,
+                id: o.id,
+                namespace: r.refresh && r.parts === 0 ? "tasks" : o.namespace,
+                data: contents[o.content]!,
+              }
+            : { action: "delete" as const, id: o.id, namespace: r.refresh && r.parts === 0 ? "tasks" : o.namespace },
+        );
         // A run's parts share the timestamp; only the final one sweeps (the namespaces of every part).
         const partCount = r.refresh && r.parts > 0 ? r.parts : 1;
         const size = Math.ceil(ops.length / partCount);
         for (let p = 0; p < partCount; p++) {
-          const input = { mode: r.refresh ? "full_refresh" as const : "incremental" as const, syncTimestamp: ts,
-            operations: ops.slice(p * size, (p + 1) * size), ...(partCount > 1 ? { final: p === partCount - 1 } : {}) };
+          const input = {
+            mode: r.refresh ? ("full_refresh" as const) : ("incremental" as const),
+            syncTimestamp: ts,
+            operations: ops.slice(p * size, (p + 1) * size),
+            ...(partCount > 1 ? { final: p === partCount - 1 } : {}),
+          };
           // First attempt under the fault (in one part of a run), then retries of the same request until nothing fails.
           let done = false;
           for (let attempt = 0; attempt < 4 && !done; attempt++) {

@@ -22,8 +22,14 @@ describe("reconciliation and queryability", () => {
     const stemLong = await recordVectorStem(t.store, "clickup_tasks", "long");
     await index.deleteByIds([vectorId(stemA, 0), vectorId(stemLong, 1)]);
     const [ghostSource] = await index.getByIds([vectorId(stemLong, 0)]);
-    await index.upsert([{ id: vectorId(stemA, 1), values: ghostSource!.values, namespace: await vectorNamespace(t.store, "clickup_tasks"),
-      metadata: { vector_store_id: t.store, record_id: "a", chunk: 1 } }]);
+    await index.upsert([
+      {
+        id: vectorId(stemA, 1),
+        values: ghostSource!.values,
+        namespace: await vectorNamespace(t.store, "clickup_tasks"),
+        metadata: { vector_store_id: t.store, record_id: "a", chunk: 1 },
+      },
+    ]);
 
     const report = await reconcile(t.store);
     expect(report.status).toBe(200);
@@ -60,7 +66,9 @@ describe("reconciliation and queryability", () => {
     const res = await sync(t, [upsert("a", { title: "alpha" })]);
     const status = await call("GET", `/v1/connectors/pipeline/syncs/${res.body.sync_id}`, undefined, { "X-API-Key": t.key });
     expect(await status.json()).toMatchObject({ sync_id: res.body.sync_id, queryable: true, status: "success" });
-    const { results } = await env.DB.prepare("SELECT mutation_ids FROM syncs WHERE id = ?1").bind(res.body.sync_id).all<{ mutation_ids: string }>();
+    const { results } = await env.DB.prepare("SELECT mutation_ids FROM syncs WHERE id = ?1")
+      .bind(res.body.sync_id)
+      .all<{ mutation_ids: string }>();
     expect(JSON.parse(results[0]!.mutation_ids)).toHaveLength(1);
   });
 });
@@ -76,6 +84,15 @@ describe("isQueryable", () => {
     expect(await isQueryable(index("m9", Date.parse("2026-01-15T10:00:01Z")), sync)).toBe(true);
     expect(await isQueryable(index("m9", Date.parse("2026-01-15T10:00:01Z") / 1000), sync)).toBe(true);
     expect(await isQueryable(index("m0", 0), { ...sync, mutation_ids: "[]" })).toBe(true);
-    expect(await isQueryable({ describe: async () => { throw new Error("down"); } } as never, sync)).toBeNull();
+    expect(
+      await isQueryable(
+        {
+          describe: async () => {
+            throw new Error("down");
+          },
+        } as never,
+        sync,
+      ),
+    ).toBeNull();
   });
 });

@@ -27,12 +27,30 @@ describe("full_refresh runs: parts sweep nothing, the final request sweeps once"
   it("a 3-part run: no empty window, unchanged records never embedded again, exactly the unsent records gone", async () => {
     const t = await createTenant();
     // Before the run: 12 records in two namespaces.
-    await sync(t, Array.from({ length: 9 }, (_, i) => upsert(`t${i}`, { title: words(i) }, "tasks")), { sync_timestamp: "2026-01-01T00:00:00Z" });
-    await sync(t, Array.from({ length: 3 }, (_, i) => upsert(`d${i}`, { title: `doc${i} lorem` }, "docs")), { sync_timestamp: "2026-01-01T00:00:00Z" });
+    await sync(
+      t,
+      Array.from({ length: 9 }, (_, i) => upsert(`t${i}`, { title: words(i) }, "tasks")),
+      { sync_timestamp: "2026-01-01T00:00:00Z" },
+    );
+    await sync(
+      t,
+      Array.from({ length: 3 }, (_, i) => upsert(`d${i}`, { title: `doc${i} lorem` }, "docs")),
+      { sync_timestamp: "2026-01-01T00:00:00Z" },
+    );
 
     // Part 1: t0-t2 unchanged, t3 changed. Nothing is swept; t4-t8 stay findable.
-    const p1 = await counting(() => sync(t, [upsert("t0", { title: words(0) }), upsert("t1", { title: words(1) }), upsert("t2", { title: words(2) }),
-      upsert("t3", { title: "changed zebra3" })].map((op) => ({ ...op, namespace: "tasks" })), part(false)));
+    const p1 = await counting(() =>
+      sync(
+        t,
+        [
+          upsert("t0", { title: words(0) }),
+          upsert("t1", { title: words(1) }),
+          upsert("t2", { title: words(2) }),
+          upsert("t3", { title: "changed zebra3" }),
+        ].map((op) => ({ ...op, namespace: "tasks" })),
+        part(false),
+      ),
+    );
     expect(p1.result.body.results).toEqual({ upserted: 1, deleted: 0, unchanged: 3, failed: 0 });
     expect(p1.result.body.run).toEqual({ sync_timestamp: "2026-03-01T00:00:00.000Z", final: false, state: "open" });
     expect(p1.result.body.sweep).toBeUndefined();
@@ -42,8 +60,18 @@ describe("full_refresh runs: parts sweep nothing, the final request sweeps once"
     expect(await getRun(t)).toMatchObject({ status: 200, body: { state: "open", parts: 1, namespaces: ["tasks"] } });
 
     // Part 2: t4, t5 unchanged and a new t9 in tasks; docs d0 unchanged. Still no sweep.
-    const p2 = await counting(() => sync(t, [upsert("t4", { title: words(4) }, "tasks"), upsert("t5", { title: words(5) }, "tasks"),
-      upsert("t9", { title: words(9) }, "tasks"), upsert("d0", { title: "doc0 lorem" }, "docs")], part(false)));
+    const p2 = await counting(() =>
+      sync(
+        t,
+        [
+          upsert("t4", { title: words(4) }, "tasks"),
+          upsert("t5", { title: words(5) }, "tasks"),
+          upsert("t9", { title: words(9) }, "tasks"),
+          upsert("d0", { title: "doc0 lorem" }, "docs"),
+        ],
+        part(false),
+      ),
+    );
     expect(p2.result.body.results).toEqual({ upserted: 1, deleted: 0, unchanged: 3, failed: 0 });
     expect(p2.stats.textsEmbedded).toBe(1);
     for (const i of [6, 7, 8]) expect(await search(t, words(i), "tasks")).toContain(`t${i}`);
@@ -62,17 +90,34 @@ describe("full_refresh runs: parts sweep nothing, the final request sweeps once"
     for (const i of [7, 8]) expect(await search(t, words(i), "tasks")).not.toContain(`t${i}`);
     await expectIndexMatchesLedger(t.store);
     const run = await getRun(t, "2026-03-01T01:00:00+01:00"); // another spelling of the same instant
-    expect(run.body).toMatchObject({ vector_store_id: t.store, sync_mode: "full_refresh", state: "completed", parts: 3,
-      results: { upserted: 2, deleted: 4, unchanged: 7, failed: 0 }, namespaces: ["docs", "tasks"], swept: 4,
-      final_sync_id: fin.result.body.sync_id });
+    expect(run.body).toMatchObject({
+      vector_store_id: t.store,
+      sync_mode: "full_refresh",
+      state: "completed",
+      parts: 3,
+      results: { upserted: 2, deleted: 4, unchanged: 7, failed: 0 },
+      namespaces: ["docs", "tasks"],
+      swept: 4,
+      final_sync_id: fin.result.body.sync_id,
+    });
     expect(run.body.completed_at).not.toBeNull();
 
     // The same run again (next day, nothing changed): no embedding, no vector write.
     const again = await counting(async () => {
-      await sync(t, ["t0", "t1", "t2"].map((id) => upsert(id, { title: words(Number(id.slice(1))) }, "tasks")), part(false, { sync_timestamp: "2026-03-02T00:00:00Z" }));
-      return sync(t, [upsert("t3", { title: "changed zebra3" }, "tasks"), upsert("d0", { title: "doc0 lorem" }, "docs"),
-        ...["t4", "t5", "t6", "t9"].map((id) => upsert(id, { title: words(Number(id.slice(1))) }, "tasks"))],
-      part(true, { sync_timestamp: "2026-03-02T00:00:00Z" }));
+      await sync(
+        t,
+        ["t0", "t1", "t2"].map((id) => upsert(id, { title: words(Number(id.slice(1))) }, "tasks")),
+        part(false, { sync_timestamp: "2026-03-02T00:00:00Z" }),
+      );
+      return sync(
+        t,
+        [
+          upsert("t3", { title: "changed zebra3" }, "tasks"),
+          upsert("d0", { title: "doc0 lorem" }, "docs"),
+          ...["t4", "t5", "t6", "t9"].map((id) => upsert(id, { title: words(Number(id.slice(1))) }, "tasks")),
+        ],
+        part(true, { sync_timestamp: "2026-03-02T00:00:00Z" }),
+      );
     });
     expect(again.result.body.results).toEqual({ upserted: 0, deleted: 0, unchanged: 6, failed: 0 });
     expect(again.stats).toMatchObject({ embedCalls: 0, upsertCalls: 0, deleteCalls: 0 });
@@ -102,7 +147,11 @@ describe("full_refresh runs: parts sweep nothing, the final request sweeps once"
 
   it("a newer run supersedes an older open one: the older final is 409 STALE_SYNC and sweeps nothing", async () => {
     const t = await createTenant();
-    await sync(t, ["a", "b", "c"].map((id) => upsert(id, { v: 0 }, "tasks")), { sync_timestamp: "2026-01-01T00:00:00Z" });
+    await sync(
+      t,
+      ["a", "b", "c"].map((id) => upsert(id, { v: 0 }, "tasks")),
+      { sync_timestamp: "2026-01-01T00:00:00Z" },
+    );
     const older = { sync_timestamp: "2026-03-01T00:00:00Z" };
     const newer = { sync_timestamp: "2026-03-02T00:00:00Z" };
     expect((await sync(t, [upsert("a", { v: 1 }, "tasks")], part(false, older))).status).toBe(200);
@@ -121,18 +170,27 @@ describe("full_refresh runs: parts sweep nothing, the final request sweeps once"
 
   it("an abandoned run (no final request) never sweeps and is reported as such", async () => {
     const t = await createTenant();
-    await sync(t, ["a", "b"].map((id) => upsert(id, { v: 0 }, "tasks")), { sync_timestamp: "2026-01-01T00:00:00Z" });
+    await sync(
+      t,
+      ["a", "b"].map((id) => upsert(id, { v: 0 }, "tasks")),
+      { sync_timestamp: "2026-01-01T00:00:00Z" },
+    );
     await sync(t, [upsert("a", { v: 1 }, "tasks")], part(false));
     expect((await getRun(t)).body.state).toBe("open");
     await env.DB.prepare("UPDATE sync_runs SET updated_at = ?2 WHERE vector_store_id = ?1")
-      .bind(t.store, new Date(Date.now() - 25 * 3600_000).toISOString()).run();
+      .bind(t.store, new Date(Date.now() - 25 * 3600_000).toISOString())
+      .run();
     expect((await getRun(t)).body).toMatchObject({ state: "abandoned", swept: 0, completed_at: null });
     expect(await ids(t)).toEqual(["a", "b"]);
   });
 
   it("a part retried after a timeout changes nothing the second time", async () => {
     const t = await createTenant();
-    await sync(t, ["a", "b"].map((id) => upsert(id, { v: 0 }, "tasks")), { sync_timestamp: "2026-01-01T00:00:00Z" });
+    await sync(
+      t,
+      ["a", "b"].map((id) => upsert(id, { v: 0 }, "tasks")),
+      { sync_timestamp: "2026-01-01T00:00:00Z" },
+    );
     const ops = [upsert("a", { v: 1 }, "tasks"), upsert("n", { v: 1 }, "tasks")];
     const first = await sync(t, ops, part(false));
     const retry = await counting(() => sync(t, ops, part(false)));
@@ -147,10 +205,16 @@ describe("full_refresh runs: parts sweep nothing, the final request sweeps once"
 
   it("a failed operation in a part keeps its namespace from being swept; other namespaces are", async () => {
     const t = await createTenant();
-    await sync(t, [upsert("a", { v: 0 }, "tasks"), upsert("b", { v: 0 }, "tasks"), upsert("x", { v: 0 }, "docs"), upsert("y", { v: 0 }, "docs")],
-      { sync_timestamp: "2026-01-01T00:00:00Z" });
-    const p1 = await sync(t, [upsert("a", { v: 1 }, "tasks"), { action: "upsert", id: "b", namespace: "tasks", data: {} },
-      upsert("x", { v: 1 }, "docs")], part(false));
+    await sync(
+      t,
+      [upsert("a", { v: 0 }, "tasks"), upsert("b", { v: 0 }, "tasks"), upsert("x", { v: 0 }, "docs"), upsert("y", { v: 0 }, "docs")],
+      { sync_timestamp: "2026-01-01T00:00:00Z" },
+    );
+    const p1 = await sync(
+      t,
+      [upsert("a", { v: 1 }, "tasks"), { action: "upsert", id: "b", namespace: "tasks", data: {} }, upsert("x", { v: 1 }, "docs")],
+      part(false),
+    );
     expect(p1.body.results.failed).toBe(1);
     const fin = await sync(t, [], part(true));
     expect(fin.body.sweep).toMatchObject({ deleted: 1, remaining: 0, skipped_namespaces: ["tasks"] });
@@ -162,7 +226,11 @@ describe("full_refresh runs: parts sweep nothing, the final request sweeps once"
 
   it("a part that failed and was sent again (a retried part) no longer blocks the sweep", async () => {
     const t = await createTenant();
-    await sync(t, ["a", "b", "c"].map((id) => upsert(id, { v: 0 }, "tasks")), { sync_timestamp: "2026-01-01T00:00:00Z" });
+    await sync(
+      t,
+      ["a", "b", "c"].map((id) => upsert(id, { v: 0 }, "tasks")),
+      { sync_timestamp: "2026-01-01T00:00:00Z" },
+    );
     await ai.setFaults({ failNext: { embed: 4 } }); // every attempt of the one embedding call fails
     const failed = await sync(t, [upsert("a", { v: 1 }, "tasks"), upsert("b", { v: 0 }, "tasks"), del("gone", "tasks")], part(false));
     await ai.clearFaults();
@@ -195,7 +263,9 @@ describe("full_refresh runs: parts sweep nothing, the final request sweeps once"
     const rows = JSON.stringify(Array.from({ length: 25_000 }, (_, i) => `r${i}`));
     await env.DB.prepare(`INSERT INTO records (vector_store_id, namespace, id, deleted, data, content_hash, version, chunk_count, synced_at, sync_id)
       SELECT ?1, 'big', value, 0, '{"v":1}', 'h', '2026-01-01T00:00:00.000000000Z', 1, '2026-01-01T00:00:00.000000000Z', 'sync_seed'
-      FROM json_each(?2)`).bind(t.store, rows).run();
+      FROM json_each(?2)`)
+      .bind(t.store, rows)
+      .run();
     expect((await sync(t, [upsert("r0", { v: 1 }, "big")], part(false))).status).toBe(200);
     const first = await sync(t, [], part(true));
     expect(first.body.sweep).toEqual({ deleted: 10_000, remaining: 14_999, skipped_namespaces: [] });
@@ -244,8 +314,14 @@ describe("runs and syncs you can see", () => {
       cursor = body.next_cursor;
     } while (cursor);
     expect(seen.map((s) => s.sync_id)).toEqual([...made].reverse());
-    expect(seen[0]).toMatchObject({ sync_mode: "full_refresh", final: false, status: "success", processed: 1,
-      results: { upserted: 1, deleted: 0, unchanged: 0, failed: 0 }, vector_store_id: t1.store });
+    expect(seen[0]).toMatchObject({
+      sync_mode: "full_refresh",
+      final: false,
+      status: "success",
+      processed: 1,
+      results: { upserted: 1, deleted: 0, unchanged: 0, failed: 0 },
+      vector_store_id: t1.store,
+    });
     expect(seen[1]).toMatchObject({ sync_mode: "incremental", final: null });
     const onlyT2 = await call("GET", `/v1/connectors/pipeline/syncs?vector_store_id=${t2.store}`, undefined, key(t1));
     expect(((await onlyT2.json()) as any).syncs.map((s: any) => s.sync_id)).toEqual([made[3], made[1]]);
@@ -255,12 +331,20 @@ describe("runs and syncs you can see", () => {
 
   it("GET records/{namespace} lists live records, paginated, tombstones never", async () => {
     const t = await createTenant();
-    await sync(t, ["c", "a", "é", "b", "d"].map((id) => upsert(id, { v: id }, "tasks")));
+    await sync(
+      t,
+      ["c", "a", "é", "b", "d"].map((id) => upsert(id, { v: id }, "tasks")),
+    );
     await sync(t, [del("b", "tasks")], { sync_timestamp: "2026-01-16T00:00:00Z" });
     const listed: any[] = [];
     let cursor: string | null = null;
     do {
-      const res = await call("GET", `/v1/vector_stores/${t.store}/records/tasks?limit=2${cursor ? `&cursor=${cursor}` : ""}`, undefined, key(t));
+      const res = await call(
+        "GET",
+        `/v1/vector_stores/${t.store}/records/tasks?limit=2${cursor ? `&cursor=${cursor}` : ""}`,
+        undefined,
+        key(t),
+      );
       const body = (await res.json()) as any;
       listed.push(...body.records);
       cursor = body.next_cursor;
@@ -273,7 +357,11 @@ describe("runs and syncs you can see", () => {
 
   it("DELETE namespaces/{namespace} removes its records and vectors, through the store's object, with the counts", async () => {
     const t = await createTenant();
-    await sync(t, [upsert("a", { title: "alpha" }, "gone"), upsert("b", { title: "beta ".repeat(800) }, "gone"), upsert("k", { v: 1 }, "kept")]);
+    await sync(t, [
+      upsert("a", { title: "alpha" }, "gone"),
+      upsert("b", { title: "beta ".repeat(800) }, "gone"),
+      upsert("k", { v: 1 }, "kept"),
+    ]);
     await sync(t, [del("a", "gone")], { sync_timestamp: "2026-01-16T00:00:00Z" });
     const vectors = await expectIndexMatchesLedger(t.store);
     const res = await call("DELETE", `/v1/vector_stores/${t.store}/namespaces/gone`, undefined, key(t));

@@ -91,8 +91,9 @@ describe("search filter: validated against Vectorize's grammar before any upstre
     const t = await createTenant();
     await sync(t, [
       upsert("plain", { title: "plain record" }),
-      upsert("ctor", { title: "record with odd keys" }, "clickup_tasks",
-        { metadata: JSON.parse('{"constructor": "b", "__proto__": "p", "toString": "t"}') }),
+      upsert("ctor", { title: "record with odd keys" }, "clickup_tasks", {
+        metadata: JSON.parse('{"constructor": "b", "__proto__": "p", "toString": "t"}'),
+      }),
     ]);
     const before = Object.getOwnPropertyNames(Object.prototype).sort();
     // A range on a key only Object.prototype has: the prototype's function must not be compared.
@@ -120,8 +121,11 @@ describe("search filter: validated against Vectorize's grammar before any upstre
 describe("search namespaces", () => {
   it("a namespace named twice is searched once: no hit is returned twice", async () => {
     const t = await createTenant();
-    await sync(t, [upsert("a", { title: "walrus tusk" }, "ns"), upsert("b", { title: "walrus whiskers" }, "ns"),
-      upsert("c", { title: "walrus" }, "other")]);
+    await sync(t, [
+      upsert("a", { title: "walrus tusk" }, "ns"),
+      upsert("b", { title: "walrus whiskers" }, "ns"),
+      upsert("c", { title: "walrus" }, "other"),
+    ]);
     const twice = await search(t, { query: "walrus", namespace: ["ns", "ns"] });
     expect(twice.status).toBe(200);
     expect(ids(twice).sort()).toEqual(["a", "b"]);
@@ -148,8 +152,12 @@ describe("search rate limit", () => {
     expect(limited).not.toBeNull();
     expect(statuses.slice(0, 300).every((s) => s === 400)).toBe(true);
     expect(statuses.filter((s) => s === 400).length).toBeGreaterThanOrEqual(300);
-    expect(limited!.body.error).toMatchObject({ code: "RATE_LIMIT_EXCEEDED", type: "rate_limit_error", status: 429,
-      details: { limit: 300, period_seconds: 60 } });
+    expect(limited!.body.error).toMatchObject({
+      code: "RATE_LIMIT_EXCEEDED",
+      type: "rate_limit_error",
+      status: 429,
+      details: { limit: 300, period_seconds: 60 },
+    });
     expect(limited!.body.error.message).toMatch(/search/);
     expect(limited!.headers.get("Retry-After")).toBe("60");
 

@@ -11,9 +11,10 @@ interface Switches {
   resetStats(): Promise<void>;
 }
 export const ai = env.AI as unknown as Switches;
-export const index = env.VECTORIZE as unknown as Switches & Vectorize & {
-  dump(): Promise<{ id: string; namespace: string | null; vector_store_id: string; record_id: string; chunk: number }[]>;
-};
+export const index = env.VECTORIZE as unknown as Switches &
+  Vectorize & {
+    dump(): Promise<{ id: string; namespace: string | null; vector_store_id: string; record_id: string; chunk: number }[]>;
+  };
 
 /** Counts the stand-ins' calls made while `fn` runs. */
 export async function counting<T>(fn: () => Promise<T>): Promise<{ result: T; stats: StandInStats }> {
@@ -23,12 +24,14 @@ export async function counting<T>(fn: () => Promise<T>): Promise<{ result: T; st
 }
 
 /** The index must hold exactly the vectors the ledger expects for a store: no ghosts, no gaps. */
-type Dump = () => Promise<{ id: string; namespace: string | null; vector_store_id: string }[]> | { id: string; namespace: string | null; vector_store_id: string }[];
+type Dump = () =>
+  | Promise<{ id: string; namespace: string | null; vector_store_id: string }[]>
+  | { id: string; namespace: string | null; vector_store_id: string }[];
 
 export async function expectIndexMatchesLedger(store: string, dump: Dump = () => index.dump()): Promise<number> {
-  const { results } = await env.DB.prepare(
-    "SELECT namespace, id, chunk_count FROM records WHERE vector_store_id = ?1 AND deleted = 0",
-  ).bind(store).all<{ namespace: string; id: string; chunk_count: number }>();
+  const { results } = await env.DB.prepare("SELECT namespace, id, chunk_count FROM records WHERE vector_store_id = ?1 AND deleted = 0")
+    .bind(store)
+    .all<{ namespace: string; id: string; chunk_count: number }>();
   const expected = new Map<string, string>();
   for (const r of results) {
     const ns = await vectorNamespace(store, r.namespace);

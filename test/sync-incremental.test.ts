@@ -11,38 +11,72 @@ describe("incremental sync", () => {
       { action: "delete", id: "task_99", namespace: "clickup_tasks" },
     ]);
     expect(res.status).toBe(200);
-    expect(Object.keys(res.body).sort()).toEqual(
-      ["by_namespace", "errors", "processed", "processing_time_ms", "results", "status", "sync_id"]);
-    expect(res.body).toMatchObject({ status: "success", processed: 2, results: counts(1, 1, 0, 0),
-      by_namespace: { clickup_tasks: counts(1, 1, 0, 0) }, errors: [] });
+    expect(Object.keys(res.body).sort()).toEqual([
+      "by_namespace",
+      "errors",
+      "processed",
+      "processing_time_ms",
+      "results",
+      "status",
+      "sync_id",
+    ]);
+    expect(res.body).toMatchObject({
+      status: "success",
+      processed: 2,
+      results: counts(1, 1, 0, 0),
+      by_namespace: { clickup_tasks: counts(1, 1, 0, 0) },
+      errors: [],
+    });
     expect(res.body.sync_id).toMatch(/^sync_[0-9a-f]{24}$/);
     expect(Number.isInteger(res.body.processing_time_ms)).toBe(true);
 
     const record = await getRecord(t, "clickup_tasks", "task_123");
-    expect(record.body).toEqual({ id: "task_123", namespace: "clickup_tasks",
-      data: { name: "Implement new feature", status: "in_progress" }, file: null, created_at: null, updated_at: null,
-      synced_at: "2026-01-15T10:00:00.000Z", sync_id: res.body.sync_id });
+    expect(record.body).toEqual({
+      id: "task_123",
+      namespace: "clickup_tasks",
+      data: { name: "Implement new feature", status: "in_progress" },
+      file: null,
+      created_at: null,
+      updated_at: null,
+      synced_at: "2026-01-15T10:00:00.000Z",
+      sync_id: res.body.sync_id,
+    });
   });
 
   it("the stored result is readable by sync id, through the alias path too", async () => {
     const t = await createTenant();
-    const res = await call("POST", "/v1/pipeline/sync", {
-      organization_id: t.org, vector_store_id: t.store, sync_mode: "incremental",
-      sync_timestamp: "2026-01-15T10:00:00Z", operations: [upsert("a", { x: 1 })],
-    }, { "X-API-Key": t.key });
+    const res = await call(
+      "POST",
+      "/v1/pipeline/sync",
+      {
+        organization_id: t.org,
+        vector_store_id: t.store,
+        sync_mode: "incremental",
+        sync_timestamp: "2026-01-15T10:00:00Z",
+        operations: [upsert("a", { x: 1 })],
+      },
+      { "X-API-Key": t.key },
+    );
     const body = (await res.json()) as any;
     expect(body.results.upserted).toBe(1);
     const stored = await call("GET", `/v1/connectors/pipeline/syncs/${body.sync_id}`, undefined, { "X-API-Key": t.key });
     expect(stored.status).toBe(200);
-    expect(await stored.json()).toMatchObject({ sync_id: body.sync_id, vector_store_id: t.store, sync_mode: "incremental",
-      status: "success", results: body.results, processed: 1 });
+    expect(await stored.json()).toMatchObject({
+      sync_id: body.sync_id,
+      vector_store_id: t.store,
+      sync_mode: "incremental",
+      status: "success",
+      results: body.results,
+      processed: 1,
+    });
   });
 
   it("upsert replaces, an identical upsert is unchanged, a delete removes", async () => {
     const t = await createTenant();
     await sync(t, [upsert("a", { title: "v1", tags: ["x"] }, "clickup_tasks", { file: { file_relative_path: "a.txt" } })]);
-    const same = await sync(t, [upsert("a", { tags: ["x"], title: "v1" }, "clickup_tasks", { file: { file_relative_path: "a.txt" } })],
-      { sync_timestamp: "2026-01-15T11:00:00Z" });
+    const same = await sync(t, [upsert("a", { tags: ["x"], title: "v1" }, "clickup_tasks", { file: { file_relative_path: "a.txt" } })], {
+      sync_timestamp: "2026-01-15T11:00:00Z",
+    });
     expect(same.body.results).toEqual(counts(0, 0, 1, 0)); // key order does not matter
     const changed = await sync(t, [upsert("a", { title: "v2" })], { sync_timestamp: "2026-01-15T12:00:00Z" });
     expect(changed.body.results).toEqual(counts(1, 0, 0, 0));
@@ -101,8 +135,14 @@ describe("incremental sync", () => {
 
   it("the same record twice in one request: the later one wins", async () => {
     const t = await createTenant();
-    const res = await sync(t, [upsert("a", { v: 1 }), upsert("a", { v: 2 }), upsert("b", { v: 1 }), del("b"),
-      del("c"), upsert("c", { v: 3 })]);
+    const res = await sync(t, [
+      upsert("a", { v: 1 }),
+      upsert("a", { v: 2 }),
+      upsert("b", { v: 1 }),
+      del("b"),
+      del("c"),
+      upsert("c", { v: 3 }),
+    ]);
     expect(res.body.processed).toBe(6);
     expect(res.body.results).toEqual(counts(4, 2, 0, 0));
     expect((await getRecord(t, "clickup_tasks", "a")).body.data).toEqual({ v: 2 });
@@ -113,27 +153,34 @@ describe("incremental sync", () => {
 
   it("namespaces are listed with live record counts; ids with '/' and spaces round-trip", async () => {
     const t = await createTenant();
-    await sync(t, [upsert("a", { x: 1 }), upsert("b", { x: 1 }), upsert("folder/file name.md", { x: 2 }, "notion.pages"),
-      del("b")]);
+    await sync(t, [upsert("a", { x: 1 }), upsert("b", { x: 1 }), upsert("folder/file name.md", { x: 2 }, "notion.pages"), del("b")]);
     const res = await call("GET", `/v1/vector_stores/${t.store}/namespaces`, undefined, { "X-API-Key": t.key });
-    expect(await res.json()).toEqual({ vector_store_id: t.store, namespaces: [
-      { namespace: "clickup_tasks", record_count: 1, vector_count: 1, last_synced_at: "2026-01-15T10:00:00.000Z" },
-      { namespace: "notion.pages", record_count: 1, vector_count: 1, last_synced_at: "2026-01-15T10:00:00.000Z" },
-    ] });
+    expect(await res.json()).toEqual({
+      vector_store_id: t.store,
+      namespaces: [
+        { namespace: "clickup_tasks", record_count: 1, vector_count: 1, last_synced_at: "2026-01-15T10:00:00.000Z" },
+        { namespace: "notion.pages", record_count: 1, vector_count: 1, last_synced_at: "2026-01-15T10:00:00.000Z" },
+      ],
+    });
     expect((await getRecord(t, "notion.pages", "folder/file name.md")).body.data).toEqual({ x: 2 });
   });
 
   it("keeps every field of a record: file, timestamps, and a __proto__ key in data", async () => {
     const t = await createTenant();
-    const raw = `{"organization_id":"${t.org}","vector_store_id":"${t.store}","sync_mode":"incremental",` +
+    const raw =
+      `{"organization_id":"${t.org}","vector_store_id":"${t.store}","sync_mode":"incremental",` +
       `"sync_timestamp":"2026-01-15T10:00:00+02:00","operations":[{"action":"upsert","id":"p","namespace":"ns",` +
       `"data":{"__proto__":{"polluted":true},"title":"T"},"file":{"file_url":"https://f/x","file_relative_path":"x.pdf"},` +
       `"created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-15T07:00:00Z","source_system":"airbyte"}]}`;
     const res = await call("POST", "/v1/connectors/pipeline/sync", raw, { "X-API-Key": t.key });
     expect(res.status).toBe(200);
     const record = (await getRecord(t, "ns", "p")).body;
-    expect(record).toMatchObject({ file: { file_url: "https://f/x", file_relative_path: "x.pdf" },
-      created_at: "2026-01-01T00:00:00Z", updated_at: "2026-01-15T07:00:00Z", synced_at: "2026-01-15T08:00:00.000Z" });
+    expect(record).toMatchObject({
+      file: { file_url: "https://f/x", file_relative_path: "x.pdf" },
+      created_at: "2026-01-01T00:00:00Z",
+      updated_at: "2026-01-15T07:00:00Z",
+      synced_at: "2026-01-15T08:00:00.000Z",
+    });
     expect(Object.keys(record.data)).toEqual(["__proto__", "title"]);
     expect(({} as any).polluted).toBeUndefined();
   });

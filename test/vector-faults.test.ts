@@ -114,7 +114,12 @@ describe("injected faults leave a ledger that matches the index, and a replay co
     expect(() => validateVectors([{ id: "é".repeat(33), values: vec }], 768)).toThrow(/64 bytes/);
     expect(() => validateVectors([{ id: "short", values: [1, 2] }], 768)).toThrow(/dimensions/);
     expect(() => validateVectors([{ id: "nan", values: vec.map(() => NaN) }], 768)).toThrow(/non-finite/);
-    expect(() => validateVectors(Array.from({ length: 1001 }, (_, i) => ({ id: `v${i}`, values: vec })), 768)).toThrow(/1000/);
+    expect(() =>
+      validateVectors(
+        Array.from({ length: 1001 }, (_, i) => ({ id: `v${i}`, values: vec })),
+        768,
+      ),
+    ).toThrow(/1000/);
     expect(() => validateVectors([{ id: "m", values: vec, metadata: { big: "x".repeat(10_300) } }], 768)).toThrow(/10 KiB/);
     expect(() => validateVectors([{ id: "ns", namespace: "n".repeat(65), values: vec }], 768)).toThrow(/namespace/);
     expect(() => validateQuery(vec, { topK: 21, returnMetadata: "all" }, 768)).toThrow(/topK/);

@@ -59,7 +59,9 @@ describe("records become vectors, kept in step with the ledger", () => {
     const ns = await call("GET", `/v1/vector_stores/${t.store}/namespaces`, undefined, { "X-API-Key": t.key });
     expect(((await ns.json()) as any).namespaces[0]).toMatchObject({ namespace: "clickup_tasks", record_count: 1, vector_count: many });
 
-    const { stats } = await counting(() => sync(t, [upsert("long", { body: longText(150, "beta") })], { sync_timestamp: "2026-01-16T00:00:00Z" }));
+    const { stats } = await counting(() =>
+      sync(t, [upsert("long", { body: longText(150, "beta") })], { sync_timestamp: "2026-01-16T00:00:00Z" }),
+    );
     const fewer = await expectIndexMatchesLedger(t.store);
     expect(fewer).toBeLessThan(many);
     expect(fewer).toBeGreaterThanOrEqual(1);
@@ -71,8 +73,9 @@ describe("records become vectors, kept in step with the ledger", () => {
 
   it("a full_refresh sweep removes the swept records' vectors", async () => {
     const t = await createTenant();
-    await sync(t, [upsert("keep", { t: "keep me" }), upsert("gone", { t: "sweep me" }), upsert("long", { body: longText(600, "gamma") })],
-      { sync_timestamp: "2026-01-01T00:00:00Z" });
+    await sync(t, [upsert("keep", { t: "keep me" }), upsert("gone", { t: "sweep me" }), upsert("long", { body: longText(600, "gamma") })], {
+      sync_timestamp: "2026-01-01T00:00:00Z",
+    });
     const res = await sync(t, [upsert("keep", { t: "keep me" })], { sync_mode: "full_refresh", sync_timestamp: "2026-02-01T00:00:00Z" });
     expect(res.body.results).toEqual({ upserted: 0, deleted: 2, unchanged: 1, failed: 0 });
     expect(await expectIndexMatchesLedger(t.store)).toBe(1);
@@ -89,8 +92,9 @@ describe("records become vectors, kept in step with the ledger", () => {
     expect(again.result.body.results).toEqual({ upserted: 0, deleted: 0, unchanged: 300, failed: 0 });
     expect(again.stats).toMatchObject({ embedCalls: 0, textsEmbedded: 0, upsertCalls: 0, deleteCalls: 0 });
     // Changing one record embeds exactly that record's chunks.
-    const one = await counting(() => sync(t, [upsert("r1", { title: "record 1 renamed", body: longText(20, "d") })],
-      { sync_timestamp: "2026-01-21T00:00:00Z" }));
+    const one = await counting(() =>
+      sync(t, [upsert("r1", { title: "record 1 renamed", body: longText(20, "d") })], { sync_timestamp: "2026-01-21T00:00:00Z" }),
+    );
     expect(one.stats).toMatchObject({ embedCalls: 1, textsEmbedded: 1, upsertCalls: 1, vectorsUpserted: 1 });
     await expectIndexMatchesLedger(t.store);
   });
@@ -106,35 +110,56 @@ describe("records become vectors, kept in step with the ledger", () => {
     expect(found.body.results[0].score).toBeCloseTo(1, 5);
     await expectIndexMatchesLedger(t.store);
 
-    const wrong = await sync(t, [upsert("bad", { x: 1 }, "clickup_tasks", { vector: [1, 2, 3] }),
-      upsert("nan", { x: 1 }, "clickup_tasks", { vector: ["a"] })]);
+    const wrong = await sync(t, [
+      upsert("bad", { x: 1 }, "clickup_tasks", { vector: [1, 2, 3] }),
+      upsert("nan", { x: 1 }, "clickup_tasks", { vector: ["a"] }),
+    ]);
     expect(wrong.body.errors.map((e: any) => e.code)).toEqual(["INVALID_VECTOR", "INVALID_VECTOR"]);
   });
 
   it("explicit text, text_fields and metadata_fields shape the vectors; search filters on metadata", async () => {
     const t = await createTenant();
-    const storeRes = await call("POST", "/v1/admin/vector-stores", { organization_id: t.org, text_fields: ["title", "body.summary"],
-      metadata_fields: ["status", "assignee.name"] }, { Authorization: "Bearer test-admin-token" });
+    const storeRes = await call(
+      "POST",
+      "/v1/admin/vector-stores",
+      { organization_id: t.org, text_fields: ["title", "body.summary"], metadata_fields: ["status", "assignee.name"] },
+      { Authorization: "Bearer test-admin-token" },
+    );
     const store = (await storeRes.json()) as any;
     expect(store).toMatchObject({ embedding_model: "@cf/baai/bge-base-en-v1.5", dimensions: 768, text_fields: ["title", "body.summary"] });
     const s = { ...t, store: store.id };
     await sync(s, [
-      upsert("1", { title: "Rocket launch", body: { summary: "countdown sequence", secret: "hidden words" }, status: "open", assignee: { name: "Ana" } }),
+      upsert("1", {
+        title: "Rocket launch",
+        body: { summary: "countdown sequence", secret: "hidden words" },
+        status: "open",
+        assignee: { name: "Ana" },
+      }),
       upsert("2", { title: "Rocket repair", body: { summary: "engine fix" }, status: "done", assignee: { name: "Bo" } }),
       upsert("3", { title: "ignored title" }, "clickup_tasks", { text: "custom explicit text about rockets", metadata: { priority: 1 } }),
     ]);
     const hit = await search(s, { query: "rocket launch countdown", top_k: 3 });
-    expect(hit.body.results[0]).toMatchObject({ record_id: "1", text: "title: Rocket launch\nbody.summary: countdown sequence",
-      metadata: { status: "open", "assignee.name": "Ana" } });
+    expect(hit.body.results[0]).toMatchObject({
+      record_id: "1",
+      text: "title: Rocket launch\nbody.summary: countdown sequence",
+      metadata: { status: "open", "assignee.name": "Ana" },
+    });
     const filtered = await search(s, { query: "rocket", filter: { status: "done" } });
     expect(ids(filtered)).toEqual(["2"]);
     const explicit = await search(s, { query: "custom explicit", top_k: 1 });
-    expect(explicit.body.results[0]).toMatchObject({ record_id: "3", text: "custom explicit text about rockets", metadata: { priority: 1 } });
+    expect(explicit.body.results[0]).toMatchObject({
+      record_id: "3",
+      text: "custom explicit text about rockets",
+      metadata: { priority: 1 },
+    });
   });
 
   it("metadata over Vectorize's 10 KiB fails that operation with a clear code, never truncated", async () => {
     const t = await createTenant();
-    const res = await sync(t, [upsert("big", { x: 1 }, "clickup_tasks", { metadata: { blob: "m".repeat(11_000) } }), upsert("ok", { x: 2 })]);
+    const res = await sync(t, [
+      upsert("big", { x: 1 }, "clickup_tasks", { metadata: { blob: "m".repeat(11_000) } }),
+      upsert("ok", { x: 2 }),
+    ]);
     expect(res.body.status).toBe("partial_success");
     expect(res.body.errors).toEqual([expect.objectContaining({ index: 0, code: "METADATA_TOO_LARGE" })]);
     expect((await ledgerRows(t.store)).map((r) => r.id)).toEqual(["ok"]);
@@ -154,14 +179,23 @@ describe("records become vectors, kept in step with the ledger", () => {
 
   it("search over several namespaces merges by score; bad searches are 400", async () => {
     const t = await createTenant();
-    await sync(t, [upsert("x", { title: "lighthouse keeper" }, "notion_pages"), upsert("y", { title: "lighthouse lamp" }, "jira_issues"),
-      upsert("z", { title: "lighthouse" }, "clickup_tasks")]);
+    await sync(t, [
+      upsert("x", { title: "lighthouse keeper" }, "notion_pages"),
+      upsert("y", { title: "lighthouse lamp" }, "jira_issues"),
+      upsert("z", { title: "lighthouse" }, "clickup_tasks"),
+    ]);
     const two = await search(t, { query: "lighthouse", namespace: ["notion_pages", "jira_issues"] });
     expect(ids(two).sort()).toEqual(["x", "y"]);
     expect(ids(await search(t, { query: "lighthouse", namespace: "clickup_tasks" }))).toEqual(["z"]);
     const wide = await search(t, { query: "lighthouse", top_k: 50 });
     expect(ids(wide).sort()).toEqual(["x", "y", "z"]);
-    for (const bad of [{}, { query: "a", vector: [1] }, { query: "a", top_k: 51 }, { query: "a", namespace: "bad space" }, { vector: [1, 2] }]) {
+    for (const bad of [
+      {},
+      { query: "a", vector: [1] },
+      { query: "a", top_k: 51 },
+      { query: "a", namespace: "bad space" },
+      { vector: [1, 2] },
+    ]) {
       const res = await search(t, bad);
       expect(res.status, JSON.stringify(bad)).toBe(400);
       expect(res.body.error.code).toBe("VALIDATION_ERROR");

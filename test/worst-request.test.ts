@@ -69,7 +69,10 @@ describe("worst requests within the limits", () => {
     const bodyAt = (dataDepth: number) => {
       let data = "1";
       for (let d = 0; d < dataDepth; d++) data = `{"x":${data}}`;
-      return JSON.stringify(syncBody(t, [])).replace(`"operations":[]`, `"operations":[{"action":"upsert","id":"d","namespace":"n","data":${data}}]`);
+      return JSON.stringify(syncBody(t, [])).replace(
+        `"operations":[]`,
+        `"operations":[{"action":"upsert","id":"d","namespace":"n","data":${data}}]`,
+      );
     };
     // envelope, operations array and operation are three levels: data of 69 makes 72.
     const atLimit = await call("POST", "/v1/connectors/pipeline/sync", bodyAt(69), { "X-API-Key": t.key });

@@ -13,7 +13,6 @@ export interface ApiKeyRecord {
 const HASH_PREFIX = "key:";
 const ID_PREFIX = "keyid:";
 
-
 export async function findApiKey(kv: KVNamespace, plaintext: string): Promise<ApiKeyRecord | null> {
   return kv.get<ApiKeyRecord>(HASH_PREFIX + (await sha256Hex(plaintext)), "json");
 }
@@ -21,10 +20,7 @@ export async function findApiKey(kv: KVNamespace, plaintext: string): Promise<Ap
 /** Stores a key under its hash and an index from key_id to that hash (for revocation). */
 export async function storeApiKey(kv: KVNamespace, plaintext: string, record: ApiKeyRecord): Promise<void> {
   const hash = await sha256Hex(plaintext);
-  await Promise.all([
-    kv.put(HASH_PREFIX + hash, JSON.stringify(record)),
-    kv.put(ID_PREFIX + record.key_id, hash),
-  ]);
+  await Promise.all([kv.put(HASH_PREFIX + hash, JSON.stringify(record)), kv.put(ID_PREFIX + record.key_id, hash)]);
 }
 
 export async function createApiKey(
@@ -54,8 +50,10 @@ export async function revokeApiKey(kv: KVNamespace, db: D1Database, keyId: strin
   if (!hash) return false;
   const record = await kv.get<ApiKeyRecord>(HASH_PREFIX + hash, "json");
   if (!record) return false;
-  await db.prepare("INSERT INTO revoked_api_keys (key_id, revoked_at) VALUES (?1, ?2) ON CONFLICT (key_id) DO NOTHING")
-    .bind(keyId, new Date().toISOString()).run();
+  await db
+    .prepare("INSERT INTO revoked_api_keys (key_id, revoked_at) VALUES (?1, ?2) ON CONFLICT (key_id) DO NOTHING")
+    .bind(keyId, new Date().toISOString())
+    .run();
   await kv.put(HASH_PREFIX + hash, JSON.stringify({ ...record, revoked: true }));
   return true;
 }

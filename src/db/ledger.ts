@@ -108,8 +108,7 @@ export async function loadLedger(
   namespaces: string[],
   refresh: RefreshRead | null,
 ): Promise<LedgerSnapshot> {
-  const statements = jsonChunks(keys.map((k) => [k.namespace, k.id])).map((json) =>
-    db.prepare(SELECT_ENTRIES).bind(storeId, json));
+  const statements = jsonChunks(keys.map((k) => [k.namespace, k.id])).map((json) => db.prepare(SELECT_ENTRIES).bind(storeId, json));
   const entryStatements = statements.length;
   const syncedAt = refresh?.syncedAt ?? "";
   const withRun = refresh?.withRun ? 1 : 0;
@@ -131,8 +130,15 @@ export async function loadLedger(
   const entries: LedgerEntry[] = [];
   for (const result of results.slice(0, entryStatements)) {
     for (const row of result.results as unknown as EntryRow[]) {
-      entries.push({ namespace: row.namespace, id: row.id, deleted: row.deleted === 1,
-        contentHash: row.content_hash, version: row.version, syncedAt: row.synced_at, chunkCount: row.chunk_count });
+      entries.push({
+        namespace: row.namespace,
+        id: row.id,
+        deleted: row.deleted === 1,
+        contentHash: row.content_hash,
+        version: row.version,
+        syncedAt: row.synced_at,
+        chunkCount: row.chunk_count,
+      });
     }
   }
   const refreshWatermarks = new Map<string, string>();
@@ -140,7 +146,7 @@ export async function loadLedger(
     refreshWatermarks.set(row.namespace, row.last_full_refresh);
   }
   const runRow = refresh ? (results[entryStatements + 1]?.results[0] as Parameters<typeof toRun>[0] | undefined) : undefined;
-  const sweepCandidates = (sweep ? results[entryStatements + 2]?.results ?? [] : []) as unknown as RecordSweep[];
+  const sweepCandidates = (sweep ? (results[entryStatements + 2]?.results ?? []) : []) as unknown as RecordSweep[];
   const sweepTotal = sweep ? Number((results[entryStatements + 3]?.results[0] as { n: number } | undefined)?.n ?? 0) : 0;
   return { entries, sweepCandidates, sweepTotal, refreshWatermarks, run: runRow ? toRun(runRow) : null, resentUnknown };
 }
@@ -222,63 +228,127 @@ export interface SyncRow {
 }
 
 /** Commits a plan and the sync's stored result in one D1 batch: one transaction, one round trip. */
-export async function commitPlan(db: D1Database, plan: SyncPlan, sync: SyncRow, syncedAt: string,
-  run: RunRow | null = null): Promise<void> {
+export async function commitPlan(
+  db: D1Database,
+  plan: SyncPlan,
+  sync: SyncRow,
+  syncedAt: string,
+  run: RunRow | null = null,
+): Promise<void> {
   const storeId = sync.vectorStoreId;
-  const perChunk = (sql: string, rows: unknown[]) =>
-    jsonChunks(rows).map((json) => db.prepare(sql).bind(storeId, json, syncedAt, sync.id));
+  const perChunk = (sql: string, rows: unknown[]) => jsonChunks(rows).map((json) => db.prepare(sql).bind(storeId, json, syncedAt, sync.id));
 
   const writeRows = plan.writes.map((w) => [
-    w.namespace, w.id, w.record ? 0 : 1, w.record?.data ?? null, w.record?.file ?? null,
-    w.record?.createdAt ?? null, w.updatedAt, w.record?.sourceSystem ?? null, w.record?.contentHash ?? null,
-    w.version, w.record?.text ?? null, w.record?.metadata ?? null,
-    w.record?.vector ? JSON.stringify(w.record.vector) : null, w.chunkCount,
+    w.namespace,
+    w.id,
+    w.record ? 0 : 1,
+    w.record?.data ?? null,
+    w.record?.file ?? null,
+    w.record?.createdAt ?? null,
+    w.updatedAt,
+    w.record?.sourceSystem ?? null,
+    w.record?.contentHash ?? null,
+    w.version,
+    w.record?.text ?? null,
+    w.record?.metadata ?? null,
+    w.record?.vector ? JSON.stringify(w.record.vector) : null,
+    w.chunkCount,
   ]);
   const statements = [
     ...perChunk(UPSERT_RECORDS, writeRows),
-    ...perChunk(TOUCH_RECORDS, plan.touches.map((t) => [t.namespace, t.id, t.version, t.updatedAt])),
-    ...perChunk(SWEEP_RECORDS, plan.sweeps.map((s) => [s.namespace, s.id])),
+    ...perChunk(
+      TOUCH_RECORDS,
+      plan.touches.map((t) => [t.namespace, t.id, t.version, t.updatedAt]),
+    ),
+    ...perChunk(
+      SWEEP_RECORDS,
+      plan.sweeps.map((s) => [s.namespace, s.id]),
+    ),
     ...(plan.refreshedNamespaces.length > 0
       ? [db.prepare(ADVANCE_WATERMARKS).bind(storeId, JSON.stringify(plan.refreshedNamespaces), syncedAt)]
       : []),
     ...(run ? [upsertRunStatement(db, run)] : []),
-    db.prepare(INSERT_SYNC).bind(sync.id, sync.organizationId, storeId, sync.mode, sync.syncTimestamp,
-      sync.status, JSON.stringify(sync.result), JSON.stringify(sync.mutationIds), new Date().toISOString()),
+    db
+      .prepare(INSERT_SYNC)
+      .bind(
+        sync.id,
+        sync.organizationId,
+        storeId,
+        sync.mode,
+        sync.syncTimestamp,
+        sync.status,
+        JSON.stringify(sync.result),
+        JSON.stringify(sync.mutationIds),
+        new Date().toISOString(),
+      ),
     ...(sync.idempotency
-      ? [db.prepare(COMPLETE_IDEMPOTENCY_KEY).bind(sync.idempotency.organizationId, sync.idempotency.key,
-        sync.idempotency.reservationId, sync.id, new Date().toISOString())]
+      ? [
+          db
+            .prepare(COMPLETE_IDEMPOTENCY_KEY)
+            .bind(sync.idempotency.organizationId, sync.idempotency.key, sync.idempotency.reservationId, sync.id, new Date().toISOString()),
+        ]
       : []),
   ];
   await db.batch(statements);
 }
 
 export async function getSyncResult(db: D1Database, syncId: string) {
-  return db.prepare(`SELECT id, organization_id, vector_store_id, sync_mode, sync_timestamp, status, result,
+  return db
+    .prepare(`SELECT id, organization_id, vector_store_id, sync_mode, sync_timestamp, status, result,
                             mutation_ids, created_at
-                     FROM syncs WHERE id = ?1`).bind(syncId)
-    .first<{ id: string; organization_id: string; vector_store_id: string; sync_mode: string;
-      sync_timestamp: string; status: string; result: string; mutation_ids: string; created_at: string }>();
+                     FROM syncs WHERE id = ?1`)
+    .bind(syncId)
+    .first<{
+      id: string;
+      organization_id: string;
+      vector_store_id: string;
+      sync_mode: string;
+      sync_timestamp: string;
+      status: string;
+      result: string;
+      mutation_ids: string;
+      created_at: string;
+    }>();
 }
 
 export async function getRecord(db: D1Database, storeId: string, namespace: string, id: string): Promise<StoredRecord | null> {
-  const row = await db.prepare(`SELECT id, namespace, data, file, created_at, updated_at, synced_at, sync_id
+  const row = await db
+    .prepare(`SELECT id, namespace, data, file, created_at, updated_at, synced_at, sync_id
                                 FROM records WHERE vector_store_id = ?1 AND namespace = ?2 AND id = ?3 AND deleted = 0`)
     .bind(storeId, namespace, id)
-    .first<{ id: string; namespace: string; data: string; file: string | null; created_at: string | null;
-      updated_at: string | null; synced_at: string; sync_id: string }>();
+    .first<{
+      id: string;
+      namespace: string;
+      data: string;
+      file: string | null;
+      created_at: string | null;
+      updated_at: string | null;
+      synced_at: string;
+      sync_id: string;
+    }>();
   if (!row) return null;
-  return { ...row, synced_at: displayTimestamp(row.synced_at), data: JSON.parse(row.data),
-    file: row.file === null ? null : JSON.parse(row.file) };
+  return {
+    ...row,
+    synced_at: displayTimestamp(row.synced_at),
+    data: JSON.parse(row.data),
+    file: row.file === null ? null : JSON.parse(row.file),
+  };
 }
 
 export async function listNamespaces(db: D1Database, storeId: string): Promise<NamespaceSummary[]> {
-  const { results } = await db.prepare(`
+  const { results } = await db
+    .prepare(`
       SELECT namespace, sum(deleted = 0) AS record_count, sum(chunk_count) AS vector_count,
              max(synced_at) AS last_synced_at
       FROM records WHERE vector_store_id = ?1 GROUP BY namespace ORDER BY namespace`)
-    .bind(storeId).all<NamespaceSummary>();
-  return results.map((r) => ({ ...r, record_count: Number(r.record_count), vector_count: Number(r.vector_count),
-    last_synced_at: displayTimestamp(r.last_synced_at) }));
+    .bind(storeId)
+    .all<NamespaceSummary>();
+  return results.map((r) => ({
+    ...r,
+    record_count: Number(r.record_count),
+    vector_count: Number(r.vector_count),
+    last_synced_at: displayTimestamp(r.last_synced_at),
+  }));
 }
 
 export interface LiveRecordText {
@@ -295,11 +365,15 @@ export interface LiveRecordText {
 export async function loadLiveRecords(db: D1Database, storeId: string, keys: RecordKey[]): Promise<Map<string, LiveRecordText>> {
   const out = new Map<string, LiveRecordText>();
   if (keys.length === 0) return out;
-  const statements = jsonChunks(keys.map((k) => [k.namespace, k.id])).map((json) => db.prepare(`
+  const statements = jsonChunks(keys.map((k) => [k.namespace, k.id])).map((json) =>
+    db
+      .prepare(`
     SELECT r.namespace, r.id, r.data, r.file, r.text, r.vector, r.chunk_count
     FROM json_each(?2) j CROSS JOIN records r
       ON r.vector_store_id = ?1 AND r.namespace = j.value ->> 0 AND r.id = j.value ->> 1
-    WHERE r.deleted = 0`).bind(storeId, json));
+    WHERE r.deleted = 0`)
+      .bind(storeId, json),
+  );
   for (const result of await db.batch<LiveRecordText>(statements)) {
     for (const row of result.results) out.set(`${row.namespace}\u0000${row.id}`, row);
   }
@@ -322,11 +396,13 @@ export interface LedgerPageRow {
 
 /** One page of a store's ledger in key order, after `after` ([namespace, id]), for reconciliation. */
 export async function listLedgerPage(db: D1Database, storeId: string, after: [string, string] | null, limit: number) {
-  const { results } = await db.prepare(`
+  const { results } = await db
+    .prepare(`
       SELECT namespace, id, deleted, data, file, text, metadata, vector, content_hash, version, chunk_count
       FROM records WHERE vector_store_id = ?1 AND (namespace, id) > (?2, ?3)
       ORDER BY namespace, id LIMIT ?4`)
-    .bind(storeId, after?.[0] ?? "", after?.[1] ?? "", limit).all<LedgerPageRow>();
+    .bind(storeId, after?.[0] ?? "", after?.[1] ?? "", limit)
+    .all<LedgerPageRow>();
   return results;
 }
 
@@ -376,14 +452,24 @@ const READ_IDEMPOTENCY_KEY = `
  * transaction (one round trip): the reservation is the caller's when the row carries its
  * reservationId; otherwise the row is another request's (pending, or completed with its result).
  */
-export async function reserveIdempotencyKey(db: D1Database, r: {
-  organizationId: string; key: string; reservationId: string; bodyHash: string; vectorStoreId: string;
-  /** ISO timestamps: now, and the cut-offs before which a pending / completed row may be taken over. */
-  now: string; abandonedBefore: string; expiredBefore: string;
-}): Promise<IdempotencyKeyRow | null> {
+export async function reserveIdempotencyKey(
+  db: D1Database,
+  r: {
+    organizationId: string;
+    key: string;
+    reservationId: string;
+    bodyHash: string;
+    vectorStoreId: string;
+    /** ISO timestamps: now, and the cut-offs before which a pending / completed row may be taken over. */
+    now: string;
+    abandonedBefore: string;
+    expiredBefore: string;
+  },
+): Promise<IdempotencyKeyRow | null> {
   const [, read] = await db.batch([
-    db.prepare(RESERVE_IDEMPOTENCY_KEY).bind(r.organizationId, r.key, r.reservationId, r.bodyHash, r.vectorStoreId,
-      r.now, r.abandonedBefore, r.expiredBefore),
+    db
+      .prepare(RESERVE_IDEMPOTENCY_KEY)
+      .bind(r.organizationId, r.key, r.reservationId, r.bodyHash, r.vectorStoreId, r.now, r.abandonedBefore, r.expiredBefore),
     db.prepare(READ_IDEMPOTENCY_KEY).bind(r.organizationId, r.key),
   ]);
   return ((read?.results ?? []) as unknown as IdempotencyKeyRow[])[0] ?? null;
@@ -391,7 +477,9 @@ export async function reserveIdempotencyKey(db: D1Database, r: {
 
 /** Gives up the caller's pending reservation (its sync failed), so that a retry can run. */
 export async function releaseIdempotencyKey(db: D1Database, organizationId: string, key: string, reservationId: string) {
-  await db.prepare(`DELETE FROM idempotency_reservations
+  await db
+    .prepare(`DELETE FROM idempotency_reservations
                     WHERE organization_id = ?1 AND key = ?2 AND reservation_id = ?3 AND state = 'pending'`)
-    .bind(organizationId, key, reservationId).run();
+    .bind(organizationId, key, reservationId)
+    .run();
 }

@@ -43,24 +43,39 @@ interface SyncListRow extends Omit<SyncListItem, "results" | "final" | "sync_id"
  * An organization's syncs, newest first: of one store, or of the stores a restricted key may use
  * (`stores`), or all. One index range each (syncs_by_store, syncs_by_org).
  */
-export async function listSyncs(db: D1Database, organizationId: string, filter: { store: string | null; stores: string[] | null },
-  after: [string, string] | null, limit: number): Promise<{ items: SyncListItem[]; next: [string, string] | null }> {
+export async function listSyncs(
+  db: D1Database,
+  organizationId: string,
+  filter: { store: string | null; stores: string[] | null },
+  after: [string, string] | null,
+  limit: number,
+): Promise<{ items: SyncListItem[]; next: [string, string] | null }> {
   const where = filter.store !== null ? "vector_store_id = ?1" : "organization_id = ?1";
-  const { results } = await db.prepare(`
+  const { results } = await db
+    .prepare(`
       SELECT id, vector_store_id, sync_mode, sync_timestamp, status, created_at,
              json_extract(result, '$.processed') AS processed, json_extract(result, '$.results') AS results,
              json_extract(result, '$.run.final') AS final
       FROM syncs WHERE ${where} AND (?2 IS NULL OR vector_store_id IN (SELECT value FROM json_each(?2)))
         AND (?3 IS NULL OR (created_at, id) < (?3, ?4))
       ORDER BY created_at DESC, id DESC LIMIT ?5`)
-    .bind(filter.store ?? organizationId, filter.stores ? JSON.stringify(filter.stores) : null, after?.[0] ?? null,
-      after?.[1] ?? null, limit + 1)
+    .bind(
+      filter.store ?? organizationId,
+      filter.stores ? JSON.stringify(filter.stores) : null,
+      after?.[0] ?? null,
+      after?.[1] ?? null,
+      limit + 1,
+    )
     .all<SyncListRow>();
   const page = results.slice(0, limit);
   const last = page.at(-1);
   return {
-    items: page.map(({ id, results: counts, final, ...row }) =>
-      ({ sync_id: id, ...row, results: JSON.parse(counts), final: final === null ? null : final === 1 })),
+    items: page.map(({ id, results: counts, final, ...row }) => ({
+      sync_id: id,
+      ...row,
+      results: JSON.parse(counts),
+      final: final === null ? null : final === 1,
+    })),
     next: results.length > limit && last ? [last.created_at, last.id] : null,
   };
 }
@@ -74,13 +89,20 @@ export interface RecordListItem {
 }
 
 /** A namespace's live records in id order (tombstones are never listed). */
-export async function listRecords(db: D1Database, storeId: string, namespace: string, after: string | null,
-  limit: number): Promise<{ items: RecordListItem[]; next: string | null }> {
-  const { results } = await db.prepare(`
+export async function listRecords(
+  db: D1Database,
+  storeId: string,
+  namespace: string,
+  after: string | null,
+  limit: number,
+): Promise<{ items: RecordListItem[]; next: string | null }> {
+  const { results } = await db
+    .prepare(`
       SELECT id, created_at, updated_at, synced_at, sync_id FROM records
       WHERE vector_store_id = ?1 AND namespace = ?2 AND deleted = 0 AND id > ?3
       ORDER BY id LIMIT ?4`)
-    .bind(storeId, namespace, after ?? "", limit + 1).all<RecordListItem>();
+    .bind(storeId, namespace, after ?? "", limit + 1)
+    .all<RecordListItem>();
   const page = results.slice(0, limit).map((r) => ({ ...r, synced_at: displayTimestamp(r.synced_at) }));
   return { items: page, next: results.length > limit ? page.at(-1)!.id : null };
 }

@@ -44,15 +44,33 @@ export const SELECT_RUN = `SELECT ${COLUMNS} FROM sync_runs WHERE vector_store_i
 const UPSERT_RUN = `INSERT OR REPLACE INTO sync_runs (${COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)`;
 
 export function toRun(row: StoredRunRow): RunRow {
-  return { ...row, results: JSON.parse(row.results), namespaces: JSON.parse(row.namespaces), failed_keys: JSON.parse(row.failed_keys),
-    blocked: JSON.parse(row.blocked) };
+  return {
+    ...row,
+    results: JSON.parse(row.results),
+    namespaces: JSON.parse(row.namespaces),
+    failed_keys: JSON.parse(row.failed_keys),
+    blocked: JSON.parse(row.blocked),
+  };
 }
 
 export function upsertRunStatement(db: D1Database, run: RunRow): D1PreparedStatement {
-  return db.prepare(UPSERT_RUN).bind(run.vector_store_id, run.sync_timestamp, run.state, run.final_sync_id, run.parts,
-    JSON.stringify(run.results), JSON.stringify(run.namespaces), JSON.stringify(run.failed_keys), JSON.stringify(run.blocked),
-    run.swept, run.started_at,
-    run.updated_at, run.completed_at);
+  return db
+    .prepare(UPSERT_RUN)
+    .bind(
+      run.vector_store_id,
+      run.sync_timestamp,
+      run.state,
+      run.final_sync_id,
+      run.parts,
+      JSON.stringify(run.results),
+      JSON.stringify(run.namespaces),
+      JSON.stringify(run.failed_keys),
+      JSON.stringify(run.blocked),
+      run.swept,
+      run.started_at,
+      run.updated_at,
+      run.completed_at,
+    );
 }
 
 /** Namespaces the run's final request will not sweep, as things stand. */
@@ -92,12 +110,14 @@ export function runState(run: RunRow, newestWatermark: string | null, now: numbe
 }
 
 export async function getRunView(db: D1Database, storeId: string, syncTimestamp: string, now: number): Promise<RunView | null> {
-  const row = await db.prepare(`
+  const row = await db
+    .prepare(`
       SELECT ${COLUMNS}, (SELECT max(s.last_full_refresh) FROM namespace_state s
                           WHERE s.vector_store_id = r.vector_store_id
                             AND s.namespace IN (SELECT value FROM json_each(r.namespaces))) AS newest_watermark
       FROM sync_runs r WHERE vector_store_id = ?1 AND sync_timestamp = ?2`)
-    .bind(storeId, syncTimestamp).first<StoredRunRow>();
+    .bind(storeId, syncTimestamp)
+    .first<StoredRunRow>();
   if (!row) return null;
   const run = toRun(row);
   return {

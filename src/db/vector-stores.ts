@@ -31,18 +31,28 @@ export async function getVectorStore(db: D1Database, id: string): Promise<Vector
 
 /** Inserts a store; false when the id is taken. */
 export async function insertVectorStore(db: D1Database, store: VectorStore): Promise<boolean> {
-  const result = await db.prepare(`INSERT INTO vector_stores (${COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+  const result = await db
+    .prepare(`INSERT INTO vector_stores (${COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
                                    ON CONFLICT (id) DO NOTHING`)
-    .bind(store.id, store.organization_id, store.name, store.created_at, store.embedding_model, store.dimensions,
+    .bind(
+      store.id,
+      store.organization_id,
+      store.name,
+      store.created_at,
+      store.embedding_model,
+      store.dimensions,
       store.text_fields ? JSON.stringify(store.text_fields) : null,
-      store.metadata_fields ? JSON.stringify(store.metadata_fields) : null)
+      store.metadata_fields ? JSON.stringify(store.metadata_fields) : null,
+    )
     .run();
   return result.meta.changes === 1;
 }
 
 export async function listStoreIdsOfOrganization(db: D1Database, organizationId: string, ids: string[]): Promise<string[]> {
-  const { results } = await db.prepare(`SELECT id FROM vector_stores WHERE organization_id = ?1
+  const { results } = await db
+    .prepare(`SELECT id FROM vector_stores WHERE organization_id = ?1
                                         AND id IN (SELECT value FROM json_each(?2))`)
-    .bind(organizationId, JSON.stringify(ids)).all<{ id: string }>();
+    .bind(organizationId, JSON.stringify(ids))
+    .all<{ id: string }>();
   return results.map((r) => r.id);
 }

@@ -6,8 +6,9 @@ import { MAX_BODY_DEPTH, nestsDeeperThan, parseJsonExactly } from "./json-text";
 const JSON_MEDIA_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;.*)?$/i;
 
 function tooLarge(limit: number): ApiError {
-  return new ApiError(413, "PAYLOAD_TOO_LARGE", `Request body exceeds the limit of ${limit} bytes.`,
-    "invalid_request_error", { max_bytes: limit });
+  return new ApiError(413, "PAYLOAD_TOO_LARGE", `Request body exceeds the limit of ${limit} bytes.`, "invalid_request_error", {
+    max_bytes: limit,
+  });
 }
 
 /** Reads the body as text, refusing more than `limit` bytes even when Content-Length is absent or lies. */
@@ -38,8 +39,9 @@ async function readCapped(req: Request, limit: number): Promise<string> {
     // Fatal: invalid UTF-8 is refused, never replaced with U+FFFD (which would merge distinct ids).
     return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
   } catch {
-    throw new ApiError(400, "INVALID_JSON", "Request body is not valid UTF-8.", "invalid_request_error",
-      { parse_error: "invalid UTF-8 byte sequence" });
+    throw new ApiError(400, "INVALID_JSON", "Request body is not valid UTF-8.", "invalid_request_error", {
+      parse_error: "invalid UTF-8 byte sequence",
+    });
   }
 }
 
@@ -50,19 +52,22 @@ async function readCapped(req: Request, limit: number): Promise<string> {
 export async function readJsonBody(c: Context<AppEnv>): Promise<unknown> {
   const contentType = c.req.header("Content-Type") ?? "";
   if (!JSON_MEDIA_TYPE.test(contentType.trim())) {
-    throw new ApiError(415, "UNSUPPORTED_MEDIA_TYPE", "Content-Type must be application/json.",
-      "invalid_request_error", { content_type: contentType || null });
+    throw new ApiError(415, "UNSUPPORTED_MEDIA_TYPE", "Content-Type must be application/json.", "invalid_request_error", {
+      content_type: contentType || null,
+    });
   }
   const limit = Number(c.env.MAX_BODY_BYTES) || 20 * 1024 * 1024;
   const text = await readCapped(c.req.raw, limit);
   if (nestsDeeperThan(text, MAX_BODY_DEPTH)) {
-    throw new ApiError(400, "JSON_TOO_DEEP", `Request body nests deeper than ${MAX_BODY_DEPTH} levels.`,
-      "invalid_request_error", { max_depth: MAX_BODY_DEPTH });
+    throw new ApiError(400, "JSON_TOO_DEEP", `Request body nests deeper than ${MAX_BODY_DEPTH} levels.`, "invalid_request_error", {
+      max_depth: MAX_BODY_DEPTH,
+    });
   }
   try {
     return parseJsonExactly(text);
   } catch (err) {
-    throw new ApiError(400, "INVALID_JSON", "Request body is not valid JSON.", "invalid_request_error",
-      { parse_error: err instanceof Error ? err.message : String(err) });
+    throw new ApiError(400, "INVALID_JSON", "Request body is not valid JSON.", "invalid_request_error", {
+      parse_error: err instanceof Error ? err.message : String(err),
+    });
   }
 }

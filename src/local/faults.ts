@@ -27,15 +27,27 @@ export interface StandInStats {
   queryCalls: number;
 }
 
-const emptyStats = (): StandInStats => ({ embedCalls: 0, textsEmbedded: 0, maxTextsPerCall: 0, upsertCalls: 0,
-  vectorsUpserted: 0, deleteCalls: 0, idsDeleted: 0, queryCalls: 0 });
+const emptyStats = (): StandInStats => ({
+  embedCalls: 0,
+  textsEmbedded: 0,
+  maxTextsPerCall: 0,
+  upsertCalls: 0,
+  vectorsUpserted: 0,
+  deleteCalls: 0,
+  idsDeleted: 0,
+  queryCalls: 0,
+});
 
 const state = { faults: {} as Required<Pick<FaultPlan, "failNext">> & FaultPlan, stats: emptyStats() };
 state.faults.failNext = {};
 
 export function setFaults(plan: FaultPlan): void {
-  state.faults = { failNext: { ...(plan.failNext ?? {}) }, failUpsertOfRecords: plan.failUpsertOfRecords,
-    halfApplyNext: plan.halfApplyNext, delayMs: plan.delayMs };
+  state.faults = {
+    failNext: { ...(plan.failNext ?? {}) },
+    failUpsertOfRecords: plan.failUpsertOfRecords,
+    halfApplyNext: plan.halfApplyNext,
+    delayMs: plan.delayMs,
+  };
 }
 
 export function clearFaults(): void {

@@ -27,8 +27,16 @@ export class LocalEmbedder extends WorkerEntrypoint {
   }
 
   // Test-only switches (the production AI binding has none of these).
-  setFaults(plan: FaultPlan) { setFaults(plan); }
-  clearFaults() { clearFaults(); }
-  stats() { return stats(); }
-  resetStats() { resetStats(); }
+  setFaults(plan: FaultPlan) {
+    setFaults(plan);
+  }
+  clearFaults() {
+    clearFaults();
+  }
+  stats() {
+    return stats();
+  }
+  resetStats() {
+    resetStats();
+  }
 }

@@ -46,14 +46,18 @@ const bytes = (s: string) => utf8.encode(s).byteLength;
 
 /** Vectorize's limits on writes, checked before anything is stored. */
 export function validateVectors(vectors: StoredVector[], dimensions: number): void {
-  if (vectors.length > MAX_VECTORS_PER_UPSERT) throw new Error(`VECTOR_UPSERT_ERROR: at most ${MAX_VECTORS_PER_UPSERT} vectors per call, got ${vectors.length}`);
+  if (vectors.length > MAX_VECTORS_PER_UPSERT)
+    throw new Error(`VECTOR_UPSERT_ERROR: at most ${MAX_VECTORS_PER_UPSERT} vectors per call, got ${vectors.length}`);
   for (const v of vectors) {
-    if (typeof v.id !== "string" || v.id.length === 0 || bytes(v.id) > 64) throw new Error(`VECTOR_UPSERT_ERROR: id must be 1-64 bytes: ${String(v.id).slice(0, 80)}`);
+    if (typeof v.id !== "string" || v.id.length === 0 || bytes(v.id) > 64)
+      throw new Error(`VECTOR_UPSERT_ERROR: id must be 1-64 bytes: ${String(v.id).slice(0, 80)}`);
     if (v.namespace !== undefined && bytes(v.namespace) > 64) throw new Error(`VECTOR_UPSERT_ERROR: namespace over 64 bytes`);
     if (!Array.isArray(v.values) && !ArrayBuffer.isView(v.values)) throw new Error(`VECTOR_UPSERT_ERROR: values must be an array`);
-    if (v.values.length !== dimensions) throw new Error(`VECTOR_UPSERT_ERROR: vector ${v.id} has ${v.values.length} dimensions, index has ${dimensions}`);
+    if (v.values.length !== dimensions)
+      throw new Error(`VECTOR_UPSERT_ERROR: vector ${v.id} has ${v.values.length} dimensions, index has ${dimensions}`);
     for (const x of v.values) if (!Number.isFinite(x)) throw new Error(`VECTOR_UPSERT_ERROR: vector ${v.id} has a non-finite value`);
-    if (v.metadata && bytes(JSON.stringify(v.metadata)) > MAX_METADATA_BYTES) throw new Error(`VECTOR_UPSERT_ERROR: metadata of ${v.id} over 10 KiB`);
+    if (v.metadata && bytes(JSON.stringify(v.metadata)) > MAX_METADATA_BYTES)
+      throw new Error(`VECTOR_UPSERT_ERROR: metadata of ${v.id} over 10 KiB`);
   }
 }
 
@@ -85,8 +89,10 @@ export class LocalVectorStore extends DurableObject<LocalEnv> {
   }
 
   private nextMutation(): string {
-    const row = this.sql.exec(`INSERT INTO counters (name, value) VALUES ('mutation', 1)
-      ON CONFLICT (name) DO UPDATE SET value = value + 1 RETURNING value`).one();
+    const row = this.sql
+      .exec(`INSERT INTO counters (name, value) VALUES ('mutation', 1)
+      ON CONFLICT (name) DO UPDATE SET value = value + 1 RETURNING value`)
+      .one();
     return String(row.value);
   }
 
@@ -94,18 +100,27 @@ export class LocalVectorStore extends DurableObject<LocalEnv> {
     const dims = batch.values.length / batch.ids.length;
     this.ctx.storage.transactionSync(() => {
       batch.ids.forEach((id, i) => {
-        this.sql.exec(`INSERT INTO vectors (id, namespace, vals, metadata) VALUES (?, ?, ?, ?)
+        this.sql.exec(
+          `INSERT INTO vectors (id, namespace, vals, metadata) VALUES (?, ?, ?, ?)
           ON CONFLICT (id) DO ${replace ? "UPDATE SET namespace = excluded.namespace, vals = excluded.vals, metadata = excluded.metadata" : "NOTHING"}`,
-          id, batch.namespaces[i] ?? null, batch.values.buffer.slice(i * dims * 4, (i + 1) * dims * 4), batch.metadata[i] ?? null);
+          id,
+          batch.namespaces[i] ?? null,
+          batch.values.buffer.slice(i * dims * 4, (i + 1) * dims * 4),
+          batch.metadata[i] ?? null,
+        );
       });
     });
     return { mutationId: this.nextMutation() };
   }
 
-  upsert(batch: PackedVectors) { return this.write(batch, true); }
+  upsert(batch: PackedVectors) {
+    return this.write(batch, true);
+  }
 
   /** Like Vectorize: insert keeps an existing id's vector, silently. */
-  insert(batch: PackedVectors) { return this.write(batch, false); }
+  insert(batch: PackedVectors) {
+    return this.write(batch, false);
+  }
 
   deleteByIds(ids: string[]) {
     this.sql.exec(`DELETE FROM vectors WHERE id IN (SELECT value FROM json_each(?))`, JSON.stringify(ids));
@@ -113,13 +128,19 @@ export class LocalVectorStore extends DurableObject<LocalEnv> {
   }
 
   private rows(where: string, ...params: (string | null)[]) {
-    return this.sql.exec<{ id: string; namespace: string | null; vals: ArrayBuffer; metadata: string | null }>(
-      `SELECT id, namespace, vals, metadata FROM vectors ${where}`, ...params).toArray();
+    return this.sql
+      .exec<{ id: string; namespace: string | null; vals: ArrayBuffer; metadata: string | null }>(
+        `SELECT id, namespace, vals, metadata FROM vectors ${where}`,
+        ...params,
+      )
+      .toArray();
   }
 
   getByIds(ids: string[]): VectorizeVector[] {
     return this.rows(`WHERE id IN (SELECT value FROM json_each(?))`, JSON.stringify(ids)).map((r) => ({
-      id: r.id, values: Array.from(new Float32Array(r.vals)), metadata: r.metadata ? JSON.parse(r.metadata) : {},
+      id: r.id,
+      values: Array.from(new Float32Array(r.vals)),
+      metadata: r.metadata ? JSON.parse(r.metadata) : {},
       ...(r.namespace !== null ? { namespace: r.namespace } : {}),
     }));
   }
@@ -137,7 +158,8 @@ export class LocalVectorStore extends DurableObject<LocalEnv> {
     }
     scored.sort((a, b) => b.score - a.score);
     const matches = scored.slice(0, topK).map((m) => ({
-      id: m.id, score: m.score,
+      id: m.id,
+      score: m.score,
       ...(m.namespace !== null ? { namespace: m.namespace } : {}),
       ...(options.returnValues ? { values: Array.from(m.values) } : {}),
       ...(withMetadata ? { metadata: m.metadata } : {}),
@@ -150,16 +172,25 @@ export class LocalVectorStore extends DurableObject<LocalEnv> {
     const counter = (name: string) =>
       this.sql.exec<{ value: number }>(`SELECT value FROM counters WHERE name = ?`, name).toArray()[0]?.value ?? 0;
     // Writes apply at once here: everything is processed, up to now.
-    return { vectorCount: count, dimensions: this.dimensions, processedUpToMutation: counter("mutation"),
-      processedUpToDatetime: Date.now() };
+    return {
+      vectorCount: count,
+      dimensions: this.dimensions,
+      processedUpToMutation: counter("mutation"),
+      processedUpToDatetime: Date.now(),
+    };
   }
 
   /** Test helper: every vector id with its namespace and record id (the stand-in's whole content). */
   dump(): { id: string; namespace: string | null; vector_store_id: unknown; record_id: unknown; chunk: unknown }[] {
     return this.rows("ORDER BY id").map((r) => {
       const metadata = r.metadata ? JSON.parse(r.metadata) : {};
-      return { id: r.id, namespace: r.namespace, vector_store_id: metadata.vector_store_id, record_id: metadata.record_id,
-        chunk: metadata.chunk };
+      return {
+        id: r.id,
+        namespace: r.namespace,
+        vector_store_id: metadata.vector_store_id,
+        record_id: metadata.record_id,
+        chunk: metadata.chunk,
+      };
     });
   }
 }
@@ -179,8 +210,14 @@ export class LocalVectorIndex extends WorkerEntrypoint<LocalEnv> {
   }
 
   async upsert(vectors: StoredVector[]) {
-    record((s) => { s.upsertCalls += 1; s.vectorsUpserted += vectors.length; });
-    await beginRemoteCall("upsert", vectors.map((v) => String(v.metadata?.record_id ?? "")));
+    record((s) => {
+      s.upsertCalls += 1;
+      s.vectorsUpserted += vectors.length;
+    });
+    await beginRemoteCall(
+      "upsert",
+      vectors.map((v) => String(v.metadata?.record_id ?? "")),
+    );
     validateVectors(vectors, this.dimensions);
     if (takeHalfApply()) {
       await this.store.upsert(pack(vectors.slice(0, Math.ceil(vectors.length / 2)), this.dimensions));
@@ -196,7 +233,10 @@ export class LocalVectorIndex extends WorkerEntrypoint<LocalEnv> {
   }
 
   async deleteByIds(ids: string[]) {
-    record((s) => { s.deleteCalls += 1; s.idsDeleted += ids.length; });
+    record((s) => {
+      s.deleteCalls += 1;
+      s.idsDeleted += ids.length;
+    });
     await beginRemoteCall("deleteByIds");
     if (ids.length > MAX_IDS_PER_DELETE) throw new Error(`VECTOR_DELETE_ERROR: at most ${MAX_IDS_PER_DELETE} ids per call`);
     return this.store.deleteByIds(ids);
@@ -208,7 +248,9 @@ export class LocalVectorIndex extends WorkerEntrypoint<LocalEnv> {
   }
 
   async query(vector: number[], options: VectorizeQueryOptions = {}) {
-    record((s) => { s.queryCalls += 1; });
+    record((s) => {
+      s.queryCalls += 1;
+    });
     await beginRemoteCall("query");
     validateQuery(vector, options, this.dimensions);
     return this.store.query(vector, options);
@@ -220,9 +262,19 @@ export class LocalVectorIndex extends WorkerEntrypoint<LocalEnv> {
   }
 
   // Test-only switches (the production Vectorize binding has none of these).
-  setFaults(plan: FaultPlan) { setFaults(plan); }
-  clearFaults() { clearFaults(); }
-  stats() { return stats(); }
-  resetStats() { resetStats(); }
-  dump() { return this.store.dump(); }
+  setFaults(plan: FaultPlan) {
+    setFaults(plan);
+  }
+  clearFaults() {
+    clearFaults();
+  }
+  stats() {
+    return stats();
+  }
+  resetStats() {
+    resetStats();
+  }
+  dump() {
+    return this.store.dump();
+  }
 }

@@ -17,15 +17,24 @@ type Scalar = string | number | boolean | null;
 
 function compare(value: unknown, op: string, operand: unknown): boolean {
   switch (op) {
-    case "$eq": return value === operand;
-    case "$ne": return value !== operand;
-    case "$lt": return (value as Scalar)! < (operand as Scalar)!;
-    case "$lte": return (value as Scalar)! <= (operand as Scalar)!;
-    case "$gt": return (value as Scalar)! > (operand as Scalar)!;
-    case "$gte": return (value as Scalar)! >= (operand as Scalar)!;
-    case "$in": return Array.isArray(operand) && operand.includes(value);
-    case "$nin": return Array.isArray(operand) && !operand.includes(value);
-    default: throw new Error(`unsupported filter operator ${op}`);
+    case "$eq":
+      return value === operand;
+    case "$ne":
+      return value !== operand;
+    case "$lt":
+      return (value as Scalar)! < (operand as Scalar)!;
+    case "$lte":
+      return (value as Scalar)! <= (operand as Scalar)!;
+    case "$gt":
+      return (value as Scalar)! > (operand as Scalar)!;
+    case "$gte":
+      return (value as Scalar)! >= (operand as Scalar)!;
+    case "$in":
+      return Array.isArray(operand) && operand.includes(value);
+    case "$nin":
+      return Array.isArray(operand) && !operand.includes(value);
+    default:
+      throw new Error(`unsupported filter operator ${op}`);
   }
 }
 

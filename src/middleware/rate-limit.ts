@@ -16,9 +16,15 @@ export function rateLimit(binding: RateLimiterName, limit: number, what: string,
     const org = c.get("apiKey").organization_id;
     const { success } = await c.env[binding].limit({ key: org });
     if (!success) {
-      throw new ApiError(429, "RATE_LIMIT_EXCEEDED", `Too many ${what} requests for this organization. Retry later.`,
-        "rate_limit_error", { limit, period_seconds: periodSeconds }, `Rate limit of ${limit} ${what} requests per ${per} exceeded`,
-        { "Retry-After": String(periodSeconds) });
+      throw new ApiError(
+        429,
+        "RATE_LIMIT_EXCEEDED",
+        `Too many ${what} requests for this organization. Retry later.`,
+        "rate_limit_error",
+        { limit, period_seconds: periodSeconds },
+        `Rate limit of ${limit} ${what} requests per ${per} exceeded`,
+        { "Retry-After": String(periodSeconds) },
+      );
     }
     await next();
   });

@@ -30,8 +30,16 @@ adminRoutes.post("/v1/admin/vector-stores", async (c) => {
     const usable = [...EMBEDDING_MODELS].filter(([, d]) => d === dimensions).map(([m]) => m);
     throw Errors.validation({ embedding_model: [`must be one of ${usable.join(", ")} (the index has ${dimensions} dimensions)`] });
   }
-  const store = { id, organization_id: body.organization_id, name: body.name ?? id, created_at: new Date().toISOString(),
-    embedding_model: model, dimensions, text_fields: body.text_fields ?? null, metadata_fields: body.metadata_fields ?? null };
+  const store = {
+    id,
+    organization_id: body.organization_id,
+    name: body.name ?? id,
+    created_at: new Date().toISOString(),
+    embedding_model: model,
+    dimensions,
+    text_fields: body.text_fields ?? null,
+    metadata_fields: body.metadata_fields ?? null,
+  };
   if (!(await insertVectorStore(c.env.DB, store))) {
     throw new ApiError(409, "VECTOR_STORE_EXISTS", `Vector store '${id}' already exists.`, "conflict_error", { id });
   }
@@ -49,8 +57,10 @@ adminRoutes.post("/v1/admin/api-keys", async (c) => {
     }
   }
   const { apiKey, record } = await createApiKey(c.env.API_KEYS, body.organization_id, wanted);
-  return c.json({ key_id: record.key_id, api_key: apiKey, organization_id: record.organization_id,
-    vector_store_ids: record.vector_store_ids }, 201);
+  return c.json(
+    { key_id: record.key_id, api_key: apiKey, organization_id: record.organization_id, vector_store_ids: record.vector_store_ids },
+    201,
+  );
 });
 
 adminRoutes.delete("/v1/admin/api-keys/:key_id", async (c) => {

@@ -13,8 +13,14 @@ export const DOCS_ASSETS_PATH = "/docs/swagger-ui-dist";
 
 /** Same origin only: Swagger UI's inline start-up script and React's inline styles are the exceptions. */
 const DOCS_CSP = [
-  "default-src 'none'", "script-src 'self' 'unsafe-inline'", "style-src 'self' 'unsafe-inline'",
-  "img-src 'self' data:", "font-src 'self'", "connect-src 'self'", "base-uri 'none'", "form-action 'none'",
+  "default-src 'none'",
+  "script-src 'self' 'unsafe-inline'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data:",
+  "font-src 'self'",
+  "connect-src 'self'",
+  "base-uri 'none'",
+  "form-action 'none'",
   "frame-ancestors 'none'",
 ].join("; ");
 
@@ -33,10 +39,14 @@ const swaggerPage = swaggerUI({
   validatorUrl: "none",
 });
 
-docsRoutes.get("/docs", async (c, next) => {
-  await next();
-  c.res.headers.set("Content-Security-Policy", DOCS_CSP);
-}, swaggerPage);
+docsRoutes.get(
+  "/docs",
+  async (c, next) => {
+    await next();
+    c.res.headers.set("Content-Security-Policy", DOCS_CSP);
+  },
+  swaggerPage,
+);
 docsRoutes.get("/docs/", (c) => c.redirect("/docs", 301));
 
 // Cloudflare (and `wrangler dev`) answer these paths from the assets before the Worker runs; this
@@ -44,8 +54,14 @@ docsRoutes.get("/docs/", (c) => c.redirect("/docs", 301));
 docsRoutes.get(`${DOCS_ASSETS_PATH}/*`, async (c) => {
   const res = c.env.ASSETS ? await c.env.ASSETS.fetch(c.req.raw) : null;
   if (res && res.status !== 404) return res;
-  throw new ApiError(404, "NOT_FOUND", `No asset at ${new URL(c.req.url).pathname}.`, "not_found_error", {},
-    "Swagger UI's files are missing from assets/: run `node scripts/docs-assets.mjs` (npm run dev/test/build/deploy do)");
+  throw new ApiError(
+    404,
+    "NOT_FOUND",
+    `No asset at ${new URL(c.req.url).pathname}.`,
+    "not_found_error",
+    {},
+    "Swagger UI's files are missing from assets/: run `node scripts/docs-assets.mjs` (npm run dev/test/build/deploy do)",
+  );
 });
 
 const ROOT_LINKS = { docs: "/docs", openapi: "/openapi.json", health: "/health" };

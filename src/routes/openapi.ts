@@ -4,9 +4,23 @@ import type { AppEnv } from "../env";
 import { MAX_BODY_DEPTH } from "../http/json-text";
 import { SyncRequest, SyncResponse, MAX_OPERATIONS } from "../schemas/sync";
 import { CreateApiKeyRequest, CreatedApiKey, CreateVectorStoreRequest, ReconcileRequest, VectorStore } from "../schemas/admin";
-import { NamespaceDeletionResponse, RecordListQuery, RecordListResponse, RunResponse, SyncListQuery, SyncListResponse } from "../schemas/lists";
+import {
+  NamespaceDeletionResponse,
+  RecordListQuery,
+  RecordListResponse,
+  RunResponse,
+  SyncListQuery,
+  SyncListResponse,
+} from "../schemas/lists";
 import { SearchRequest, SearchResponse } from "../schemas/search";
-import { ErrorResponse, HealthResponse, NamespaceListResponse, ReconcileResponse, StoredRecordResponse, SyncStatusResponse } from "../schemas/responses";
+import {
+  ErrorResponse,
+  HealthResponse,
+  NamespaceListResponse,
+  ReconcileResponse,
+  StoredRecordResponse,
+  SyncStatusResponse,
+} from "../schemas/responses";
 
 // The OpenAPI 3.1 document of every route the service serves (test/openapi.test.ts compares it
 // with the app's routes). Its schemas are generated from the very zod schemas that validate
@@ -77,17 +91,33 @@ type ErrorCode = keyof typeof ERROR_CODES;
 const RETRY_AFTER_CODES: ReadonlySet<ErrorCode> = new Set(["RATE_LIMIT_EXCEEDED", "UPSTREAM_UNAVAILABLE", "IDEMPOTENCY_KEY_IN_PROGRESS"]);
 
 const STATUS_TEXT = {
-  400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found", 409: "Conflict", 413: "Payload too large",
-  415: "Unsupported media type", 422: "Unprocessable request", 429: "Too many requests", 500: "Internal error",
+  400: "Bad request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not found",
+  409: "Conflict",
+  413: "Payload too large",
+  415: "Unsupported media type",
+  422: "Unprocessable request",
+  429: "Too many requests",
+  500: "Internal error",
   503: "Service unavailable",
 } as const;
 type ErrorStatus = keyof typeof STATUS_TEXT;
 
 /** The envelope's `type` of each status (src/errors.ts). */
 const STATUS_TYPE: Record<ErrorStatus, z.infer<typeof ErrorResponse>["error"]["type"]> = {
-  400: "invalid_request_error", 401: "authentication_error", 403: "authorization_error", 404: "not_found_error",
-  409: "conflict_error", 413: "invalid_request_error", 415: "invalid_request_error", 422: "invalid_request_error",
-  429: "rate_limit_error", 500: "api_error", 503: "api_error",
+  400: "invalid_request_error",
+  401: "authentication_error",
+  403: "authorization_error",
+  404: "not_found_error",
+  409: "conflict_error",
+  413: "invalid_request_error",
+  415: "invalid_request_error",
+  422: "invalid_request_error",
+  429: "rate_limit_error",
+  500: "api_error",
+  503: "api_error",
 };
 type ErrorSpec = Partial<Record<ErrorStatus, readonly ErrorCode[]>>;
 
@@ -106,7 +136,9 @@ const KEY_AUTH: ErrorSpec = { 401: ["AUTHENTICATION_REQUIRED", "INVALID_API_KEY"
 const ADMIN_AUTH: ErrorSpec = { 401: ["AUTHENTICATION_REQUIRED"] };
 const STORE_ACCESS: ErrorSpec = { 403: ["INSUFFICIENT_PERMISSIONS"], 404: ["VECTOR_STORE_NOT_FOUND"] };
 const JSON_BODY: ErrorSpec = {
-  400: ["INVALID_JSON", "JSON_TOO_DEEP", "VALIDATION_ERROR"], 413: ["PAYLOAD_TOO_LARGE"], 415: ["UNSUPPORTED_MEDIA_TYPE"],
+  400: ["INVALID_JSON", "JSON_TOO_DEEP", "VALIDATION_ERROR"],
+  413: ["PAYLOAD_TOO_LARGE"],
+  415: ["UNSUPPORTED_MEDIA_TYPE"],
 };
 const QUERY: ErrorSpec = { 400: ["VALIDATION_ERROR"] };
 const INTERNAL: ErrorSpec = { 500: ["INTERNAL_ERROR"] };
@@ -117,27 +149,47 @@ const headerRef = (name: "X-Request-Id" | "Retry-After" | "Idempotent-Replayed")
 
 function errorResponses(spec: ErrorSpec) {
   const statuses = (Object.keys(spec).map(Number) as ErrorStatus[]).sort((a, b) => a - b);
-  return Object.fromEntries(statuses.map((status) => {
-    const codes = spec[status]!;
-    const retry = codes.filter((c) => RETRY_AFTER_CODES.has(c));
-    const retryNote = retry.length === codes.length ? "" : ` (with ${retry.join(", ")})`;
-    return [String(status), {
-      description: `${STATUS_TEXT[status]}. \`error.code\` is one of:\n\n${codes.map((c) => `- \`${c}\`: ${ERROR_CODES[c]}`).join("\n")}`,
-      headers: {
-        "X-Request-Id": headerRef("X-Request-Id"),
-        ...(retry.length > 0
-          ? { "Retry-After": retryNote ? { ...headerRef("Retry-After"), description: `Seconds to wait before retrying; sent${retryNote}.` } : headerRef("Retry-After") }
-          : {}),
-      },
-      ...json({
-        allOf: [ref("Error"), {
-          type: "object",
-          properties: { error: { type: "object", properties: {
-            code: { type: "string", enum: [...codes] }, type: { const: STATUS_TYPE[status] }, status: { const: status } } } },
-        }],
-      }),
-    }];
-  }));
+  return Object.fromEntries(
+    statuses.map((status) => {
+      const codes = spec[status]!;
+      const retry = codes.filter((c) => RETRY_AFTER_CODES.has(c));
+      const retryNote = retry.length === codes.length ? "" : ` (with ${retry.join(", ")})`;
+      return [
+        String(status),
+        {
+          description: `${STATUS_TEXT[status]}. \`error.code\` is one of:\n\n${codes.map((c) => `- \`${c}\`: ${ERROR_CODES[c]}`).join("\n")}`,
+          headers: {
+            "X-Request-Id": headerRef("X-Request-Id"),
+            ...(retry.length > 0
+              ? {
+                  "Retry-After": retryNote
+                    ? { ...headerRef("Retry-After"), description: `Seconds to wait before retrying; sent${retryNote}.` }
+                    : headerRef("Retry-After"),
+                }
+              : {}),
+          },
+          ...json({
+            allOf: [
+              ref("Error"),
+              {
+                type: "object",
+                properties: {
+                  error: {
+                    type: "object",
+                    properties: {
+                      code: { type: "string", enum: [...codes] },
+                      type: { const: STATUS_TYPE[status] },
+                      status: { const: status },
+                    },
+                  },
+                },
+              },
+            ],
+          }),
+        },
+      ];
+    }),
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -156,10 +208,19 @@ const PATH_PARAMS = {
 } as const;
 /** Examples that work as they are against `npm run dev` (its seeded store and the README's first sync). */
 const PATH_EXAMPLES: Partial<Record<keyof typeof PATH_PARAMS, string>> = {
-  vector_store_id: "vs_demo", sync_timestamp: "2026-01-15T10:00:00Z", namespace: "clickup_tasks", record_id: "task_123",
+  vector_store_id: "vs_demo",
+  sync_timestamp: "2026-01-15T10:00:00Z",
+  namespace: "clickup_tasks",
+  record_id: "task_123",
 };
-const pathParam = (name: keyof typeof PATH_PARAMS) => ({ name, in: "path", required: true, description: PATH_PARAMS[name],
-  schema: { type: "string" }, ...(PATH_EXAMPLES[name] ? { example: PATH_EXAMPLES[name] } : {}) });
+const pathParam = (name: keyof typeof PATH_PARAMS) => ({
+  name,
+  in: "path",
+  required: true,
+  description: PATH_PARAMS[name],
+  schema: { type: "string" },
+  ...(PATH_EXAMPLES[name] ? { example: PATH_EXAMPLES[name] } : {}),
+});
 
 const QUERY_DESCRIPTIONS: Record<string, string> = {
   vector_store_id: "Only this store's syncs.",
@@ -169,8 +230,13 @@ const QUERY_DESCRIPTIONS: Record<string, string> = {
 /** Query parameters from the zod schema the route parses them with. */
 function queryParams(schema: z.ZodObject) {
   const { properties = {}, required = [] } = jsonSchema(schema, "input") as { properties?: Record<string, object>; required?: string[] };
-  return Object.entries(properties).map(([name, s]) =>
-    ({ name, in: "query", required: required.includes(name), description: QUERY_DESCRIPTIONS[name], schema: s }));
+  return Object.entries(properties).map(([name, s]) => ({
+    name,
+    in: "query",
+    required: required.includes(name),
+    description: QUERY_DESCRIPTIONS[name],
+    schema: s,
+  }));
 }
 
 interface Operation {
@@ -193,8 +259,15 @@ function operation(o: Operation) {
     ...(o.description ? { description: o.description } : {}),
     security: o.security ?? [],
     ...(o.parameters ? { parameters: o.parameters } : {}),
-    ...(o.body ? { requestBody: { required: o.body.required, ...(o.body.description ? { description: o.body.description } : {}),
-      content: { "application/json": { schema: ref(o.body.schema), ...(o.body.example ? { example: o.body.example } : {}) } } } } : {}),
+    ...(o.body
+      ? {
+          requestBody: {
+            required: o.body.required,
+            ...(o.body.description ? { description: o.body.description } : {}),
+            content: { "application/json": { schema: ref(o.body.schema), ...(o.body.example ? { example: o.body.example } : {}) } },
+          },
+        }
+      : {}),
     responses: {
       [String(o.ok.status)]: {
         description: o.ok.description,
@@ -215,22 +288,48 @@ Operations that fail (validation, embedding, index) are listed in \`errors\` and
 
 An \`Idempotency-Key\` makes retries safe: the same key and body answer the stored result (\`Idempotent-Replayed: true\`) without applying anything again.`;
 
-const syncOperation = (operationId: string, summary: string) => operation({
-  operationId, tag: "Sync", summary, description: SYNC_DESCRIPTION, security: API_KEY,
-  parameters: [{ $ref: "#/components/parameters/IdempotencyKey" }],
-  body: { schema: "SyncRequest", required: true, example: {
-    organization_id: "org_abc123", vector_store_id: "vs_demo", sync_mode: "incremental", sync_timestamp: "2026-01-15T10:00:00Z",
-    operations: [
-      { action: "upsert", id: "task_123", namespace: "clickup_tasks", data: { name: "Implement new feature", status: "in_progress" } },
-      { action: "delete", id: "task_99", namespace: "clickup_tasks" },
-    ],
-  } },
-  ok: { status: 200, description: "The sync's result (also when some or all operations failed: see `status` and `errors`).", schema: "SyncResponse",
-    headers: { "Idempotent-Replayed": headerRef("Idempotent-Replayed") } },
-  errors: errorsOf(KEY_AUTH, { 429: ["RATE_LIMIT_EXCEEDED"] }, JSON_BODY, { 400: ["BATCH_SIZE_EXCEEDED"] }, STORE_ACCESS,
-    { 409: ["STALE_SYNC", "RUN_COMPLETED", "IDEMPOTENCY_KEY_IN_PROGRESS"], 422: ["IDEMPOTENCY_KEY_REUSED"], 503: ["UPSTREAM_UNAVAILABLE"] },
-    INTERNAL),
-});
+const syncOperation = (operationId: string, summary: string) =>
+  operation({
+    operationId,
+    tag: "Sync",
+    summary,
+    description: SYNC_DESCRIPTION,
+    security: API_KEY,
+    parameters: [{ $ref: "#/components/parameters/IdempotencyKey" }],
+    body: {
+      schema: "SyncRequest",
+      required: true,
+      example: {
+        organization_id: "org_abc123",
+        vector_store_id: "vs_demo",
+        sync_mode: "incremental",
+        sync_timestamp: "2026-01-15T10:00:00Z",
+        operations: [
+          { action: "upsert", id: "task_123", namespace: "clickup_tasks", data: { name: "Implement new feature", status: "in_progress" } },
+          { action: "delete", id: "task_99", namespace: "clickup_tasks" },
+        ],
+      },
+    },
+    ok: {
+      status: 200,
+      description: "The sync's result (also when some or all operations failed: see `status` and `errors`).",
+      schema: "SyncResponse",
+      headers: { "Idempotent-Replayed": headerRef("Idempotent-Replayed") },
+    },
+    errors: errorsOf(
+      KEY_AUTH,
+      { 429: ["RATE_LIMIT_EXCEEDED"] },
+      JSON_BODY,
+      { 400: ["BATCH_SIZE_EXCEEDED"] },
+      STORE_ACCESS,
+      {
+        409: ["STALE_SYNC", "RUN_COMPLETED", "IDEMPOTENCY_KEY_IN_PROGRESS"],
+        422: ["IDEMPOTENCY_KEY_REUSED"],
+        503: ["UPSTREAM_UNAVAILABLE"],
+      },
+      INTERNAL,
+    ),
+  });
 
 const INFO_DESCRIPTION = `One endpoint that data pipelines push batches of records to. It keeps a ledger of every record, embeds records with Workers AI and keeps a Vectorize index in step with the ledger.
 
@@ -259,16 +358,23 @@ export function buildOpenApiDocument() {
       },
       parameters: {
         IdempotencyKey: {
-          name: "Idempotency-Key", in: "header", required: false,
-          description: "1-255 visible ASCII characters, unique per organization. A retry with the same key and body answers the stored result without applying it again; the same key with another body is 422 IDEMPOTENCY_KEY_REUSED; while the first request runs, 409 IDEMPOTENCY_KEY_IN_PROGRESS.",
+          name: "Idempotency-Key",
+          in: "header",
+          required: false,
+          description:
+            "1-255 visible ASCII characters, unique per organization. A retry with the same key and body answers the stored result without applying it again; the same key with another body is 422 IDEMPOTENCY_KEY_REUSED; while the first request runs, 409 IDEMPOTENCY_KEY_IN_PROGRESS.",
           schema: { type: "string", pattern: "^[\\x21-\\x7e]{1,255}$" },
         },
       },
       headers: {
-        "X-Request-Id": { description: "The request's trace id (`req_...`), equal to `error.trace_id` on errors.", schema: { type: "string" } },
+        "X-Request-Id": {
+          description: "The request's trace id (`req_...`), equal to `error.trace_id` on errors.",
+          schema: { type: "string" },
+        },
         "Retry-After": { description: "Seconds to wait before retrying.", schema: { type: "integer", minimum: 0 } },
         "Idempotent-Replayed": {
-          description: "`true` when the answer is the stored result of an earlier request with the same Idempotency-Key and body (nothing was applied again); absent otherwise.",
+          description:
+            "`true` when the answer is the stored result of an earlier request with the same Idempotency-Key and body (nothing was applied again); absent otherwise.",
           schema: { type: "string", enum: ["true"] },
         },
       },
@@ -278,10 +384,15 @@ export function buildOpenApiDocument() {
       "/v1/connectors/pipeline/sync": {
         post: syncOperation("sync", "Apply a batch of upserts and deletes (incremental) or refresh namespaces (full_refresh)"),
       },
-      "/v1/pipeline/sync": { post: syncOperation("syncAlias", "The same as POST /v1/connectors/pipeline/sync (the contract names both paths)") },
+      "/v1/pipeline/sync": {
+        post: syncOperation("syncAlias", "The same as POST /v1/connectors/pipeline/sync (the contract names both paths)"),
+      },
       "/v1/connectors/pipeline/syncs/{sync_id}": {
         get: operation({
-          operationId: "getSync", tag: "Sync", summary: "A sync's stored result, with whether searches see it yet", security: API_KEY,
+          operationId: "getSync",
+          tag: "Sync",
+          summary: "A sync's stored result, with whether searches see it yet",
+          security: API_KEY,
           parameters: [pathParam("sync_id")],
           ok: { status: 200, description: "The stored SyncResponse plus where it belongs and `queryable`.", schema: "SyncStatus" },
           errors: errorsOf(KEY_AUTH, { 404: ["SYNC_NOT_FOUND"] }, INTERNAL),
@@ -289,7 +400,10 @@ export function buildOpenApiDocument() {
       },
       "/v1/connectors/pipeline/syncs": {
         get: operation({
-          operationId: "listSyncs", tag: "Sync", summary: "The key's syncs, newest first", security: API_KEY,
+          operationId: "listSyncs",
+          tag: "Sync",
+          summary: "The key's syncs, newest first",
+          security: API_KEY,
           parameters: queryParams(SyncListQuery),
           ok: { status: 200, description: "A page of syncs.", schema: "SyncList" },
           errors: errorsOf(QUERY, KEY_AUTH, STORE_ACCESS, INTERNAL),
@@ -297,7 +411,10 @@ export function buildOpenApiDocument() {
       },
       "/v1/connectors/pipeline/runs/{vector_store_id}/{sync_timestamp}": {
         get: operation({
-          operationId: "getRun", tag: "Sync", summary: "A full_refresh run: its parts, summed results and state", security: API_KEY,
+          operationId: "getRun",
+          tag: "Sync",
+          summary: "A full_refresh run: its parts, summed results and state",
+          security: API_KEY,
           parameters: [pathParam("vector_store_id"), pathParam("sync_timestamp")],
           ok: { status: 200, description: "The run.", schema: "Run" },
           errors: errorsOf(QUERY, KEY_AUTH, STORE_ACCESS, { 404: ["RUN_NOT_FOUND"] }, INTERNAL),
@@ -305,7 +422,10 @@ export function buildOpenApiDocument() {
       },
       "/v1/vector_stores/{vector_store_id}": {
         get: operation({
-          operationId: "getVectorStore", tag: "Vector stores", summary: "A vector store", security: API_KEY,
+          operationId: "getVectorStore",
+          tag: "Vector stores",
+          summary: "A vector store",
+          security: API_KEY,
           parameters: [pathParam("vector_store_id")],
           ok: { status: 200, description: "The store.", schema: "VectorStore" },
           errors: errorsOf(KEY_AUTH, STORE_ACCESS, INTERNAL),
@@ -313,7 +433,10 @@ export function buildOpenApiDocument() {
       },
       "/v1/vector_stores/{vector_store_id}/namespaces": {
         get: operation({
-          operationId: "listNamespaces", tag: "Vector stores", summary: "A store's namespaces with record and vector counts", security: API_KEY,
+          operationId: "listNamespaces",
+          tag: "Vector stores",
+          summary: "A store's namespaces with record and vector counts",
+          security: API_KEY,
           parameters: [pathParam("vector_store_id")],
           ok: { status: 200, description: "The namespaces.", schema: "NamespaceList" },
           errors: errorsOf(KEY_AUTH, STORE_ACCESS, INTERNAL),
@@ -321,16 +444,21 @@ export function buildOpenApiDocument() {
       },
       "/v1/vector_stores/{vector_store_id}/namespaces/{namespace}": {
         delete: operation({
-          operationId: "deleteNamespace", tag: "Vector stores",
+          operationId: "deleteNamespace",
+          tag: "Vector stores",
           summary: "Remove a namespace (10,000 records a call; repeat while remaining > 0)",
-          security: API_KEY, parameters: [pathParam("vector_store_id"), pathParam("namespace")],
+          security: API_KEY,
+          parameters: [pathParam("vector_store_id"), pathParam("namespace")],
           ok: { status: 200, description: "What this call removed, and how many records remain.", schema: "NamespaceDeletion" },
           errors: errorsOf(KEY_AUTH, STORE_ACCESS, { 404: ["NAMESPACE_NOT_FOUND"], 503: ["UPSTREAM_UNAVAILABLE"] }, INTERNAL),
         }),
       },
       "/v1/vector_stores/{vector_store_id}/records/{namespace}": {
         get: operation({
-          operationId: "listRecords", tag: "Vector stores", summary: "A namespace's live records, in id order", security: API_KEY,
+          operationId: "listRecords",
+          tag: "Vector stores",
+          summary: "A namespace's live records, in id order",
+          security: API_KEY,
           parameters: [pathParam("vector_store_id"), pathParam("namespace"), ...queryParams(RecordListQuery)],
           ok: { status: 200, description: "A page of records (an unknown namespace is an empty page).", schema: "RecordList" },
           errors: errorsOf(QUERY, KEY_AUTH, STORE_ACCESS, INTERNAL),
@@ -338,7 +466,10 @@ export function buildOpenApiDocument() {
       },
       "/v1/vector_stores/{vector_store_id}/records/{namespace}/{record_id}": {
         get: operation({
-          operationId: "getRecord", tag: "Vector stores", summary: "One record as the ledger holds it", security: API_KEY,
+          operationId: "getRecord",
+          tag: "Vector stores",
+          summary: "One record as the ledger holds it",
+          security: API_KEY,
           parameters: [pathParam("vector_store_id"), pathParam("namespace"), pathParam("record_id")],
           ok: { status: 200, description: "The record.", schema: "StoredRecord" },
           errors: errorsOf(KEY_AUTH, STORE_ACCESS, { 404: ["RECORD_NOT_FOUND"] }, INTERNAL),
@@ -346,33 +477,65 @@ export function buildOpenApiDocument() {
       },
       "/v1/vector_stores/{vector_store_id}/search": {
         post: operation({
-          operationId: "search", tag: "Vector stores", summary: "Search a store by text or by vector", security: API_KEY,
-          parameters: [pathParam("vector_store_id")], body: { schema: "SearchRequest", required: true,
-            example: { query: "new feature", namespace: "clickup_tasks", top_k: 5 } },
+          operationId: "search",
+          tag: "Vector stores",
+          summary: "Search a store by text or by vector",
+          security: API_KEY,
+          parameters: [pathParam("vector_store_id")],
+          body: { schema: "SearchRequest", required: true, example: { query: "new feature", namespace: "clickup_tasks", top_k: 5 } },
           ok: { status: 200, description: "Matches, best first.", schema: "SearchResponse" },
-          errors: errorsOf(KEY_AUTH, { 429: ["RATE_LIMIT_EXCEEDED"] }, STORE_ACCESS, JSON_BODY, { 503: ["UPSTREAM_UNAVAILABLE"] }, INTERNAL),
+          errors: errorsOf(
+            KEY_AUTH,
+            { 429: ["RATE_LIMIT_EXCEEDED"] },
+            STORE_ACCESS,
+            JSON_BODY,
+            { 503: ["UPSTREAM_UNAVAILABLE"] },
+            INTERNAL,
+          ),
         }),
       },
       "/v1/admin/vector-stores": {
         post: operation({
-          operationId: "createVectorStore", tag: "Admin", summary: "Create a vector store", security: ADMIN,
-          body: { schema: "CreateVectorStoreRequest", required: true, example: { organization_id: "org_abc123", id: "vs_tickets",
-            name: "Support tickets", text_fields: ["subject", "body"], metadata_fields: ["status", "priority"] } },
+          operationId: "createVectorStore",
+          tag: "Admin",
+          summary: "Create a vector store",
+          security: ADMIN,
+          body: {
+            schema: "CreateVectorStoreRequest",
+            required: true,
+            example: {
+              organization_id: "org_abc123",
+              id: "vs_tickets",
+              name: "Support tickets",
+              text_fields: ["subject", "body"],
+              metadata_fields: ["status", "priority"],
+            },
+          },
           ok: { status: 201, description: "The store.", schema: "VectorStore" },
           errors: errorsOf(ADMIN_AUTH, JSON_BODY, { 409: ["VECTOR_STORE_EXISTS"] }, INTERNAL),
         }),
       },
       "/v1/admin/api-keys": {
         post: operation({
-          operationId: "createApiKey", tag: "Admin", summary: "Create a pipeline API key (the plaintext key is shown once)", security: ADMIN,
-          body: { schema: "CreateApiKeyRequest", required: true, example: { organization_id: "org_abc123", vector_store_ids: ["vs_demo"] } },
+          operationId: "createApiKey",
+          tag: "Admin",
+          summary: "Create a pipeline API key (the plaintext key is shown once)",
+          security: ADMIN,
+          body: {
+            schema: "CreateApiKeyRequest",
+            required: true,
+            example: { organization_id: "org_abc123", vector_store_ids: ["vs_demo"] },
+          },
           ok: { status: 201, description: "The key.", schema: "CreatedApiKey" },
           errors: errorsOf(ADMIN_AUTH, JSON_BODY, INTERNAL),
         }),
       },
       "/v1/admin/api-keys/{key_id}": {
         delete: operation({
-          operationId: "revokeApiKey", tag: "Admin", summary: "Revoke an API key (it stops working at once)", security: ADMIN,
+          operationId: "revokeApiKey",
+          tag: "Admin",
+          summary: "Revoke an API key (it stops working at once)",
+          security: ADMIN,
           parameters: [pathParam("key_id")],
           ok: { status: 204, description: "Revoked." },
           errors: errorsOf(ADMIN_AUTH, { 404: ["API_KEY_NOT_FOUND"] }, INTERNAL),
@@ -380,19 +543,30 @@ export function buildOpenApiDocument() {
       },
       "/v1/admin/vector-stores/{vector_store_id}/reconcile": {
         post: operation({
-          operationId: "reconcileVectorStore", tag: "Admin",
-          summary: "Check one page of a store's ledger against the index and repair it", security: ADMIN,
+          operationId: "reconcileVectorStore",
+          tag: "Admin",
+          summary: "Check one page of a store's ledger against the index and repair it",
+          security: ADMIN,
           parameters: [pathParam("vector_store_id")],
-          body: { schema: "ReconcileRequest", required: false,
+          body: {
+            schema: "ReconcileRequest",
+            required: false,
             description: "Optional: an empty body (or none, without Content-Type) starts at the beginning with the default page size.",
-            example: { limit: 500 } },
-          ok: { status: 200, description: "The page's findings; pass `next_cursor` as `cursor` for the next page.", schema: "ReconcileReport" },
+            example: { limit: 500 },
+          },
+          ok: {
+            status: 200,
+            description: "The page's findings; pass `next_cursor` as `cursor` for the next page.",
+            schema: "ReconcileReport",
+          },
           errors: errorsOf(ADMIN_AUTH, { 404: ["VECTOR_STORE_NOT_FOUND"] }, JSON_BODY, INTERNAL),
         }),
       },
       "/health": {
         get: operation({
-          operationId: "health", tag: "Service", summary: "Liveness (no authentication)",
+          operationId: "health",
+          tag: "Service",
+          summary: "Liveness (no authentication)",
           ok: { status: 200, description: "The Worker is up.", schema: "Health" },
           errors: {},
         }),

@@ -23,9 +23,13 @@ async function handleSync(c: Context<AppEnv>) {
   const body = await readJsonBody(c);
   const operations = (body as { operations?: unknown } | null)?.operations;
   if (Array.isArray(operations) && operations.length > MAX_OPERATIONS) {
-    throw new ApiError(400, "BATCH_SIZE_EXCEEDED",
+    throw new ApiError(
+      400,
+      "BATCH_SIZE_EXCEEDED",
       `A sync request may carry at most ${MAX_OPERATIONS} operations; this one has ${operations.length}.`,
-      "invalid_request_error", { max_operations: MAX_OPERATIONS, operations: operations.length });
+      "invalid_request_error",
+      { max_operations: MAX_OPERATIONS, operations: operations.length },
+    );
   }
   const parsed = SyncRequestEnvelope.safeParse(body);
   if (!parsed.success) throw Errors.validation(fieldErrors(parsed.error));
@@ -36,16 +40,26 @@ async function handleSync(c: Context<AppEnv>) {
   if (idempotencyKey !== undefined && !/^[\x21-\x7e]{1,255}$/.test(idempotencyKey)) {
     throw Errors.validation({ "Idempotency-Key": ["must be 1-255 visible ASCII characters"] });
   }
-  const idempotency = idempotencyKey === undefined ? null : {
-    organizationId: store.organization_id, key: idempotencyKey, bodyHash: await sha256Base64(canonicalJson(body)),
-  };
-  const { response, replayed } = await syncThroughStoreObject(c.env.STORE_SYNC, store, {
-    mode: request.sync_mode,
-    syncTimestamp: request.sync_timestamp,
-    operations: request.operations,
-    ...(request.final !== undefined ? { final: request.final } : {}),
-    ...(request.namespaces !== undefined ? { namespaces: request.namespaces } : {}),
-  }, idempotency);
+  const idempotency =
+    idempotencyKey === undefined
+      ? null
+      : {
+          organizationId: store.organization_id,
+          key: idempotencyKey,
+          bodyHash: await sha256Base64(canonicalJson(body)),
+        };
+  const { response, replayed } = await syncThroughStoreObject(
+    c.env.STORE_SYNC,
+    store,
+    {
+      mode: request.sync_mode,
+      syncTimestamp: request.sync_timestamp,
+      operations: request.operations,
+      ...(request.final !== undefined ? { final: request.final } : {}),
+      ...(request.namespaces !== undefined ? { namespaces: request.namespaces } : {}),
+    },
+    idempotency,
+  );
   if (replayed) c.header("Idempotent-Replayed", "true");
   return c.json(response, 200);
 }
@@ -63,8 +77,13 @@ syncRoutes.get("/v1/connectors/pipeline/syncs", apiKeyAuth, async (c) => {
   if (storeId !== undefined) await authorizeStore(c.env.DB, key, storeId);
   const after = cursor === undefined ? null : decodeCursor(cursor, 2);
   if (cursor !== undefined && after === null) throw Errors.validation({ cursor: ["must be a next_cursor returned by this endpoint"] });
-  const page = await listSyncs(c.env.DB, key.organization_id, { store: storeId ?? null, stores: key.vector_store_ids },
-    after as [string, string] | null, limit);
+  const page = await listSyncs(
+    c.env.DB,
+    key.organization_id,
+    { store: storeId ?? null, stores: key.vector_store_ids },
+    after as [string, string] | null,
+    limit,
+  );
   return c.json({ syncs: page.items, next_cursor: page.next ? encodeCursor(page.next) : null });
 });
 
@@ -78,8 +97,10 @@ syncRoutes.get("/v1/connectors/pipeline/runs/:vector_store_id/:sync_timestamp", 
   }
   const run = await getRunView(c.env.DB, store.id, syncTimestamp, Date.now());
   if (!run) {
-    throw Errors.notFound("RUN_NOT_FOUND", `No full_refresh run of '${store.id}' has sync_timestamp '${raw}'.`,
-      { vector_store_id: store.id, sync_timestamp: raw });
+    throw Errors.notFound("RUN_NOT_FOUND", `No full_refresh run of '${store.id}' has sync_timestamp '${raw}'.`, {
+      vector_store_id: store.id,
+      sync_timestamp: raw,
+    });
   }
   return c.json(run);
 });
@@ -89,8 +110,11 @@ syncRoutes.get("/v1/connectors/pipeline/syncs/:sync_id", apiKeyAuth, async (c) =
   const row = await getSyncResult(c.env.DB, syncId);
   const key = c.get("apiKey");
   // Another organization's sync is reported as missing, not forbidden: ids do not leak.
-  if (!row || row.organization_id !== key.organization_id ||
-      (key.vector_store_ids && !key.vector_store_ids.includes(row.vector_store_id))) {
+  if (
+    !row ||
+    row.organization_id !== key.organization_id ||
+    (key.vector_store_ids && !key.vector_store_ids.includes(row.vector_store_id))
+  ) {
     throw Errors.notFound("SYNC_NOT_FOUND", `Sync '${syncId}' was not found.`, { sync_id: syncId });
   }
   return c.json({

@@ -32,9 +32,15 @@ vectorStoreRoutes.get("/v1/vector_stores/:vector_store_id/records/:namespace", a
   const parsed = RecordListQuery.safeParse(c.req.query());
   if (!parsed.success) throw Errors.validation(fieldErrors(parsed.error));
   const after = parsed.data.cursor === undefined ? null : decodeCursor(parsed.data.cursor, 1);
-  if (parsed.data.cursor !== undefined && after === null) throw Errors.validation({ cursor: ["must be a next_cursor returned by this endpoint"] });
+  if (parsed.data.cursor !== undefined && after === null)
+    throw Errors.validation({ cursor: ["must be a next_cursor returned by this endpoint"] });
   const page = await listRecords(c.env.DB, store.id, namespace, after?.[0] ?? null, parsed.data.limit);
-  return c.json({ vector_store_id: store.id, namespace, records: page.items, next_cursor: page.next === null ? null : encodeCursor([page.next]) });
+  return c.json({
+    vector_store_id: store.id,
+    namespace,
+    records: page.items,
+    next_cursor: page.next === null ? null : encodeCursor([page.next]),
+  });
 });
 
 vectorStoreRoutes.delete("/v1/vector_stores/:vector_store_id/namespaces/:namespace", async (c) => {
@@ -47,8 +53,15 @@ vectorStoreRoutes.delete("/v1/vector_stores/:vector_store_id/namespaces/:namespa
     throw Errors.notFound("NAMESPACE_NOT_FOUND", `Namespace '${namespace}' has no records in '${store.id}'.`, { namespace });
   }
   if (deletion.records_deleted === 0 && deletion.failed > 0) {
-    throw new ApiError(503, "UPSTREAM_UNAVAILABLE", "The vector index is unavailable; nothing was deleted. Retry the request.",
-      "api_error", { failed_records: deletion.failed }, "Upstream vector index failure", { "Retry-After": "10" });
+    throw new ApiError(
+      503,
+      "UPSTREAM_UNAVAILABLE",
+      "The vector index is unavailable; nothing was deleted. Retry the request.",
+      "api_error",
+      { failed_records: deletion.failed },
+      "Upstream vector index failure",
+      { "Retry-After": "10" },
+    );
   }
   return c.json(deletion);
 });
@@ -60,8 +73,10 @@ vectorStoreRoutes.get("/v1/vector_stores/:vector_store_id/records/:namespace/:re
   const recordId = c.req.param("record_id");
   const record = await getRecord(c.env.DB, store.id, namespace, recordId);
   if (!record) {
-    throw Errors.notFound("RECORD_NOT_FOUND", `Record '${recordId}' was not found in namespace '${namespace}'.`,
-      { namespace, id: recordId });
+    throw Errors.notFound("RECORD_NOT_FOUND", `Record '${recordId}' was not found in namespace '${namespace}'.`, {
+      namespace,
+      id: recordId,
+    });
   }
   return c.json(record);
 });

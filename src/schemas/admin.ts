@@ -1,8 +1,16 @@
 import { z } from "zod";
 import { OrganizationId, VectorStoreId } from "./common";
 
-const FieldPaths = z.array(z.string().min(1).max(200).regex(/^[^.]+(\.[^.]+)*$/, "must be a dot path like 'assignee.name'"))
-  .min(1).max(50);
+const FieldPaths = z
+  .array(
+    z
+      .string()
+      .min(1)
+      .max(200)
+      .regex(/^[^.]+(\.[^.]+)*$/, "must be a dot path like 'assignee.name'"),
+  )
+  .min(1)
+  .max(50);
 
 export const CreateVectorStoreRequest = z.object({
   organization_id: OrganizationId,
@@ -41,13 +49,17 @@ export const CreatedApiKey = z.object({
 
 export const ReconcileRequest = z.object({
   /** From the previous page's next_cursor; absent: start at the beginning. */
-  cursor: z.string().max(1024).refine((c) => {
-    try {
-      const v = JSON.parse(c);
-      return Array.isArray(v) && v.length === 2 && v.every((x) => typeof x === "string");
-    } catch {
-      return false;
-    }
-  }, "must be a next_cursor returned by this endpoint").optional(),
+  cursor: z
+    .string()
+    .max(1024)
+    .refine((c) => {
+      try {
+        const v = JSON.parse(c);
+        return Array.isArray(v) && v.length === 2 && v.every((x) => typeof x === "string");
+      } catch {
+        return false;
+      }
+    }, "must be a next_cursor returned by this endpoint")
+    .optional(),
   limit: z.number().int().min(1).max(2000).default(500),
 });

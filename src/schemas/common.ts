@@ -16,11 +16,15 @@ export const VectorStoreId = z
  * ISO 8601 date-time with a time zone (Z or ±hh:mm); calendar-checked (no February 30th); at
  * most nine fractional digits; in the years 0000-9999 once converted to UTC.
  */
-export const Timestamp = z.iso.datetime({
-  offset: true,
-  error: "must be an ISO 8601 date-time with a time zone, e.g. 2026-01-15T10:00:00Z",
-}).refine((s) => tryNormalizeTimestamp(s) !== null,
-  `must be in the years 0000-9999 UTC, with at most ${MAX_FRACTION_DIGITS} fractional digits`);
+export const Timestamp = z.iso
+  .datetime({
+    offset: true,
+    error: "must be an ISO 8601 date-time with a time zone, e.g. 2026-01-15T10:00:00Z",
+  })
+  .refine(
+    (s) => tryNormalizeTimestamp(s) !== null,
+    `must be in the years 0000-9999 UTC, with at most ${MAX_FRACTION_DIGITS} fractional digits`,
+  );
 
 export const Namespace = z
   .string({ error: "must be a string" })
@@ -61,11 +65,16 @@ export function findJsonProblem(root: unknown, limit: number): JsonProblem | nul
     const frame = stack.pop()!;
     const { value, depth } = frame;
     if (typeof value === "number" && !Number.isFinite(value)) {
-      return { path: pathOf(frame), message: "is a number JavaScript cannot hold exactly (out of range, or more significant digits than a 64-bit float keeps); send it as a string" };
+      return {
+        path: pathOf(frame),
+        message:
+          "is a number JavaScript cannot hold exactly (out of range, or more significant digits than a 64-bit float keeps); send it as a string",
+      };
     }
     if (value === null || typeof value !== "object") continue;
     if (depth > limit) return { path: pathOf(frame), message: `must not nest deeper than ${limit} levels` };
-    if (Array.isArray(value)) for (let i = 0; i < value.length; i++) stack.push({ value: value[i], depth: depth + 1, parent: frame, key: i });
+    if (Array.isArray(value))
+      for (let i = 0; i < value.length; i++) stack.push({ value: value[i], depth: depth + 1, parent: frame, key: i });
     else for (const [key, child] of Object.entries(value)) stack.push({ value: child, depth: depth + 1, parent: frame, key });
   }
   return null;

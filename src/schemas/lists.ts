@@ -2,8 +2,12 @@ import { z } from "zod";
 import { VectorStoreId } from "./common";
 
 const limit = (max: number, fallback: number) =>
-  z.coerce.number({ error: `must be an integer 1-${max}` }).int(`must be an integer 1-${max}`).min(1, `must be an integer 1-${max}`)
-    .max(max, `must be an integer 1-${max}`).default(fallback);
+  z.coerce
+    .number({ error: `must be an integer 1-${max}` })
+    .int(`must be an integer 1-${max}`)
+    .min(1, `must be an integer 1-${max}`)
+    .max(max, `must be an integer 1-${max}`)
+    .default(fallback);
 const cursor = z.string().max(2048).optional();
 
 /** GET /v1/connectors/pipeline/syncs */
@@ -13,20 +17,34 @@ export const SyncListQuery = z.object({ vector_store_id: VectorStoreId.optional(
 export const RecordListQuery = z.object({ limit: limit(1000, 100), cursor });
 
 export const SyncListResponse = z.object({
-  syncs: z.array(z.object({
-    sync_id: z.string(), vector_store_id: z.string(), sync_mode: z.string(), sync_timestamp: z.string(),
-    status: z.string(), processed: z.number().int(),
-    results: z.object({ upserted: z.number().int(), deleted: z.number().int(), unchanged: z.number().int(), failed: z.number().int() }),
-    final: z.boolean().nullable(), created_at: z.string(),
-  })),
+  syncs: z.array(
+    z.object({
+      sync_id: z.string(),
+      vector_store_id: z.string(),
+      sync_mode: z.string(),
+      sync_timestamp: z.string(),
+      status: z.string(),
+      processed: z.number().int(),
+      results: z.object({ upserted: z.number().int(), deleted: z.number().int(), unchanged: z.number().int(), failed: z.number().int() }),
+      final: z.boolean().nullable(),
+      created_at: z.string(),
+    }),
+  ),
   next_cursor: z.string().nullable(),
 });
 
 export const RecordListResponse = z.object({
   vector_store_id: z.string(),
   namespace: z.string(),
-  records: z.array(z.object({ id: z.string(), created_at: z.string().nullable(), updated_at: z.string().nullable(),
-    synced_at: z.string(), sync_id: z.string() })),
+  records: z.array(
+    z.object({
+      id: z.string(),
+      created_at: z.string().nullable(),
+      updated_at: z.string().nullable(),
+      synced_at: z.string(),
+      sync_id: z.string(),
+    }),
+  ),
   next_cursor: z.string().nullable(),
 });
 
@@ -47,6 +65,10 @@ export const RunResponse = z.object({
 });
 
 export const NamespaceDeletionResponse = z.object({
-  vector_store_id: z.string(), namespace: z.string(), records_deleted: z.number().int(), vectors_deleted: z.number().int(),
-  remaining: z.number().int(), failed: z.number().int(),
+  vector_store_id: z.string(),
+  namespace: z.string(),
+  records_deleted: z.number().int(),
+  vectors_deleted: z.number().int(),
+  remaining: z.number().int(),
+  failed: z.number().int(),
 });

@@ -11,14 +11,18 @@ export const HealthResponse = z.object({ status: z.literal("ok") });
 /** GET /v1/vector_stores/{vector_store_id}/namespaces */
 export const NamespaceListResponse = z.object({
   vector_store_id: z.string(),
-  namespaces: z.array(z.object({
-    namespace: z.string(),
-    /** Live records (tombstones not counted). */
-    record_count: z.number().int(),
-    /** Vectors the index holds for the namespace. */
-    vector_count: z.number().int(),
-    last_synced_at: z.string().nullable(),
-  })).meta({ description: "In namespace order; a namespace stays listed (record_count 0) while it holds tombstones." }),
+  namespaces: z
+    .array(
+      z.object({
+        namespace: z.string(),
+        /** Live records (tombstones not counted). */
+        record_count: z.number().int(),
+        /** Vectors the index holds for the namespace. */
+        vector_count: z.number().int(),
+        last_synced_at: z.string().nullable(),
+      }),
+    )
+    .meta({ description: "In namespace order; a namespace stays listed (record_count 0) while it holds tombstones." }),
 });
 
 /** GET /v1/vector_stores/{vector_store_id}/records/{namespace}/{record_id} */
@@ -41,7 +45,8 @@ export const SyncStatusResponse = SyncResponse.extend({
   sync_timestamp: z.string(),
   created_at: z.string(),
   queryable: z.boolean().nullable().meta({
-    description: "Whether Vectorize has applied every vector write of this sync, so searches see it; null when the index could not be asked.",
+    description:
+      "Whether Vectorize has applied every vector write of this sync, so searches see it; null when the index could not be asked.",
   }),
 });
 
@@ -61,14 +66,23 @@ export const ReconcileResponse = z.object({
 });
 
 /** The `type` of every error the service answers (src/errors.ts ErrorType). */
-export const ErrorType = z.enum(["invalid_request_error", "authentication_error", "authorization_error", "not_found_error",
-  "conflict_error", "rate_limit_error", "api_error"]);
+export const ErrorType = z.enum([
+  "invalid_request_error",
+  "authentication_error",
+  "authorization_error",
+  "not_found_error",
+  "conflict_error",
+  "rate_limit_error",
+  "api_error",
+]);
 
 /** Every non-2xx answer (src/errors.ts errorResponse). */
 export const ErrorResponse = z.object({
   success: z.literal(false),
   error: z.object({
-    code: z.string().meta({ description: "Stable machine-readable code, e.g. VALIDATION_ERROR; each operation lists the codes it answers." }),
+    code: z
+      .string()
+      .meta({ description: "Stable machine-readable code, e.g. VALIDATION_ERROR; each operation lists the codes it answers." }),
     message: z.string(),
     system_message: z.string(),
     type: ErrorType,

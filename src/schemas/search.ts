@@ -31,7 +31,8 @@ function operandProblem(op: string, operand: unknown): string | null {
     return isScalar(operand) ? null : `${op} takes a string, number, boolean or null`;
   }
   if (op === "$in" || op === "$nin") {
-    return Array.isArray(operand) && operand.length > 0 && operand.every(isScalar) ? null
+    return Array.isArray(operand) && operand.length > 0 && operand.every(isScalar)
+      ? null
       : `${op} takes a non-empty array of strings, numbers, booleans or nulls`;
   }
   return isRangeOperand(operand) ? null : `${op} takes a string or a number`;
@@ -40,7 +41,8 @@ function operandProblem(op: string, operand: unknown): string | null {
 /** Why one field's condition is not one Vectorize accepts, or null. Reads own keys only. */
 function conditionProblems(condition: unknown): string[] {
   if (isScalar(condition)) return []; // implicit $eq
-  if (Array.isArray(condition)) return [`must be a string, number, boolean, null or {operator: value}; to match one of several values use {"$in": [...]}`];
+  if (Array.isArray(condition))
+    return [`must be a string, number, boolean, null or {operator: value}; to match one of several values use {"$in": [...]}`];
   if (!isPlainObject(condition)) return [`must be a string, number, boolean, null or {operator: value}`];
   const entries = Object.entries(condition);
   if (entries.length === 0) return [`must name an operator: ${OPERATOR_LIST}`];
@@ -67,39 +69,46 @@ function conditionProblems(condition: unknown): string[] {
  * The caller's object is kept as parsed (own keys such as `__proto__` included) and only ever read
  * through Object.entries: a key is a field name like any other.
  */
-export const MetadataFilter = z.custom<VectorizeVectorMetadataFilter>(() => true).superRefine((filter, ctx) => {
-  const fail = (message: string, path: string[] = []) => ctx.addIssue({ code: "custom", message, path });
-  if (!isPlainObject(filter)) {
-    return fail(`must be a JSON object: {"field": value} or {"field": {"$op": value}}`);
-  }
-  const bytes = new TextEncoder().encode(JSON.stringify(filter)).byteLength;
-  if (bytes > MAX_FILTER_BYTES) return fail(`must be at most ${MAX_FILTER_BYTES} bytes as compact JSON (is ${bytes})`);
-  const entries = Object.entries(filter);
-  if (entries.length > MAX_FILTER_FIELDS) return fail(`must name at most ${MAX_FILTER_FIELDS} fields (names ${entries.length})`);
-  for (const [field, condition] of entries) {
-    if (field.length === 0) fail("field names must not be empty");
-    else if (field.length > MAX_FILTER_FIELD_LENGTH) fail(`field name ${shown(field)} is longer than ${MAX_FILTER_FIELD_LENGTH} characters`);
-    else if (field.startsWith("$")) fail(`field name ${shown(field)} must not start with '$' (operators go inside a field: {"field": {"$eq": value}})`);
-    else if (field.includes('"')) fail(`field name ${shown(field)} must not contain '"'`);
-    else for (const problem of conditionProblems(condition)) fail(problem, [field]);
-  }
-}).meta({
-  type: "object",
-  description: `Vectorize metadata filter: {"field": value} or {"field": {"$op": value}} with $op one of ${OPERATOR_LIST}`,
-  additionalProperties: true,
-});
+export const MetadataFilter = z
+  .custom<VectorizeVectorMetadataFilter>(() => true)
+  .superRefine((filter, ctx) => {
+    const fail = (message: string, path: string[] = []) => ctx.addIssue({ code: "custom", message, path });
+    if (!isPlainObject(filter)) {
+      return fail(`must be a JSON object: {"field": value} or {"field": {"$op": value}}`);
+    }
+    const bytes = new TextEncoder().encode(JSON.stringify(filter)).byteLength;
+    if (bytes > MAX_FILTER_BYTES) return fail(`must be at most ${MAX_FILTER_BYTES} bytes as compact JSON (is ${bytes})`);
+    const entries = Object.entries(filter);
+    if (entries.length > MAX_FILTER_FIELDS) return fail(`must name at most ${MAX_FILTER_FIELDS} fields (names ${entries.length})`);
+    for (const [field, condition] of entries) {
+      if (field.length === 0) fail("field names must not be empty");
+      else if (field.length > MAX_FILTER_FIELD_LENGTH)
+        fail(`field name ${shown(field)} is longer than ${MAX_FILTER_FIELD_LENGTH} characters`);
+      else if (field.startsWith("$"))
+        fail(`field name ${shown(field)} must not start with '$' (operators go inside a field: {"field": {"$eq": value}})`);
+      else if (field.includes('"')) fail(`field name ${shown(field)} must not contain '"'`);
+      else for (const problem of conditionProblems(condition)) fail(problem, [field]);
+    }
+  })
+  .meta({
+    type: "object",
+    description: `Vectorize metadata filter: {"field": value} or {"field": {"$op": value}} with $op one of ${OPERATOR_LIST}`,
+    additionalProperties: true,
+  });
 
-export const SearchRequest = z.object({
-  query: z.string().min(1).max(8192).optional(),
-  vector: OwnVector.optional(),
-  namespace: z.union([Namespace, z.array(Namespace).min(1).max(20)]).optional(),
-  top_k: z.number().int().min(1).max(MAX_TOP_K).default(10),
-  /** A Vectorize metadata filter over the records' metadata fields, e.g. {"status": {"$eq": "open"}}. */
-  filter: MetadataFilter.optional(),
-}).refine((r) => (r.query === undefined) !== (r.vector === undefined), {
-  message: "give exactly one of 'query' (text) or 'vector'",
-  path: ["query"],
-});
+export const SearchRequest = z
+  .object({
+    query: z.string().min(1).max(8192).optional(),
+    vector: OwnVector.optional(),
+    namespace: z.union([Namespace, z.array(Namespace).min(1).max(20)]).optional(),
+    top_k: z.number().int().min(1).max(MAX_TOP_K).default(10),
+    /** A Vectorize metadata filter over the records' metadata fields, e.g. {"status": {"$eq": "open"}}. */
+    filter: MetadataFilter.optional(),
+  })
+  .refine((r) => (r.query === undefined) !== (r.vector === undefined), {
+    message: "give exactly one of 'query' (text) or 'vector'",
+    path: ["query"],
+  });
 export type SearchRequest = z.infer<typeof SearchRequest>;
 
 export const SearchResult = z.object({

@@ -13,28 +13,38 @@ export const SyncMode = z.enum(["incremental", "full_refresh"], {
 });
 
 /** The request envelope. Operations are validated one by one (SyncOperation) so one bad one fails alone. */
-export const SyncRequestEnvelope = z.object({
-  organization_id: OrganizationId,
-  vector_store_id: VectorStoreId,
-  sync_mode: SyncMode,
-  sync_timestamp: Timestamp,
-  operations: z.array(z.unknown(), { error: "must be an array of operations" }),
-  /**
-   * full_refresh only. false: a part of the run (vector store, sync_timestamp), which sweeps
-   * nothing; true: the run's final request, which sweeps every namespace the run named. Absent: a
-   * run of this one request (a full_refresh as before runs existed).
-   */
-  final: z.boolean({ error: "must be true or false" }).optional(),
-  /** With "final": true only: namespaces the run empties too, though no part sent a record of them. */
-  namespaces: z.array(Namespace).max(MAX_NAMESPACES_PER_REQUEST).optional(),
-}).superRefine((body, ctx) => {
-  if (body.final !== undefined && body.sync_mode !== "full_refresh") {
-    ctx.addIssue({ code: "custom", path: ["final"], message: "is only for sync_mode 'full_refresh' (an incremental sync has no run to end)" });
-  }
-  if (body.namespaces !== undefined && body.final !== true) {
-    ctx.addIssue({ code: "custom", path: ["namespaces"], message: "is only for the final request of a full_refresh run (\"final\": true)" });
-  }
-});
+export const SyncRequestEnvelope = z
+  .object({
+    organization_id: OrganizationId,
+    vector_store_id: VectorStoreId,
+    sync_mode: SyncMode,
+    sync_timestamp: Timestamp,
+    operations: z.array(z.unknown(), { error: "must be an array of operations" }),
+    /**
+     * full_refresh only. false: a part of the run (vector store, sync_timestamp), which sweeps
+     * nothing; true: the run's final request, which sweeps every namespace the run named. Absent: a
+     * run of this one request (a full_refresh as before runs existed).
+     */
+    final: z.boolean({ error: "must be true or false" }).optional(),
+    /** With "final": true only: namespaces the run empties too, though no part sent a record of them. */
+    namespaces: z.array(Namespace).max(MAX_NAMESPACES_PER_REQUEST).optional(),
+  })
+  .superRefine((body, ctx) => {
+    if (body.final !== undefined && body.sync_mode !== "full_refresh") {
+      ctx.addIssue({
+        code: "custom",
+        path: ["final"],
+        message: "is only for sync_mode 'full_refresh' (an incremental sync has no run to end)",
+      });
+    }
+    if (body.namespaces !== undefined && body.final !== true) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["namespaces"],
+        message: 'is only for the final request of a full_refresh run ("final": true)',
+      });
+    }
+  });
 export type SyncRequestEnvelope = z.infer<typeof SyncRequestEnvelope>;
 
 export const FileMetadata = z.object({
@@ -46,23 +56,36 @@ export const FileMetadata = z.object({
 const nonEmptyData = JsonObject.refine((o) => Object.keys(o).length > 0, "must be a non-empty object");
 
 const isMetadataValue = (v: unknown) =>
-  typeof v === "string" || typeof v === "boolean" || (typeof v === "number" && Number.isFinite(v)) ||
+  typeof v === "string" ||
+  typeof v === "boolean" ||
+  (typeof v === "number" && Number.isFinite(v)) ||
   (Array.isArray(v) && v.every((item) => typeof item === "string"));
 
 /** Extra vector metadata: scalars or string arrays (what Vectorize stores and filters on). */
-export const VectorMetadata = JsonObject.refine((o) => Object.values(o).every(isMetadataValue),
-  "values must be strings, finite numbers, booleans or arrays of strings")
-  .meta({ type: "object", additionalProperties: { anyOf: [{ type: "string" }, { type: "number" }, { type: "boolean" },
-    { type: "array", items: { type: "string" } }] } });
+export const VectorMetadata = JsonObject.refine(
+  (o) => Object.values(o).every(isMetadataValue),
+  "values must be strings, finite numbers, booleans or arrays of strings",
+).meta({
+  type: "object",
+  additionalProperties: {
+    anyOf: [{ type: "string" }, { type: "number" }, { type: "boolean" }, { type: "array", items: { type: "string" } }],
+  },
+});
 
 /**
  * At most 1536 dimensions (Vectorize); the exact count must equal the store's, checked per store.
  * Vectorize stores float32: a value past its range (e.g. 1e39) would become Infinity there and
  * fail the whole upsert batch, so it is refused here, on its own operation.
  */
-export const OwnVector = z.array(z.number({ error: "must be finite numbers" })
-  .refine((x) => Number.isFinite(Math.fround(x)), "must be finite numbers within float32 range (|x| < 3.4e38)"),
-  { error: "must be an array of numbers" }).min(1).max(1536);
+export const OwnVector = z
+  .array(
+    z
+      .number({ error: "must be finite numbers" })
+      .refine((x) => Number.isFinite(Math.fround(x)), "must be finite numbers within float32 range (|x| < 3.4e38)"),
+    { error: "must be an array of numbers" },
+  )
+  .min(1)
+  .max(1536);
 
 export const UpsertOperation = z.object({
   action: z.literal("upsert"),
@@ -127,20 +150,24 @@ export const SyncResponse = z.object({
   /** How many more operation errors there were than `errors` lists. */
   errors_omitted: z.number().int().optional(),
   /** full_refresh only: the run this request belongs to. */
-  run: z.object({
-    sync_timestamp: z.string(),
-    /** As sent; null when absent (a run of one request). */
-    final: z.boolean().nullable(),
-    state: z.enum(["open", "completed"]),
-  }).optional(),
+  run: z
+    .object({
+      sync_timestamp: z.string(),
+      /** As sent; null when absent (a run of one request). */
+      final: z.boolean().nullable(),
+      state: z.enum(["open", "completed"]),
+    })
+    .optional(),
   /** A full_refresh's final (or only) request: what its sweep removed, left for later, or skipped. */
-  sweep: z.object({
-    deleted: z.number().int(),
-    /** Records still to sweep: send the final request again (same sync_timestamp, no operations needed). */
-    remaining: z.number().int(),
-    /** Namespaces not swept because an operation of the run failed in them ("*": one failed whose namespace is unknown). */
-    skipped_namespaces: z.array(z.string()),
-    reason: z.string().optional(),
-  }).optional(),
+  sweep: z
+    .object({
+      deleted: z.number().int(),
+      /** Records still to sweep: send the final request again (same sync_timestamp, no operations needed). */
+      remaining: z.number().int(),
+      /** Namespaces not swept because an operation of the run failed in them ("*": one failed whose namespace is unknown). */
+      skipped_namespaces: z.array(z.string()),
+      reason: z.string().optional(),
+    })
+    .optional(),
 });
 export type SyncResponse = z.infer<typeof SyncResponse>;

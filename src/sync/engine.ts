@@ -5,8 +5,7 @@ import type { VectorStore } from "../db/vector-stores";
 import type { SyncResponse } from "../schemas/sync";
 import { removeVectors, writeVectors, type VectorDeps } from "../vectors/vector-sync";
 import { checkOperations } from "./operations";
-import { countsByNamespace, failKeys, keyOf, planSync, skipSweepsAfterFailures, type RecordKey,
-  type SyncMode } from "./plan";
+import { countsByNamespace, failKeys, keyOf, planSync, skipSweepsAfterFailures, type RecordKey, type SyncMode } from "./plan";
 import { checkRunOpen, nextRun, requestKind, runAnswer, runFailures, runNamespaces } from "./runs";
 import { MAX_SWEEP_RECORDS, withinSweepBudget } from "../vectors/sweep-budget";
 import { ALL_NAMESPACES, type RunRow } from "../db/runs";
@@ -50,8 +49,12 @@ export function newSyncId(): string {
  * of the same request repairs. Takes its dependencies as arguments so it can run anywhere
  * (a route handler, a benchmark, a Durable Object).
  */
-export async function runSync(deps: SyncDeps, store: VectorStore, input: SyncInput,
-  idempotency: SyncRow["idempotency"] = null): Promise<SyncResponse> {
+export async function runSync(
+  deps: SyncDeps,
+  store: VectorStore,
+  input: SyncInput,
+  idempotency: SyncRow["idempotency"] = null,
+): Promise<SyncResponse> {
   const now = deps.now ?? Date.now;
   const started = now();
   const syncedAt = normalizeTimestamp(input.syncTimestamp);
@@ -65,32 +68,60 @@ export async function runSync(deps: SyncDeps, store: VectorStore, input: SyncInp
   const invalid = new Set<string>();
   for (const op of checked) {
     const key = op.ok ? { namespace: op.namespace, id: op.id } : op.key;
-    if (!op.ok) invalid.add(op.error.namespace !== null && NAMESPACE_PATTERN.test(op.error.namespace) ? op.error.namespace : ALL_NAMESPACES);
+    if (!op.ok)
+      invalid.add(op.error.namespace !== null && NAMESPACE_PATTERN.test(op.error.namespace) ? op.error.namespace : ALL_NAMESPACES);
     if (!key) continue;
     keys.set(keyOf(key.namespace, key.id), key);
     namespaces.add(key.namespace);
   }
   const sweeps = kind === "single" || kind === "final";
-  const ledger = await loadLedger(deps.db, store.id, [...keys.values()], [...namespaces], kind === "incremental" ? null : {
-    syncedAt, withRun: kind === "final",
-    sweep: sweeps && !invalid.has(ALL_NAMESPACES) ? { namespaces: [...namespaces], blocked: [...invalid], maxRecords: MAX_SWEEP_RECORDS,
-      resent: checked.flatMap((op) => (op.ok ? [{ namespace: op.namespace, id: op.id }] : [])) } : null,
-  });
+  const ledger = await loadLedger(
+    deps.db,
+    store.id,
+    [...keys.values()],
+    [...namespaces],
+    kind === "incremental"
+      ? null
+      : {
+          syncedAt,
+          withRun: kind === "final",
+          sweep:
+            sweeps && !invalid.has(ALL_NAMESPACES)
+              ? {
+                  namespaces: [...namespaces],
+                  blocked: [...invalid],
+                  maxRecords: MAX_SWEEP_RECORDS,
+                  resent: checked.flatMap((op) => (op.ok ? [{ namespace: op.namespace, id: op.id }] : [])),
+                }
+              : null,
+        },
+  );
 
   if (kind !== "incremental") {
     checkRunOpen(kind, ledger.run, input.syncTimestamp);
     const newer = [...ledger.refreshWatermarks].filter(([, last]) => last > syncedAt);
     if (newer.length > 0) {
-      throw new ApiError(409, "STALE_SYNC",
+      throw new ApiError(
+        409,
+        "STALE_SYNC",
         "A newer full_refresh has already been applied to these namespaces; nothing was changed.",
-        "conflict_error", { namespaces: watermarksByNamespace(newer), sync_timestamp: input.syncTimestamp });
+        "conflict_error",
+        { namespaces: watermarksByNamespace(newer), sync_timestamp: input.syncTimestamp },
+      );
     }
   }
   const refreshNamespaces = kind === "incremental" ? [] : runNamespaces(ledger.run, namespaces);
   const sweepCandidates = withinSweepBudget(ledger.sweepCandidates);
 
-  const plan = planSync({ mode: input.mode, syncedAt, operations: checked, ledger: ledger.entries,
-    sweepCandidates, refreshWatermarks: ledger.refreshWatermarks, refreshNamespaces: [...namespaces] });
+  const plan = planSync({
+    mode: input.mode,
+    syncedAt,
+    operations: checked,
+    ledger: ledger.entries,
+    sweepCandidates,
+    refreshWatermarks: ledger.refreshWatermarks,
+    refreshNamespaces: [...namespaces],
+  });
   // Upserts first, then (once failures are known) deletes: nothing is swept in a namespace where an
   // operation failed, and a record is never without vectors while its new ones are written.
   const written = await writeVectors(deps, store, plan);
@@ -102,8 +133,11 @@ export async function runSync(deps: SyncDeps, store: VectorStore, input: SyncInp
   failKeys(plan, removed.failures);
   // Left for the next final request: candidates not read (over MAX_SWEEP_RECORDS or the vector
   // budget) and those whose vector delete failed.
-  let remaining = sweeps ? Math.max(0, ledger.sweepTotal - ledger.sweepCandidates.length) +
-    (ledger.sweepCandidates.length - sweepCandidates.length) + (read - plan.sweeps.length) : 0;
+  let remaining = sweeps
+    ? Math.max(0, ledger.sweepTotal - ledger.sweepCandidates.length) +
+      (ledger.sweepCandidates.length - sweepCandidates.length) +
+      (read - plan.sweeps.length)
+    : 0;
   // The read could not tell which earlier failures this request resolves (too many keys to send):
   // a namespace it unblocked was left out, so the run is not done yet.
   if (ledger.resentUnknown && failures.resolvedEarlier) remaining = Math.max(remaining, 1);
@@ -112,15 +146,28 @@ export async function runSync(deps: SyncDeps, store: VectorStore, input: SyncInp
   const upstreamFailures = transient.length;
   if (upstreamFailures > 0) {
     // Operators need to see upstream trouble; the messages come from the bindings, never from records.
-    console.warn(JSON.stringify({ level: "warn", event: "upstream_failure", vector_store_id: store.id,
-      failed_records: upstreamFailures, code: transient[0]!.code, message: transient[0]!.message.slice(0, 300) }));
+    console.warn(
+      JSON.stringify({
+        level: "warn",
+        event: "upstream_failure",
+        vector_store_id: store.id,
+        failed_records: upstreamFailures,
+        code: transient[0]!.code,
+        message: transient[0]!.message.slice(0, 300),
+      }),
+    );
   }
   if (upstreamFailures > 0 && plan.results.upserted + plan.results.deleted === 0) {
     // Nothing could be applied and retrying may succeed: tell the client to retry the request.
-    throw new ApiError(503, "UPSTREAM_UNAVAILABLE",
+    throw new ApiError(
+      503,
+      "UPSTREAM_UNAVAILABLE",
       "The embedding or vector service is unavailable; nothing was applied. Retry the same request.",
-      "api_error", { failed_records: upstreamFailures }, "Upstream embedding or vector index failure",
-      { "Retry-After": String(UPSTREAM_RETRY_AFTER_SECONDS) });
+      "api_error",
+      { failed_records: upstreamFailures },
+      "Upstream embedding or vector index failure",
+      { "Retry-After": String(UPSTREAM_RETRY_AFTER_SECONDS) },
+    );
   }
 
   const processed = input.operations.length;
@@ -140,16 +187,37 @@ export async function runSync(deps: SyncDeps, store: VectorStore, input: SyncInp
   };
   let run: RunRow | null = null;
   if (kind !== "incremental") {
-    const step = { kind, previous: ledger.run, storeId: store.id, syncedAt, syncId, namespaces: refreshNamespaces, failures, plan,
-      remaining, now: new Date(now()).toISOString() };
+    const step = {
+      kind,
+      previous: ledger.run,
+      storeId: store.id,
+      syncedAt,
+      syncId,
+      namespaces: refreshNamespaces,
+      failures,
+      plan,
+      remaining,
+      now: new Date(now()).toISOString(),
+    };
     run = nextRun(step);
     Object.assign(response, runAnswer(step, run, input.final, kind === "final" ? refreshNamespaces : [...namespaces].sort()));
   }
-  await commitPlan(deps.db, plan, {
-    id: syncId, organizationId: store.organization_id, vectorStoreId: store.id, mode: input.mode,
-    syncTimestamp: input.syncTimestamp, status: response.status, result: response,
-    mutationIds: [...written.mutationIds, ...removed.mutationIds],
-    idempotency,
-  }, syncedAt, run);
+  await commitPlan(
+    deps.db,
+    plan,
+    {
+      id: syncId,
+      organizationId: store.organization_id,
+      vectorStoreId: store.id,
+      mode: input.mode,
+      syncTimestamp: input.syncTimestamp,
+      status: response.status,
+      result: response,
+      mutationIds: [...written.mutationIds, ...removed.mutationIds],
+      idempotency,
+    },
+    syncedAt,
+    run,
+  );
   return response;
 }

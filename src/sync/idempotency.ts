@@ -42,15 +42,23 @@ export interface IdempotencyRequest {
  * A pending reservation older than ABANDONED_RESERVATION_MS, or a completed one older than 24
  * hours, is taken over by the next request.
  */
-export async function runIdempotentSync(deps: SyncDeps, store: VectorStore, input: SyncInput,
-  idempotency: IdempotencyRequest | null): Promise<{ response: SyncResponse; replayed: boolean }> {
+export async function runIdempotentSync(
+  deps: SyncDeps,
+  store: VectorStore,
+  input: SyncInput,
+  idempotency: IdempotencyRequest | null,
+): Promise<{ response: SyncResponse; replayed: boolean }> {
   if (!idempotency) return { response: await runSync(deps, store, input), replayed: false };
 
   const now = Date.now();
   const reservationId = `idr_${randomToken(12)}`;
   const row = await reserveIdempotencyKey(deps.db, {
-    organizationId: idempotency.organizationId, key: idempotency.key, reservationId, bodyHash: idempotency.bodyHash,
-    vectorStoreId: store.id, now: new Date(now).toISOString(),
+    organizationId: idempotency.organizationId,
+    key: idempotency.key,
+    reservationId,
+    bodyHash: idempotency.bodyHash,
+    vectorStoreId: store.id,
+    now: new Date(now).toISOString(),
     abandonedBefore: new Date(now - ABANDONED_RESERVATION_MS).toISOString(),
     expiredBefore: new Date(now - IDEMPOTENCY_WINDOW_MS).toISOString(),
   });
@@ -66,8 +74,14 @@ export async function runIdempotentSync(deps: SyncDeps, store: VectorStore, inpu
     try {
       await releaseIdempotencyKey(deps.db, idempotency.organizationId, idempotency.key, reservationId);
     } catch (releaseErr) {
-      console.warn(JSON.stringify({ level: "warn", event: "idempotency_release_failed", vector_store_id: store.id,
-        message: String(releaseErr).slice(0, 300) }));
+      console.warn(
+        JSON.stringify({
+          level: "warn",
+          event: "idempotency_release_failed",
+          vector_store_id: store.id,
+          message: String(releaseErr).slice(0, 300),
+        }),
+      );
     }
     throw err;
   }
@@ -76,15 +90,24 @@ export async function runIdempotentSync(deps: SyncDeps, store: VectorStore, inpu
 /** The answer for a key another request holds: its stored result, or why this one may not run. */
 function answerHeldKey(row: IdempotencyKeyRow, idempotency: IdempotencyRequest): SyncResponse {
   if (row.body_hash !== idempotency.bodyHash) {
-    throw new ApiError(422, "IDEMPOTENCY_KEY_REUSED",
-      "This Idempotency-Key was already used with a different request body.", "invalid_request_error",
-      { idempotency_key: idempotency.key, sync_id: row.sync_id });
+    throw new ApiError(
+      422,
+      "IDEMPOTENCY_KEY_REUSED",
+      "This Idempotency-Key was already used with a different request body.",
+      "invalid_request_error",
+      { idempotency_key: idempotency.key, sync_id: row.sync_id },
+    );
   }
   if (row.state === "pending") {
-    throw new ApiError(409, "IDEMPOTENCY_KEY_IN_PROGRESS",
+    throw new ApiError(
+      409,
+      "IDEMPOTENCY_KEY_IN_PROGRESS",
       "A request with this Idempotency-Key and body is still being processed. Retry the same request shortly.",
-      "conflict_error", { idempotency_key: idempotency.key }, "Idempotency-Key reserved by a request still running",
-      { "Retry-After": String(IN_PROGRESS_RETRY_AFTER_SECONDS) });
+      "conflict_error",
+      { idempotency_key: idempotency.key },
+      "Idempotency-Key reserved by a request still running",
+      { "Retry-After": String(IN_PROGRESS_RETRY_AFTER_SECONDS) },
+    );
   }
   // The completion and the sync's stored result commit in one transaction, so the result is there.
   if (row.result === null) throw new Error(`Idempotency-Key completed by sync ${row.sync_id}, whose result is missing`);

@@ -55,8 +55,8 @@ function identify(raw: unknown): { namespace: string | null; id: string | null; 
   const obj = (typeof raw === "object" && raw !== null ? raw : {}) as Record<string, unknown>;
   const namespace = typeof obj.namespace === "string" ? obj.namespace : null;
   const id = typeof obj.id === "string" ? obj.id : null;
-  const usable = namespace !== null && NAMESPACE_PATTERN.test(namespace) && id !== null && id.length >= 1 &&
-    id.length <= 255 && id.isWellFormed();
+  const usable =
+    namespace !== null && NAMESPACE_PATTERN.test(namespace) && id !== null && id.length >= 1 && id.length <= 255 && id.isWellFormed();
   return { namespace, id, usable };
 }
 
@@ -101,8 +101,12 @@ export async function checkOperations(operations: unknown[], syncTimestamp: stri
       if (op.action === "delete") return base;
 
       if (op.vector && op.vector.length !== dimensions) {
-        return failure(index, raw, "INVALID_VECTOR",
-          `vector has ${op.vector.length} dimensions; this vector store's embeddings have ${dimensions}`);
+        return failure(
+          index,
+          raw,
+          "INVALID_VECTOR",
+          `vector has ${op.vector.length} dimensions; this vector store's embeddings have ${dimensions}`,
+        );
       }
       const data = JSON.stringify(op.data);
       const file = op.file ? JSON.stringify(op.file) : null;
@@ -110,18 +114,43 @@ export async function checkOperations(operations: unknown[], syncTimestamp: stri
       const text = op.text ?? null;
       const bytes = [data, file, metadata, text].reduce((sum, part) => sum + (part ? utf8.encode(part).byteLength : 0), 0);
       if (bytes > MAX_RECORD_BYTES) {
-        return failure(index, raw, "RECORD_TOO_LARGE",
-          `record is ${bytes} bytes (data, file, metadata and text); the limit is ${MAX_RECORD_BYTES}`);
+        return failure(
+          index,
+          raw,
+          "RECORD_TOO_LARGE",
+          `record is ${bytes} bytes (data, file, metadata and text); the limit is ${MAX_RECORD_BYTES}`,
+        );
       }
       const createdAt = op.created_at ?? null;
       const sourceSystem = op.source_system ?? null;
       const vector = op.vector ?? null;
       // updated_at is left out on purpose: a record re-sent with a newer timestamp but the same
       // content is unchanged and costs no rewrite and no embedding (its version still advances).
-      const contentHash = await sha256Base64(canonicalJson({ data: op.data, file: op.file ?? null, created_at: createdAt,
-        source_system: sourceSystem, text, metadata: op.metadata ?? null, vector }));
-      return { ...base, record: { data, file, createdAt, sourceSystem, text, metadata, vector, contentHash,
-        parsed: { data: op.data, file: op.file ?? null } } };
+      const contentHash = await sha256Base64(
+        canonicalJson({
+          data: op.data,
+          file: op.file ?? null,
+          created_at: createdAt,
+          source_system: sourceSystem,
+          text,
+          metadata: op.metadata ?? null,
+          vector,
+        }),
+      );
+      return {
+        ...base,
+        record: {
+          data,
+          file,
+          createdAt,
+          sourceSystem,
+          text,
+          metadata,
+          vector,
+          contentHash,
+          parsed: { data: op.data, file: op.file ?? null },
+        },
+      };
     }),
   );
 }

@@ -116,8 +116,15 @@ export function planSync(input: PlanInput): SyncPlan {
     outcomes.set(key, list);
   };
   const write = (key: string, op: ValidOperation, record: RecordWrite["record"]) => {
-    writes.set(key, { ...keyFields(op), key, version: op.version, updatedAt: op.updatedAt, record,
-      previousChunkCount: original.get(key)?.chunkCount ?? 0, chunkCount: 0 });
+    writes.set(key, {
+      ...keyFields(op),
+      key,
+      version: op.version,
+      updatedAt: op.updatedAt,
+      record,
+      previousChunkCount: original.get(key)?.chunkCount ?? 0,
+      chunkCount: 0,
+    });
   };
 
   const writes = new Map<string, RecordWrite>();
@@ -164,14 +171,19 @@ export function planSync(input: PlanInput): SyncPlan {
         continue;
       }
       countOp(key, op, "upserted");
-      state.set(key, { ...keyFields(op), deleted: false, contentHash: record.contentHash, version: op.version,
-        syncedAt: input.syncedAt, chunkCount: 0 });
+      state.set(key, {
+        ...keyFields(op),
+        deleted: false,
+        contentHash: record.contentHash,
+        version: op.version,
+        syncedAt: input.syncedAt,
+        chunkCount: 0,
+      });
       write(key, op, record);
     } else {
       countOp(key, op, "deleted");
       if (current?.deleted && current.version === op.version) continue; // already this tombstone
-      state.set(key, { ...keyFields(op), deleted: true, contentHash: null, version: op.version,
-        syncedAt: input.syncedAt, chunkCount: 0 });
+      state.set(key, { ...keyFields(op), deleted: true, contentHash: null, version: op.version, syncedAt: input.syncedAt, chunkCount: 0 });
       write(key, op, null);
     }
   }
@@ -200,7 +212,7 @@ export function planSync(input: PlanInput): SyncPlan {
     writes: [...writes.values()],
     touches,
     sweeps,
-    refreshedNamespaces: input.mode === "full_refresh" ? input.refreshNamespaces ?? [...namespaces] : [],
+    refreshedNamespaces: input.mode === "full_refresh" ? (input.refreshNamespaces ?? [...namespaces]) : [],
     sweepBlocked: new Set(),
     results,
     byNamespace,

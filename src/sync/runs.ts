@@ -23,9 +23,13 @@ export function requestKind(mode: "incremental" | "full_refresh", final: boolean
 /** A run whose final request completed it takes no more parts and no second final. */
 export function checkRunOpen(kind: RequestKind, run: RunRow | null, syncTimestamp: string): void {
   if ((kind === "part" || kind === "final") && run?.final_sync_id) {
-    throw new ApiError(409, "RUN_COMPLETED",
+    throw new ApiError(
+      409,
+      "RUN_COMPLETED",
       "This full_refresh run was completed by its final request; start a new run with a later sync_timestamp.",
-      "conflict_error", { sync_timestamp: syncTimestamp, completed_at: run.completed_at, final_sync_id: run.final_sync_id });
+      "conflict_error",
+      { sync_timestamp: syncTimestamp, completed_at: run.completed_at, final_sync_id: run.final_sync_id },
+    );
   }
 }
 
@@ -34,7 +38,9 @@ export function runNamespaces(run: RunRow | null, requestNamespaces: Iterable<st
   const all = new Set(run?.namespaces ?? []);
   for (const ns of requestNamespaces) all.add(ns);
   if (all.size > MAX_RUN_NAMESPACES) {
-    throw Errors.validation({ operations: [`a full_refresh run may name at most ${MAX_RUN_NAMESPACES} namespaces; this one would name ${all.size}`] });
+    throw Errors.validation({
+      operations: [`a full_refresh run may name at most ${MAX_RUN_NAMESPACES} namespaces; this one would name ${all.size}`],
+    });
   }
   return [...all].sort();
 }
@@ -82,9 +88,10 @@ export function runFailures(previous: RunRow | null, kind: RequestKind, checked:
     unresolved.clear();
   }
   const namespacesOf = (pairs: Iterable<[string, string]>) => [...pairs].map(([namespace]) => namespace);
-  const sweepBlocked = kind === "final"
-    ? new Set([...blocked, ...namespacesOf(unresolved.values())])
-    : new Set([...blockedNow, ...namespacesOf(failedNow.values())]);
+  const sweepBlocked =
+    kind === "final"
+      ? new Set([...blocked, ...namespacesOf(unresolved.values())])
+      : new Set([...blockedNow, ...namespacesOf(failedNow.values())]);
   return {
     failedKeys: [...unresolved.values()],
     blocked: [...blocked].sort(),
@@ -93,8 +100,12 @@ export function runFailures(previous: RunRow | null, kind: RequestKind, checked:
   };
 }
 
-const addCounts = (a: Counts, b: Counts): Counts =>
-  ({ upserted: a.upserted + b.upserted, deleted: a.deleted + b.deleted, unchanged: a.unchanged + b.unchanged, failed: a.failed + b.failed });
+const addCounts = (a: Counts, b: Counts): Counts => ({
+  upserted: a.upserted + b.upserted,
+  deleted: a.deleted + b.deleted,
+  unchanged: a.unchanged + b.unchanged,
+  failed: a.failed + b.failed,
+});
 const ZERO: Counts = { upserted: 0, deleted: 0, unchanged: 0, failed: 0 };
 
 export interface RunStep {
@@ -128,13 +139,17 @@ export function nextRun(step: RunStep): RunRow {
     swept: (previous?.swept ?? 0) + step.plan.sweeps.length,
     started_at: previous?.started_at ?? step.now,
     updated_at: step.now,
-    completed_at: completes ? step.now : previous?.completed_at ?? null,
+    completed_at: completes ? step.now : (previous?.completed_at ?? null),
   };
 }
 
 /** What a full_refresh answer says of its run and, for a final or single request, of its sweep. */
-export function runAnswer(step: RunStep, run: RunRow, final: boolean | undefined, sweptNamespaces: string[]):
-  Pick<SyncResponse, "run" | "sweep"> {
+export function runAnswer(
+  step: RunStep,
+  run: RunRow,
+  final: boolean | undefined,
+  sweptNamespaces: string[],
+): Pick<SyncResponse, "run" | "sweep"> {
   const answer: Pick<SyncResponse, "run" | "sweep"> = {
     run: { sync_timestamp: displayTimestamp(step.syncedAt), final: final ?? null, state: run.state },
   };
@@ -143,7 +158,8 @@ export function runAnswer(step: RunStep, run: RunRow, final: boolean | undefined
   const skipped = blocked.has(ALL_NAMESPACES) ? [ALL_NAMESPACES] : sweptNamespaces.filter((ns) => blocked.has(ns));
   answer.sweep = { deleted: step.plan.sweeps.length, remaining: step.remaining, skipped_namespaces: skipped };
   if (skipped.length > 0) {
-    answer.sweep.reason = "an operation of this run failed in these namespaces and no later part applied its record, so " +
+    answer.sweep.reason =
+      "an operation of this run failed in these namespaces and no later part applied its record, so " +
       "their records the run did not send are kept (a failed operation never costs a good record); send the failed " +
       "records again in a part and then the final request, or let the next run sweep them";
   }

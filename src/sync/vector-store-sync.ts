@@ -12,8 +12,18 @@ import { deleteNamespacePage, type NamespaceDeletion } from "../vectors/namespac
 /** What crosses back from the object: an ApiError does not survive RPC as a class, so it travels as data. */
 export type SyncOutcome =
   | { ok: true; response: SyncResponse; replayed: boolean }
-  | { ok: false; error: { status: number; code: string; message: string; type: string; details: Record<string, unknown>;
-    systemMessage: string; headers: Record<string, string> } };
+  | {
+      ok: false;
+      error: {
+        status: number;
+        code: string;
+        message: string;
+        type: string;
+        details: Record<string, unknown>;
+        systemMessage: string;
+        headers: Record<string, string>;
+      };
+    };
 
 /**
  * One object per vector store: every sync of a store runs here, one at a time, so two requests
@@ -52,15 +62,29 @@ export class VectorStoreSync extends DurableObject<Bindings> {
       return { ok: true, response, replayed };
     } catch (err) {
       if (!(err instanceof ApiError)) throw err;
-      return { ok: false, error: { status: err.status, code: err.code, message: err.message, type: err.type,
-        details: err.details, systemMessage: err.systemMessage, headers: err.headers } };
+      return {
+        ok: false,
+        error: {
+          status: err.status,
+          code: err.code,
+          message: err.message,
+          type: err.type,
+          details: err.details,
+          systemMessage: err.systemMessage,
+          headers: err.headers,
+        },
+      };
     }
   }
 }
 
 /** Runs a sync in its store's object and turns a refused outcome back into the ApiError it was. */
-export async function syncThroughStoreObject(ns: DurableObjectNamespace<VectorStoreSync>, store: VectorStore,
-  input: SyncInput, idempotency: IdempotencyRequest | null): Promise<{ response: SyncResponse; replayed: boolean }> {
+export async function syncThroughStoreObject(
+  ns: DurableObjectNamespace<VectorStoreSync>,
+  store: VectorStore,
+  input: SyncInput,
+  idempotency: IdempotencyRequest | null,
+): Promise<{ response: SyncResponse; replayed: boolean }> {
   const stub = ns.get(ns.idFromName(store.id));
   const outcome = (await stub.sync(store, input, idempotency)) as SyncOutcome;
   if (outcome.ok) return { response: outcome.response, replayed: outcome.replayed };

@@ -36,8 +36,13 @@ function vectorsOf(output: unknown, expected: number, dimensions: number): Vecto
  * Embeds texts in calls of at most 100, a few calls at a time, each retried with backoff.
  * A call that still fails marks its own texts failed; the others are kept.
  */
-export async function embedTexts(ai: EmbeddingBinding, model: string, dimensions: number, texts: string[],
-  retry: RetryPolicy): Promise<EmbedOutcome[]> {
+export async function embedTexts(
+  ai: EmbeddingBinding,
+  model: string,
+  dimensions: number,
+  texts: string[],
+  retry: RetryPolicy,
+): Promise<EmbedOutcome[]> {
   const batches = await inSlices(texts, MAX_TEXTS_PER_CALL, CONCURRENT_CALLS, async (slice) => {
     try {
       const output = await withRetry(retry, () => ai.run(model, { text: slice }));

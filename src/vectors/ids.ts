@@ -4,7 +4,6 @@
  */
 import { sha256Base64Url } from "../crypto";
 
-
 /** The stem of a record's vector ids: 43 characters of base64url SHA-256 of (store, namespace, id). */
 export function recordVectorStem(storeId: string, namespace: string, recordId: string): Promise<string> {
   return sha256Base64Url(`${storeId}\u0000${namespace}\u0000${recordId}`);

@@ -35,7 +35,11 @@ function describeFailure(action: string, err: unknown): string {
 }
 
 /** Upserts one batch (at most 1000 vectors), retried; reports its outcome instead of throwing. */
-export async function upsertBatch(index: VectorIndexBinding, items: IndexVector[], retry: RetryPolicy): Promise<WriteBatchResult<IndexVector>> {
+export async function upsertBatch(
+  index: VectorIndexBinding,
+  items: IndexVector[],
+  retry: RetryPolicy,
+): Promise<WriteBatchResult<IndexVector>> {
   if (items.length > MAX_VECTORS_PER_UPSERT) throw new Error(`an upsert batch holds at most ${MAX_VECTORS_PER_UPSERT} vectors`);
   try {
     const { mutationId } = await withRetry(retry, () => index.upsert(items));
@@ -44,7 +48,6 @@ export async function upsertBatch(index: VectorIndexBinding, items: IndexVector[
     return { items, ok: false, error: describeFailure("upsert", err) };
   }
 }
-
 
 /** Deletes ids in batches of at most 1000, each retried; reports each batch's outcome. */
 export function deleteVectors(index: VectorIndexBinding, ids: string[], retry: RetryPolicy) {

@@ -17,8 +17,12 @@ const isScalar = (v: unknown): v is string | number | boolean =>
  * A record's vector metadata: the store's `metadata_fields` picked from data (scalars, or arrays
  * of strings), then the operation's own `metadata`, then the service's keys, which always win.
  */
-export function buildMetadata(ctx: MetadataContext, data: Record<string, unknown>, metadataFields: string[] | null,
-  own: Record<string, VectorizeVectorMetadata> | null): Record<string, VectorizeVectorMetadata> {
+export function buildMetadata(
+  ctx: MetadataContext,
+  data: Record<string, unknown>,
+  metadataFields: string[] | null,
+  own: Record<string, VectorizeVectorMetadata> | null,
+): Record<string, VectorizeVectorMetadata> {
   const metadata: Record<string, VectorizeVectorMetadata> = Object.create(null);
   for (const field of metadataFields ?? []) {
     const value = valueAtPath(data, field);

@@ -23,19 +23,26 @@ export interface NamespaceDeletion {
  * budget per call. Runs in the store's Durable Object, between syncs, so the ledger and the index
  * stay in step. A record whose vectors could not be deleted keeps its row. null: no such namespace.
  */
-export async function deleteNamespacePage(deps: VectorDeps & { db: D1Database }, store: VectorStore,
-  namespace: string): Promise<NamespaceDeletion | null> {
-  const { results: rows } = await deps.db.prepare(`
+export async function deleteNamespacePage(
+  deps: VectorDeps & { db: D1Database },
+  store: VectorStore,
+  namespace: string,
+): Promise<NamespaceDeletion | null> {
+  const { results: rows } = await deps.db
+    .prepare(`
       SELECT id, deleted, chunk_count AS chunkCount FROM records
       WHERE vector_store_id = ?1 AND namespace = ?2 ORDER BY id LIMIT ?3`)
-    .bind(store.id, namespace, MAX_SWEEP_RECORDS).all<{ id: string; deleted: number; chunkCount: number }>();
+    .bind(store.id, namespace, MAX_SWEEP_RECORDS)
+    .all<{ id: string; deleted: number; chunkCount: number }>();
   if (rows.length === 0) return null;
   const page = withinSweepBudget(rows);
 
   const owner = new Map<string, string>();
   const live = page.filter((r) => r.deleted === 0 && r.chunkCount > 0);
   const stems = await Promise.all(live.map((r) => recordVectorStem(store.id, namespace, r.id)));
-  live.forEach((r, i) => { for (const id of vectorIds(stems[i]!, 0, r.chunkCount)) owner.set(id, r.id); });
+  live.forEach((r, i) => {
+    for (const id of vectorIds(stems[i]!, 0, r.chunkCount)) owner.set(id, r.id);
+  });
   const kept = new Set<string>();
   let vectorsDeleted = 0;
   for (const batch of await deleteVectors(deps.index, [...owner.keys()], deps.retry)) {
@@ -44,15 +51,23 @@ export async function deleteNamespacePage(deps: VectorDeps & { db: D1Database },
   }
 
   const gone = page.filter((r) => !kept.has(r.id));
-  const statements = jsonChunks(gone.map((r) => r.id)).map((json) => deps.db.prepare(`
+  const statements = jsonChunks(gone.map((r) => r.id)).map((json) =>
+    deps.db
+      .prepare(`
       DELETE FROM records WHERE vector_store_id = ?1 AND namespace = ?2 AND id IN (SELECT value FROM json_each(?3))`)
-    .bind(store.id, namespace, json));
+      .bind(store.id, namespace, json),
+  );
   // Forgotten with its last row: the namespace's refresh watermark goes too.
-  statements.push(deps.db.prepare(`
+  statements.push(
+    deps.db
+      .prepare(`
       DELETE FROM namespace_state WHERE vector_store_id = ?1 AND namespace = ?2
-        AND NOT EXISTS (SELECT 1 FROM records WHERE vector_store_id = ?1 AND namespace = ?2)`).bind(store.id, namespace));
-  statements.push(deps.db.prepare(`SELECT count(*) AS n FROM records WHERE vector_store_id = ?1 AND namespace = ?2`)
-    .bind(store.id, namespace));
+        AND NOT EXISTS (SELECT 1 FROM records WHERE vector_store_id = ?1 AND namespace = ?2)`)
+      .bind(store.id, namespace),
+  );
+  statements.push(
+    deps.db.prepare(`SELECT count(*) AS n FROM records WHERE vector_store_id = ?1 AND namespace = ?2`).bind(store.id, namespace),
+  );
   const results = await deps.db.batch<{ n: number }>(statements);
   return {
     vector_store_id: store.id,

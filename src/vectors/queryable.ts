@@ -6,8 +6,7 @@ import type { VectorIndexBinding } from "./index-writer";
  * mutation ids are opaque, so the time is what orders them: every mutation of a sync was made
  * before the sync's row was committed (created_at).
  */
-export async function isQueryable(index: VectorIndexBinding,
-  sync: { mutation_ids: string; created_at: string }): Promise<boolean | null> {
+export async function isQueryable(index: VectorIndexBinding, sync: { mutation_ids: string; created_at: string }): Promise<boolean | null> {
   const mutations = JSON.parse(sync.mutation_ids) as string[];
   if (mutations.length === 0) return true;
   try {

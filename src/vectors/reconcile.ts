@@ -24,8 +24,12 @@ export interface ReconcileReport {
  * written again; ids the ledger knows must not exist (past a record's chunk count, or of a
  * deleted record) are deleted when found. Runs in the store's Durable Object, between syncs.
  */
-export async function reconcilePage(deps: VectorDeps & { db: D1Database }, store: VectorStore, cursor: string | null,
-  limit: number): Promise<ReconcileReport> {
+export async function reconcilePage(
+  deps: VectorDeps & { db: D1Database },
+  store: VectorStore,
+  cursor: string | null,
+  limit: number,
+): Promise<ReconcileReport> {
   const rows = await listLedgerPage(deps.db, store.id, cursor ? JSON.parse(cursor) : null, limit);
   const expected = new Map<string, string>(); // vector id -> record key
   const stale = new Set<string>();
@@ -51,16 +55,32 @@ export async function reconcilePage(deps: VectorDeps & { db: D1Database }, store
   for (const batch of await deleteVectors(deps.index, leftovers, deps.retry)) if (batch.ok) staleDeleted += batch.items.length;
 
   // Rewrite the broken records' vectors from the ledger, exactly as a sync of them would.
-  const writes: RecordWrite[] = rows.filter((r) => !r.deleted && broken.has(keyOf(r.namespace, r.id))).map((r) => {
-    const data = JSON.parse(r.data!) as Record<string, unknown>;
-    const file = r.file ? JSON.parse(r.file) : null;
-    return {
-      key: keyOf(r.namespace, r.id), namespace: r.namespace, id: r.id, version: r.version, updatedAt: null,
-      previousChunkCount: r.chunk_count, chunkCount: 0,
-      record: { data: r.data!, file: r.file, createdAt: null, sourceSystem: null, text: r.text, metadata: r.metadata,
-        vector: r.vector ? JSON.parse(r.vector) : null, contentHash: r.content_hash ?? "", parsed: { data, file } },
-    };
-  });
+  const writes: RecordWrite[] = rows
+    .filter((r) => !r.deleted && broken.has(keyOf(r.namespace, r.id)))
+    .map((r) => {
+      const data = JSON.parse(r.data!) as Record<string, unknown>;
+      const file = r.file ? JSON.parse(r.file) : null;
+      return {
+        key: keyOf(r.namespace, r.id),
+        namespace: r.namespace,
+        id: r.id,
+        version: r.version,
+        updatedAt: null,
+        previousChunkCount: r.chunk_count,
+        chunkCount: 0,
+        record: {
+          data: r.data!,
+          file: r.file,
+          createdAt: null,
+          sourceSystem: null,
+          text: r.text,
+          metadata: r.metadata,
+          vector: r.vector ? JSON.parse(r.vector) : null,
+          contentHash: r.content_hash ?? "",
+          parsed: { data, file },
+        },
+      };
+    });
   const plan = { writes, sweeps: [] } as unknown as SyncPlan;
   const outcome = writes.length > 0 ? await applyPlanToIndex(deps, store, plan) : { failures: new Map() };
 

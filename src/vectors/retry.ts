@@ -24,8 +24,12 @@ export async function withRetry<T>(policy: RetryPolicy, call: () => Promise<T>):
 }
 
 /** Runs `fn` over `items` in slices of `size`, at most `concurrency` slices at a time, in order. */
-export async function inSlices<T, R>(items: T[], size: number, concurrency: number,
-  fn: (slice: T[], sliceIndex: number) => Promise<R>): Promise<R[]> {
+export async function inSlices<T, R>(
+  items: T[],
+  size: number,
+  concurrency: number,
+  fn: (slice: T[], sliceIndex: number) => Promise<R>,
+): Promise<R[]> {
   const slices: T[][] = [];
   for (let i = 0; i < items.length; i += size) slices.push(items.slice(i, i + size));
   const results: R[] = new Array(slices.length);

@@ -16,8 +16,15 @@ interface Hit {
 }
 
 function upstreamUnavailable(what: string): ApiError {
-  return new ApiError(503, "UPSTREAM_UNAVAILABLE", `The ${what} is unavailable. Retry the search.`, "api_error", {},
-    `Upstream ${what} failure`, { "Retry-After": "5" });
+  return new ApiError(
+    503,
+    "UPSTREAM_UNAVAILABLE",
+    `The ${what} is unavailable. Retry the search.`,
+    "api_error",
+    {},
+    `Upstream ${what} failure`,
+    { "Retry-After": "5" },
+  );
 }
 
 /** The matches best first, each vector id once (its best score): a result never repeats a vector. */
@@ -56,15 +63,26 @@ export async function searchStore(deps: VectorDeps & { db: D1Database }, store: 
     ["vector_store_id", store.id],
   ]);
   // A namespace named twice is queried once.
-  const namespaces = request.namespace === undefined ? [undefined]
-    : await Promise.all([...new Set([request.namespace].flat())].map((ns) => vectorNamespace(store.id, ns)));
+  const namespaces =
+    request.namespace === undefined
+      ? [undefined]
+      : await Promise.all([...new Set([request.namespace].flat())].map((ns) => vectorNamespace(store.id, ns)));
   let hits: Hit[];
   try {
-    const answers = await Promise.all(namespaces.map((namespace) =>
-      deps.index.query(vector!, { topK, returnMetadata, filter, ...(namespace ? { namespace } : {}) })));
+    const answers = await Promise.all(
+      namespaces.map((namespace) => deps.index.query(vector!, { topK, returnMetadata, filter, ...(namespace ? { namespace } : {}) })),
+    );
     hits = bestPerId(answers.flatMap((a) => a.matches)).slice(0, topK);
     if (returnMetadata === "none" && hits.length > 0) {
-      const byId = new Map((await getVectors(deps.index, hits.map((h) => h.id), deps.retry)).map((v) => [v.id, v.metadata]));
+      const byId = new Map(
+        (
+          await getVectors(
+            deps.index,
+            hits.map((h) => h.id),
+            deps.retry,
+          )
+        ).map((v) => [v.id, v.metadata]),
+      );
       hits = hits.map((h) => ({ ...h, metadata: byId.get(h.id) }));
     }
   } catch (err) {
@@ -75,8 +93,11 @@ export async function searchStore(deps: VectorDeps & { db: D1Database }, store: 
   const located = hits
     .map((h) => ({ ...h, meta: (h.metadata ?? {}) as Record<string, unknown> }))
     .filter((h) => h.meta.vector_store_id === store.id && typeof h.meta.record_id === "string");
-  const records = await loadLiveRecords(deps.db, store.id,
-    located.map((h) => ({ namespace: String(h.meta.namespace), id: String(h.meta.record_id) })));
+  const records = await loadLiveRecords(
+    deps.db,
+    store.id,
+    located.map((h) => ({ namespace: String(h.meta.namespace), id: String(h.meta.record_id) })),
+  );
 
   const results = [];
   for (const hit of located) {

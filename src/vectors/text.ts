@@ -55,8 +55,11 @@ export function valueAtPath(data: unknown, path: string): unknown {
  * `text_fields`, in the order configured), then the file's relative path. Throws TextTooLarge
  * past MAX_TEXT_CHARS.
  */
-export function deriveText(data: Record<string, unknown>, file: { file_relative_path?: string } | null,
-  textFields: string[] | null): string {
+export function deriveText(
+  data: Record<string, unknown>,
+  file: { file_relative_path?: string } | null,
+  textFields: string[] | null,
+): string {
   const lines: string[] = [];
   const budget = { chars: MAX_TEXT_CHARS };
   if (textFields) {
@@ -87,8 +90,12 @@ const PIECE = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Ha
  * certain: a chunk holds at most `maxTokens`, so past maxChunks x maxTokens tokens no more
  * pieces are collected.
  */
-export function chunkText(text: string, maxTokens = CHUNK_TOKENS, overlapTokens = OVERLAP_TOKENS,
-  maxChunks = MAX_CHUNKS_PER_RECORD): string[] {
+export function chunkText(
+  text: string,
+  maxTokens = CHUNK_TOKENS,
+  overlapTokens = OVERLAP_TOKENS,
+  maxChunks = MAX_CHUNKS_PER_RECORD,
+): string[] {
   if (text.length > MAX_TEXT_CHARS) throw new TextTooLarge(`text is over ${MAX_TEXT_CHARS} characters`);
   if (!text.trim()) return [];
   const tooMany = () => new TextTooLarge(`text makes more than ${maxChunks} chunks of ${maxTokens} tokens`);

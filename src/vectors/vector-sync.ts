@@ -47,8 +47,12 @@ interface PendingRecord {
   toEmbed: { position: number; text: string }[];
 }
 
-type RecordTextSource = { data: string; file: string | null; text: string | null;
-  parsed?: { data: Record<string, unknown>; file: { file_relative_path?: string } | null } };
+type RecordTextSource = {
+  data: string;
+  file: string | null;
+  text: string | null;
+  parsed?: { data: Record<string, unknown>; file: { file_relative_path?: string } | null };
+};
 
 /** A record's text: its own, or derived from data and file. Throws TextTooLarge past the limit. */
 export function recordText(store: StoreEmbeddingConfig, record: RecordTextSource): string {
@@ -78,19 +82,32 @@ function prepareRecord(store: StoreEmbeddingConfig, write: RecordWrite, stem: st
     chunks = record.vector ? [null] : chunkText(recordText(store, record));
   } catch (err) {
     if (!(err instanceof TextTooLarge)) throw err;
-    return { code: "RECORD_TOO_LARGE", message: `${err.message}; give the vector store text_fields, send a shorter 'text', or split the record` };
+    return {
+      code: "RECORD_TOO_LARGE",
+      message: `${err.message}; give the vector store text_fields, send a shorter 'text', or split the record`,
+    };
   }
-  const metadata = buildMetadata({ organizationId: store.organization_id, vectorStoreId: store.id,
-    namespace: write.namespace, recordId: write.id }, record.parsed.data, store.metadata_fields,
-    record.metadata ? JSON.parse(record.metadata) : null);
+  const metadata = buildMetadata(
+    { organizationId: store.organization_id, vectorStoreId: store.id, namespace: write.namespace, recordId: write.id },
+    record.parsed.data,
+    store.metadata_fields,
+    record.metadata ? JSON.parse(record.metadata) : null,
+  );
   const bytes = metadataBytes(metadata, chunks.length);
   if (bytes > MAX_METADATA_BYTES) {
-    return { code: "METADATA_TOO_LARGE", message: `vector metadata is ${bytes} bytes; Vectorize stores at most ${MAX_METADATA_BYTES} per vector` };
+    return {
+      code: "METADATA_TOO_LARGE",
+      message: `vector metadata is ${bytes} bytes; Vectorize stores at most ${MAX_METADATA_BYTES} per vector`,
+    };
   }
   const entry: PendingRecord = { key: write.key, vectors: [], toEmbed: [] };
   chunks.forEach((text, chunk) => {
-    entry.vectors.push({ id: vectorId(stem, chunk), namespace, values: record.vector ? Float32Array.from(record.vector) : EMPTY,
-      metadata: { ...metadata, chunk } });
+    entry.vectors.push({
+      id: vectorId(stem, chunk),
+      namespace,
+      values: record.vector ? Float32Array.from(record.vector) : EMPTY,
+      metadata: { ...metadata, chunk },
+    });
     if (text !== null) entry.toEmbed.push({ position: chunk, text });
   });
   return entry;
@@ -116,7 +133,11 @@ export async function writeVectors(deps: VectorDeps, store: StoreEmbeddingConfig
   const inFlight: Promise<void>[] = [];
   let ready: { vector: IndexVector; key: string }[] = [];
   const upsert = async (batch: { vector: IndexVector; key: string }[]) => {
-    const result = await upsertBatch(deps.index, batch.map((b) => b.vector), deps.retry);
+    const result = await upsertBatch(
+      deps.index,
+      batch.map((b) => b.vector),
+      deps.retry,
+    );
     if (result.ok) mutationIds.push(result.mutationId!);
     else for (const { key } of batch) failures.set(key, { code: "VECTOR_WRITE_FAILED", message: result.error!, transient: true });
   };
@@ -133,8 +154,8 @@ export async function writeVectors(deps: VectorDeps, store: StoreEmbeddingConfig
   let textsEmbedded = 0;
   const embedWave = async () => {
     const texts = wave.flatMap((p) => p.toEmbed.map((t) => t.text));
-    const outcomes: EmbedOutcome[] = texts.length > 0
-      ? await embedTexts(deps.ai, store.embedding_model, store.dimensions, texts, deps.retry) : [];
+    const outcomes: EmbedOutcome[] =
+      texts.length > 0 ? await embedTexts(deps.ai, store.embedding_model, store.dimensions, texts, deps.retry) : [];
     textsEmbedded += texts.length;
     let cursor = 0;
     for (const record of wave) {
@@ -171,8 +192,11 @@ export async function writeVectors(deps: VectorDeps, store: StoreEmbeddingConfig
     // Once one record does not fit, the later ones fail too: the client re-sends the tail in order.
     if (overBudget || prepared.vectors.length > budget) {
       overBudget = true;
-      failures.set(write.key, { code: "REQUEST_CHUNK_BUDGET_EXCEEDED", transient: false,
-        message: `this request reached its budget of ${MAX_CHUNKS_PER_REQUEST} vectors; send this operation again in another request` });
+      failures.set(write.key, {
+        code: "REQUEST_CHUNK_BUDGET_EXCEEDED",
+        transient: false,
+        message: `this request reached its budget of ${MAX_CHUNKS_PER_REQUEST} vectors; send this operation again in another request`,
+      });
       continue;
     }
     budget -= prepared.vectors.length;
@@ -207,7 +231,8 @@ export async function removeVectors(deps: VectorDeps, store: StoreEmbeddingConfi
   });
   for (const batch of await deleteVectors(deps.index, [...doomed.keys()], deps.retry)) {
     if (batch.ok) mutationIds.push(batch.mutationId!);
-    else for (const id of batch.items) failures.set(doomed.get(id)!, { code: "VECTOR_WRITE_FAILED", message: batch.error!, transient: true });
+    else
+      for (const id of batch.items) failures.set(doomed.get(id)!, { code: "VECTOR_WRITE_FAILED", message: batch.error!, transient: true });
   }
   return { failures, mutationIds, textsEmbedded: 0 };
 }
@@ -216,6 +241,9 @@ export async function removeVectors(deps: VectorDeps, store: StoreEmbeddingConfi
 export async function applyPlanToIndex(deps: VectorDeps, store: StoreEmbeddingConfig, plan: SyncPlan): Promise<VectorOutcome> {
   const written = await writeVectors(deps, store, plan);
   const removed = await removeVectors(deps, store, { ...plan, writes: plan.writes.filter((w) => !written.failures.has(w.key)) });
-  return { failures: new Map([...written.failures, ...removed.failures]), mutationIds: [...written.mutationIds, ...removed.mutationIds],
-    textsEmbedded: written.textsEmbedded };
+  return {
+    failures: new Map([...written.failures, ...removed.failures]),
+    mutationIds: [...written.mutationIds, ...removed.mutationIds],
+    textsEmbedded: written.textsEmbedded,
+  };
 }
