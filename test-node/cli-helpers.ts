@@ -1,31 +1,16 @@
-// Helpers of the push CLI's tests: a real `npm run dev` (scripts/dev.mjs) on free ports, a fresh
-// organization, store and API key per scenario (the admin API; the local state under
-// .wrangler/state is shared with every other dev server, and rate limits count per
-// organization), the CLI run as a child process, and a fault-injecting proxy.
-import { type ChildProcess, spawn } from "node:child_process";
+// Helpers of the push CLI's tests (the dev server itself: ./dev-server): a fresh organization,
+// store and API key per scenario (the admin API; the local state under .wrangler/state is shared
+// with every other dev server, and rate limits count per organization), the CLI run as a child
+// process, and a fault-injecting proxy.
+import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { type IncomingMessage, type ServerResponse, createServer as createHttpServer } from "node:http";
-import { createServer } from "node:net";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { createSyncClient } from "../src/client/index";
+import { root, sleep } from "./dev-server";
 
-export const root = fileURLToPath(new URL("..", import.meta.url));
+export { root };
 export const CLI = join(root, "cli", "unified-sync.mjs");
-const START_LIMIT_MS = 90_000;
-
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** The dev server's secrets: .dev.vars (what `npm run dev` uses; it creates it from the example). */
 export function devVar(name: string): string {
@@ -36,69 +21,6 @@ export function devVar(name: string): string {
     if (m) return m[1]!;
   }
   throw new Error(`${name} is in neither .dev.vars nor .dev.vars.example`);
-}
-
-export interface DevServer {
-  child: ChildProcess;
-  base: string;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-async function startOnce(): Promise<DevServer> {
-  const port = await freePort();
-  const inspector = await freePort();
-  const child = spawn(process.execPath, ["scripts/dev.mjs", "--port", String(port), "--inspector-port", String(inspector)], {
-    cwd: root,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const lines: string[] = [];
-  const keep = (chunk: Buffer) => {
-    lines.push(...chunk.toString().split("\n"));
-    lines.splice(0, Math.max(0, lines.length - 200));
-  };
-  child.stdout!.on("data", keep);
-  child.stderr!.on("data", keep);
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  let gone = false;
-  void exited.then(() => {
-    gone = true;
-  });
-  const server = { child, base: `http://127.0.0.1:${port}`, output: () => lines.join("\n"), exited };
-  const deadline = Date.now() + START_LIMIT_MS;
-  while (Date.now() < deadline && !gone) {
-    try {
-      const res = await fetch(`${server.base}/health`, { signal: AbortSignal.timeout(1000) });
-      if (res.ok) return server;
-    } catch {
-      /* not up yet */
-    }
-    await sleep(250);
-  }
-  await stopDevServer(server);
-  throw new Error(`npm run dev did not answer /health on ${server.base} (${gone ? "it exited" : "timed out"}):\n${server.output()}`);
-}
-
-/** `node scripts/dev.mjs --port <free>` (seeds the shared local state); resolves once /health answers. */
-export async function startDevServer(): Promise<DevServer> {
-  try {
-    return await startOnce();
-  } catch (err) {
-    // Another dev server seeding the shared local D1 at the same moment can make start-up fail once.
-    console.warn(`retrying npm run dev once: ${String(err).slice(0, 500)}`);
-    return await startOnce();
-  }
-}
-
-/** SIGTERM to scripts/dev.mjs, which stops wrangler's whole process group before it exits. */
-export async function stopDevServer(server: DevServer): Promise<void> {
-  if (server.child.exitCode !== null || server.child.signalCode !== null) return;
-  server.child.kill("SIGTERM");
-  const stopped = await Promise.race([server.exited.then(() => true), sleep(15_000).then(() => false)]);
-  if (!stopped) {
-    server.child.kill("SIGKILL"); // dev.mjs's exit handler still SIGKILLs wrangler's group
-    await server.exited;
-  }
 }
 
 export interface Tenant {

@@ -7,20 +7,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createSyncClient } from "../src/client/index";
-import {
-  type DevServer,
-  type FaultProxy,
-  type Tenant,
-  listRecordIds,
-  listSyncs,
-  newTenant,
-  runCli,
-  startCli,
-  startDevServer,
-  startFaultProxy,
-  stopDevServer,
-  until,
-} from "./cli-helpers";
+import { type FaultProxy, type Tenant, listRecordIds, listSyncs, newTenant, runCli, startCli, startFaultProxy, until } from "./cli-helpers";
+import { type DevServer, startDevServer, stopDevServer } from "./dev-server";
 
 const LINES = 12_000;
 const NS = "items";

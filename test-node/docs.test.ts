@@ -2,19 +2,15 @@
 // anything but this machine blocked: the page must work fully offline. Needs Debian's chromium
 // (`apt-get install -y chromium`); without it the test is skipped, except under CI=true, where
 // it fails. Saves screenshots to test-node/artifacts/ (gitignored).
-import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { type Browser, chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type DevServer, root, startDevServer, stopDevServer } from "./dev-server";
 
-const root = fileURLToPath(new URL("..", import.meta.url));
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const ARTIFACTS = join(root, "test-node", "artifacts");
-const START_LIMIT_MS = 90_000;
 const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]"]);
 
 const haveChromium = existsSync(CHROMIUM);
@@ -25,73 +21,6 @@ if (!haveChromium && !inCi) {
   );
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-interface DevServer {
-  child: ChildProcess;
-  base: string;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-/** `node scripts/dev.mjs` on free ports, with its own local state; resolves once /health answers. */
-async function startDevServer(stateDir: string): Promise<DevServer> {
-  const port = await freePort();
-  const inspector = await freePort();
-  const child = spawn(
-    process.execPath,
-    ["scripts/dev.mjs", "--port", String(port), "--inspector-port", String(inspector), "--persist-to", stateDir],
-    { cwd: root, stdio: ["ignore", "pipe", "pipe"] },
-  );
-  const lines: string[] = [];
-  const keep = (chunk: Buffer) => {
-    lines.push(...chunk.toString().split("\n"));
-    lines.splice(0, Math.max(0, lines.length - 200));
-  };
-  child.stdout!.on("data", keep);
-  child.stderr!.on("data", keep);
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  let gone = false;
-  void exited.then(() => {
-    gone = true;
-  });
-  const base = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + START_LIMIT_MS;
-  while (Date.now() < deadline && !gone) {
-    try {
-      const res = await fetch(`${base}/health`, { signal: AbortSignal.timeout(1000) });
-      if (res.ok) return { child, base, output: () => lines.join("\n"), exited };
-    } catch {
-      /* not up yet */
-    }
-    await sleep(250);
-  }
-  await stopDevServer({ child, base, output: () => "", exited });
-  throw new Error(`npm run dev did not answer /health on ${base} (${gone ? "it exited" : "timed out"}):\n${lines.join("\n")}`);
-}
-
-/** SIGTERM to scripts/dev.mjs, which stops wrangler's whole process group before it exits. */
-async function stopDevServer(server: DevServer): Promise<void> {
-  if (server.child.exitCode !== null || server.child.signalCode !== null) return;
-  server.child.kill("SIGTERM");
-  const stopped = await Promise.race([server.exited.then(() => true), sleep(15_000).then(() => false)]);
-  if (!stopped) {
-    server.child.kill("SIGKILL"); // dev.mjs's exit handler still SIGKILLs wrangler's group
-    await server.exited;
-  }
-}
-
 describe.skipIf(!haveChromium && !inCi)("/docs in a real browser, offline", () => {
   let server: DevServer | undefined;
   let browser: Browser | undefined;
@@ -100,13 +29,7 @@ describe.skipIf(!haveChromium && !inCi)("/docs in a real browser, offline", () =
   beforeAll(async () => {
     if (!haveChromium) return; // CI=true: the test below fails, counted as a failed test
     stateDir = mkdtempSync(join(tmpdir(), "docs-test-state-"));
-    try {
-      server = await startDevServer(stateDir);
-    } catch (err) {
-      // Another dev server seeding the shared local D1 at the same moment can make start-up fail once.
-      console.warn(`retrying npm run dev once: ${String(err).slice(0, 500)}`);
-      server = await startDevServer(stateDir);
-    }
+    server = await startDevServer({ persistTo: stateDir }); // its own local state, on free ports
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
   });
 
