@@ -62,6 +62,17 @@ export function isDeleteMark(value: unknown): boolean {
 
 const str = (v: unknown) => (typeof v === "string" ? v : null);
 
+function tooLarge(line: number, namespace: string | null, id: string | null, bytes: number, parts: string): Skipped {
+  return {
+    kind: "skip",
+    line,
+    code: "RECORD_TOO_LARGE",
+    namespace,
+    id,
+    message: `record is ${bytes} bytes (${parts}); the limit is ${MAX_RECORD_BYTES}`,
+  };
+}
+
 function rawId(value: unknown): string | null {
   if (typeof value === "string" && value !== "") return value;
   if (typeof value === "number" && Number.isFinite(value)) return String(value);
@@ -95,14 +106,7 @@ export function toOperation(line: number, text: string, mapping: Mapping): Opera
     if (action === "upsert") {
       const bytes = recordBytes(parsed);
       if (bytes > MAX_RECORD_BYTES) {
-        return {
-          kind: "skip",
-          line,
-          code: "RECORD_TOO_LARGE",
-          namespace,
-          id,
-          message: `record is ${bytes} bytes (data, file, metadata and text); the limit is ${MAX_RECORD_BYTES}`,
-        };
+        return tooLarge(line, namespace, id, bytes, "data, file, metadata and text");
       }
     }
     return { kind: "op", line, json: trimmed, bytes: utf8Bytes(trimmed), action, namespace, id, value: parsed };
@@ -129,14 +133,7 @@ export function toOperation(line: number, text: string, mapping: Mapping): Opera
   }
   const bytes = utf8Bytes(JSON.stringify(parsed));
   if (bytes > MAX_RECORD_BYTES) {
-    return {
-      kind: "skip",
-      line,
-      code: "RECORD_TOO_LARGE",
-      namespace,
-      id,
-      message: `record is ${bytes} bytes (data); the limit is ${MAX_RECORD_BYTES}`,
-    };
+    return tooLarge(line, namespace, id, bytes, "data");
   }
   const json = `{"action":"upsert",${key},"data":${trimmed}}`;
   return {
