@@ -124,6 +124,23 @@ describe("deep nesting", () => {
     });
   }
 
+  it("a body of more than 500,000 arrays and objects is refused before parsing (each costs tens of bytes parsed)", async () => {
+    const t = await createTenant();
+    const many = (n: number) =>
+      JSON.stringify(syncBody(t, [])).replace(
+        `"operations":[]`,
+        `"operations":[{"action":"upsert","id":"o","namespace":"n","data":{"items":[${Array(n).fill("{}").join(",")}]}}]`,
+      );
+    const over = await rawSync(t, many(500_001));
+    expect(over.status).toBe(400);
+    expect(over.body.error).toMatchObject({ code: "JSON_TOO_COMPLEX", details: { max_containers: 500_000 } });
+    expect(await ledgerRows(t.store)).toEqual([]);
+    // Under the bound the same shape is parsed and applied (the envelope and the operation count too).
+    const under = await rawSync(t, many(100_000));
+    expect(under.status).toBe(200);
+    await expectHealthy(t);
+  });
+
   it("an Idempotency-Key request with deep data is safe too", async () => {
     const t = await createTenant();
     const deep = "[".repeat(3000) + "]".repeat(3000);

@@ -688,6 +688,7 @@ export interface operations {
              *
              *     - `INVALID_JSON`: the body is not valid JSON, or not valid UTF-8
              *     - `JSON_TOO_DEEP`: the body nests deeper than 72 levels (refused before parsing)
+             *     - `JSON_TOO_COMPLEX`: the body holds more than 500000 arrays and objects (refused before parsing)
              *     - `VALIDATION_ERROR`: a field, query parameter or header is invalid; `details.fields` maps each path to its messages
              *     - `BATCH_SIZE_EXCEEDED`: more than 5000 operations in one request
              */
@@ -700,7 +701,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {string} */
-                            code?: "INVALID_JSON" | "JSON_TOO_DEEP" | "VALIDATION_ERROR" | "BATCH_SIZE_EXCEEDED";
+                            code?: "INVALID_JSON" | "JSON_TOO_DEEP" | "JSON_TOO_COMPLEX" | "VALIDATION_ERROR" | "BATCH_SIZE_EXCEEDED";
                             /** @constant */
                             type?: "invalid_request_error";
                             /** @constant */
@@ -1004,6 +1005,7 @@ export interface operations {
              *
              *     - `INVALID_JSON`: the body is not valid JSON, or not valid UTF-8
              *     - `JSON_TOO_DEEP`: the body nests deeper than 72 levels (refused before parsing)
+             *     - `JSON_TOO_COMPLEX`: the body holds more than 500000 arrays and objects (refused before parsing)
              *     - `VALIDATION_ERROR`: a field, query parameter or header is invalid; `details.fields` maps each path to its messages
              *     - `BATCH_SIZE_EXCEEDED`: more than 5000 operations in one request
              */
@@ -1016,7 +1018,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {string} */
-                            code?: "INVALID_JSON" | "JSON_TOO_DEEP" | "VALIDATION_ERROR" | "BATCH_SIZE_EXCEEDED";
+                            code?: "INVALID_JSON" | "JSON_TOO_DEEP" | "JSON_TOO_COMPLEX" | "VALIDATION_ERROR" | "BATCH_SIZE_EXCEEDED";
                             /** @constant */
                             type?: "invalid_request_error";
                             /** @constant */
@@ -2366,6 +2368,7 @@ export interface operations {
              *
              *     - `INVALID_JSON`: the body is not valid JSON, or not valid UTF-8
              *     - `JSON_TOO_DEEP`: the body nests deeper than 72 levels (refused before parsing)
+             *     - `JSON_TOO_COMPLEX`: the body holds more than 500000 arrays and objects (refused before parsing)
              *     - `VALIDATION_ERROR`: a field, query parameter or header is invalid; `details.fields` maps each path to its messages
              */
             400: {
@@ -2377,7 +2380,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {string} */
-                            code?: "INVALID_JSON" | "JSON_TOO_DEEP" | "VALIDATION_ERROR";
+                            code?: "INVALID_JSON" | "JSON_TOO_DEEP" | "JSON_TOO_COMPLEX" | "VALIDATION_ERROR";
                             /** @constant */
                             type?: "invalid_request_error";
                             /** @constant */
@@ -2618,6 +2621,7 @@ export interface operations {
              *
              *     - `INVALID_JSON`: the body is not valid JSON, or not valid UTF-8
              *     - `JSON_TOO_DEEP`: the body nests deeper than 72 levels (refused before parsing)
+             *     - `JSON_TOO_COMPLEX`: the body holds more than 500000 arrays and objects (refused before parsing)
              *     - `VALIDATION_ERROR`: a field, query parameter or header is invalid; `details.fields` maps each path to its messages
              */
             400: {
@@ -2629,7 +2633,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {string} */
-                            code?: "INVALID_JSON" | "JSON_TOO_DEEP" | "VALIDATION_ERROR";
+                            code?: "INVALID_JSON" | "JSON_TOO_DEEP" | "JSON_TOO_COMPLEX" | "VALIDATION_ERROR";
                             /** @constant */
                             type?: "invalid_request_error";
                             /** @constant */
@@ -2791,6 +2795,7 @@ export interface operations {
              *
              *     - `INVALID_JSON`: the body is not valid JSON, or not valid UTF-8
              *     - `JSON_TOO_DEEP`: the body nests deeper than 72 levels (refused before parsing)
+             *     - `JSON_TOO_COMPLEX`: the body holds more than 500000 arrays and objects (refused before parsing)
              *     - `VALIDATION_ERROR`: a field, query parameter or header is invalid; `details.fields` maps each path to its messages
              */
             400: {
@@ -2802,7 +2807,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {string} */
-                            code?: "INVALID_JSON" | "JSON_TOO_DEEP" | "VALIDATION_ERROR";
+                            code?: "INVALID_JSON" | "JSON_TOO_DEEP" | "JSON_TOO_COMPLEX" | "VALIDATION_ERROR";
                             /** @constant */
                             type?: "invalid_request_error";
                             /** @constant */
@@ -3036,6 +3041,7 @@ export interface operations {
              *
              *     - `INVALID_JSON`: the body is not valid JSON, or not valid UTF-8
              *     - `JSON_TOO_DEEP`: the body nests deeper than 72 levels (refused before parsing)
+             *     - `JSON_TOO_COMPLEX`: the body holds more than 500000 arrays and objects (refused before parsing)
              *     - `VALIDATION_ERROR`: a field, query parameter or header is invalid; `details.fields` maps each path to its messages
              */
             400: {
@@ -3047,7 +3053,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {string} */
-                            code?: "INVALID_JSON" | "JSON_TOO_DEEP" | "VALIDATION_ERROR";
+                            code?: "INVALID_JSON" | "JSON_TOO_DEEP" | "JSON_TOO_COMPLEX" | "VALIDATION_ERROR";
                             /** @constant */
                             type?: "invalid_request_error";
                             /** @constant */

@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
-import { MAX_BODY_DEPTH, nestsDeeperThan, parseJsonExactly } from "./json-text";
+import { jsonShapeProblem, MAX_BODY_CONTAINERS, MAX_BODY_DEPTH, parseJsonExactly } from "./json-text";
 
 const JSON_MEDIA_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;.*)?$/i;
 
@@ -58,10 +58,20 @@ export async function readJsonBody(c: Context<AppEnv>): Promise<unknown> {
   }
   const limit = Number(c.env.MAX_BODY_BYTES) || 20 * 1024 * 1024;
   const text = await readCapped(c.req.raw, limit);
-  if (nestsDeeperThan(text, MAX_BODY_DEPTH)) {
+  const problem = jsonShapeProblem(text, { depth: MAX_BODY_DEPTH, containers: MAX_BODY_CONTAINERS });
+  if (problem === "depth") {
     throw new ApiError(400, "JSON_TOO_DEEP", `Request body nests deeper than ${MAX_BODY_DEPTH} levels.`, "invalid_request_error", {
       max_depth: MAX_BODY_DEPTH,
     });
+  }
+  if (problem === "containers") {
+    throw new ApiError(
+      400,
+      "JSON_TOO_COMPLEX",
+      `Request body holds more than ${MAX_BODY_CONTAINERS} arrays and objects.`,
+      "invalid_request_error",
+      { max_containers: MAX_BODY_CONTAINERS },
+    );
   }
   try {
     return parseJsonExactly(text);

@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../env";
-import { MAX_BODY_DEPTH } from "../http/json-text";
+import { MAX_BODY_CONTAINERS, MAX_BODY_DEPTH } from "../http/json-text";
 import { SyncRequest, SyncResponse, MAX_OPERATIONS } from "../schemas/sync";
 import { CreateApiKeyRequest, CreatedApiKey, CreateVectorStoreRequest, ReconcileRequest, VectorStore } from "../schemas/admin";
 import {
@@ -63,6 +63,7 @@ type SchemaName = keyof typeof SCHEMAS;
 export const ERROR_CODES = {
   INVALID_JSON: "the body is not valid JSON, or not valid UTF-8",
   JSON_TOO_DEEP: `the body nests deeper than ${MAX_BODY_DEPTH} levels (refused before parsing)`,
+  JSON_TOO_COMPLEX: `the body holds more than ${MAX_BODY_CONTAINERS} arrays and objects (refused before parsing)`,
   VALIDATION_ERROR: "a field, query parameter or header is invalid; `details.fields` maps each path to its messages",
   BATCH_SIZE_EXCEEDED: `more than ${MAX_OPERATIONS} operations in one request`,
   AUTHENTICATION_REQUIRED: "no credentials, or (admin routes) not the admin token",
@@ -136,7 +137,7 @@ const KEY_AUTH: ErrorSpec = { 401: ["AUTHENTICATION_REQUIRED", "INVALID_API_KEY"
 const ADMIN_AUTH: ErrorSpec = { 401: ["AUTHENTICATION_REQUIRED"] };
 const STORE_ACCESS: ErrorSpec = { 403: ["INSUFFICIENT_PERMISSIONS"], 404: ["VECTOR_STORE_NOT_FOUND"] };
 const JSON_BODY: ErrorSpec = {
-  400: ["INVALID_JSON", "JSON_TOO_DEEP", "VALIDATION_ERROR"],
+  400: ["INVALID_JSON", "JSON_TOO_DEEP", "JSON_TOO_COMPLEX", "VALIDATION_ERROR"],
   413: ["PAYLOAD_TOO_LARGE"],
   415: ["UNSUPPORTED_MEDIA_TYPE"],
 };
