@@ -4,6 +4,7 @@ import { call, createTenant, ledgerRows, syncBody, unique, upsert } from "./help
 import { ai, counting } from "./stand-ins";
 import { canonicalJson } from "../src/sync/canonical-json";
 import { sha256Base64 } from "../src/crypto";
+import { bodyHashOf } from "../src/sync/idempotency";
 
 const post = (t: { key: string }, body: unknown, key?: string) =>
   call("POST", "/v1/connectors/pipeline/sync", body, { "X-API-Key": t.key, ...(key ? { "Idempotency-Key": key } : {}) });
@@ -35,6 +36,32 @@ describe("Idempotency-Key and replays", () => {
     expect(res.status).toBe(422);
     expect(((await res.json()) as any).error).toMatchObject({ code: "IDEMPOTENCY_KEY_REUSED", type: "invalid_request_error" });
     expect((await ledgerRows(t.store)).map((r) => r.id)).toEqual(["a"]);
+  });
+
+  it("the same request re-serialised (key order, spacing) replays; operations in another order are another body", async () => {
+    const t = await createTenant();
+    const body = syncBody(t, [upsert("a", { v: 1, w: [1, 2] }), upsert("b", { v: 2 })]) as Record<string, unknown>;
+    const first = await post(t, body, "reserialised");
+    expect(first.status).toBe(200);
+    // Every object's keys reversed, pretty-printed: the same JSON value.
+    const reversed = (value: unknown): unknown =>
+      Array.isArray(value)
+        ? value.map(reversed)
+        : value !== null && typeof value === "object"
+          ? Object.fromEntries(
+              Object.entries(value)
+                .reverse()
+                .map(([k, v]) => [k, reversed(v)]),
+            )
+          : value;
+    const again = await post(t, JSON.stringify(reversed(body), null, 2), "reserialised");
+    expect(again.status).toBe(200);
+    expect(again.headers.get("Idempotent-Replayed")).toBe("true");
+    expect(((await again.json()) as any).sync_id).toBe(((await first.json()) as any).sync_id);
+
+    const swapped = { ...body, operations: [...(body.operations as unknown[])].reverse() };
+    const other = await post(t, swapped, "reserialised");
+    expect(other.status).toBe(422);
   });
 
   it("keys are per organization, a failed request records no key, and a bad key is a 400", async () => {
@@ -143,7 +170,8 @@ describe("Idempotency-Key reservations, per organization", () => {
   it("a pending key answers 409 IDEMPOTENCY_KEY_IN_PROGRESS to its body and 422 to another, until it is abandoned", async () => {
     const t = await createTenant();
     const body = syncBody(t, [upsert("p", { v: 1 })]);
-    const bodyHash = await sha256Base64(canonicalJson(body));
+    const { operations, ...envelope } = body as { operations: unknown[] };
+    const bodyHash = await bodyHashOf(canonicalJson(envelope), await Promise.all(operations.map((op) => sha256Base64(canonicalJson(op)))));
     // A request that reserved the key and whose worker then died: its reservation stays pending.
     const reserve = (createdAt: string) =>
       env.DB.prepare(`

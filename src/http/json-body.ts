@@ -11,37 +11,104 @@ function tooLarge(limit: number): ApiError {
   });
 }
 
-/** Reads the body as text, refusing more than `limit` bytes even when Content-Length is absent or lies. */
-async function readCapped(req: Request, limit: number): Promise<string> {
+/**
+ * Reads the body's bytes, refusing more than `limit` even when Content-Length is absent or lies.
+ * With a truthful Content-Length the bytes land in one buffer as they arrive (no second copy).
+ */
+async function readCapped(req: Request, limit: number): Promise<Uint8Array> {
   const declared = Number(req.headers.get("Content-Length") ?? "NaN");
   if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit);
-  if (!req.body) return "";
+  if (!req.body) return new Uint8Array(0);
   const reader = req.body.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
+  let direct = Number.isInteger(declared) && declared >= 0 ? new Uint8Array(declared) : null;
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;
-    total += value.byteLength;
-    if (total > limit) {
+    if (total + value.byteLength > limit) {
       await reader.cancel();
       throw tooLarge(limit);
     }
-    chunks.push(value);
+    if (direct && total + value.byteLength <= direct.byteLength) direct.set(value, total);
+    else if (direct) {
+      // More than declared: keep what came so far as a chunk and collect the rest.
+      chunks.push(direct.subarray(0, total));
+      direct = null;
+    }
+    if (!direct) chunks.push(value);
+    total += value.byteLength;
   }
+  if (direct) return total === direct.byteLength ? direct : direct.subarray(0, total);
   const bytes = new Uint8Array(total);
   let offset = 0;
   for (const chunk of chunks) {
     bytes.set(chunk, offset);
     offset += chunk.byteLength;
   }
+  return bytes;
+}
+
+/** A body's text, decoded fatally: invalid UTF-8 is refused, never replaced with U+FFFD (which would merge distinct ids). */
+function decodeStrictly(bytes: Uint8Array): string {
   try {
-    // Fatal: invalid UTF-8 is refused, never replaced with U+FFFD (which would merge distinct ids).
     return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
   } catch {
-    throw new ApiError(400, "INVALID_JSON", "Request body is not valid UTF-8.", "invalid_request_error", {
-      parse_error: "invalid UTF-8 byte sequence",
+    throw invalidUtf8();
+  }
+}
+
+export function invalidUtf8(): ApiError {
+  return new ApiError(400, "INVALID_JSON", "Request body is not valid UTF-8.", "invalid_request_error", {
+    parse_error: "invalid UTF-8 byte sequence",
+  });
+}
+
+export function tooDeep(): ApiError {
+  return new ApiError(400, "JSON_TOO_DEEP", `Request body nests deeper than ${MAX_BODY_DEPTH} levels.`, "invalid_request_error", {
+    max_depth: MAX_BODY_DEPTH,
+  });
+}
+
+export function tooComplex(): ApiError {
+  return new ApiError(
+    400,
+    "JSON_TOO_COMPLEX",
+    `Request body holds more than ${MAX_BODY_CONTAINERS} arrays and objects.`,
+    "invalid_request_error",
+    { max_containers: MAX_BODY_CONTAINERS },
+  );
+}
+
+export function invalidJson(err: unknown, where?: string): ApiError {
+  const message = err instanceof Error ? err.message : String(err);
+  return new ApiError(400, "INVALID_JSON", "Request body is not valid JSON.", "invalid_request_error", {
+    parse_error: where === undefined ? message : `${where}: ${message}`,
+  });
+}
+
+/** The body's bytes, after the content type and size checks (415, 413). */
+export async function readBodyBytes(c: Context<AppEnv>): Promise<Uint8Array> {
+  const contentType = c.req.header("Content-Type") ?? "";
+  if (!JSON_MEDIA_TYPE.test(contentType.trim())) {
+    throw new ApiError(415, "UNSUPPORTED_MEDIA_TYPE", "Content-Type must be application/json.", "invalid_request_error", {
+      content_type: contentType || null,
     });
+  }
+  const limit = Number(c.env.MAX_BODY_BYTES) || 20 * 1024 * 1024;
+  return readCapped(c.req.raw, limit);
+}
+
+/** Parses a whole body: 400 for invalid UTF-8, nesting or container counts past the limits, or invalid JSON. */
+export function parseBodyBytes(bytes: Uint8Array): unknown {
+  const text = decodeStrictly(bytes);
+  const problem = jsonShapeProblem(text, { depth: MAX_BODY_DEPTH, containers: MAX_BODY_CONTAINERS });
+  if (problem === "depth") throw tooDeep();
+  if (problem === "containers") throw tooComplex();
+  try {
+    return parseJsonExactly(text);
+  } catch (err) {
+    throw invalidJson(err);
   }
 }
 
@@ -50,34 +117,5 @@ async function readCapped(req: Request, limit: number): Promise<string> {
  * 413 over the size cap, 400 INVALID_JSON for a body that does not parse.
  */
 export async function readJsonBody(c: Context<AppEnv>): Promise<unknown> {
-  const contentType = c.req.header("Content-Type") ?? "";
-  if (!JSON_MEDIA_TYPE.test(contentType.trim())) {
-    throw new ApiError(415, "UNSUPPORTED_MEDIA_TYPE", "Content-Type must be application/json.", "invalid_request_error", {
-      content_type: contentType || null,
-    });
-  }
-  const limit = Number(c.env.MAX_BODY_BYTES) || 20 * 1024 * 1024;
-  const text = await readCapped(c.req.raw, limit);
-  const problem = jsonShapeProblem(text, { depth: MAX_BODY_DEPTH, containers: MAX_BODY_CONTAINERS });
-  if (problem === "depth") {
-    throw new ApiError(400, "JSON_TOO_DEEP", `Request body nests deeper than ${MAX_BODY_DEPTH} levels.`, "invalid_request_error", {
-      max_depth: MAX_BODY_DEPTH,
-    });
-  }
-  if (problem === "containers") {
-    throw new ApiError(
-      400,
-      "JSON_TOO_COMPLEX",
-      `Request body holds more than ${MAX_BODY_CONTAINERS} arrays and objects.`,
-      "invalid_request_error",
-      { max_containers: MAX_BODY_CONTAINERS },
-    );
-  }
-  try {
-    return parseJsonExactly(text);
-  } catch (err) {
-    throw new ApiError(400, "INVALID_JSON", "Request body is not valid JSON.", "invalid_request_error", {
-      parse_error: err instanceof Error ? err.message : String(err),
-    });
-  }
+  return parseBodyBytes(await readBodyBytes(c));
 }

@@ -1,7 +1,10 @@
 import { Hono, type Context } from "hono";
 import type { AppEnv } from "../env";
 import { ApiError, Errors } from "../errors";
-import { readJsonBody } from "../http/json-body";
+import { invalidJson, parseBodyBytes, readBodyBytes, tooComplex, tooDeep } from "../http/json-body";
+import { parseJsonExactly } from "../http/json-text";
+import { splitSyncBody } from "../http/sync-body";
+import { countOperations, type OperationSource } from "../sync/operations";
 import { apiKeyAuth } from "../middleware/api-key-auth";
 import { syncRateLimit } from "../middleware/rate-limit";
 import { fieldErrors, Timestamp } from "../schemas/common";
@@ -15,24 +18,43 @@ import { getSyncResult } from "../db/ledger";
 import { isQueryable } from "../vectors/queryable";
 import { syncThroughStoreObject } from "../sync/vector-store-sync";
 import { canonicalJson } from "../sync/canonical-json";
-import { sha256Base64 } from "../crypto";
 
 export const syncRoutes = new Hono<AppEnv>();
 
+/**
+ * The body's envelope (parsed, its operations replaced by []) and its operations, still bytes
+ * (see http/sync-body.ts); or, when the scan declines, the body parsed whole.
+ */
+function readSyncBody(bytes: Uint8Array): { envelope: unknown; operations: OperationSource | null } {
+  const split = splitSyncBody(bytes);
+  if (split.kind === "too_deep") throw tooDeep();
+  if (split.kind === "too_complex") throw tooComplex();
+  if (split.kind === "whole") {
+    const body = parseBodyBytes(bytes);
+    const operations = (body as { operations?: unknown } | null)?.operations;
+    return { envelope: body, operations: Array.isArray(operations) ? operations : null };
+  }
+  try {
+    return { envelope: parseJsonExactly(split.envelope), operations: split.operations };
+  } catch (err) {
+    throw invalidJson(err);
+  }
+}
+
 async function handleSync(c: Context<AppEnv>) {
-  const body = await readJsonBody(c);
-  const operations = (body as { operations?: unknown } | null)?.operations;
-  if (Array.isArray(operations) && operations.length > MAX_OPERATIONS) {
+  const { envelope, operations } = readSyncBody(await readBodyBytes(c));
+  const count = operations === null ? 0 : countOperations(operations);
+  if (count > MAX_OPERATIONS) {
     throw new ApiError(
       400,
       "BATCH_SIZE_EXCEEDED",
-      `A sync request may carry at most ${MAX_OPERATIONS} operations; this one has ${operations.length}.`,
+      `A sync request may carry at most ${MAX_OPERATIONS} operations; this one has ${count}.`,
       "invalid_request_error",
-      { max_operations: MAX_OPERATIONS, operations: operations.length },
+      { max_operations: MAX_OPERATIONS, operations: count },
     );
   }
-  const parsed = SyncRequestEnvelope.safeParse(body);
-  if (!parsed.success) throw Errors.validation(fieldErrors(parsed.error));
+  const parsed = SyncRequestEnvelope.safeParse(envelope);
+  if (!parsed.success || operations === null) throw Errors.validation(parsed.success ? {} : fieldErrors(parsed.error));
   const request = parsed.data;
 
   const store = await authorizeStore(c.env.DB, c.get("apiKey"), request.vector_store_id, request.organization_id);
@@ -40,21 +62,17 @@ async function handleSync(c: Context<AppEnv>) {
   if (idempotencyKey !== undefined && !/^[\x21-\x7e]{1,255}$/.test(idempotencyKey)) {
     throw Errors.validation({ "Idempotency-Key": ["must be 1-255 visible ASCII characters"] });
   }
+  // Own keys only (a client's "__proto__" stays a key): the envelope as sent, without operations.
+  const { operations: _operations, ...rest } = envelope as Record<string, unknown>;
   const idempotency =
-    idempotencyKey === undefined
-      ? null
-      : {
-          organizationId: store.organization_id,
-          key: idempotencyKey,
-          bodyHash: await sha256Base64(canonicalJson(body)),
-        };
+    idempotencyKey === undefined ? null : { organizationId: store.organization_id, key: idempotencyKey, envelope: canonicalJson(rest) };
   const { response, replayed } = await syncThroughStoreObject(
     c.env.STORE_SYNC,
     store,
     {
       mode: request.sync_mode,
       syncTimestamp: request.sync_timestamp,
-      operations: request.operations,
+      operations,
       ...(request.final !== undefined ? { final: request.final } : {}),
       ...(request.namespaces !== undefined ? { namespaces: request.namespaces } : {}),
     },

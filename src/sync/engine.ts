@@ -4,7 +4,7 @@ import { commitPlan, loadLedger, type SyncRow } from "../db/ledger";
 import type { VectorStore } from "../db/vector-stores";
 import type { SyncResponse } from "../schemas/sync";
 import { removeVectors, writeVectors, type VectorDeps } from "../vectors/vector-sync";
-import { checkOperations } from "./operations";
+import { checkOperations, type CheckedOperation, type OperationSource } from "./operations";
 import { countsByNamespace, failKeys, keyOf, planSync, skipSweepsAfterFailures, type RecordKey, type SyncMode } from "./plan";
 import { checkRunOpen, nextRun, requestKind, runAnswer, runFailures, runNamespaces } from "./runs";
 import { MAX_SWEEP_RECORDS, withinSweepBudget } from "../vectors/sweep-budget";
@@ -15,7 +15,8 @@ import { displayTimestamp, normalizeTimestamp } from "../timestamps";
 export interface SyncInput {
   mode: SyncMode;
   syncTimestamp: string;
-  operations: unknown[];
+  /** Parsed operations, or a body's bytes with where each operation lies (parsed one batch at a time). */
+  operations: OperationSource;
   /** full_refresh: false for a part of a run, true for its final request, absent for a run of one request. */
   final?: boolean;
   /** A run's final request: namespaces it empties too. */
@@ -54,12 +55,14 @@ export async function runSync(
   store: VectorStore,
   input: SyncInput,
   idempotency: SyncRow["idempotency"] = null,
+  /** The operations checked already (runIdempotentSync checks them before reserving its key). */
+  prechecked?: CheckedOperation[],
 ): Promise<SyncResponse> {
   const now = deps.now ?? Date.now;
   const started = now();
   const syncedAt = normalizeTimestamp(input.syncTimestamp);
   const kind = requestKind(input.mode, input.final);
-  const checked = await checkOperations(input.operations, input.syncTimestamp, store.dimensions);
+  const checked = prechecked ?? (await checkOperations(input.operations, input.syncTimestamp, store.dimensions)).checked;
 
   const keys = new Map<string, RecordKey>();
   const namespaces = new Set<string>(input.namespaces ?? []);
@@ -170,7 +173,7 @@ export async function runSync(
     );
   }
 
-  const processed = input.operations.length;
+  const processed = checked.length;
   const failed = plan.results.failed;
   const syncId = newSyncId();
   const response: SyncResponse = {

@@ -4,6 +4,8 @@ import type { VectorStore } from "../db/vector-stores";
 import { releaseIdempotencyKey, reserveIdempotencyKey, type IdempotencyKeyRow } from "../db/ledger";
 import type { SyncResponse } from "../schemas/sync";
 import { runSync, type SyncDeps, type SyncInput } from "./engine";
+import { checkOperations } from "./operations";
+import { sha256Base64 } from "../crypto";
 
 /** How long a stored answer is replayed for the same Idempotency-Key. */
 export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
@@ -25,8 +27,25 @@ export const IN_PROGRESS_RETRY_AFTER_SECONDS = 5;
 export interface IdempotencyRequest {
   organizationId: string;
   key: string;
-  /** SHA-256 of the request body's canonical JSON. */
-  bodyHash: string;
+  /**
+   * The request body without its operations, as canonical JSON. The body's hash is taken over it
+   * and each operation's canonical JSON (hashed as the store's object checks them), so the same
+   * request re-serialised (key order, spacing) is the same request.
+   */
+  envelope: string;
+}
+
+export interface RunOptions {
+  /**
+   * Let go of `input.operations` (a body's bytes) once they are checked. Only for a caller whose
+   * input is its own copy, as a Durable Object's RPC argument is.
+   */
+  consumeOperations?: boolean;
+}
+
+/** The hash an Idempotency-Key's body is compared by: over the envelope and each operation's hash. */
+export function bodyHashOf(envelope: string, operationHashes: string[]): Promise<string> {
+  return sha256Base64(`${envelope}\n${operationHashes.join("\n")}`);
 }
 
 /**
@@ -47,8 +66,15 @@ export async function runIdempotentSync(
   store: VectorStore,
   input: SyncInput,
   idempotency: IdempotencyRequest | null,
+  options: RunOptions = {},
 ): Promise<{ response: SyncResponse; replayed: boolean }> {
-  if (!idempotency) return { response: await runSync(deps, store, input), replayed: false };
+  // Checked before the key is reserved: a body that is not JSON is refused without touching it.
+  const { checked, operationHashes } = await checkOperations(input.operations, input.syncTimestamp, store.dimensions, {
+    hashOperations: idempotency !== null,
+  });
+  if (options.consumeOperations) input.operations = [];
+  if (!idempotency) return { response: await runSync(deps, store, input, null, checked), replayed: false };
+  const bodyHash = await bodyHashOf(idempotency.envelope, operationHashes!);
 
   const now = Date.now();
   const reservationId = `idr_${randomToken(12)}`;
@@ -56,17 +82,23 @@ export async function runIdempotentSync(
     organizationId: idempotency.organizationId,
     key: idempotency.key,
     reservationId,
-    bodyHash: idempotency.bodyHash,
+    bodyHash,
     vectorStoreId: store.id,
     now: new Date(now).toISOString(),
     abandonedBefore: new Date(now - ABANDONED_RESERVATION_MS).toISOString(),
     expiredBefore: new Date(now - IDEMPOTENCY_WINDOW_MS).toISOString(),
   });
   if (!row) throw new Error("Idempotency-Key reservation: the key's row is missing right after its insert");
-  if (row.reservation_id !== reservationId) return { response: answerHeldKey(row, idempotency), replayed: true };
+  if (row.reservation_id !== reservationId) return { response: answerHeldKey(row, idempotency.key, bodyHash), replayed: true };
 
   try {
-    const response = await runSync(deps, store, input, { ...idempotency, reservationId });
+    const response = await runSync(
+      deps,
+      store,
+      input,
+      { organizationId: idempotency.organizationId, key: idempotency.key, bodyHash, reservationId },
+      checked,
+    );
     return { response, replayed: false };
   } catch (err) {
     // Nothing was committed (the commit completes the reservation in its own transaction): free
@@ -88,14 +120,14 @@ export async function runIdempotentSync(
 }
 
 /** The answer for a key another request holds: its stored result, or why this one may not run. */
-function answerHeldKey(row: IdempotencyKeyRow, idempotency: IdempotencyRequest): SyncResponse {
-  if (row.body_hash !== idempotency.bodyHash) {
+function answerHeldKey(row: IdempotencyKeyRow, key: string, bodyHash: string): SyncResponse {
+  if (row.body_hash !== bodyHash) {
     throw new ApiError(
       422,
       "IDEMPOTENCY_KEY_REUSED",
       "This Idempotency-Key was already used with a different request body.",
       "invalid_request_error",
-      { idempotency_key: idempotency.key, sync_id: row.sync_id },
+      { idempotency_key: key, sync_id: row.sync_id },
     );
   }
   if (row.state === "pending") {
@@ -104,7 +136,7 @@ function answerHeldKey(row: IdempotencyKeyRow, idempotency: IdempotencyRequest):
       "IDEMPOTENCY_KEY_IN_PROGRESS",
       "A request with this Idempotency-Key and body is still being processed. Retry the same request shortly.",
       "conflict_error",
-      { idempotency_key: idempotency.key },
+      { idempotency_key: key },
       "Idempotency-Key reserved by a request still running",
       { "Retry-After": String(IN_PROGRESS_RETRY_AFTER_SECONDS) },
     );

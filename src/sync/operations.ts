@@ -3,6 +3,9 @@ import { MAX_RECORD_BYTES, SyncOperation, type OperationError } from "../schemas
 import { sha256Base64 } from "../crypto";
 import { canonicalJson } from "./canonical-json";
 import { normalizeTimestamp } from "../timestamps";
+import { invalidJson, invalidUtf8 } from "../http/json-body";
+import { parseJsonExactly } from "../http/json-text";
+import { operationCount, operationText, type OperationBytes } from "../http/sync-body";
 
 /** An operation that passed validation, with what the planner and the ledger need precomputed. */
 export interface ValidOperation {
@@ -27,8 +30,8 @@ export interface RecordPayload {
   metadata: string | null;
   vector: number[] | null;
   contentHash: string;
-  /** data and file as parsed from the request, so that nothing parses them again. */
-  parsed: { data: Record<string, unknown>; file: { file_relative_path?: string } | null };
+  /** data and file as parsed from the request, so that nothing parses them again (small bodies only). */
+  parsed?: { data: Record<string, unknown>; file: { file_relative_path?: string } | null };
 }
 
 /** An operation that failed validation; `key` is set when its namespace and id are usable. */
@@ -40,7 +43,6 @@ export interface FailedOperation {
 
 export type CheckedOperation = ({ ok: true } & ValidOperation) | ({ ok: false } & FailedOperation);
 
-const utf8 = new TextEncoder();
 /** Longest message of one operation's error: an answer's size must not follow the client's keys. */
 export const MAX_ERROR_MESSAGE_CHARS = 300;
 const clip = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
@@ -78,79 +80,160 @@ function failure(index: number, raw: unknown, code: string, message: string): Ch
   };
 }
 
-/** Validates each operation on its own, so one bad operation fails alone (counted, reported). */
-export async function checkOperations(operations: unknown[], syncTimestamp: string, dimensions: number): Promise<CheckedOperation[]> {
-  const defaultVersion = normalizeTimestamp(syncTimestamp);
-  return Promise.all(
-    operations.map(async (raw, index): Promise<CheckedOperation> => {
-      const parsed = SyncOperation.safeParse(raw);
-      if (!parsed.success) {
-        const onlyVector = parsed.error.issues.every((issue) => issue.path[0] === "vector");
-        return failure(index, raw, onlyVector ? "INVALID_VECTOR" : "INVALID_OPERATION", describeIssues(fieldErrors(parsed.error)));
-      }
-      const op = parsed.data;
-      const base = {
-        ok: true as const,
-        index,
-        action: op.action,
-        namespace: op.namespace,
-        id: op.id,
-        version: op.updated_at ? normalizeTimestamp(op.updated_at) : defaultVersion,
-        updatedAt: op.updated_at ?? null,
-      };
-      if (op.action === "delete") return base;
+/** Where a sync's operations come from: parsed already (tests, the whole-body path) or a body's bytes. */
+export type OperationSource = unknown[] | OperationBytes;
 
-      if (op.vector && op.vector.length !== dimensions) {
-        return failure(
-          index,
-          raw,
-          "INVALID_VECTOR",
-          `vector has ${op.vector.length} dimensions; this vector store's embeddings have ${dimensions}`,
-        );
-      }
-      const data = JSON.stringify(op.data);
-      const file = op.file ? JSON.stringify(op.file) : null;
-      const metadata = op.metadata ? JSON.stringify(op.metadata) : null;
-      const text = op.text ?? null;
-      const bytes = [data, file, metadata, text].reduce((sum, part) => sum + (part ? utf8.encode(part).byteLength : 0), 0);
-      if (bytes > MAX_RECORD_BYTES) {
-        return failure(
-          index,
-          raw,
-          "RECORD_TOO_LARGE",
-          `record is ${bytes} bytes (data, file, metadata and text); the limit is ${MAX_RECORD_BYTES}`,
-        );
-      }
-      const createdAt = op.created_at ?? null;
-      const sourceSystem = op.source_system ?? null;
-      const vector = op.vector ?? null;
-      // updated_at is left out on purpose: a record re-sent with a newer timestamp but the same
-      // content is unchanged and costs no rewrite and no embedding (its version still advances).
-      const contentHash = await sha256Base64(
-        canonicalJson({
-          data: op.data,
-          file: op.file ?? null,
-          created_at: createdAt,
-          source_system: sourceSystem,
-          text,
-          metadata: op.metadata ?? null,
-          vector,
-        }),
-      );
-      return {
-        ...base,
-        record: {
-          data,
-          file,
-          createdAt,
-          sourceSystem,
-          text,
-          metadata,
-          vector,
-          contentHash,
-          parsed: { data: op.data, file: op.file ?? null },
-        },
-      };
-    }),
-  );
+/** Operations validated synchronously before their content hashes are awaited together. */
+const CHECK_BATCH = 64;
+
+/**
+ * Up to this many bytes of body, upserts keep their parsed `data` for text derivation (no second
+ * parse); past it they keep only its JSON, so a large body is never held as objects at once.
+ */
+const KEEP_PARSED_BODY_BYTES = 8 * 1024 * 1024;
+
+/** UTF-8 length of a string without encoding it (lone surrogates count 3, as TextEncoder writes U+FFFD). */
+export function utf8Length(text: string): number {
+  let bytes = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) bytes += 1;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      bytes += 2; // a pair: 2 UTF-16 units, 4 bytes
+      i++;
+    } else bytes += 2;
+  }
+  return bytes;
+}
+
+export interface CheckOptions {
+  /** Also hash each operation as sent (canonical JSON), for an Idempotency-Key's body hash. */
+  hashOperations?: boolean;
+}
+
+export interface CheckedOperations {
+  checked: CheckedOperation[];
+  /** With hashOperations: SHA-256 (base64) of each operation's canonical JSON, in request order. */
+  operationHashes: string[] | null;
+}
+
+/** The operation at `index`, parsed from the body when it comes as bytes (a body that is not JSON is refused whole). */
+function operationAt(source: OperationSource, index: number): unknown {
+  if (Array.isArray(source)) return source[index];
+  let text: string;
+  try {
+    text = operationText(source, index);
+  } catch {
+    throw invalidUtf8();
+  }
+  try {
+    return parseJsonExactly(text);
+  } catch (err) {
+    throw invalidJson(err, `operations[${index}]`);
+  }
+}
+
+export function countOperations(source: OperationSource): number {
+  return Array.isArray(source) ? source.length : operationCount(source);
+}
+
+/**
+ * Validates each operation on its own, so one bad operation fails alone (counted, reported).
+ * Works through the operations in batches: each is parsed (from bytes), validated and reduced to
+ * the strings the ledger stores, and its object tree let go before the next batch, so memory
+ * follows the batch and the kept strings, not the request.
+ */
+export async function checkOperations(
+  source: OperationSource,
+  syncTimestamp: string,
+  dimensions: number,
+  options: CheckOptions = {},
+): Promise<CheckedOperations> {
+  const defaultVersion = normalizeTimestamp(syncTimestamp);
+  const count = countOperations(source);
+  const keepParsed = Array.isArray(source) || source.bytes.byteLength <= KEEP_PARSED_BODY_BYTES;
+  const checked: CheckedOperation[] = new Array(count);
+  const operationHashes: string[] | null = options.hashOperations ? new Array(count) : null;
+  for (let from = 0; from < count; from += CHECK_BATCH) {
+    const to = Math.min(count, from + CHECK_BATCH);
+    const pending: Promise<void>[] = [];
+    for (let index = from; index < to; index++) {
+      const raw = operationAt(source, index);
+      if (operationHashes) pending.push(sha256Base64(canonicalJson(raw)).then((h) => void (operationHashes[index] = h)));
+      const result = checkOne(raw, index, defaultVersion, dimensions, keepParsed);
+      if ("hashInput" in result) {
+        const { hashInput, operation } = result;
+        checked[index] = operation;
+        pending.push(sha256Base64(hashInput).then((h) => void (operation.record!.contentHash = h)));
+      } else checked[index] = result;
+    }
+    await Promise.all(pending);
+  }
+  return { checked, operationHashes };
+}
+
+/** One operation checked; an upsert also gives the canonical JSON its content hash is taken over. */
+function checkOne(
+  raw: unknown,
+  index: number,
+  defaultVersion: string,
+  dimensions: number,
+  keepParsed: boolean,
+): CheckedOperation | { operation: CheckedOperation & { ok: true }; hashInput: string } {
+  const parsed = SyncOperation.safeParse(raw);
+  if (!parsed.success) {
+    const onlyVector = parsed.error.issues.every((issue) => issue.path[0] === "vector");
+    return failure(index, raw, onlyVector ? "INVALID_VECTOR" : "INVALID_OPERATION", describeIssues(fieldErrors(parsed.error)));
+  }
+  const op = parsed.data;
+  const base = {
+    ok: true as const,
+    index,
+    action: op.action,
+    namespace: op.namespace,
+    id: op.id,
+    version: op.updated_at ? normalizeTimestamp(op.updated_at) : defaultVersion,
+    updatedAt: op.updated_at ?? null,
+  };
+  if (op.action === "delete") return base;
+
+  if (op.vector && op.vector.length !== dimensions) {
+    return failure(
+      index,
+      raw,
+      "INVALID_VECTOR",
+      `vector has ${op.vector.length} dimensions; this vector store's embeddings have ${dimensions}`,
+    );
+  }
+  const data = JSON.stringify(op.data);
+  const file = op.file ? JSON.stringify(op.file) : null;
+  const metadata = op.metadata ? JSON.stringify(op.metadata) : null;
+  const text = op.text ?? null;
+  const bytes = [data, file, metadata, text].reduce((sum, part) => sum + (part ? utf8Length(part) : 0), 0);
+  if (bytes > MAX_RECORD_BYTES) {
+    return failure(
+      index,
+      raw,
+      "RECORD_TOO_LARGE",
+      `record is ${bytes} bytes (data, file, metadata and text); the limit is ${MAX_RECORD_BYTES}`,
+    );
+  }
+  const createdAt = op.created_at ?? null;
+  const sourceSystem = op.source_system ?? null;
+  const vector = op.vector ?? null;
+  // updated_at is left out on purpose: a record re-sent with a newer timestamp but the same
+  // content is unchanged and costs no rewrite and no embedding (its version still advances).
+  const hashInput = canonicalJson({
+    data: op.data,
+    file: op.file ?? null,
+    created_at: createdAt,
+    source_system: sourceSystem,
+    text,
+    metadata: op.metadata ?? null,
+    vector,
+  });
+  const record: RecordPayload = { data, file, createdAt, sourceSystem, text, metadata, vector, contentHash: "" };
+  if (keepParsed) record.parsed = { data: op.data, file: op.file ?? null };
+  return { operation: { ...base, record }, hashInput };
 }

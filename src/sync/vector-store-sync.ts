@@ -58,7 +58,10 @@ export class VectorStoreSync extends DurableObject<Bindings> {
 
   private async runOne(store: VectorStore, input: SyncInput, idempotency: IdempotencyRequest | null): Promise<SyncOutcome> {
     try {
-      const { response, replayed } = await runIdempotentSync({ db: this.env.DB, ...vectorDeps(this.env) }, store, input, idempotency);
+      // input is this call's own copy (RPC cloned it): its bytes are let go once checked.
+      const { response, replayed } = await runIdempotentSync({ db: this.env.DB, ...vectorDeps(this.env) }, store, input, idempotency, {
+        consumeOperations: true,
+      });
       return { ok: true, response, replayed };
     } catch (err) {
       if (!(err instanceof ApiError)) throw err;

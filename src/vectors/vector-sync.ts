@@ -57,8 +57,13 @@ type RecordTextSource = {
 /** A record's text: its own, or derived from data and file. Throws TextTooLarge past the limit. */
 export function recordText(store: StoreEmbeddingConfig, record: RecordTextSource): string {
   if (record.text !== null) return record.text;
-  const parsed = record.parsed ?? { data: JSON.parse(record.data), file: record.file ? JSON.parse(record.file) : null };
+  const parsed = record.parsed ?? parseRecord(record);
   return deriveText(parsed.data, parsed.file, store.text_fields);
+}
+
+/** data and file parsed from their stored JSON (a large request keeps only the JSON, see checkOperations). */
+function parseRecord(record: RecordTextSource): NonNullable<RecordTextSource["parsed"]> {
+  return { data: JSON.parse(record.data), file: record.file ? JSON.parse(record.file) : null };
 }
 
 /**
@@ -76,7 +81,8 @@ export function recordChunks(store: StoreEmbeddingConfig, record: RecordTextSour
 
 /** The vectors a changed record will have (values still to embed), or why it cannot have them. */
 function prepareRecord(store: StoreEmbeddingConfig, write: RecordWrite, stem: string, namespace: string): PendingRecord | KeyFailure {
-  const record = write.record!;
+  const stored = write.record!;
+  const record = { ...stored, parsed: stored.parsed ?? parseRecord(stored) };
   let chunks: (string | null)[];
   try {
     chunks = record.vector ? [null] : chunkText(recordText(store, record));
