@@ -22,7 +22,10 @@ function reassembled(body: string): unknown {
 const spaced = (value: unknown, seed: number) => {
   const spaces = [" ", "\n", "\t", "\r\n  ", ""];
   let n = seed;
-  return JSON.stringify(value, null, 1).replace(/\n */g, () => spaces[(n = (n * 31 + 7) % 997) % spaces.length]!);
+  return JSON.stringify(value, null, 1).replace(/\n */g, () => {
+    n = (n * 31 + 7) % 997;
+    return spaces[n % spaces.length]!;
+  });
 };
 
 describe("splitting a sync body without parsing its operations", () => {

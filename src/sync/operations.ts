@@ -160,12 +160,22 @@ export async function checkOperations(
     const pending: Promise<void>[] = [];
     for (let index = from; index < to; index++) {
       const raw = operationAt(source, index);
-      if (operationHashes) pending.push(sha256Base64(canonicalJson(raw)).then((h) => void (operationHashes[index] = h)));
+      if (operationHashes) {
+        pending.push(
+          sha256Base64(canonicalJson(raw)).then((h) => {
+            operationHashes[index] = h;
+          }),
+        );
+      }
       const result = checkOne(raw, index, defaultVersion, dimensions, keepParsed);
       if ("hashInput" in result) {
         const { hashInput, operation } = result;
         checked[index] = operation;
-        pending.push(sha256Base64(hashInput).then((h) => void (operation.record!.contentHash = h)));
+        pending.push(
+          sha256Base64(hashInput).then((h) => {
+            operation.record!.contentHash = h;
+          }),
+        );
       } else checked[index] = result;
     }
     await Promise.all(pending);
