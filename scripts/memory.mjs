@@ -40,6 +40,13 @@ import { build } from "esbuild";
 import { Miniflare } from "miniflare";
 import WebSocket from "ws"; // Miniflare's own dependency (Node 20 has no global WebSocket)
 import { rng, upserts } from "../bench/records.mjs";
+import { patchMiniflareV8Flags } from "./v8-flags.mjs";
+
+// MEMORY_V8_FLAGS="--max-heap-size=64": V8 flags for workerd (Config.v8Flags; Miniflare has no
+// option, see v8-flags.mjs). With a heap cap, a scenario that needs more than the cap of live
+// memory kills workerd (the run reports it as crashed): survival is the test, not the samples.
+const V8_FLAGS = (process.env.MEMORY_V8_FLAGS ?? "").split(/\s+/).filter(Boolean);
+if (V8_FLAGS.length) patchMiniflareV8Flags(V8_FLAGS);
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const MAX_BODY_BYTES = 20_971_520; // wrangler.toml, production and dev

@@ -18,6 +18,7 @@ import { getSyncResult } from "../db/ledger";
 import { isQueryable } from "../vectors/queryable";
 import { syncThroughStoreObject } from "../sync/vector-store-sync";
 import { canonicalJson } from "../sync/canonical-json";
+import { span } from "../profile";
 
 export const syncRoutes = new Hono<AppEnv>();
 
@@ -42,7 +43,8 @@ function readSyncBody(bytes: Uint8Array): { envelope: unknown; operations: Opera
 }
 
 async function handleSync(c: Context<AppEnv>) {
-  const { envelope, operations } = readSyncBody(await readBodyBytes(c));
+  const bytes = await span("worker: body read", () => readBodyBytes(c));
+  const { envelope, operations } = span("worker: body split, envelope", () => readSyncBody(bytes));
   const count = operations === null ? 0 : countOperations(operations);
   if (count > MAX_OPERATIONS) {
     throw new ApiError(
@@ -57,7 +59,9 @@ async function handleSync(c: Context<AppEnv>) {
   if (!parsed.success || operations === null) throw Errors.validation(parsed.success ? {} : fieldErrors(parsed.error));
   const request = parsed.data;
 
-  const store = await authorizeStore(c.env.DB, c.get("apiKey"), request.vector_store_id, request.organization_id);
+  const store = await span("worker: store lookup", () =>
+    authorizeStore(c.env.DB, c.get("apiKey"), request.vector_store_id, request.organization_id),
+  );
   const idempotencyKey = c.req.header("Idempotency-Key");
   if (idempotencyKey !== undefined && !/^[\x21-\x7e]{1,255}$/.test(idempotencyKey)) {
     throw Errors.validation({ "Idempotency-Key": ["must be 1-255 visible ASCII characters"] });
@@ -66,17 +70,19 @@ async function handleSync(c: Context<AppEnv>) {
   const { operations: _operations, ...rest } = envelope as Record<string, unknown>;
   const idempotency =
     idempotencyKey === undefined ? null : { organizationId: store.organization_id, key: idempotencyKey, envelope: canonicalJson(rest) };
-  const { response, replayed } = await syncThroughStoreObject(
-    c.env.STORE_SYNC,
-    store,
-    {
-      mode: request.sync_mode,
-      syncTimestamp: request.sync_timestamp,
-      operations,
-      ...(request.final !== undefined ? { final: request.final } : {}),
-      ...(request.namespaces !== undefined ? { namespaces: request.namespaces } : {}),
-    },
-    idempotency,
+  const { response, replayed } = await span("worker: store object call (whole sync)", () =>
+    syncThroughStoreObject(
+      c.env.STORE_SYNC,
+      store,
+      {
+        mode: request.sync_mode,
+        syncTimestamp: request.sync_timestamp,
+        operations,
+        ...(request.final !== undefined ? { final: request.final } : {}),
+        ...(request.namespaces !== undefined ? { namespaces: request.namespaces } : {}),
+      },
+      idempotency,
+    ),
   );
   if (replayed) c.header("Idempotent-Replayed", "true");
   return c.json(response, 200);

@@ -1,4 +1,5 @@
 import { ApiError } from "../errors";
+import { span } from "../profile";
 import { randomToken } from "../crypto";
 import { commitPlan, loadLedger, type SyncRow } from "../db/ledger";
 import type { VectorStore } from "../db/vector-stores";
@@ -62,7 +63,8 @@ export async function runSync(
   const started = now();
   const syncedAt = normalizeTimestamp(input.syncTimestamp);
   const kind = requestKind(input.mode, input.final);
-  const checked = prechecked ?? (await checkOperations(input.operations, input.syncTimestamp, store.dimensions)).checked;
+  const checked =
+    prechecked ?? (await span("check operations", () => checkOperations(input.operations, input.syncTimestamp, store.dimensions))).checked;
 
   const keys = new Map<string, RecordKey>();
   const namespaces = new Set<string>(input.namespaces ?? []);
@@ -78,26 +80,28 @@ export async function runSync(
     namespaces.add(key.namespace);
   }
   const sweeps = kind === "single" || kind === "final";
-  const ledger = await loadLedger(
-    deps.db,
-    store.id,
-    [...keys.values()],
-    [...namespaces],
-    kind === "incremental"
-      ? null
-      : {
-          syncedAt,
-          withRun: kind === "final",
-          sweep:
-            sweeps && !invalid.has(ALL_NAMESPACES)
-              ? {
-                  namespaces: [...namespaces],
-                  blocked: [...invalid],
-                  maxRecords: MAX_SWEEP_RECORDS,
-                  resent: checked.flatMap((op) => (op.ok ? [{ namespace: op.namespace, id: op.id }] : [])),
-                }
-              : null,
-        },
+  const ledger = await span("ledger read", () =>
+    loadLedger(
+      deps.db,
+      store.id,
+      [...keys.values()],
+      [...namespaces],
+      kind === "incremental"
+        ? null
+        : {
+            syncedAt,
+            withRun: kind === "final",
+            sweep:
+              sweeps && !invalid.has(ALL_NAMESPACES)
+                ? {
+                    namespaces: [...namespaces],
+                    blocked: [...invalid],
+                    maxRecords: MAX_SWEEP_RECORDS,
+                    resent: checked.flatMap((op) => (op.ok ? [{ namespace: op.namespace, id: op.id }] : [])),
+                  }
+                : null,
+          },
+    ),
   );
 
   if (kind !== "incremental") {
@@ -116,23 +120,25 @@ export async function runSync(
   const refreshNamespaces = kind === "incremental" ? [] : runNamespaces(ledger.run, namespaces);
   const sweepCandidates = withinSweepBudget(ledger.sweepCandidates);
 
-  const plan = planSync({
-    mode: input.mode,
-    syncedAt,
-    operations: checked,
-    ledger: ledger.entries,
-    sweepCandidates,
-    refreshWatermarks: ledger.refreshWatermarks,
-    refreshNamespaces: [...namespaces],
-  });
+  const plan = span("plan", () =>
+    planSync({
+      mode: input.mode,
+      syncedAt,
+      operations: checked,
+      ledger: ledger.entries,
+      sweepCandidates,
+      refreshWatermarks: ledger.refreshWatermarks,
+      refreshNamespaces: [...namespaces],
+    }),
+  );
   // Upserts first, then (once failures are known) deletes: nothing is swept in a namespace where an
   // operation failed, and a record is never without vectors while its new ones are written.
-  const written = await writeVectors(deps, store, plan);
+  const written = await span("vectors: write", () => writeVectors(deps, store, plan));
   failKeys(plan, written.failures);
   const failures = runFailures(ledger.run, kind, checked, plan);
   skipSweepsAfterFailures(plan, failures.sweepBlocked);
   const read = plan.sweeps.length;
-  const removed = await removeVectors(deps, store, plan);
+  const removed = await span("vectors: remove", () => removeVectors(deps, store, plan));
   failKeys(plan, removed.failures);
   // Left for the next final request: candidates not read (over MAX_SWEEP_RECORDS or the vector
   // budget) and those whose vector delete failed.
@@ -205,22 +211,24 @@ export async function runSync(
     run = nextRun(step);
     Object.assign(response, runAnswer(step, run, input.final, kind === "final" ? refreshNamespaces : [...namespaces].sort()));
   }
-  await commitPlan(
-    deps.db,
-    plan,
-    {
-      id: syncId,
-      organizationId: store.organization_id,
-      vectorStoreId: store.id,
-      mode: input.mode,
-      syncTimestamp: input.syncTimestamp,
-      status: response.status,
-      result: response,
-      mutationIds: [...written.mutationIds, ...removed.mutationIds],
-      idempotency,
-    },
-    syncedAt,
-    run,
+  await span("ledger commit", () =>
+    commitPlan(
+      deps.db,
+      plan,
+      {
+        id: syncId,
+        organizationId: store.organization_id,
+        vectorStoreId: store.id,
+        mode: input.mode,
+        syncTimestamp: input.syncTimestamp,
+        status: response.status,
+        result: response,
+        mutationIds: [...written.mutationIds, ...removed.mutationIds],
+        idempotency,
+      },
+      syncedAt,
+      run,
+    ),
   );
   return response;
 }

@@ -5,6 +5,7 @@ import { releaseIdempotencyKey, reserveIdempotencyKey, type IdempotencyKeyRow } 
 import type { SyncResponse } from "../schemas/sync";
 import { runSync, type SyncDeps, type SyncInput } from "./engine";
 import { checkOperations } from "./operations";
+import { span } from "../profile";
 import { sha256Base64 } from "../crypto";
 
 /** How long a stored answer is replayed for the same Idempotency-Key. */
@@ -69,25 +70,27 @@ export async function runIdempotentSync(
   options: RunOptions = {},
 ): Promise<{ response: SyncResponse; replayed: boolean }> {
   // Checked before the key is reserved: a body that is not JSON is refused without touching it.
-  const { checked, operationHashes } = await checkOperations(input.operations, input.syncTimestamp, store.dimensions, {
-    hashOperations: idempotency !== null,
-  });
+  const { checked, operationHashes } = await span("check operations", () =>
+    checkOperations(input.operations, input.syncTimestamp, store.dimensions, { hashOperations: idempotency !== null }),
+  );
   if (options.consumeOperations) input.operations = [];
   if (!idempotency) return { response: await runSync(deps, store, input, null, checked), replayed: false };
   const bodyHash = await bodyHashOf(idempotency.envelope, operationHashes!);
 
   const now = Date.now();
   const reservationId = `idr_${randomToken(12)}`;
-  const row = await reserveIdempotencyKey(deps.db, {
-    organizationId: idempotency.organizationId,
-    key: idempotency.key,
-    reservationId,
-    bodyHash,
-    vectorStoreId: store.id,
-    now: new Date(now).toISOString(),
-    abandonedBefore: new Date(now - ABANDONED_RESERVATION_MS).toISOString(),
-    expiredBefore: new Date(now - IDEMPOTENCY_WINDOW_MS).toISOString(),
-  });
+  const row = await span("idempotency key reserve", () =>
+    reserveIdempotencyKey(deps.db, {
+      organizationId: idempotency.organizationId,
+      key: idempotency.key,
+      reservationId,
+      bodyHash,
+      vectorStoreId: store.id,
+      now: new Date(now).toISOString(),
+      abandonedBefore: new Date(now - ABANDONED_RESERVATION_MS).toISOString(),
+      expiredBefore: new Date(now - IDEMPOTENCY_WINDOW_MS).toISOString(),
+    }),
+  );
   if (!row) throw new Error("Idempotency-Key reservation: the key's row is missing right after its insert");
   if (row.reservation_id !== reservationId) return { response: answerHeldKey(row, idempotency.key, bodyHash), replayed: true };
 

@@ -1,4 +1,5 @@
 import type { VectorStore } from "../db/vector-stores";
+import { span } from "../profile";
 import type { KeyFailure, RecordWrite, SyncPlan } from "../sync/plan";
 import { keyOf } from "../sync/plan";
 import { embedTexts, type EmbedOutcome, type EmbeddingBinding } from "./embedder";
@@ -132,17 +133,19 @@ export async function writeVectors(deps: VectorDeps, store: StoreEmbeddingConfig
   const mutationIds: string[] = [];
   const live = plan.writes.filter((w) => w.record);
   // Hashes in parallel: thousands of sequential awaits of crypto.subtle cost more than the hashing.
-  const stems = await Promise.all(live.map((w) => recordVectorStem(store.id, w.namespace, w.id)));
+  const stems = await span("vectors: ids", () => Promise.all(live.map((w) => recordVectorStem(store.id, w.namespace, w.id))));
   const namespaces = new Map<string, string>();
   for (const ns of new Set(live.map((w) => w.namespace))) namespaces.set(ns, await vectorNamespace(store.id, ns));
 
   const inFlight: Promise<void>[] = [];
   let ready: { vector: IndexVector; key: string }[] = [];
   const upsert = async (batch: { vector: IndexVector; key: string }[]) => {
-    const result = await upsertBatch(
-      deps.index,
-      batch.map((b) => b.vector),
-      deps.retry,
+    const result = await span("vectors: index upserts (overlapping)", () =>
+      upsertBatch(
+        deps.index,
+        batch.map((b) => b.vector),
+        deps.retry,
+      ),
     );
     if (result.ok) mutationIds.push(result.mutationId!);
     else for (const { key } of batch) failures.set(key, { code: "VECTOR_WRITE_FAILED", message: result.error!, transient: true });
@@ -161,7 +164,9 @@ export async function writeVectors(deps: VectorDeps, store: StoreEmbeddingConfig
   const embedWave = async () => {
     const texts = wave.flatMap((p) => p.toEmbed.map((t) => t.text));
     const outcomes: EmbedOutcome[] =
-      texts.length > 0 ? await embedTexts(deps.ai, store.embedding_model, store.dimensions, texts, deps.retry) : [];
+      texts.length > 0
+        ? await span("vectors: embedding", () => embedTexts(deps.ai, store.embedding_model, store.dimensions, texts, deps.retry))
+        : [];
     textsEmbedded += texts.length;
     let cursor = 0;
     for (const record of wave) {
@@ -190,7 +195,9 @@ export async function writeVectors(deps: VectorDeps, store: StoreEmbeddingConfig
   let overBudget = false;
   for (let i = 0; i < live.length; i++) {
     const write = live[i]!;
-    const prepared = prepareRecord(store, write, stems[i]!, namespaces.get(write.namespace)!);
+    const prepared = span("vectors: text, chunks, metadata", () =>
+      prepareRecord(store, write, stems[i]!, namespaces.get(write.namespace)!),
+    );
     if (!("vectors" in prepared)) {
       failures.set(write.key, { ...prepared, transient: false });
       continue;
