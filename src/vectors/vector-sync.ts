@@ -36,6 +36,15 @@ const MAX_UPSERTS_IN_FLIGHT = 4;
  */
 export const MAX_CHUNKS_PER_REQUEST = 10_000;
 
+/**
+ * The row as a Float32Array of its own: a typed row that owns its whole buffer is kept as it
+ * came (no copy); anything else is copied, since a view would carry its whole buffer over RPC.
+ */
+function ownFloat32(row: number[] | Float32Array): Float32Array {
+  if (row instanceof Float32Array && row.byteOffset === 0 && row.byteLength === row.buffer.byteLength) return row;
+  return Float32Array.from(row);
+}
+
 function allFinite(values: Float32Array): boolean {
   for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) return false;
   return true;
@@ -178,7 +187,7 @@ export async function writeVectors(deps: VectorDeps, store: StoreEmbeddingConfig
           failed = outcome.error;
           continue;
         }
-        const values = Float32Array.from(outcome.vector);
+        const values = ownFloat32(outcome.vector);
         record.vectors[position]!.values = values;
         // One bad answer must not fail its batch's other 999 vectors at the index.
         if (!allFinite(values)) failed = "embedding service returned a non-finite value";
