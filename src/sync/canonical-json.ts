@@ -4,7 +4,7 @@
  * are rebuilt without a prototype, so a key such as `__proto__` stays an ordinary key. Depth is
  * bounded by the body's nesting limit (http/json-text.ts).
  */
-function sortedCopy(value: unknown): unknown {
+export function sortedCopy(value: unknown): unknown {
   if (value === null || typeof value !== "object") return value;
   if (Array.isArray(value)) {
     let out: unknown[] | null = null;
@@ -47,4 +47,13 @@ function sortedCopy(value: unknown): unknown {
  */
 export function canonicalJson(value: unknown): string {
   return JSON.stringify(sortedCopy(value)) ?? "null";
+}
+
+/**
+ * canonicalJson of a value whose plain JSON is `json` already: when its keys are in order at
+ * every depth (the common case) that text is the canonical one, and nothing is serialised again.
+ */
+export function canonicalJsonOf(value: unknown, json: string): string {
+  const sorted = sortedCopy(value);
+  return sorted === value ? json : (JSON.stringify(sorted) ?? "null");
 }

@@ -1,7 +1,7 @@
 import { NAMESPACE_PATTERN, fieldErrors } from "../schemas/common";
 import { MAX_RECORD_BYTES, SyncOperation, type OperationError } from "../schemas/sync";
 import { sha256Base64 } from "../crypto";
-import { canonicalJson } from "./canonical-json";
+import { canonicalJson, canonicalJsonOf } from "./canonical-json";
 import { normalizeTimestamp } from "../timestamps";
 import { invalidJson, invalidUtf8 } from "../http/json-body";
 import { parseJsonExactly } from "../http/json-text";
@@ -234,15 +234,13 @@ function checkOne(
   const vector = op.vector ?? null;
   // updated_at is left out on purpose: a record re-sent with a newer timestamp but the same
   // content is unchanged and costs no rewrite and no embedding (its version still advances).
-  const hashInput = canonicalJson({
-    data: op.data,
-    file: op.file ?? null,
-    created_at: createdAt,
-    source_system: sourceSystem,
-    text,
-    metadata: op.metadata ?? null,
-    vector,
-  });
+  // canonicalJson({ data, file, created_at, source_system, text, metadata, vector }), written out
+  // in its sorted key order so that data (and file, metadata) are not serialised a second time.
+  const hashInput =
+    `{"created_at":${JSON.stringify(createdAt)},"data":${canonicalJsonOf(op.data, data)},` +
+    `"file":${file === null ? "null" : canonicalJsonOf(op.file, file)},` +
+    `"metadata":${metadata === null ? "null" : canonicalJsonOf(op.metadata, metadata)},` +
+    `"source_system":${JSON.stringify(sourceSystem)},"text":${JSON.stringify(text)},"vector":${JSON.stringify(vector)}}`;
   const record: RecordPayload = { data, file, createdAt, sourceSystem, text, metadata, vector, contentHash: "" };
   if (keepParsed) record.parsed = { data: op.data, file: op.file ?? null };
   return { operation: { ...base, record }, hashInput };
