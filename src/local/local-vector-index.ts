@@ -18,6 +18,8 @@ interface StoredVector {
 }
 
 const utf8 = new TextEncoder();
+/** Largest blob the local index binds at once (a Durable Object's SQLite holds at most 2 MB per value). */
+const MAX_BLOB_BYTES = 1024 * 1024;
 
 /**
  * A batch of vectors as it crosses to the Durable Object: one Float32Array for every value and
@@ -105,18 +107,27 @@ export class LocalVectorStore extends DurableObject<LocalEnv> {
   }
 
   private write(batch: PackedVectors, replace: boolean): { mutationId: string } {
-    const dims = batch.values.length / batch.ids.length;
+    const count = batch.ids.length;
+    const bytesPerVector = count === 0 ? 0 : batch.values.byteLength / count;
+    const conflict = replace ? "UPDATE SET namespace = excluded.namespace, vals = excluded.vals, metadata = excluded.metadata" : "NOTHING";
     this.ctx.storage.transactionSync(() => {
-      batch.ids.forEach((id, i) => {
+      // One statement per slice of vectors, not one per vector: the slice's values go in as one
+      // blob and substr() cuts each vector's bytes out of it (a blob param stays under the 2 MB
+      // a Durable Object's SQLite value may hold).
+      const perSlice = Math.max(1, Math.floor(MAX_BLOB_BYTES / Math.max(1, bytesPerVector)));
+      for (let from = 0; from < count; from += perSlice) {
+        const to = Math.min(count, from + perSlice);
+        const rows = [];
+        for (let i = from; i < to; i++) rows.push([batch.ids[i], batch.namespaces[i] ?? null, batch.metadata[i] ?? null]);
         this.sql.exec(
-          `INSERT INTO vectors (id, namespace, vals, metadata) VALUES (?, ?, ?, ?)
-          ON CONFLICT (id) DO ${replace ? "UPDATE SET namespace = excluded.namespace, vals = excluded.vals, metadata = excluded.metadata" : "NOTHING"}`,
-          id,
-          batch.namespaces[i] ?? null,
-          batch.values.buffer.slice(i * dims * 4, (i + 1) * dims * 4),
-          batch.metadata[i] ?? null,
+          `INSERT INTO vectors (id, namespace, vals, metadata)
+          SELECT j.value ->> 0, j.value ->> 1, substr(?2, j.key * ?3 + 1, ?3), j.value ->> 2 FROM json_each(?1) j WHERE true
+          ON CONFLICT (id) DO ${conflict}`,
+          JSON.stringify(rows),
+          batch.values.buffer.slice(batch.values.byteOffset + from * bytesPerVector, batch.values.byteOffset + to * bytesPerVector),
+          bytesPerVector,
         );
-      });
+      }
     });
     return { mutationId: this.nextMutation() };
   }
