@@ -1,5 +1,8 @@
 -- The records ledger: the source of truth for what each vector store holds.
--- Idempotent (IF NOT EXISTS) so `npm run dev` and tests can apply it on every start.
+-- The full schema, for reading: what the numbered migrations in migrations/ build, applied in
+-- order (npm run dev, the tests and the deploy guide apply those; test/migrations.test.ts checks
+-- that the two agree). A change of schema is a new migration plus its edit here.
+-- Idempotent (IF NOT EXISTS): scripts that need a fresh database apply this file as it is.
 
 CREATE TABLE IF NOT EXISTS vector_stores (
   id              TEXT PRIMARY KEY,

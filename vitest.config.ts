@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
 import { buildSync } from "esbuild";
 import { defineConfig } from "vitest/config";
 
@@ -19,6 +19,10 @@ buildSync({
 const wrangler = readFileSync("wrangler.toml", "utf8");
 const compatibilityDate = /^compatibility_date = "([^"]+)"/m.exec(wrangler)![1]!;
 const dimensions = /^EMBEDDING_DIMENSIONS = "(\d+)"/m.exec(wrangler)![1]!;
+// The numbered migrations, split into statements the way `wrangler d1 migrations apply` splits
+// them; test/setup.ts applies them to each test file's fresh D1, as `npm run dev` does.
+const migrationsDir = /^migrations_dir = "([^"]+)"/m.exec(wrangler)?.[1] ?? "migrations";
+const migrations = await readD1Migrations(migrationsDir);
 
 const workers = {
   plugins: [
@@ -31,6 +35,8 @@ const workers = {
           ADMIN_TOKEN: "test-admin-token",
           // Upstream retries back off 1 ms, 2 ms, 4 ms in tests instead of 200 ms, 400 ms, 800 ms.
           UPSTREAM_RETRY_BASE_MS: "1",
+          TEST_MIGRATIONS: migrations,
+          // The readable full schema, which test/migrations.test.ts compares with the migrations.
           SCHEMA_SQL: readFileSync("schema.sql", "utf8"),
         },
         serviceBindings: {

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `npm run dev`: offline development server with no Cloudflare login.
 // 1. creates .dev.vars from .dev.vars.example when missing;
-// 2. applies schema.sql to the local D1 and seeds org_abc123 / vs_demo / DEV_API_KEY;
+// 2. applies the schema migrations (migrations/) to the local D1 and seeds org_abc123 / vs_demo /
+//    DEV_API_KEY;
 // 3. runs `wrangler dev --env dev` on 127.0.0.1:8787 (extra arguments, e.g. --port N, pass through).
 // Stopping: SIGINT/SIGTERM/SIGHUP to npm or to this script, Ctrl-C, or the death of the parent
 // stop wrangler's whole process group; this script exits only once that group is gone (SIGKILL
@@ -48,15 +49,23 @@ if (!vars.DEV_API_KEY) throw new Error(".dev.vars has no DEV_API_KEY");
 
 const org = "org_abc123";
 const store = "vs_demo";
-const seedSql = `${readFileSync(join(root, "schema.sql"), "utf8")}
-INSERT INTO vector_stores (id, organization_id, name, created_at, embedding_model, dimensions)
+// The local state the server will use: the seeding below goes to the same one (--persist-to).
+const persistAt = extraArgs.findIndex((a) => a === "--persist-to" || a.startsWith("--persist-to="));
+const persistArgs =
+  persistAt < 0 ? [] : extraArgs[persistAt].includes("=") ? [extraArgs[persistAt]] : extraArgs.slice(persistAt, persistAt + 2);
+// The schema: the numbered migrations not yet applied to this local database, as a deploy applies
+// them (docs/deploy.md). A local state made before migrations existed (schema.sql applied at every
+// start) takes 0001, its baseline, as a no-op and is converted by the later ones.
+const migrate = ["d1", "migrations", "apply", "DB", "--local", "--env", "dev", ...persistArgs];
+run(migrate);
+const seedSql = `INSERT INTO vector_stores (id, organization_id, name, created_at, embedding_model, dimensions)
 VALUES ('${store}', '${org}', 'Demo store', '${new Date().toISOString()}', '@cf/baai/bge-base-en-v1.5', 768)
 ON CONFLICT (id) DO NOTHING;
 `;
 const tmp = mkdtempSync(join(tmpdir(), "sync-dev-"));
 const seedFile = join(tmp, "seed.sql");
 writeFileSync(seedFile, seedSql);
-run(["d1", "execute", "DB", "--local", "--env", "dev", "--file", seedFile]);
+run(["d1", "execute", "DB", "--local", "--env", "dev", "--file", seedFile, ...persistArgs]);
 
 // KV holds only the key's SHA-256 (src/auth/api-keys.ts), also for the development key.
 const hash = createHash("sha256").update(vars.DEV_API_KEY).digest("hex");
@@ -69,7 +78,7 @@ writeFileSync(
     { key: "keyid:key_dev", value: hash },
   ]),
 );
-run(["kv", "bulk", "put", kvFile, "--binding", "API_KEYS", "--local", "--env", "dev"]);
+run(["kv", "bulk", "put", kvFile, "--binding", "API_KEYS", "--local", "--env", "dev", ...persistArgs]);
 console.log(`seeded ${org} / ${store} with the DEV_API_KEY from .dev.vars`);
 
 const hasPort = extraArgs.some((a) => a === "--port" || a.startsWith("--port="));

@@ -5,6 +5,7 @@ declare global {
     // Test-only bindings (vitest.config.ts) on top of the worker's own.
     interface Env extends Bindings {
       SCHEMA_SQL: string;
+      TEST_MIGRATIONS: import("cloudflare:test").D1Migration[];
     }
     interface GlobalProps {
       mainModule: typeof import("../src/dev-entry");

@@ -1,7 +1,6 @@
+import { applyD1Migrations } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 
-// Each test file gets fresh D1 storage: apply schema.sql, exactly as `npm run dev` does.
-const statements = env.SCHEMA_SQL.split(/;\s*$/m)
-  .map((s) => s.replace(/^\s*--.*$/gm, "").trim())
-  .filter(Boolean);
-await env.DB.batch(statements.map((sql) => env.DB.prepare(sql)));
+// Each test file gets fresh D1 storage: apply the numbered migrations (migrations/, read and split
+// by vitest.config.ts), exactly as `npm run dev` does.
+await applyD1Migrations(env.DB, env.TEST_MIGRATIONS);

@@ -1,0 +1,128 @@
+-- Migration 0001: the baseline, the schema as schema.sql stood before numbered migrations (commit
+-- 84026ca), unchanged. Every statement is IF NOT EXISTS, so a database made by applying that
+-- schema.sql (a local .wrangler state, a deployed D1) adopts this migration as already true, and
+-- a new database gets the whole schema. Never edit an applied migration: add the next one.
+
+CREATE TABLE IF NOT EXISTS vector_stores (
+  id              TEXT PRIMARY KEY,
+  organization_id TEXT NOT NULL,
+  name            TEXT NOT NULL,
+  created_at      TEXT NOT NULL,
+  -- Embedding configuration, fixed at creation: vectors of different models never mix.
+  embedding_model TEXT NOT NULL,
+  dimensions      INTEGER NOT NULL,
+  text_fields     TEXT,            -- JSON array of dot paths, or NULL: every scalar leaf of data
+  metadata_fields TEXT             -- JSON array of dot paths copied into vector metadata, or NULL
+);
+CREATE INDEX IF NOT EXISTS vector_stores_by_org ON vector_stores (organization_id);
+
+-- One row per (store, namespace, id). A deleted record stays as a tombstone (deleted = 1,
+-- data NULL) carrying its version, so a late, older upsert cannot bring it back.
+-- version: the operation's updated_at, else its request's sync_timestamp, as a UTC ISO
+-- string with milliseconds, so text comparison is time comparison.
+CREATE TABLE IF NOT EXISTS records (
+  vector_store_id TEXT NOT NULL,
+  namespace       TEXT NOT NULL,
+  id              TEXT NOT NULL,
+  deleted         INTEGER NOT NULL DEFAULT 0,
+  data            TEXT,
+  file            TEXT,
+  created_at      TEXT,
+  updated_at      TEXT,
+  source_system   TEXT,
+  text            TEXT,             -- the operation's own text, when it brought one
+  metadata        TEXT,             -- the operation's own vector metadata (JSON), when given
+  vector          TEXT,             -- the operation's own vector (JSON), when given
+  content_hash    TEXT,
+  chunk_count     INTEGER NOT NULL DEFAULT 0,  -- vectors this record has in the index: ids _0.._{n-1}
+  version         TEXT NOT NULL,
+  synced_at       TEXT NOT NULL,
+  sync_id         TEXT NOT NULL,
+  PRIMARY KEY (vector_store_id, namespace, id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS records_sweep ON records (vector_store_id, namespace, deleted, synced_at, chunk_count);
+-- Everything planning reads, without the record bodies: each request reads thousands of these,
+-- and a narrow index keeps those lookups in a few pages instead of one wide row each.
+CREATE INDEX IF NOT EXISTS records_state
+  ON records (vector_store_id, namespace, id, deleted, content_hash, version, synced_at, chunk_count);
+
+-- The newest full_refresh applied to each namespace: an older one is refused (409 STALE_SYNC).
+CREATE TABLE IF NOT EXISTS namespace_state (
+  vector_store_id   TEXT NOT NULL,
+  namespace         TEXT NOT NULL,
+  last_full_refresh TEXT NOT NULL,
+  PRIMARY KEY (vector_store_id, namespace)
+) WITHOUT ROWID;
+
+-- Every sync request's stored result, readable through GET /v1/connectors/pipeline/syncs/{id}.
+CREATE TABLE IF NOT EXISTS syncs (
+  id              TEXT PRIMARY KEY,
+  organization_id TEXT NOT NULL,
+  vector_store_id TEXT NOT NULL,
+  sync_mode       TEXT NOT NULL,
+  sync_timestamp  TEXT NOT NULL,
+  status          TEXT NOT NULL,
+  result          TEXT NOT NULL,
+  mutation_ids    TEXT NOT NULL DEFAULT '[]',  -- Vectorize mutation ids of this sync (JSON array)
+  created_at      TEXT NOT NULL
+);
+
+-- The key's syncs, newest first (GET /v1/connectors/pipeline/syncs).
+CREATE INDEX IF NOT EXISTS syncs_by_org ON syncs (organization_id, created_at, id);
+CREATE INDEX IF NOT EXISTS syncs_by_store ON syncs (vector_store_id, created_at, id);
+
+-- A full_refresh run: the requests of one vector store that share one sync_timestamp (normalised).
+-- Parts ("final": false) apply their operations and sweep nothing; the final request sweeps, once,
+-- every namespace the run named in any part (recorded here, so parts may reach any Worker), except
+-- the namespaces in which an operation of the run failed and was not applied by a later part. A single full_refresh without
+-- "final" is a run of one request, as before runs existed. GET .../runs/{store}/{timestamp}.
+CREATE TABLE IF NOT EXISTS sync_runs (
+  vector_store_id TEXT NOT NULL,
+  sync_timestamp  TEXT NOT NULL,     -- normalised: UTC, nine fractional digits
+  state           TEXT NOT NULL CHECK (state IN ('open', 'completed')),
+  final_sync_id   TEXT,              -- the final request that completed the run ("final": true); then parts are refused
+  parts           INTEGER NOT NULL,  -- requests applied (a retried part counts again)
+  results         TEXT NOT NULL,     -- JSON {upserted, deleted, unchanged, failed}, summed over the parts
+  namespaces      TEXT NOT NULL,     -- JSON array: every namespace the run named
+  failed_keys     TEXT NOT NULL,     -- JSON [[namespace, id], ...]: records whose operation failed and no later part applied
+  blocked         TEXT NOT NULL,     -- JSON array: namespaces with a failed operation of no usable id, never swept ("*": all)
+  swept           INTEGER NOT NULL,  -- records the run's sweep removed
+  started_at      TEXT NOT NULL,
+  updated_at      TEXT NOT NULL,
+  completed_at    TEXT,
+  PRIMARY KEY (vector_store_id, sync_timestamp)
+) WITHOUT ROWID;
+
+-- Idempotency-Key of a sync request, per organization. A request reserves its key ('pending') with
+-- one conditional insert before any work, so of two requests with one key (even to two stores,
+-- which run in two Durable Objects) only one runs; the sync's commit completes it ('completed',
+-- sync_id set), a failed sync deletes it. A completed key answers the same body with the stored
+-- result of sync_id for 24 hours (from completed_at); a pending one older than 2 minutes counts as
+-- abandoned and may be taken over (src/sync/idempotency.ts). It replaces the table
+-- idempotency_keys (key recorded only at commit): a local database made by an older schema.sql
+-- still has that table, and nothing reads it any more.
+CREATE TABLE IF NOT EXISTS idempotency_reservations (
+  organization_id TEXT NOT NULL,
+  key             TEXT NOT NULL,
+  reservation_id  TEXT NOT NULL,     -- the reserving request's own id: only it completes or deletes the row
+  body_hash       TEXT NOT NULL,     -- SHA-256 of the request body's canonical JSON
+  vector_store_id TEXT NOT NULL,
+  state           TEXT NOT NULL CHECK (state IN ('pending', 'completed')),
+  sync_id         TEXT,              -- NULL while pending
+  created_at      TEXT NOT NULL,     -- when reserved
+  completed_at    TEXT,              -- when the sync committed; NULL while pending
+  PRIMARY KEY (organization_id, key)
+) WITHOUT ROWID;
+
+-- Revoked API keys. KV (where keys live) is eventually consistent for up to about 60 s; D1 is
+-- not, so a revocation recorded here takes effect on the next request everywhere.
+CREATE TABLE IF NOT EXISTS revoked_api_keys (
+  key_id     TEXT PRIMARY KEY,
+  revoked_at TEXT NOT NULL
+);
+
+-- Where the scheduled reconciliation of each store continues on its next run.
+CREATE TABLE IF NOT EXISTS reconcile_cursors (
+  vector_store_id TEXT PRIMARY KEY,
+  cursor          TEXT NOT NULL
+);
