@@ -17,35 +17,65 @@ CREATE TABLE IF NOT EXISTS vector_stores (
 );
 CREATE INDEX IF NOT EXISTS vector_stores_by_org ON vector_stores (organization_id);
 
--- One row per (store, namespace, id). A deleted record stays as a tombstone (deleted = 1,
--- data NULL) carrying its version, so a late, older upsert cannot bring it back.
--- version: the operation's updated_at, else its request's sync_timestamp, as a UTC ISO
--- string with milliseconds, so text comparison is time comparison.
-CREATE TABLE IF NOT EXISTS records (
+-- The records ledger, one record per (store, namespace, id), in two tables (docs/storage.md):
+-- record_state, a narrow row of everything planning reads and a re-sync of an unchanged record
+-- rewrites (a touch: version, synced_at, sync_id, updated_at), and record_bodies, the content,
+-- written only when the content changes. Wide rows live in a rowid table: in a WITHOUT ROWID table
+-- a row over about 1 KB spills into an overflow page of its own.
+-- A deleted record stays as a tombstone (deleted = 1, no content) carrying its version, so a late,
+-- older upsert cannot bring it back. version: the operation's updated_at, else its request's
+-- sync_timestamp, normalised (UTC, nine fractional digits), so text comparison is time comparison.
+CREATE TABLE IF NOT EXISTS record_state (
   vector_store_id TEXT NOT NULL,
   namespace       TEXT NOT NULL,
   id              TEXT NOT NULL,
   deleted         INTEGER NOT NULL DEFAULT 0,
-  data            TEXT,
-  file            TEXT,
-  created_at      TEXT,
-  updated_at      TEXT,
-  source_system   TEXT,
-  text            TEXT,             -- the operation's own text, when it brought one
-  metadata        TEXT,             -- the operation's own vector metadata (JSON), when given
-  vector          TEXT,             -- the operation's own vector (JSON), when given
   content_hash    TEXT,
   chunk_count     INTEGER NOT NULL DEFAULT 0,  -- vectors this record has in the index: ids _0.._{n-1}
   version         TEXT NOT NULL,
   synced_at       TEXT NOT NULL,
   sync_id         TEXT NOT NULL,
+  created_at      TEXT,
+  updated_at      TEXT,
+  body_id         INTEGER,          -- its row of record_bodies, kept (emptied) by a tombstone; NULL: none yet
   PRIMARY KEY (vector_store_id, namespace, id)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS records_sweep ON records (vector_store_id, namespace, deleted, synced_at, chunk_count);
--- Everything planning reads, without the record bodies: each request reads thousands of these,
--- and a narrow index keeps those lookups in a few pages instead of one wide row each.
-CREATE INDEX IF NOT EXISTS records_state
-  ON records (vector_store_id, namespace, id, deleted, content_hash, version, synced_at, chunk_count);
+-- What a full_refresh sweep reads: the live records of a namespace not synced since a time.
+CREATE INDEX IF NOT EXISTS record_state_sweep
+  ON record_state (vector_store_id, namespace, synced_at, chunk_count) WHERE deleted = 0;
+
+-- A record's content. body_id is allocated by the commit (src/db/ledger.ts) as one more than the
+-- largest in use; a body row goes only with its record (namespace deletion removes both).
+CREATE TABLE IF NOT EXISTS record_bodies (
+  body_id       INTEGER PRIMARY KEY,
+  data          TEXT,             -- the record's data (JSON); NULL for a tombstone
+  file          TEXT,
+  source_system TEXT,
+  text          TEXT,             -- the operation's own text, when it brought one
+  metadata      TEXT,             -- the operation's own vector metadata (JSON), when given
+  vector        TEXT              -- the operation's own vector (JSON), when given
+);
+
+-- The whole record, as one row: for reading by hand and by tests. The service's own SQL uses the
+-- two tables. Deleting from the view deletes both rows; inserting writes both (a new key only).
+-- (Each trigger keeps its inner statements off the ends of lines: some scripts split this file
+-- at every line that ends with a semicolon.)
+CREATE VIEW IF NOT EXISTS records AS
+  SELECT s.vector_store_id, s.namespace, s.id, s.deleted, b.data, b.file, s.created_at, s.updated_at,
+         b.source_system, b.text, b.metadata, b.vector, s.content_hash, s.chunk_count, s.version,
+         s.synced_at, s.sync_id, s.body_id
+  FROM record_state s LEFT JOIN record_bodies b ON b.body_id = s.body_id;
+CREATE TRIGGER IF NOT EXISTS records_delete INSTEAD OF DELETE ON records BEGIN
+  DELETE FROM record_bodies WHERE body_id = old.body_id; DELETE FROM record_state
+    WHERE vector_store_id = old.vector_store_id AND namespace = old.namespace AND id = old.id; END;
+CREATE TRIGGER IF NOT EXISTS records_insert INSTEAD OF INSERT ON records BEGIN
+  INSERT INTO record_bodies (data, file, source_system, text, metadata, vector)
+    SELECT new.data, new.file, new.source_system, new.text, new.metadata, new.vector
+    WHERE coalesce(new.deleted, 0) = 0; INSERT INTO record_state (vector_store_id, namespace, id,
+    deleted, content_hash, chunk_count, version, synced_at, sync_id, created_at, updated_at, body_id)
+    VALUES (new.vector_store_id, new.namespace, new.id, coalesce(new.deleted, 0), new.content_hash,
+            coalesce(new.chunk_count, 0), new.version, new.synced_at, new.sync_id, new.created_at,
+            new.updated_at, (SELECT last_insert_rowid() WHERE coalesce(new.deleted, 0) = 0)); END;
 
 -- The newest full_refresh applied to each namespace: an older one is refused (409 STALE_SYNC).
 CREATE TABLE IF NOT EXISTS namespace_state (

@@ -1,7 +1,11 @@
 // All SQL of the records ledger. Plain functions over the D1 binding; each keeps its bound
 // parameters far below D1's limit of 100 by moving rows as JSON (see json-chunks.ts).
-import type { LedgerEntry, RecordKey, RecordSweep, SyncPlan } from "../sync/plan";
-import { jsonChunks } from "./json-chunks";
+// A record lives in two tables (schema.sql, docs/storage.md): record_state, the narrow row that
+// planning reads and a touch rewrites, and record_bodies, its content, written only when the
+// content changes. The view `records` joins them, for people and tests (a delete through it, as
+// namespace deletion does, deletes both rows).
+import type { LedgerEntry, RecordKey, RecordSweep, RecordWrite, SyncPlan } from "../sync/plan";
+import { JsonChunker, jsonChunks } from "./json-chunks";
 import { SELECT_RUN, toRun, upsertRunStatement, type RunRow } from "./runs";
 import { displayTimestamp } from "../timestamps";
 
@@ -53,7 +57,7 @@ interface EntryRow {
 // size, not the store's.
 const SELECT_ENTRIES = `
   SELECT r.namespace, r.id, r.deleted, r.content_hash, r.version, r.synced_at, r.chunk_count
-  FROM json_each(?2) j CROSS JOIN records r INDEXED BY records_state
+  FROM json_each(?2) j CROSS JOIN record_state r
     ON r.vector_store_id = ?1 AND r.namespace = j.value ->> 0 AND r.id = j.value ->> 1`;
 
 // The namespaces a sweep covers and those it must leave alone: the request's (?2, ?4) and, for a
@@ -76,10 +80,11 @@ const SWEEP_WHERE = `
     AND namespace IN (SELECT ns FROM names) AND namespace NOT IN (SELECT ns FROM blocked)`;
 
 // At most ?6 candidates per request (the rest are counted and swept by the next final request).
+// Both read only the partial index record_state_sweep (live rows by namespace and synced_at).
 const SELECT_SWEEP_CANDIDATES = `${SWEEP_SCOPE}
-  SELECT namespace, id, chunk_count AS chunkCount FROM records ${SWEEP_WHERE} LIMIT ?6`;
+  SELECT namespace, id, chunk_count AS chunkCount FROM record_state INDEXED BY record_state_sweep ${SWEEP_WHERE} LIMIT ?6`;
 const COUNT_SWEEP_CANDIDATES = `${SWEEP_SCOPE}
-  SELECT count(*) AS n FROM records ${SWEEP_WHERE}`;
+  SELECT count(*) AS n FROM record_state INDEXED BY record_state_sweep ${SWEEP_WHERE}`;
 
 const SELECT_WATERMARKS = `
   SELECT namespace, last_full_refresh FROM namespace_state
@@ -151,44 +156,71 @@ export async function loadLedger(
   return { entries, sweepCandidates, sweepTotal, refreshWatermarks, run: runRow ? toRun(runRow) : null, resentUnknown };
 }
 
-// The version guard (excluded.version >= records.version) keeps the rule "older never
-// overwrites newer" true in SQL as well, whatever else wrote in between.
-const UPSERT_RECORDS = `
-  INSERT INTO records (vector_store_id, namespace, id, deleted, data, file, created_at, updated_at,
-                       source_system, content_hash, version, text, metadata, vector, chunk_count, synced_at, sync_id)
+// A write (plan.writes: a new or changed record, or a tombstone) is two statements per JSON piece.
+// First its state row, under the version guard (excluded.version >= version keeps "older never
+// overwrites newer" true in SQL as well, whatever else wrote in between). A live record keeps its
+// body row; one that has none yet gets a new body_id: past the largest in use (a scalar subquery,
+// read once per statement) by ?5 + j.key, its place among the request's writes, so that ids are
+// distinct whichever statements ran before. Tombstones get no new body.
+// State rows: [namespace, id, deleted, content_hash, chunk_count, version, created_at, updated_at].
+const UPSERT_STATE = `
+  INSERT INTO record_state (vector_store_id, namespace, id, deleted, content_hash, chunk_count, version,
+                            synced_at, sync_id, created_at, updated_at, body_id)
   SELECT ?1, j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4, j.value ->> 5,
-         j.value ->> 6, j.value ->> 7, j.value ->> 8, j.value ->> 9, j.value ->> 10, j.value ->> 11,
-         j.value ->> 12, j.value ->> 13, ?3, ?4
+         ?3, ?4, j.value ->> 6, j.value ->> 7,
+         iif(j.value ->> 2 = 0, (SELECT coalesce(max(body_id), 0) FROM record_bodies) + 1 + ?5 + j.key, NULL)
   FROM json_each(?2) j WHERE true
   ON CONFLICT (vector_store_id, namespace, id) DO UPDATE SET
-    deleted = excluded.deleted, data = excluded.data, file = excluded.file,
-    created_at = excluded.created_at, updated_at = excluded.updated_at,
-    source_system = excluded.source_system, content_hash = excluded.content_hash,
-    text = excluded.text, metadata = excluded.metadata, vector = excluded.vector,
-    chunk_count = excluded.chunk_count,
-    version = excluded.version, synced_at = max(records.synced_at, excluded.synced_at),
-    sync_id = excluded.sync_id
-  WHERE excluded.version >= records.version`;
+    deleted = excluded.deleted, content_hash = excluded.content_hash, chunk_count = excluded.chunk_count,
+    version = excluded.version, synced_at = max(record_state.synced_at, excluded.synced_at),
+    sync_id = excluded.sync_id, created_at = excluded.created_at, updated_at = excluded.updated_at,
+    body_id = coalesce(record_state.body_id, excluded.body_id)
+  WHERE excluded.version >= record_state.version`;
 
+// Then, after every state statement, the bodies of the writes whose state row was written (its
+// version is now the write's): the content, or nothing for a tombstone (the row stays, empty, for
+// the record's next life). Body rows: [namespace, id, version, data, file, source_system, text,
+// metadata, vector], where data, file, metadata and vector are JSON texts (RecordPayload) that
+// travel as JSON, not as strings holding JSON: `->` gives back their text as it was (minified JSON
+// comes back byte for byte), and the piece is not inflated by escaping every quote in them. A JSON
+// null there is an absent value (SQL NULL).
+const UPSERT_BODIES = `
+  INSERT INTO record_bodies (body_id, data, file, source_system, text, metadata, vector)
+  SELECT s.body_id, nullif(j.value -> 3, 'null'), nullif(j.value -> 4, 'null'), j.value ->> 5, j.value ->> 6,
+         nullif(j.value -> 7, 'null'), nullif(j.value -> 8, 'null')
+  FROM json_each(?2) j CROSS JOIN record_state s
+    ON s.vector_store_id = ?1 AND s.namespace = j.value ->> 0 AND s.id = j.value ->> 1
+  WHERE s.body_id IS NOT NULL AND s.version = j.value ->> 2
+  ON CONFLICT (body_id) DO UPDATE SET
+    data = excluded.data, file = excluded.file, source_system = excluded.source_system,
+    text = excluded.text, metadata = excluded.metadata, vector = excluded.vector`;
+
+// A touch writes the state row only (and its entry in record_state_sweep, since synced_at moves).
 // Written as an upsert so that each touched row is one primary-key lookup (UPDATE ... FROM a
 // json_each lets SQLite scan the store once per key: 5000 touches took 10 s in the benchmark).
 // Rows always exist here (the ledger never forgets a key); were one missing, it would be
 // inserted as a harmless tombstone.
 const TOUCH_RECORDS = `
-  INSERT INTO records (vector_store_id, namespace, id, deleted, version, updated_at, synced_at, sync_id)
+  INSERT INTO record_state (vector_store_id, namespace, id, deleted, version, updated_at, synced_at, sync_id)
   SELECT ?1, j.value ->> 0, j.value ->> 1, 1, j.value ->> 2, j.value ->> 3, ?3, ?4
   FROM json_each(?2) j WHERE true
   ON CONFLICT (vector_store_id, namespace, id) DO UPDATE SET
-    synced_at = max(records.synced_at, excluded.synced_at),
+    synced_at = max(record_state.synced_at, excluded.synced_at),
     sync_id = excluded.sync_id,
-    updated_at = CASE WHEN excluded.version > records.version
-                      THEN coalesce(excluded.updated_at, records.updated_at) ELSE records.updated_at END,
-    version = max(records.version, excluded.version)
-  WHERE records.deleted = 0`;
+    updated_at = CASE WHEN excluded.version > record_state.version
+                      THEN coalesce(excluded.updated_at, record_state.updated_at) ELSE record_state.updated_at END,
+    version = max(record_state.version, excluded.version)
+  WHERE record_state.deleted = 0`;
 
-const SWEEP_RECORDS = `
-  UPDATE records SET deleted = 1, data = NULL, file = NULL, content_hash = NULL, text = NULL,
-    metadata = NULL, vector = NULL, chunk_count = 0, version = max(version, ?3), synced_at = ?3, sync_id = ?4
+// A sweep empties the bodies, then makes the state rows tombstones, under the same guard.
+const SWEEP_BODIES = `
+  UPDATE record_bodies SET data = NULL, file = NULL, source_system = NULL, text = NULL, metadata = NULL, vector = NULL
+  WHERE body_id IN (SELECT s.body_id FROM json_each(?2) j CROSS JOIN record_state s
+                      ON s.vector_store_id = ?1 AND s.namespace = j.value ->> 0 AND s.id = j.value ->> 1
+                    WHERE s.deleted = 0 AND s.synced_at < ?3)`;
+const SWEEP_STATE = `
+  UPDATE record_state SET deleted = 1, content_hash = NULL, chunk_count = 0, version = max(version, ?3),
+    synced_at = ?3, sync_id = ?4
   WHERE vector_store_id = ?1 AND deleted = 0 AND synced_at < ?3
     AND (namespace, id) IN (SELECT j.value ->> 0, j.value ->> 1 FROM json_each(?2) j)`;
 
@@ -227,7 +259,39 @@ export interface SyncRow {
   idempotency?: { organizationId: string; key: string; bodyHash: string; reservationId: string } | null;
 }
 
-/** Commits a plan and the sync's stored result in one D1 batch: one transaction, one round trip. */
+/**
+ * Serialises the plan's writes into JSON pieces of state rows and of body rows, one write at a
+ * time, taking each out of plan.writes as it goes: once serialised, nothing here holds a write's
+ * payload (its data, text...), so with the request's other references gone it can be collected
+ * while the rest is serialised. plan.writes is empty afterwards.
+ */
+function writePieces(plan: SyncPlan): { state: JsonChunker; bodies: string[] } {
+  const state = new JsonChunker();
+  const bodies = new JsonChunker();
+  const writes = plan.writes;
+  plan.writes = [];
+  for (let i = 0; i < writes.length; i++) {
+    const w: RecordWrite = writes[i]!;
+    (writes as (RecordWrite | undefined)[])[i] = undefined;
+    const r = w.record;
+    state.add(
+      JSON.stringify([w.namespace, w.id, r ? 0 : 1, r?.contentHash ?? null, w.chunkCount, w.version, r?.createdAt ?? null, w.updatedAt]),
+    );
+    const head = JSON.stringify([w.namespace, w.id, w.version]).slice(0, -1);
+    const mid = JSON.stringify([r?.sourceSystem ?? null, r?.text ?? null]).slice(1, -1);
+    // data, file and metadata spliced in as the JSON they are (see UPSERT_BODIES).
+    bodies.add(
+      `${head},${r?.data ?? "null"},${r?.file ?? "null"},${mid},${r?.metadata ?? "null"},${r?.vector ? JSON.stringify(r.vector) : "null"}]`,
+    );
+  }
+  writes.length = 0;
+  return { state, bodies: bodies.finish() };
+}
+
+/**
+ * Commits a plan and the sync's stored result in one D1 batch: one transaction, one round trip.
+ * Consumes plan.writes (see writePieces): the plan is spent once committed.
+ */
 export async function commitPlan(
   db: D1Database,
   plan: SyncPlan,
@@ -236,34 +300,17 @@ export async function commitPlan(
   run: RunRow | null = null,
 ): Promise<void> {
   const storeId = sync.vectorStoreId;
-  const perChunk = (sql: string, rows: unknown[]) => jsonChunks(rows).map((json) => db.prepare(sql).bind(storeId, json, syncedAt, sync.id));
-
-  const writeRows = plan.writes.map((w) => [
-    w.namespace,
-    w.id,
-    w.record ? 0 : 1,
-    w.record?.data ?? null,
-    w.record?.file ?? null,
-    w.record?.createdAt ?? null,
-    w.updatedAt,
-    w.record?.sourceSystem ?? null,
-    w.record?.contentHash ?? null,
-    w.version,
-    w.record?.text ?? null,
-    w.record?.metadata ?? null,
-    w.record?.vector ? JSON.stringify(w.record.vector) : null,
-    w.chunkCount,
-  ]);
+  const { state, bodies } = writePieces(plan);
+  const statePieces = state.finish();
+  const sweepPieces = jsonChunks(plan.sweeps.map((s) => [s.namespace, s.id]));
   const statements = [
-    ...perChunk(UPSERT_RECORDS, writeRows),
-    ...perChunk(
-      TOUCH_RECORDS,
-      plan.touches.map((t) => [t.namespace, t.id, t.version, t.updatedAt]),
+    ...statePieces.map((json, i) => db.prepare(UPSERT_STATE).bind(storeId, json, syncedAt, sync.id, state.starts[i]!)),
+    ...bodies.map((json) => db.prepare(UPSERT_BODIES).bind(storeId, json)),
+    ...jsonChunks(plan.touches.map((t) => [t.namespace, t.id, t.version, t.updatedAt])).map((json) =>
+      db.prepare(TOUCH_RECORDS).bind(storeId, json, syncedAt, sync.id),
     ),
-    ...perChunk(
-      SWEEP_RECORDS,
-      plan.sweeps.map((s) => [s.namespace, s.id]),
-    ),
+    ...sweepPieces.map((json) => db.prepare(SWEEP_BODIES).bind(storeId, json, syncedAt)),
+    ...sweepPieces.map((json) => db.prepare(SWEEP_STATE).bind(storeId, json, syncedAt, sync.id)),
     ...(plan.refreshedNamespaces.length > 0
       ? [db.prepare(ADVANCE_WATERMARKS).bind(storeId, JSON.stringify(plan.refreshedNamespaces), syncedAt)]
       : []),
@@ -313,8 +360,10 @@ export async function getSyncResult(db: D1Database, syncId: string) {
 
 export async function getRecord(db: D1Database, storeId: string, namespace: string, id: string): Promise<StoredRecord | null> {
   const row = await db
-    .prepare(`SELECT id, namespace, data, file, created_at, updated_at, synced_at, sync_id
-                                FROM records WHERE vector_store_id = ?1 AND namespace = ?2 AND id = ?3 AND deleted = 0`)
+    .prepare(`
+      SELECT s.id, s.namespace, b.data, b.file, s.created_at, s.updated_at, s.synced_at, s.sync_id
+      FROM record_state s JOIN record_bodies b ON b.body_id = s.body_id
+      WHERE s.vector_store_id = ?1 AND s.namespace = ?2 AND s.id = ?3 AND s.deleted = 0`)
     .bind(storeId, namespace, id)
     .first<{
       id: string;
@@ -340,7 +389,7 @@ export async function listNamespaces(db: D1Database, storeId: string): Promise<N
     .prepare(`
       SELECT namespace, sum(deleted = 0) AS record_count, sum(chunk_count) AS vector_count,
              max(synced_at) AS last_synced_at
-      FROM records WHERE vector_store_id = ?1 GROUP BY namespace ORDER BY namespace`)
+      FROM record_state WHERE vector_store_id = ?1 GROUP BY namespace ORDER BY namespace`)
     .bind(storeId)
     .all<NamespaceSummary>();
   return results.map((r) => ({
@@ -368,9 +417,10 @@ export async function loadLiveRecords(db: D1Database, storeId: string, keys: Rec
   const statements = jsonChunks(keys.map((k) => [k.namespace, k.id])).map((json) =>
     db
       .prepare(`
-    SELECT r.namespace, r.id, r.data, r.file, r.text, r.vector, r.chunk_count
-    FROM json_each(?2) j CROSS JOIN records r
+    SELECT r.namespace, r.id, b.data, b.file, b.text, b.vector, r.chunk_count
+    FROM json_each(?2) j CROSS JOIN record_state r
       ON r.vector_store_id = ?1 AND r.namespace = j.value ->> 0 AND r.id = j.value ->> 1
+    JOIN record_bodies b ON b.body_id = r.body_id
     WHERE r.deleted = 0`)
       .bind(storeId, json),
   );
@@ -398,9 +448,11 @@ export interface LedgerPageRow {
 export async function listLedgerPage(db: D1Database, storeId: string, after: [string, string] | null, limit: number) {
   const { results } = await db
     .prepare(`
-      SELECT namespace, id, deleted, data, file, text, metadata, vector, content_hash, version, chunk_count
-      FROM records WHERE vector_store_id = ?1 AND (namespace, id) > (?2, ?3)
-      ORDER BY namespace, id LIMIT ?4`)
+      SELECT s.namespace, s.id, s.deleted, b.data, b.file, b.text, b.metadata, b.vector, s.content_hash, s.version,
+             s.chunk_count
+      FROM record_state s LEFT JOIN record_bodies b ON b.body_id = s.body_id
+      WHERE s.vector_store_id = ?1 AND (s.namespace, s.id) > (?2, ?3)
+      ORDER BY s.namespace, s.id LIMIT ?4`)
     .bind(storeId, after?.[0] ?? "", after?.[1] ?? "", limit)
     .all<LedgerPageRow>();
   return results;

@@ -98,7 +98,7 @@ export async function listRecords(
 ): Promise<{ items: RecordListItem[]; next: string | null }> {
   const { results } = await db
     .prepare(`
-      SELECT id, created_at, updated_at, synced_at, sync_id FROM records
+      SELECT id, created_at, updated_at, synced_at, sync_id FROM record_state
       WHERE vector_store_id = ?1 AND namespace = ?2 AND deleted = 0 AND id > ?3
       ORDER BY id LIMIT ?4`)
     .bind(storeId, namespace, after ?? "", limit + 1)
