@@ -23,6 +23,8 @@ export interface Bindings {
   /** Default embedding model of new vector stores, and the index's dimensions. */
   EMBEDDING_MODEL: string;
   EMBEDDING_DIMENSIONS: string;
+  /** Embedding calls a sync keeps in flight (default 8, src/vectors/vector-sync.ts). */
+  EMBED_CALLS_IN_FLIGHT?: string;
   /** First backoff delay of upstream retries, in ms (doubles per attempt). */
   UPSTREAM_RETRY_BASE_MS?: string;
 }

@@ -9,5 +9,11 @@ export function retryPolicy(env: Pick<Bindings, "UPSTREAM_RETRY_BASE_MS">): Retr
 
 /** The embedding and index dependencies of the sync engine and search, from the worker's bindings. */
 export function vectorDeps(env: Bindings): VectorDeps {
-  return { ai: env.AI, index: env.VECTORIZE, retry: retryPolicy(env) };
+  const inFlight = Number(env.EMBED_CALLS_IN_FLIGHT);
+  return {
+    ai: env.AI,
+    index: env.VECTORIZE,
+    retry: retryPolicy(env),
+    ...(Number.isInteger(inFlight) && inFlight >= 1 ? { embedCallsInFlight: inFlight } : {}),
+  };
 }

@@ -2,7 +2,7 @@ import type { VectorStore } from "../db/vector-stores";
 import { span } from "../profile";
 import type { KeyFailure, RecordWrite, SyncPlan } from "../sync/plan";
 import { keyOf } from "../sync/plan";
-import { embedTexts, type EmbedOutcome, type EmbeddingBinding } from "./embedder";
+import { embedTexts, MAX_TEXTS_PER_CALL, type EmbeddingBinding } from "./embedder";
 import { recordVectorStem, vectorId, vectorIds, vectorNamespace } from "./ids";
 import { deleteVectors, MAX_VECTORS_PER_UPSERT, upsertBatch, type IndexVector, type VectorIndexBinding } from "./index-writer";
 import { buildMetadata, MAX_METADATA_BYTES, metadataBytes } from "./metadata";
@@ -16,6 +16,8 @@ export interface VectorDeps {
   ai: EmbeddingBinding;
   index: VectorIndexBinding;
   retry: RetryPolicy;
+  /** Embedding calls kept in flight by a sync (default DEFAULT_EMBED_CALLS_IN_FLIGHT). */
+  embedCallsInFlight?: number;
 }
 
 export interface VectorOutcome {
@@ -25,9 +27,13 @@ export interface VectorOutcome {
 }
 
 const EMPTY = new Float32Array(0);
-/** Texts embedded together before their vectors go to the index (whole records, so a little more). */
-const EMBED_WAVE = 1000;
-/** Upsert batches in flight at once: the embedding of the next wave overlaps them. */
+/**
+ * Embedding calls (of up to 100 texts each) kept in flight during a sync, unless VectorDeps says
+ * otherwise (EMBED_CALLS_IN_FLIGHT): a new call starts as soon as one ends, not when a wave's
+ * slowest call does. Workers AI allows 3,000 embedding calls a minute per account.
+ */
+export const DEFAULT_EMBED_CALLS_IN_FLIGHT = 8;
+/** Upsert batches in flight at once: embedding goes on meanwhile. */
 const MAX_UPSERTS_IN_FLIGHT = 4;
 /**
  * Vectors one sync request may write. Past it, the request's remaining changed records fail on
@@ -145,8 +151,10 @@ export async function writeVectors(deps: VectorDeps, store: StoreEmbeddingConfig
   const stems = await span("vectors: ids", () => Promise.all(live.map((w) => recordVectorStem(store.id, w.namespace, w.id))));
   const namespaces = new Map<string, string>();
   for (const ns of new Set(live.map((w) => w.namespace))) namespaces.set(ns, await vectorNamespace(store.id, ns));
+  const callsInFlight = Math.max(1, deps.embedCallsInFlight ?? DEFAULT_EMBED_CALLS_IN_FLIGHT);
 
-  const inFlight: Promise<void>[] = [];
+  // Upserts: a batch goes to the index as soon as MAX_VECTORS_PER_UPSERT vectors are ready.
+  const upserts = new Set<Promise<void>>();
   let ready: { vector: IndexVector; key: string }[] = [];
   const upsert = async (batch: { vector: IndexVector; key: string }[]) => {
     const result = await span("vectors: index upserts (overlapping)", () =>
@@ -159,45 +167,72 @@ export async function writeVectors(deps: VectorDeps, store: StoreEmbeddingConfig
     if (result.ok) mutationIds.push(result.mutationId!);
     else for (const { key } of batch) failures.set(key, { code: "VECTOR_WRITE_FAILED", message: result.error!, transient: true });
   };
-  const flush = async (all: boolean) => {
+  const startUpserts = async (all: boolean) => {
     while (ready.length >= MAX_VECTORS_PER_UPSERT || (all && ready.length > 0)) {
-      inFlight.push(upsert(ready.slice(0, MAX_VECTORS_PER_UPSERT)));
+      const batch = ready.slice(0, MAX_VECTORS_PER_UPSERT);
       ready = ready.slice(MAX_VECTORS_PER_UPSERT);
-      if (inFlight.length >= MAX_UPSERTS_IN_FLIGHT) await inFlight.shift();
+      const call = upsert(batch).finally(() => upserts.delete(call));
+      upserts.add(call);
+      if (upserts.size >= MAX_UPSERTS_IN_FLIGHT) await Promise.race(upserts);
     }
   };
 
-  let wave: PendingRecord[] = [];
-  let waveTexts = 0;
+  // Embedding: a fixed number of calls in flight; each takes the next (up to) 100 texts queued,
+  // across records. A record's vectors are ready once its last text is answered.
+  interface Queued {
+    record: PendingRecord;
+    position: number;
+    text: string;
+  }
+  const waiting = new Map<PendingRecord, { left: number; failed: string | null }>();
+  let queue: Queued[] = [];
+  const calls = new Set<Promise<void>>();
   let textsEmbedded = 0;
-  const embedWave = async () => {
-    const texts = wave.flatMap((p) => p.toEmbed.map((t) => t.text));
-    const outcomes: EmbedOutcome[] =
-      texts.length > 0
-        ? await span("vectors: embedding", () => embedTexts(deps.ai, store.embedding_model, store.dimensions, texts, deps.retry))
-        : [];
-    textsEmbedded += texts.length;
-    let cursor = 0;
-    for (const record of wave) {
-      let failed: string | null = null;
-      for (const { position } of record.toEmbed) {
-        const outcome = outcomes[cursor++]!;
+  const recordDone = (record: PendingRecord, failed: string | null) => {
+    if (failed) failures.set(record.key, { code: "EMBEDDING_FAILED", message: failed, transient: true });
+    else for (const vector of record.vectors) ready.push({ vector, key: record.key });
+  };
+  const embedCall = async (slice: Queued[]) => {
+    const outcomes = await span("vectors: embedding", () =>
+      embedTexts(
+        deps.ai,
+        store.embedding_model,
+        store.dimensions,
+        slice.map((q) => q.text),
+        deps.retry,
+      ),
+    );
+    textsEmbedded += slice.length;
+    slice.forEach(({ record, position }, i) => {
+      const outcome = outcomes[i]!;
+      const state = waiting.get(record)!;
+      if (!outcome.ok) state.failed = outcome.error;
+      else {
         // Float32 is what Vectorize stores; typed arrays also cross RPC boundaries as one buffer.
-        if (!outcome.ok) {
-          failed = outcome.error;
-          continue;
-        }
         const values = ownFloat32(outcome.vector);
         record.vectors[position]!.values = values;
         // One bad answer must not fail its batch's other 999 vectors at the index.
-        if (!allFinite(values)) failed = "embedding service returned a non-finite value";
+        if (!allFinite(values)) state.failed = "embedding service returned a non-finite value";
       }
-      if (failed) failures.set(record.key, { code: "EMBEDDING_FAILED", message: failed, transient: true });
-      else for (const vector of record.vectors) ready.push({ vector, key: record.key });
+      if (--state.left === 0) {
+        waiting.delete(record);
+        recordDone(record, state.failed);
+      }
+    });
+    await startUpserts(false);
+  };
+  /** Starts calls while texts are queued (full calls only, unless `all`) and a slot is free. */
+  const startCalls = async (all: boolean) => {
+    while (queue.length >= MAX_TEXTS_PER_CALL || (all && queue.length > 0)) {
+      if (calls.size >= callsInFlight) {
+        await Promise.race(calls);
+        continue;
+      }
+      const slice = queue.slice(0, MAX_TEXTS_PER_CALL);
+      queue = queue.slice(MAX_TEXTS_PER_CALL);
+      const call = embedCall(slice).finally(() => calls.delete(call));
+      calls.add(call);
     }
-    wave = [];
-    waveTexts = 0;
-    await flush(false);
   };
 
   let budget = MAX_CHUNKS_PER_REQUEST;
@@ -223,13 +258,20 @@ export async function writeVectors(deps: VectorDeps, store: StoreEmbeddingConfig
     }
     budget -= prepared.vectors.length;
     write.chunkCount = prepared.vectors.length;
-    wave.push(prepared);
-    waveTexts += prepared.toEmbed.length;
-    if (waveTexts >= EMBED_WAVE) await embedWave();
+    if (prepared.toEmbed.length === 0) {
+      recordDone(prepared, null); // its own vector: nothing to embed
+      await startUpserts(false);
+      continue;
+    }
+    waiting.set(prepared, { left: prepared.toEmbed.length, failed: null });
+    for (const { position, text } of prepared.toEmbed) queue.push({ record: prepared, position, text });
+    // Texts are prepared only as fast as the calls take them: memory follows the calls in flight.
+    await startCalls(false);
   }
-  await embedWave();
-  await flush(true);
-  await Promise.all(inFlight);
+  await startCalls(true);
+  await Promise.all(calls);
+  await startUpserts(true);
+  await Promise.all(upserts);
   return { failures, mutationIds, textsEmbedded };
 }
 
