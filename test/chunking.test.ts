@@ -23,5 +23,8 @@ describe("chunking", () => {
     expect(chunks.at(-1)!.endsWith("w999")).toBe(true);
     expect(() => chunkText(words, 100, 10, 5)).toThrow(/more than 5 chunks/);
     expect(chunkText("x".repeat(4000), 100, 0)).toEqual(Array.from({ length: 10 }, () => "x".repeat(400)));
+    // Text with any non-ASCII character takes the Unicode pattern: "é" is a letter, so 800 of them
+    // are one word (two chunk-sized parts), not 800 one-token pieces.
+    expect(chunkText("é".repeat(800), 100, 0)).toEqual(["é".repeat(400), "é".repeat(400)]);
   });
 });

@@ -84,7 +84,8 @@ export const CHUNK_TOKENS = 400;
 export const OVERLAP_TOKENS = 50;
 
 const PIECE = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]|[\p{L}\p{N}\p{M}]+|[^\s\p{L}\p{N}\p{M}]/gu;
-const ASCII = /^[\x00-\x7f]*$/;
+/** Any character outside ASCII (U+0080 and up): such text takes the Unicode pattern. */
+const NON_ASCII = /[\u0080-\u{10ffff}]/u;
 
 /** A text's pieces as parallel lists (start, end, estimated tokens): no object per piece. */
 class Pieces {
@@ -163,7 +164,7 @@ export function chunkText(
   if (!text.trim()) return [];
   const tooMany = () => new TextTooLarge(`text makes more than ${maxChunks} chunks of ${maxTokens} tokens`);
   const found = new Pieces(maxTokens, maxChunks * maxTokens, tooMany);
-  findPieces(text, found, ASCII.test(text) ? "ascii" : "pattern");
+  findPieces(text, found, NON_ASCII.test(text) ? "pattern" : "ascii");
   const { starts, ends, tokens: pieceTokens } = found;
   const count = starts.length;
   if (count === 0) return [];
