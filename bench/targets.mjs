@@ -1,7 +1,7 @@
 // The two ways the bench reaches the service: Miniflare from this process (the bench build, with
 // its counters, D1 meta and profile routes), or the real dev server over HTTP (`node scripts/dev.mjs`:
 // wrangler dev with the dev stand-ins, its own local state in a temporary folder, free ports).
-import { execFileSync, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
@@ -125,18 +125,13 @@ function readVars(path) {
 
 /**
  * `node scripts/dev.mjs --port <free> --inspector-port <free> --persist-to <temp>`: the real dev
- * server (wrangler dev --env dev) with its own local state, schema.sql applied to it first (dev.mjs
- * seeds the shared .wrangler/state, not this one). The admin token is the one in .dev.vars, which
+ * server (wrangler dev --env dev) with its own local state (dev.mjs applies the migrations and
+ * seeds the state it serves). The admin token is the one in .dev.vars, which
  * dev.mjs creates from .dev.vars.example when missing. `stop()` sends SIGTERM to dev.mjs, which
  * stops wrangler's whole process group before it exits (SIGKILL after 20 s), then removes the state.
  */
 export async function httpTarget({ root, stateParent }) {
   const state = mkdtempSync(join(stateParent, "http-state-"));
-  const wrangler = join(root, "node_modules", ".bin", "wrangler");
-  execFileSync(wrangler, ["d1", "execute", "DB", "--local", "--env", "dev", "--persist-to", state, "--file", join(root, "schema.sql")], {
-    cwd: root,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
   const port = await freePort();
   const inspector = await freePort();
   const args = ["scripts/dev.mjs", "--port", String(port), "--inspector-port", String(inspector), "--persist-to", state];

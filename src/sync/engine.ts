@@ -136,6 +136,9 @@ export async function runSync(
   const written = await span("vectors: write", () => writeVectors(deps, store, plan));
   failKeys(plan, written.failures);
   const failures = runFailures(ledger.run, kind, checked, plan);
+  // From here only the plan's writes carry records (commitPlan lets each go once serialised): drop
+  // the checked operations' references, so a large request's content is not held twice.
+  for (const op of checked) if (op.ok) op.record = undefined;
   skipSweepsAfterFailures(plan, failures.sweepBlocked);
   const read = plan.sweeps.length;
   const removed = await span("vectors: remove", () => removeVectors(deps, store, plan));
