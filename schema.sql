@@ -101,6 +101,8 @@ CREATE TABLE IF NOT EXISTS syncs (
 -- The key's syncs, newest first (GET /v1/connectors/pipeline/syncs).
 CREATE INDEX IF NOT EXISTS syncs_by_org ON syncs (organization_id, created_at, id);
 CREATE INDEX IF NOT EXISTS syncs_by_store ON syncs (vector_store_id, created_at, id);
+-- Expiry (src/db/expiry.ts, on the Cron Trigger): results older than SYNC_RESULT_RETENTION_DAYS.
+CREATE INDEX IF NOT EXISTS syncs_by_age ON syncs (created_at);
 
 -- A full_refresh run: the requests of one vector store that share one sync_timestamp (normalised).
 -- Parts ("final": false) apply their operations and sweep nothing; the final request sweeps, once,
@@ -144,6 +146,9 @@ CREATE TABLE IF NOT EXISTS idempotency_reservations (
   completed_at    TEXT,              -- when the sync committed; NULL while pending
   PRIMARY KEY (organization_id, key)
 ) WITHOUT ROWID;
+-- Expiry (src/db/expiry.ts): keys whose 24 hours are over, from completion (or reservation, when
+-- never completed).
+CREATE INDEX IF NOT EXISTS idempotency_expiry ON idempotency_reservations (coalesce(completed_at, created_at));
 
 -- Revoked API keys. KV (where keys live) is eventually consistent for up to about 60 s; D1 is
 -- not, so a revocation recorded here takes effect on the next request everywhere.

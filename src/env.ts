@@ -23,6 +23,8 @@ export interface Bindings {
   /** Default embedding model of new vector stores, and the index's dimensions. */
   EMBEDDING_MODEL: string;
   EMBEDDING_DIMENSIONS: string;
+  /** Days a sync's stored result is kept (default 30, at least 1; src/db/expiry.ts). */
+  SYNC_RESULT_RETENTION_DAYS?: string;
   /** Embedding calls a sync keeps in flight (default 8, src/vectors/vector-sync.ts). */
   EMBED_CALLS_IN_FLIGHT?: string;
   /** First backoff delay of upstream retries, in ms (doubles per attempt). */

@@ -9,6 +9,7 @@ import { syncRoutes } from "./routes/sync";
 import { vectorStoreRoutes } from "./routes/vector-stores";
 import { adminRoutes } from "./routes/admin";
 import { reconcileAllStores } from "./vectors/scheduled-reconcile";
+import { expireOnSchedule } from "./db/expiry";
 
 export const app = new Hono<AppEnv>();
 
@@ -45,8 +46,10 @@ export { VectorStoreSync } from "./sync/vector-store-sync";
 
 export default {
   fetch: app.fetch,
-  // Cron Trigger (wrangler.toml [triggers]): reconcile the index against the ledger, a page per store.
+  // Cron Trigger (wrangler.toml [triggers]): reconcile the index against the ledger, a page per
+  // store; expire old sync results and Idempotency-Keys, in bounded pages.
   scheduled(_controller, env, ctx) {
     ctx.waitUntil(reconcileAllStores(env));
+    ctx.waitUntil(expireOnSchedule(env));
   },
 } satisfies ExportedHandler<AppEnv["Bindings"]>;
