@@ -162,3 +162,10 @@ CREATE TABLE IF NOT EXISTS reconcile_cursors (
   vector_store_id TEXT PRIMARY KEY,
   cursor          TEXT NOT NULL
 );
+
+-- Where the Cron Trigger's round over the stores continues: a run reconciles at most 200 stores
+-- (a Worker invocation may make at most 1,000 D1 queries and subrequests), after the last visited.
+CREATE TABLE IF NOT EXISTS cron_state (
+  name  TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);

@@ -96,3 +96,32 @@ describe("isQueryable", () => {
     ).toBeNull();
   });
 });
+
+describe("the Cron Trigger's round over many stores", () => {
+  it("visits at most storesPerRun stores a run, with a bounded number of D1 round trips, and every store over successive runs", async () => {
+    const { reconcileAllStores } = await import("../src/vectors/scheduled-reconcile");
+    const { wrapD1 } = await import("./d1-wrapper");
+    // Whatever stores other tests made, the round must reach these three, each once per round.
+    const mine = new Set<string>();
+    for (let i = 0; i < 3; i++) mine.add((await createTenant()).store);
+    const { results } = await env.DB.prepare("SELECT count(*) AS n FROM vector_stores").all<{ n: number }>();
+    const total = results[0]!.n;
+    let trips = 0;
+    const counted = { ...env, DB: wrapD1(env.DB, () => (trips += 1)) };
+    const seen: string[] = [];
+    let runs = 0;
+    while (seen.length < total) {
+      trips = 0;
+      const out = await reconcileAllStores(counted, 2);
+      runs += 1;
+      expect(out.length).toBeLessThanOrEqual(2);
+      // One read of the round's state, one of the stores and their cursors, one write batch.
+      expect(trips).toBe(3);
+      seen.push(...out.map((o) => o.store));
+      if (out.length < 2) break; // the round ended
+    }
+    expect(new Set(seen).size).toBe(seen.length); // no store twice in a round
+    for (const id of mine) expect(seen).toContain(id);
+    expect(runs).toBeGreaterThanOrEqual(Math.ceil(total / 2));
+  });
+});

@@ -458,11 +458,6 @@ export async function listLedgerPage(db: D1Database, storeId: string, after: [st
   return results;
 }
 
-export async function listVectorStoreIds(db: D1Database): Promise<string[]> {
-  const { results } = await db.prepare("SELECT id FROM vector_stores ORDER BY id").all<{ id: string }>();
-  return results.map((r) => r.id);
-}
-
 // Idempotency-Key reservations (table idempotency_reservations): one row per (organization, key),
 // 'pending' from before a sync starts until it commits ('completed', with its sync_id) or fails
 // (deleted). The insert is the only way to own a key, so two stores of one organization (two

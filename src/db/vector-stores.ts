@@ -24,6 +24,26 @@ function toStore(row: VectorStoreRow): VectorStore {
   };
 }
 
+/**
+ * Up to `limit` stores with ids after `after`, in id order, each with one extra column computed
+ * by `extra` (an SQL expression over the store row `v`, e.g. a correlated subquery).
+ */
+export async function getStoresPage(
+  db: D1Database,
+  after: string,
+  limit: number,
+  extra: string,
+): Promise<{ store: VectorStore; extra: string | null }[]> {
+  const columns = COLUMNS.split(", ")
+    .map((c) => `v.${c}`)
+    .join(", ");
+  const { results } = await db
+    .prepare(`SELECT ${columns}, ${extra} AS extra FROM vector_stores v WHERE v.id > ?1 ORDER BY v.id LIMIT ?2`)
+    .bind(after, limit)
+    .all<VectorStoreRow & { extra: string | null }>();
+  return results.map(({ extra, ...row }) => ({ store: toStore(row), extra }));
+}
+
 export async function getVectorStore(db: D1Database, id: string): Promise<VectorStore | null> {
   const row = await db.prepare(`SELECT ${COLUMNS} FROM vector_stores WHERE id = ?1`).bind(id).first<VectorStoreRow>();
   return row ? toStore(row) : null;

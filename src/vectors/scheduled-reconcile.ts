@@ -1,33 +1,38 @@
 import type { Bindings } from "../env";
-import { listVectorStoreIds } from "../db/ledger";
-import { getVectorStore } from "../db/vector-stores";
+import { CRON_RECONCILE_AFTER, readCronState, reconcileRound, saveReconcileRound } from "../db/cron-state";
 
 /** Records checked per store on each Cron Trigger run (each run continues where the last stopped). */
 export const SCHEDULED_PAGE = 500;
 
 /**
- * The Cron Trigger's work: one reconciliation page per vector store, resuming from the cursor
- * the previous run left in D1, so a large store is covered over successive runs.
+ * Stores reconciled per Cron Trigger run. A Worker invocation may make at most 1,000 D1 queries
+ * and subrequests: a run makes one read, one call to each store's object and one write batch, so
+ * it must not visit every store when there are thousands. The next run goes on after the last
+ * store this one visited, and wraps around.
  */
-export async function reconcileAllStores(env: Bindings): Promise<{ store: string; report: unknown }[]> {
+export const SCHEDULED_STORES = 200;
+
+/**
+ * The Cron Trigger's work: one reconciliation page for each of up to SCHEDULED_STORES vector
+ * stores, resuming each store from the cursor the previous run left in D1, so a large store is
+ * covered over successive runs, and every store over successive runs however many there are.
+ */
+export async function reconcileAllStores(env: Bindings, storesPerRun = SCHEDULED_STORES): Promise<{ store: string; report: unknown }[]> {
+  const after = (await readCronState(env.DB, CRON_RECONCILE_AFTER)) ?? "";
+  const stores = await reconcileRound(env.DB, after, storesPerRun);
   const out = [];
-  for (const id of await listVectorStoreIds(env.DB)) {
-    const store = await getVectorStore(env.DB, id);
-    if (!store) continue;
-    const row = await env.DB.prepare("SELECT cursor FROM reconcile_cursors WHERE vector_store_id = ?1")
-      .bind(id)
-      .first<{ cursor: string }>();
-    const stub = env.STORE_SYNC.get(env.STORE_SYNC.idFromName(id));
-    const report = await stub.reconcile(store, row?.cursor ?? null, SCHEDULED_PAGE);
-    await (report.next_cursor
-      ? env.DB.prepare(`INSERT INTO reconcile_cursors (vector_store_id, cursor) VALUES (?1, ?2)
-                        ON CONFLICT (vector_store_id) DO UPDATE SET cursor = excluded.cursor`).bind(id, report.next_cursor)
-      : env.DB.prepare("DELETE FROM reconcile_cursors WHERE vector_store_id = ?1").bind(id)
-    ).run();
+  const cursors: [string, string | null][] = [];
+  for (const { store, cursor } of stores) {
+    const stub = env.STORE_SYNC.get(env.STORE_SYNC.idFromName(store.id));
+    const report = await stub.reconcile(store, cursor, SCHEDULED_PAGE);
+    cursors.push([store.id, report.next_cursor]);
     if (report.missing || report.stale_deleted || report.failed) {
-      console.log(JSON.stringify({ level: "warn", event: "reconcile", vector_store_id: id, ...report, next_cursor: undefined }));
+      console.log(JSON.stringify({ level: "warn", event: "reconcile", vector_store_id: store.id, ...report, next_cursor: undefined }));
     }
-    out.push({ store: id, report });
+    out.push({ store: store.id, report });
   }
+  // Fewer stores than asked for: the round reached the last store; the next starts from the first.
+  const next = stores.length < storesPerRun ? "" : stores.at(-1)!.store.id;
+  await saveReconcileRound(env.DB, cursors, next);
   return out;
 }
