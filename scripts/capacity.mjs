@@ -24,6 +24,8 @@
 //   each flag also reads CAPACITY_<NAME>, e.g. CAPACITY_INGEST=5000000). --calibrate measures first.
 // Prints the tables, then one JSON line.
 import { fileURLToPath } from "node:url";
+import { rng } from "../bench/records.mjs";
+import { d1Shim } from "./d1-shim.mjs";
 
 // --- measured here -------------------------------------------------------------------------------
 /**
@@ -107,17 +109,8 @@ export const DEFAULTS = {
 };
 
 // --- seeded randomness ---------------------------------------------------------------------------
-/** mulberry32: a small, fast, seeded PRNG (uniform in [0, 1)). */
-export function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32, seeded: the bench's own (bench/records.mjs). */
+export { rng };
 
 function binomial(random, n, p) {
   if (p <= 0) return 0;
@@ -578,32 +571,11 @@ export async function calibrate({ prefill = 50_000, syncRows = 20_000, log = con
       const sqlite = new Database(join(tmp, name));
       sqlite.pragma("journal_mode = WAL");
       sqlite.exec(schema);
-      const cache = new Map();
-      const statementOf = (sql) => {
-        let s = cache.get(sql);
-        if (!s) {
-          s = sqlite.prepare(sql.replace(/\?(\d+)/g, "@p$1"));
-          cache.set(sql, s);
-        }
-        return s;
-      };
-      const exec = ({ sql, params }) => {
-        const s = statementOf(sql);
-        const values = Object.fromEntries(params.map((v, i) => [`p${i + 1}`, typeof v === "boolean" ? Number(v) : v]));
-        if (s.reader) return { results: s.all(values), success: true, meta: {} };
-        return { results: [], success: true, meta: { changes: s.run(values).changes } };
-      };
-      const prepared = (sql, params = []) => ({ sql, params, bind: (...values) => prepared(sql, values) });
-      const transaction = sqlite.transaction((statements) => statements.map(exec));
-      const db = {
-        prepare: (sql) => prepared(sql),
-        batch: async (statements) => {
-          const started = performance.now();
-          const out = transaction(statements);
-          lastBatchMs = performance.now() - started;
-          return out;
+      const db = d1Shim(sqlite, {
+        onBatch: (ms) => {
+          lastBatchMs = ms;
         },
-      };
+      });
       return { sqlite, db };
     };
 

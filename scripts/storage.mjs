@@ -22,6 +22,7 @@ import Database from "better-sqlite3";
 import { build } from "esbuild";
 import { Miniflare } from "miniflare";
 import { unstable_splitSqlQuery as splitSql } from "wrangler";
+import { d1Shim } from "./d1-shim.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const RECORDS = Number(process.env.STORAGE_RECORDS ?? 100_000);
@@ -198,36 +199,6 @@ function pieces(rows) {
 }
 
 // --- part 1: bytes on disk (better-sqlite3 behind a D1-shaped shim) -----------------------------
-/** Enough of D1Database over better-sqlite3 for commitPlan: prepare/bind, batch in one transaction. */
-function d1Shim(sqlite) {
-  const cache = new Map();
-  // better-sqlite3 binds named parameters only by object: ?N becomes @pN.
-  const statementOf = (sql) => {
-    let s = cache.get(sql);
-    if (!s) {
-      s = sqlite.prepare(sql.replace(/\?(\d+)/g, "@p$1"));
-      cache.set(sql, s);
-    }
-    return s;
-  };
-  const prepared = (sql, params = []) => ({
-    sql,
-    params,
-    bind: (...values) => prepared(sql, values),
-    run: async () => exec(prepared(sql, params)),
-    all: async () => exec(prepared(sql, params)),
-  });
-  const exec = ({ sql, params }) => {
-    const s = statementOf(sql);
-    const values = Object.fromEntries(params.map((v, i) => [`p${i + 1}`, typeof v === "boolean" ? Number(v) : v]));
-    if (s.reader) return { results: s.all(values), success: true, meta: {} };
-    const info = s.run(values);
-    return { results: [], success: true, meta: { changes: info.changes } };
-  };
-  const transaction = sqlite.transaction((statements) => statements.map(exec));
-  return { prepare: (sql) => prepared(sql), batch: async (statements) => transaction(statements) };
-}
-
 async function measureDisk(label, schema, commit) {
   const file = join(tmp, `${label}.sqlite`);
   const sqlite = new Database(file);

@@ -3,6 +3,7 @@ import { MAX_RECORD_BYTES, SyncOperation, type OperationError } from "../schemas
 import { sha256Base64 } from "../crypto";
 import { canonicalJson, canonicalJsonOf } from "./canonical-json";
 import { normalizeTimestamp } from "../timestamps";
+import { utf8Length } from "../db/json-chunks";
 import { invalidJson, invalidUtf8 } from "../http/json-body";
 import { parseJsonExactly } from "../http/json-text";
 import { operationCount, operationText, type OperationBytes } from "../http/sync-body";
@@ -91,21 +92,6 @@ const CHECK_BATCH = 64;
  * parse); past it they keep only its JSON, so a large body is never held as objects at once.
  */
 const KEEP_PARSED_BODY_BYTES = 8 * 1024 * 1024;
-
-/** UTF-8 length of a string without encoding it (lone surrogates count 3, as TextEncoder writes U+FFFD). */
-export function utf8Length(text: string): number {
-  let bytes = text.length;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0x80) continue;
-    if (c < 0x800) bytes += 1;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
-      bytes += 2; // a pair: 2 UTF-16 units, 4 bytes
-      i++;
-    } else bytes += 2;
-  }
-  return bytes;
-}
 
 export interface CheckOptions {
   /** Also hash each operation as sent (canonical JSON), for an Idempotency-Key's body hash. */

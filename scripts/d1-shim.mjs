@@ -1,0 +1,41 @@
+// Enough of D1Database over better-sqlite3 for the project's own ledger code (loadLedger,
+// commitPlan) in Node scripts: prepare/bind, run/all, and batch in one transaction. Used by
+// npm run storage and npm run capacity -- --calibrate.
+
+/** `onBatch(ms)`, when given, hears how long each batch's transaction took. */
+export function d1Shim(sqlite, { onBatch } = {}) {
+  const cache = new Map();
+  // better-sqlite3 binds named parameters only by object: ?N becomes @pN.
+  const statementOf = (sql) => {
+    let s = cache.get(sql);
+    if (!s) {
+      s = sqlite.prepare(sql.replace(/\?(\d+)/g, "@p$1"));
+      cache.set(sql, s);
+    }
+    return s;
+  };
+  const exec = ({ sql, params }) => {
+    const s = statementOf(sql);
+    const values = Object.fromEntries(params.map((v, i) => [`p${i + 1}`, typeof v === "boolean" ? Number(v) : v]));
+    if (s.reader) return { results: s.all(values), success: true, meta: {} };
+    const info = s.run(values);
+    return { results: [], success: true, meta: { changes: info.changes } };
+  };
+  const prepared = (sql, params = []) => ({
+    sql,
+    params,
+    bind: (...values) => prepared(sql, values),
+    run: async () => exec(prepared(sql, params)),
+    all: async () => exec(prepared(sql, params)),
+  });
+  const transaction = sqlite.transaction((statements) => statements.map(exec));
+  return {
+    prepare: (sql) => prepared(sql),
+    batch: async (statements) => {
+      const started = performance.now();
+      const out = transaction(statements);
+      onBatch?.(performance.now() - started);
+      return out;
+    },
+  };
+}
