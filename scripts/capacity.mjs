@@ -25,7 +25,7 @@
 // Prints the tables, then one JSON line.
 import { fileURLToPath } from "node:url";
 import { rng } from "../bench/records.mjs";
-import { d1Shim } from "./d1-shim.mjs";
+import { d1Shim, importLedger } from "./d1-shim.mjs";
 
 // --- measured here -------------------------------------------------------------------------------
 /**
@@ -550,19 +550,9 @@ export async function calibrate({ prefill = 50_000, syncRows = 20_000, log = con
   const { tmpdir } = await import("node:os");
   const { join } = await import("node:path");
   const Database = (await import("better-sqlite3")).default;
-  const { build } = await import("esbuild");
   const root = fileURLToPath(new URL("..", import.meta.url));
-  const bundled = await build({
-    entryPoints: [join(root, "src/db/ledger.ts")],
-    bundle: true,
-    write: false,
-    format: "esm",
-    platform: "neutral",
-    logLevel: "error",
-  });
-  const { loadLedger, commitPlan } = await import(
-    `data:text/javascript;base64,${Buffer.from(bundled.outputFiles[0].text).toString("base64")}`
-  );
+  const { loadLedger, commitPlan } = await importLedger();
+
   const schema = readFileSync(join(root, "schema.sql"), "utf8");
   const tmp = mkdtempSync(join(tmpdir(), "capacity-"));
   try {

@@ -1,6 +1,24 @@
-// Enough of D1Database over better-sqlite3 for the project's own ledger code (loadLedger,
-// commitPlan) in Node scripts: prepare/bind, run/all, and batch in one transaction. Used by
+// The project's own ledger code (loadLedger, commitPlan) in Node scripts, over better-sqlite3
+// behind enough of D1Database: prepare/bind, run/all, and batch in one transaction. Used by
 // npm run storage and npm run capacity -- --calibrate.
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+
+/** src/db/ledger.ts, bundled with esbuild and imported: its exports (loadLedger, commitPlan, ...). */
+export async function importLedger() {
+  const bundled = await build({
+    entryPoints: [join(root, "src/db/ledger.ts")],
+    bundle: true,
+    write: false,
+    format: "esm",
+    platform: "neutral",
+    logLevel: "error",
+  });
+  return import(`data:text/javascript;base64,${Buffer.from(bundled.outputFiles[0].text).toString("base64")}`);
+}
 
 /** `onBatch(ms)`, when given, hears how long each batch's transaction took. */
 export function d1Shim(sqlite, { onBatch } = {}) {

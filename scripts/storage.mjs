@@ -19,10 +19,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
-import { build } from "esbuild";
 import { Miniflare } from "miniflare";
 import { unstable_splitSqlQuery as splitSql } from "wrangler";
-import { d1Shim } from "./d1-shim.mjs";
+import { d1Shim, importLedger } from "./d1-shim.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const RECORDS = Number(process.env.STORAGE_RECORDS ?? 100_000);
@@ -38,17 +37,8 @@ const migrations = readdirSync(join(root, "migrations"))
 const BEFORE_SCHEMA = migrations.filter((m) => m.name.startsWith("0001_")).flatMap((m) => m.queries);
 const AFTER_SCHEMA = migrations.flatMap((m) => m.queries);
 
-const bundled = await build({
-  entryPoints: [join(root, "src/db/ledger.ts")],
-  bundle: true,
-  write: false,
-  format: "esm",
-  platform: "neutral",
-  logLevel: "error",
-});
 const tmp = mkdtempSync(join(tmpdir(), "storage-"));
-const ledgerUrl = `data:text/javascript;base64,${Buffer.from(bundled.outputFiles[0].text).toString("base64")}`;
-const { commitPlan } = await import(ledgerUrl);
+const { commitPlan } = await importLedger();
 
 // commitPlan's statements as they stood before migration 0002 (src/db/ledger.ts at 84026ca).
 const OLD_UPSERT_RECORDS = `

@@ -56,7 +56,7 @@ async function handleSync(c: Context<AppEnv>) {
     );
   }
   const parsed = SyncRequestEnvelope.safeParse(envelope);
-  if (!parsed.success || operations === null) throw Errors.validation(parsed.success ? {} : fieldErrors(parsed.error));
+  if (!parsed.success) throw Errors.validation(fieldErrors(parsed.error));
   const request = parsed.data;
 
   const store = await span("worker: store lookup", () =>
@@ -77,7 +77,8 @@ async function handleSync(c: Context<AppEnv>) {
       {
         mode: request.sync_mode,
         syncTimestamp: request.sync_timestamp,
-        operations,
+        // The bytes and ranges, or (a body the scan declined) the operations as parsed whole.
+        operations: operations ?? request.operations,
         ...(request.final !== undefined ? { final: request.final } : {}),
         ...(request.namespaces !== undefined ? { namespaces: request.namespaces } : {}),
       },
