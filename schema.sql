@@ -1,4 +1,7 @@
 -- The records ledger: the source of truth for what each vector store holds.
+-- Every database of the service (the catalog, bound as DB, and each ledger shard, LEDGER_<n>) has
+-- this whole schema; the catalog uses vector_stores, ledger_shards, idempotency_reservations,
+-- revoked_api_keys, reconcile_cursors and cron_state, a shard the rest (docs/scaling.md).
 -- The full schema, for reading: what the numbered migrations in migrations/ build, applied in
 -- order (npm run dev, the tests and the deploy guide apply those; test/migrations.test.ts checks
 -- that the two agree). A change of schema is a new migration plus its edit here.
@@ -14,8 +17,21 @@ CREATE TABLE IF NOT EXISTS vector_stores (
   dimensions      INTEGER NOT NULL,
   text_fields     TEXT,            -- JSON array of dot paths, or NULL: every scalar leaf of data
   metadata_fields TEXT             -- JSON array of dot paths copied into vector metadata, or NULL
-);
+  -- Placement, fixed at creation (src/db/placement.ts, docs/scaling.md): the ledger database
+  -- (binding LEDGER_<n>) holding the store's records, syncs and runs, and its Vectorize index
+  -- (VECTORIZE for 0, VECTORIZE_<n> otherwise). Only an admin shard move changes ledger_shard.
+, ledger_shard INTEGER NOT NULL DEFAULT 0, vector_index INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS vector_stores_by_org ON vector_stores (organization_id);
+CREATE INDEX IF NOT EXISTS vector_stores_by_shard ON vector_stores (ledger_shard);
+CREATE INDEX IF NOT EXISTS vector_stores_by_index ON vector_stores (vector_index);
+
+-- The size of each ledger shard as last measured (the Cron Trigger reads D1's own figure):
+-- placement puts a new store on the least full shard.
+CREATE TABLE IF NOT EXISTS ledger_shards (
+  shard       INTEGER PRIMARY KEY,
+  size_bytes  INTEGER NOT NULL,
+  measured_at TEXT NOT NULL
+);
 
 -- The records ledger, one record per (store, namespace, id), in two tables (docs/storage.md):
 -- record_state, a narrow row of everything planning reads and a re-sync of an unchanged record
@@ -126,10 +142,12 @@ CREATE TABLE IF NOT EXISTS sync_runs (
   PRIMARY KEY (vector_store_id, sync_timestamp)
 ) WITHOUT ROWID;
 
--- Idempotency-Key of a sync request, per organization. A request reserves its key ('pending') with
--- one conditional insert before any work, so of two requests with one key (even to two stores,
--- which run in two Durable Objects) only one runs; the sync's commit completes it ('completed',
--- sync_id set), a failed sync deletes it. A completed key answers the same body with the stored
+-- Idempotency-Key of a sync request, per organization, in the catalog. A request reserves its key
+-- ('pending', with the id its sync will have) with one conditional insert before any work, so of
+-- two requests with one key (even to two stores, which run in two Durable Objects, perhaps on two
+-- ledger shards) only one runs; once the sync has committed in its shard the key is completed
+-- ('completed'), a failed sync deletes it (src/db/idempotency-keys.ts: a key left pending by a
+-- worker that died after the commit is completed by the request that takes it over). A completed key answers the same body with the stored
 -- result of sync_id for 24 hours (from completed_at); a pending one older than 2 minutes counts as
 -- abandoned and may be taken over (src/sync/idempotency.ts). It replaces the table
 -- idempotency_keys (key recorded only at commit): a local database made by an older schema.sql
@@ -141,7 +159,7 @@ CREATE TABLE IF NOT EXISTS idempotency_reservations (
   body_hash       TEXT NOT NULL,     -- SHA-256 of the request body's canonical JSON
   vector_store_id TEXT NOT NULL,
   state           TEXT NOT NULL CHECK (state IN ('pending', 'completed')),
-  sync_id         TEXT,              -- NULL while pending
+  sync_id         TEXT,              -- the sync's id, fixed when reserved (NULL in rows reserved before 0005)
   created_at      TEXT NOT NULL,     -- when reserved
   completed_at    TEXT,              -- when the sync committed; NULL while pending
   PRIMARY KEY (organization_id, key)

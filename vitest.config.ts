@@ -42,6 +42,7 @@ const workers = {
         serviceBindings: {
           AI: { name: "local-stand-ins", entrypoint: "LocalEmbedder" },
           VECTORIZE: { name: "local-stand-ins", entrypoint: "LocalVectorIndex" },
+          VECTORIZE_1: { name: "local-stand-ins", entrypoint: "LocalVectorIndex1" },
         },
         workers: [
           {

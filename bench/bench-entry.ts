@@ -32,10 +32,13 @@ const countingD1 = (db: D1Database) =>
     },
   );
 
-/** The per-store object, with the same counting D1 (the engine's reads and writes happen in it). */
+/**
+ * The per-store object, with the same counting D1 (the engine's reads and writes happen in it):
+ * the catalog and ledger shard 0, one database here (bench/targets.mjs) as in a one-database deploy.
+ */
 export class BenchVectorStoreSync extends VectorStoreSync {
   constructor(ctx: DurableObjectState, env: Bindings) {
-    super(ctx, { ...env, DB: countingD1(env.DB) });
+    super(ctx, { ...env, DB: countingD1(env.DB), LEDGER_0: countingD1(env.LEDGER_0) });
   }
 }
 
@@ -81,6 +84,6 @@ export default {
       return Response.json(snapshot);
     }
     if (pathname === "/__bench/clock") return Response.json(await clockCheck(env, Number(url.searchParams.get("loops") ?? 1e7)));
-    return worker.fetch(request, { ...env, DB: countingD1(env.DB) }, ctx);
+    return worker.fetch(request, { ...env, DB: countingD1(env.DB), LEDGER_0: countingD1(env.LEDGER_0) }, ctx);
   },
 };

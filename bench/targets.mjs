@@ -64,7 +64,8 @@ export async function miniflareTarget({ root, scriptPath, admin }) {
     modules: true,
     scriptPath,
     compatibilityDate: "2026-05-03",
-    d1Databases: ["DB"],
+    // The catalog and ledger shard 0 in one database, as a deploy with one database has them.
+    d1Databases: { DB: "DB", LEDGER_0: "DB" },
     kvNamespaces: ["API_KEYS"],
     durableObjects: {
       LOCAL_VECTOR_STORE: { className: "LocalVectorStore", useSQLite: true },

@@ -10,7 +10,7 @@
 // its SIGTERM/SIGINT to the `sh -c` in between, which died of SIGTERM (leaving this script and
 // wrangler orphaned) and sat out SIGINT (leaving everything running). `npm run check:dev-stop`
 // checks every way of stopping.
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { constants, tmpdir } from "node:os";
@@ -31,14 +31,21 @@ function readVars(path) {
   return vars;
 }
 
+/** Runs wrangler, without blocking: the local databases are prepared side by side (each run takes seconds). */
 function run(args, { quiet = false } = {}) {
-  const r = spawnSync(wrangler, args, { cwd: root, stdio: ["ignore", "pipe", "pipe"], encoding: "utf8" });
-  if (r.status !== 0) {
-    if (quiet) return false;
-    process.stderr.write(r.stdout + r.stderr);
-    throw new Error(`wrangler ${args.join(" ")} failed (${r.status})`);
-  }
-  return true;
+  return new Promise((resolve, reject) => {
+    const child = spawn(wrangler, args, { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    child.stdout.on("data", (chunk) => (output += chunk));
+    child.stderr.on("data", (chunk) => (output += chunk));
+    child.once("error", reject);
+    child.once("exit", (code) => {
+      if (code === 0) return resolve(true);
+      if (quiet) return resolve(false);
+      process.stderr.write(output);
+      reject(new Error(`wrangler ${args.join(" ")} failed (${code})`));
+    });
+  });
 }
 
 const devVars = join(root, ".dev.vars");
@@ -55,22 +62,29 @@ const store = "vs_demo";
 const persistAt = extraArgs.findIndex((a) => a === "--persist-to" || a.startsWith("--persist-to="));
 const persistArgs =
   persistAt < 0 ? [] : extraArgs[persistAt].includes("=") ? [extraArgs[persistAt]] : extraArgs.slice(persistAt, persistAt + 2);
-// The schema: the numbered migrations not yet applied to this local database, as a deploy applies
-// them (docs/deploy.md). A local state made before migrations existed (schema.sql applied at every
-// start) takes 0001, its baseline, as a no-op and is converted by the later ones.
-const migrate = ["d1", "migrations", "apply", "DB", "--local", "--env", "dev", ...persistArgs];
-if (!run(migrate, { quiet: true })) {
-  // A database made from today's schema.sql (the full schema, which test/migrations.test.ts keeps
-  // equal to all the migrations) and never migrated refuses 0001: record every migration as
-  // applied to it, then apply again (which then fails as before for any other reason).
-  const names = readdirSync(join(root, "migrations")).filter((name) => name.endsWith(".sql"));
-  const adopt = `CREATE TABLE IF NOT EXISTS d1_migrations (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT UNIQUE,
+// The schema: the numbered migrations not yet applied to each local database, as a deploy applies
+// them (docs/deploy.md): the catalog (DB), then its seed; beside it the ledger shards of the dev
+// environment (wrangler.toml [env.dev]), fresh databases of their own that take every migration
+// (each database of the service has the whole schema); and the key in KV.
+async function prepareCatalog() {
+  // A local state made before migrations existed (schema.sql applied at every start) takes 0001,
+  // its baseline, as a no-op and is converted by the later ones.
+  const migrate = ["d1", "migrations", "apply", "DB", "--local", "--env", "dev", ...persistArgs];
+  if (!(await run(migrate, { quiet: true }))) {
+    // A database made from today's schema.sql (the full schema, which test/migrations.test.ts keeps
+    // equal to all the migrations) and never migrated refuses 0001: record every migration as
+    // applied to it, then apply again (which then fails as before for any other reason).
+    const names = readdirSync(join(root, "migrations")).filter((name) => name.endsWith(".sql"));
+    const adopt = `CREATE TABLE IF NOT EXISTS d1_migrations (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT UNIQUE,
   applied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP NOT NULL);
 INSERT INTO d1_migrations (name) SELECT value FROM json_each('${JSON.stringify(names.sort())}')
 WHERE EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'record_state') AND NOT EXISTS (SELECT 1 FROM d1_migrations);`;
-  run(["d1", "execute", "DB", "--local", "--env", "dev", "--command", adopt, ...persistArgs]);
-  run(migrate);
+    await run(["d1", "execute", "DB", "--local", "--env", "dev", "--command", adopt, ...persistArgs]);
+    await run(migrate);
+  }
+  await run(["d1", "execute", "DB", "--local", "--env", "dev", "--file", seedFile, ...persistArgs]);
 }
+
 const seedSql = `INSERT INTO vector_stores (id, organization_id, name, created_at, embedding_model, dimensions)
 VALUES ('${store}', '${org}', 'Demo store', '${new Date().toISOString()}', '@cf/baai/bge-base-en-v1.5', 768)
 ON CONFLICT (id) DO NOTHING;
@@ -78,7 +92,6 @@ ON CONFLICT (id) DO NOTHING;
 const tmp = mkdtempSync(join(tmpdir(), "sync-dev-"));
 const seedFile = join(tmp, "seed.sql");
 writeFileSync(seedFile, seedSql);
-run(["d1", "execute", "DB", "--local", "--env", "dev", "--file", seedFile, ...persistArgs]);
 
 // KV holds only the key's SHA-256 (src/auth/api-keys.ts), also for the development key.
 const hash = createHash("sha256").update(vars.DEV_API_KEY).digest("hex");
@@ -91,7 +104,13 @@ writeFileSync(
     { key: "keyid:key_dev", value: hash },
   ]),
 );
-run(["kv", "bulk", "put", kvFile, "--binding", "API_KEYS", "--local", "--env", "dev", ...persistArgs]);
+const devConfig = readFileSync(join(root, "wrangler.toml"), "utf8").split(/^\[env\.dev\]$/m)[1] ?? "";
+const shards = [...devConfig.matchAll(/^binding = "(LEDGER_\d+)"/gm)].map((m) => m[1]);
+await Promise.all([
+  prepareCatalog(),
+  ...shards.map((shard) => run(["d1", "migrations", "apply", shard, "--local", "--env", "dev", ...persistArgs])),
+  run(["kv", "bulk", "put", kvFile, "--binding", "API_KEYS", "--local", "--env", "dev", ...persistArgs]),
+]);
 console.log(`seeded ${org} / ${store} with the DEV_API_KEY from .dev.vars`);
 
 const hasPort = extraArgs.some((a) => a === "--port" || a.startsWith("--port="));

@@ -256,7 +256,8 @@ function workerOptions(layout) {
   const standIns = layout === "shared" ? "memory" : "memory-standins";
   const app = {
     ...base,
-    d1Databases: ["DB"],
+    // The catalog and ledger shard 0 in one database, as a deploy with one database has them.
+    d1Databases: { DB: "DB", LEDGER_0: "DB" },
     kvNamespaces: ["API_KEYS"],
     serviceBindings: { AI: { name: standIns, entrypoint: "LocalEmbedder" }, VECTORIZE: { name: standIns, entrypoint: "LocalVectorIndex" } },
     ratelimits: {

@@ -4,4 +4,4 @@
 // (built from src/index.ts) contains none of their code.
 export { default, VectorStoreSync } from "./index";
 export { LocalEmbedder } from "./local/local-embedder";
-export { LocalVectorIndex, LocalVectorStore } from "./local/local-vector-index";
+export { LocalVectorIndex, LocalVectorIndex1, LocalVectorStore } from "./local/local-vector-index";

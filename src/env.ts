@@ -5,7 +5,13 @@ import type { VectorStoreSync } from "./sync/vector-store-sync";
 
 /** Bindings shared by production and the dev environment (see wrangler.toml). */
 export interface Bindings {
+  /**
+   * The catalog: organizations' stores and their placement, API-key revocations, Idempotency-Keys,
+   * the Cron Trigger's bookkeeping. The ledger itself lives in the shards (src/db/placement.ts).
+   */
   DB: D1Database;
+  /** Ledger shard 0. Shards 1.. are bound as LEDGER_1, LEDGER_2... and found by name. */
+  LEDGER_0: D1Database;
   API_KEYS: KVNamespace;
   SYNC_RATE_LIMITER: RateLimit;
   SEARCH_RATE_LIMITER: RateLimit;
@@ -13,8 +19,13 @@ export interface Bindings {
   STORE_SYNC: DurableObjectNamespace<VectorStoreSync>;
   /** Workers AI in production; the local embedder (a service binding) in dev and tests. */
   AI: EmbeddingBinding;
-  /** A Vectorize index in production; the local vector index (a service binding) in dev and tests. */
+  /**
+   * Vector index 0: a Vectorize index in production; the local vector index (a service binding)
+   * in dev and tests. Indexes 1.. are bound as VECTORIZE_1, VECTORIZE_2... and found by name.
+   */
   VECTORIZE: VectorIndexBinding;
+  /** Indexes given to a store only when its creation names them, e.g. "2,3" (src/db/placement.ts). */
+  DEDICATED_VECTOR_INDEXES?: string;
   /** Workers Static Assets (wrangler.toml [assets]): Swagger UI's files for /docs. Absent in the bench's Miniflare. */
   ASSETS?: Fetcher;
   ADMIN_TOKEN: string;

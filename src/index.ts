@@ -9,6 +9,7 @@ import { syncRoutes } from "./routes/sync";
 import { vectorStoreRoutes } from "./routes/vector-stores";
 import { adminRoutes } from "./routes/admin";
 import { reconcileAllStores } from "./vectors/scheduled-reconcile";
+import { measureLedgerShards } from "./db/placement";
 import { expireOnSchedule } from "./db/expiry";
 
 export const app = new Hono<AppEnv>();
@@ -47,9 +48,11 @@ export { VectorStoreSync } from "./sync/vector-store-sync";
 export default {
   fetch: app.fetch,
   // Cron Trigger (wrangler.toml [triggers]): reconcile the index against the ledger, a page per
-  // store; expire old sync results and Idempotency-Keys, in bounded pages.
+  // store; expire old sync results and Idempotency-Keys, in bounded pages; measure the ledger
+  // shards for placement.
   scheduled(_controller, env, ctx) {
     ctx.waitUntil(reconcileAllStores(env));
     ctx.waitUntil(expireOnSchedule(env));
+    ctx.waitUntil(measureLedgerShards(env));
   },
 } satisfies ExportedHandler<AppEnv["Bindings"]>;

@@ -8,11 +8,12 @@ import type { IndexVector, VectorIndexBinding } from "../src/vectors/index-write
 import { hashEmbedding } from "../src/local/hash-embedding";
 import { createTenant } from "./helpers";
 import { expectIndexMatchesLedger } from "./stand-ins";
+import { indexOfStore, ledgerOfStore } from "./placement";
 
 const utf8 = new TextEncoder();
 
 /** Spies on the production binding path: what the engine sends to AI.run and VECTORIZE.*. */
-function spies() {
+function spies(target: VectorIndexBinding = env.VECTORIZE) {
   const calls = { texts: [] as number[], models: new Set<string>(), upserts: [] as IndexVector[][], deletes: [] as string[][] };
   const ai: EmbeddingBinding = {
     run: (model, inputs) => {
@@ -24,15 +25,15 @@ function spies() {
   const index: VectorIndexBinding = {
     upsert: (vectors) => {
       calls.upserts.push(vectors);
-      return env.VECTORIZE.upsert(vectors);
+      return target.upsert(vectors);
     },
     deleteByIds: (ids) => {
       calls.deletes.push(ids);
-      return env.VECTORIZE.deleteByIds(ids);
+      return target.deleteByIds(ids);
     },
-    getByIds: (ids) => env.VECTORIZE.getByIds(ids),
-    query: (v, o) => env.VECTORIZE.query(v, o),
-    describe: () => env.VECTORIZE.describe(),
+    getByIds: (ids) => target.getByIds(ids),
+    query: (v, o) => target.query(v, o),
+    describe: () => target.describe(),
   };
   return { calls, ai, index };
 }
@@ -40,7 +41,7 @@ function spies() {
 it("never sends more than 100 texts per AI call or 1000 vectors per upsert; ids and namespaces fit in 64 bytes", async () => {
   const t = await createTenant();
   const store = (await getVectorStore(env.DB, t.store))!;
-  const { calls, ai, index } = spies();
+  const { calls, ai, index } = spies(await indexOfStore(t.store));
   const words = (n: number, seed: number) => Array.from({ length: n }, (_, i) => `w${seed}x${i}`).join(" ");
   // 5000 records, every twentieth long enough for several chunks (about 7000 vectors, inside the
   // per-request budget of 10,000); ids and namespaces at their maximum length.
@@ -50,7 +51,7 @@ it("never sends more than 100 texts per AI call or 1000 vectors per upsert; ids 
     namespace: i % 2 ? "n".repeat(64) : "tasks",
     data: { title: `title ${i}`, body: words(i % 20 === 0 ? 1500 : 10, i) },
   }));
-  const deps = { db: env.DB, ai, index, retry: retryPolicy(env) };
+  const deps = { db: await ledgerOfStore(t.store), ai, index, retry: retryPolicy(env) };
   const first = await runSync(deps, store, { mode: "incremental", syncTimestamp: "2026-01-15T10:00:00Z", operations });
   expect(first.results.upserted).toBe(5000);
 
@@ -89,7 +90,7 @@ it("reads Workers AI's own answer shape (data: number[][]) as well as the stand-
       return { shape: [inputs.text.length, 768], data: inputs.text.map((text) => hashEmbedding(text, 768)) };
     },
   };
-  const res = await runSync({ db: env.DB, ai, index: env.VECTORIZE, retry: retryPolicy(env) }, store, {
+  const res = await runSync({ db: await ledgerOfStore(t.store), ai, index: await indexOfStore(t.store), retry: retryPolicy(env) }, store, {
     mode: "incremental",
     syncTimestamp: "2026-01-15T10:00:00Z",
     operations: [{ action: "upsert", id: "plain", namespace: "ns", data: { title: "plain arrays" } }],

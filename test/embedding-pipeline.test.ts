@@ -8,9 +8,10 @@ import type { VectorIndexBinding } from "../src/vectors/index-writer";
 import { DEFAULT_EMBED_CALLS_IN_FLIGHT } from "../src/vectors/vector-sync";
 import { createTenant, ledgerRows } from "./helpers";
 import { expectIndexMatchesLedger } from "./stand-ins";
+import { indexOfStore, ledgerOfStore } from "./placement";
 
 /** Spies on the binding path: how many embedding calls are open at once, and the order of events. */
-function spies() {
+function spies(target: VectorIndexBinding = env.VECTORIZE) {
   const log: string[] = [];
   let open = 0;
   let maxOpen = 0;
@@ -29,12 +30,12 @@ function spies() {
   const index: VectorIndexBinding = {
     upsert: (vectors) => {
       log.push("upsert start");
-      return env.VECTORIZE.upsert(vectors);
+      return target.upsert(vectors);
     },
-    deleteByIds: (ids) => env.VECTORIZE.deleteByIds(ids),
-    getByIds: (ids) => env.VECTORIZE.getByIds(ids),
-    query: (v, o) => env.VECTORIZE.query(v, o),
-    describe: () => env.VECTORIZE.describe(),
+    deleteByIds: (ids) => target.deleteByIds(ids),
+    getByIds: (ids) => target.getByIds(ids),
+    query: (v, o) => target.query(v, o),
+    describe: () => target.describe(),
   };
   return { ai, index, log, maxOpen: () => maxOpen };
 }
@@ -52,8 +53,8 @@ it.each([1, 3, DEFAULT_EMBED_CALLS_IN_FLIGHT])(
   async (inFlight) => {
     const t = await createTenant();
     const store = (await getVectorStore(env.DB, t.store))!;
-    const { ai, index, log, maxOpen } = spies();
-    const deps = { db: env.DB, ai, index, retry: retryPolicy(env), embedCallsInFlight: inFlight };
+    const { ai, index, log, maxOpen } = spies(await indexOfStore(t.store));
+    const deps = { db: await ledgerOfStore(t.store), ai, index, retry: retryPolicy(env), embedCallsInFlight: inFlight };
     const res = await runSync(deps, store, { mode: "incremental", syncTimestamp: "2026-01-15T10:00:00Z", operations });
     expect(res.results).toMatchObject({ upserted: 3000, failed: 0 });
     expect(log.filter((e) => e === "embed start")).toHaveLength(30);
@@ -69,7 +70,7 @@ it.each([1, 3, DEFAULT_EMBED_CALLS_IN_FLIGHT])(
 it("one slow embedding call does not hold up the others (no wave waits for its slowest call)", async () => {
   const t = await createTenant();
   const store = (await getVectorStore(env.DB, t.store))!;
-  const { index } = spies();
+  const { index } = spies(await indexOfStore(t.store));
   let started = 0;
   let startedWhileSlowOpen = 0;
   let releaseSlow: () => void = () => {};
@@ -91,7 +92,7 @@ it("one slow embedding call does not hold up the others (no wave waits for its s
       return env.AI.run(model, inputs);
     },
   };
-  const deps = { db: env.DB, ai, index, retry: retryPolicy(env), embedCallsInFlight: 4 };
+  const deps = { db: await ledgerOfStore(t.store), ai, index, retry: retryPolicy(env), embedCallsInFlight: 4 };
   const res = await runSync(deps, store, { mode: "incremental", syncTimestamp: "2026-01-15T10:00:00Z", operations });
   expect(res.results.upserted).toBe(3000);
   expect(startedWhileSlowOpen).toBe(20);
@@ -99,8 +100,8 @@ it("one slow embedding call does not hold up the others (no wave waits for its s
 });
 
 it("takes the number of calls in flight from EMBED_CALLS_IN_FLIGHT, 8 when unset or invalid", () => {
-  expect(vectorDeps({ ...env, EMBED_CALLS_IN_FLIGHT: "3" }).embedCallsInFlight).toBe(3);
-  expect(vectorDeps({ ...env, EMBED_CALLS_IN_FLIGHT: undefined }).embedCallsInFlight).toBeUndefined();
-  expect(vectorDeps({ ...env, EMBED_CALLS_IN_FLIGHT: "0" }).embedCallsInFlight).toBeUndefined();
+  expect(vectorDeps({ ...env, EMBED_CALLS_IN_FLIGHT: "3" }, { index: 0 }).embedCallsInFlight).toBe(3);
+  expect(vectorDeps({ ...env, EMBED_CALLS_IN_FLIGHT: undefined }, { index: 0 }).embedCallsInFlight).toBeUndefined();
+  expect(vectorDeps({ ...env, EMBED_CALLS_IN_FLIGHT: "0" }, { index: 0 }).embedCallsInFlight).toBeUndefined();
   expect(DEFAULT_EMBED_CALLS_IN_FLIGHT).toBe(8);
 });

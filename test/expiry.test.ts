@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import worker from "../src/index";
 import { expireOldRows, syncResultRetentionDays } from "../src/db/expiry";
 import { call, createTenant, sync, upsert } from "./helpers";
+import { ledgerOfStore } from "./placement";
 
 const DAY = 24 * 60 * 60 * 1000;
 const NOW = Date.parse("2026-11-29T12:00:00.000Z");
@@ -83,7 +84,8 @@ describe("expiry of sync results and Idempotency-Keys", () => {
     const res = await sync(t, [upsert("a", { title: "alpha" })]);
     const syncId = res.body.sync_id as string;
     // Age it past the retention.
-    await env.DB.prepare("UPDATE syncs SET created_at = ?1 WHERE id = ?2")
+    await (await ledgerOfStore(t.store))
+      .prepare("UPDATE syncs SET created_at = ?1 WHERE id = ?2")
       .bind(new Date(Date.now() - 31 * DAY).toISOString(), syncId)
       .run();
     const ctx = createExecutionContext();

@@ -1,8 +1,8 @@
-import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { expect, it } from "vitest";
 import { BASE, createTenant, type Tenant } from "./helpers";
 import { exports } from "cloudflare:workers";
+import { ledgerOfStore } from "./placement";
 
 const hostileKey = fc.constantFrom("__proto__", "constructor", "prototype", "toString", "hasOwnProperty", "", "\ud800", "a".repeat(300));
 const hostileString = fc.oneof(
@@ -77,7 +77,8 @@ const contentType = fc.constantFrom(
 );
 
 async function written(store: string) {
-  const row = await env.DB.prepare(`SELECT (SELECT count(*) FROM records WHERE vector_store_id = ?1) AS records,
+  const row = await (await ledgerOfStore(store))
+    .prepare(`SELECT (SELECT count(*) FROM records WHERE vector_store_id = ?1) AS records,
                                            (SELECT count(*) FROM syncs WHERE vector_store_id = ?1) AS syncs`)
     .bind(store)
     .first<{ records: number; syncs: number }>();

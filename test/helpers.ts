@@ -1,4 +1,5 @@
-import { env, exports } from "cloudflare:workers";
+import { exports } from "cloudflare:workers";
+import { ledgerOfStore } from "./placement";
 
 export const ADMIN = { Authorization: "Bearer test-admin-token" };
 export const BASE = "http://sync.test";
@@ -76,9 +77,8 @@ export async function getRecord(t: Tenant, namespace: string, id: string) {
 
 /** Live ledger rows of a store, straight from D1: what a test checks the API against. */
 export async function ledgerRows(store: string) {
-  const { results } = await env.DB.prepare(
-    "SELECT namespace, id, data FROM records WHERE vector_store_id = ?1 AND deleted = 0 ORDER BY namespace, id",
-  )
+  const { results } = await (await ledgerOfStore(store))
+    .prepare("SELECT namespace, id, data FROM records WHERE vector_store_id = ?1 AND deleted = 0 ORDER BY namespace, id")
     .bind(store)
     .all<{ namespace: string; id: string; data: string }>();
   return results;

@@ -5,6 +5,7 @@ import { ai, counting } from "./stand-ins";
 import { canonicalJson } from "../src/sync/canonical-json";
 import { sha256Base64 } from "../src/crypto";
 import { bodyHashOf } from "../src/sync/idempotency";
+import { ledgerOfStore } from "./placement";
 
 const post = (t: { key: string }, body: unknown, key?: string) =>
   call("POST", "/v1/connectors/pipeline/sync", body, { "X-API-Key": t.key, ...(key ? { "Idempotency-Key": key } : {}) });
@@ -23,7 +24,8 @@ describe("Idempotency-Key and replays", () => {
     expect(again.headers.get("Idempotent-Replayed")).toBe("true");
     expect(await again.json()).toEqual(firstBody);
     expect(stats).toMatchObject({ embedCalls: 0, upsertCalls: 0, deleteCalls: 0 });
-    const { results } = await env.DB.prepare("SELECT count(*) AS n FROM syncs WHERE vector_store_id = ?1")
+    const { results } = await (await ledgerOfStore(t.store))
+      .prepare("SELECT count(*) AS n FROM syncs WHERE vector_store_id = ?1")
       .bind(t.store)
       .all<{ n: number }>();
     expect(results[0]!.n).toBe(2);
@@ -206,5 +208,33 @@ describe("Idempotency-Key reservations, per organization", () => {
     const later = await post(t, syncBody(t, [upsert("q", { v: 2 })]), "pending-key");
     expect(later.status).toBe(200);
     expect((await ledgerRows(t.store)).map((r) => r.id)).toEqual(["p", "q"]);
+  });
+
+  it("a sync that committed in its shard but whose key was never completed (its worker died) is answered, not run again", async () => {
+    const t = await createTenant();
+    const body = syncBody(t, [upsert("c", { v: 1 })]);
+    const first = await post(t, body, "died-after-commit");
+    const firstBody = (await first.json()) as any;
+    expect(first.status).toBe(200);
+    // The catalog as a worker that died between the shard's commit and the key's completion leaves it.
+    const dieAt = (ms: number) =>
+      env.DB.prepare(`UPDATE idempotency_reservations SET state = 'pending', completed_at = NULL, created_at = ?3
+                      WHERE organization_id = ?1 AND key = ?2`)
+        .bind(t.org, "died-after-commit", new Date(Date.now() - ms).toISOString())
+        .run();
+    await dieAt(30_000);
+    expect((await post(t, body, "died-after-commit")).status).toBe(409);
+    await dieAt(121_000);
+    const { result: again, stats } = await counting(() => post(t, body, "died-after-commit"));
+    expect(again.status).toBe(200);
+    expect(again.headers.get("Idempotent-Replayed")).toBe("true");
+    expect(await again.json()).toEqual(firstBody);
+    expect(stats).toMatchObject({ embedCalls: 0, upsertCalls: 0, deleteCalls: 0 });
+    expect(await reservation(t.org, "died-after-commit")).toMatchObject({ state: "completed", sync_id: firstBody.sync_id });
+    const { results } = await (await ledgerOfStore(t.store))
+      .prepare("SELECT count(*) AS n FROM syncs WHERE vector_store_id = ?1")
+      .bind(t.store)
+      .all<{ n: number }>();
+    expect(results[0]!.n).toBe(1);
   });
 });

@@ -1,11 +1,12 @@
-import { env } from "cloudflare:workers";
 import { expect, it, vi } from "vitest";
 import { call, createTenant, syncBody, upsert } from "./helpers";
+import { ledgerOfStore } from "./placement";
 
 it("a 500 is the envelope with a trace id and reveals no internals", async () => {
   const t = await createTenant();
   // Break the ledger underneath the service (this file has its own D1 storage).
-  await env.DB.prepare("DROP TABLE syncs").run();
+  const ledger = await ledgerOfStore(t.store);
+  await ledger.prepare("DROP TABLE syncs").run();
   const logged: string[] = [];
   const spy = vi.spyOn(console, "error").mockImplementation((...args) => {
     logged.push(args.join(" "));
@@ -21,6 +22,6 @@ it("a 500 is the envelope with a trace id and reveals no internals", async () =>
   // The failure is logged with the trace id so it can be found.
   expect(logged.some((line) => line.includes(body.error.trace_id))).toBe(true);
   // The request was atomic: nothing of it was written.
-  const { results } = await env.DB.prepare("SELECT count(*) AS n FROM records").all<{ n: number }>();
+  const { results } = await ledger.prepare("SELECT count(*) AS n FROM records").all<{ n: number }>();
   expect(results[0]!.n).toBe(0);
 });

@@ -5,6 +5,7 @@ import { getVectorStore } from "../src/db/vector-stores";
 import { vectorDeps } from "../src/vectors/deps";
 import { createTenant, ledgerRows, sync } from "./helpers";
 import { spyD1 } from "./d1-spy";
+import { ledgerOfStore } from "./placement";
 
 const utf8 = new TextEncoder();
 
@@ -41,11 +42,11 @@ describe("a 5000-operation request", () => {
     const trips: Record<number, number> = {};
     for (const n of [500, 5000]) {
       const t = await createTenant();
-      const spy = spyD1(env.DB);
+      const spy = spyD1(await ledgerOfStore(t.store));
       const store = (await getVectorStore(env.DB, t.store))!;
       const input = { syncTimestamp: "2026-01-15T10:00:00Z" };
       // The records are ~1 KB each: 5000 of them exceed one 2 MB parameter and must be split.
-      const first = await runSync({ db: spy.db, ...vectorDeps(env) }, store, {
+      const first = await runSync({ db: spy.db, ...vectorDeps(env, store) }, store, {
         ...input,
         mode: "incremental",
         operations: bigOps(n, `-${n}`),
@@ -55,8 +56,8 @@ describe("a 5000-operation request", () => {
       trips[n] = spy.roundTrips;
 
       // A full_refresh of the same records (changed) with half of them gone also stays bounded.
-      const refresh = spyD1(env.DB);
-      const second = await runSync({ db: refresh.db, ...vectorDeps(env) }, store, {
+      const refresh = spyD1(await ledgerOfStore(t.store));
+      const second = await runSync({ db: refresh.db, ...vectorDeps(env, store) }, store, {
         ...input,
         mode: "full_refresh",
         syncTimestamp: "2026-02-01T00:00:00Z",

@@ -1,7 +1,7 @@
-import { env } from "cloudflare:workers";
 import { afterEach, expect, it, vi } from "vitest";
 import { ADMIN, call, createTenant, sync, syncBody, upsert } from "./helpers";
 import { ai } from "./stand-ins";
+import { ledgerOfStore } from "./placement";
 
 afterEach(async () => {
   vi.restoreAllMocks();
@@ -28,10 +28,11 @@ it("no API key, admin token or record data reaches the logs, whatever happens", 
   await call("DELETE", `/v1/admin/api-keys/${t.keyId}`, undefined, ADMIN);
   await sync(t, [upsert("c", { note: marker })]);
   // An internal failure, logged with its trace id.
-  await env.DB.prepare("ALTER TABLE syncs RENAME TO syncs_gone").run();
   const t2 = await createTenant();
+  const ledger2 = await ledgerOfStore(t2.store);
+  await ledger2.prepare("ALTER TABLE syncs RENAME TO syncs_gone").run();
   const failed = await call("POST", "/v1/connectors/pipeline/sync", syncBody(t2, [upsert("d", { note: marker })]), { "X-API-Key": t2.key });
-  await env.DB.prepare("ALTER TABLE syncs_gone RENAME TO syncs").run();
+  await ledger2.prepare("ALTER TABLE syncs_gone RENAME TO syncs").run();
   expect(failed.status).toBe(500);
   expect(lines.some((l) => l.includes(failed.headers.get("X-Request-Id")!))).toBe(true);
 

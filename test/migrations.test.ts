@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { createTenant, del, getRecord, ledgerRows, sync, upsert } from "./helpers";
+import { ledgerOfStore } from "./placement";
 
 // The numbered migrations (migrations/, applied by npm run dev, the tests and a deploy) and the
 // readable full schema (schema.sql) must describe the same database.
@@ -70,6 +71,7 @@ describe("schema migrations", () => {
 
   it("0002 converts a ledger of the old layout: same records, same hashes, and syncs go on from it", async () => {
     const t = await createTenant();
+    const db = await ledgerOfStore(t.store);
     const v1 = "2026-01-15T10:00:00Z";
     expect(
       (
@@ -81,23 +83,26 @@ describe("schema migrations", () => {
     expect((await sync(t, [del("gone")], { sync_timestamp: "2026-01-15T10:30:00Z" })).status).toBe(200);
     const columns = `vector_store_id, namespace, id, deleted, data, file, created_at, updated_at, source_system, text,
                      metadata, vector, content_hash, chunk_count, version, synced_at, sync_id`;
-    const before = (await env.DB.prepare(`SELECT ${columns} FROM records ORDER BY vector_store_id, namespace, id`).all()).results;
+    const before = (await db.prepare(`SELECT ${columns} FROM records ORDER BY vector_store_id, namespace, id`).all()).results;
     expect(before).toHaveLength(4);
 
     // The database as it was before 0002: the old table `records`, holding the same rows.
-    await apply(env.DB, ["DROP VIEW records", "DROP TABLE record_state", "DROP TABLE record_bodies", ...migration("0001")]);
-    await env.DB.prepare(`INSERT INTO records (${columns}) SELECT ${columns.replace(/(\w+)/g, "j.value ->> '$1'")}
+    await apply(db, ["DROP VIEW records", "DROP TABLE record_state", "DROP TABLE record_bodies", ...migration("0001")]);
+    await db
+      .prepare(`INSERT INTO records (${columns}) SELECT ${columns.replace(/(\w+)/g, "j.value ->> '$1'")}
                           FROM json_each(?1) j`)
       .bind(JSON.stringify(before))
       .run();
-    expect((await env.DB.prepare("SELECT type FROM sqlite_master WHERE name = 'records'").first<{ type: string }>())?.type).toBe("table");
+    expect((await db.prepare("SELECT type FROM sqlite_master WHERE name = 'records'").first<{ type: string }>())?.type).toBe("table");
 
-    await apply(env.DB, migration("0002"));
-    const after = (await env.DB.prepare(`SELECT ${columns} FROM records ORDER BY vector_store_id, namespace, id`).all()).results;
+    await apply(db, migration("0002"));
+    const after = (await db.prepare(`SELECT ${columns} FROM records ORDER BY vector_store_id, namespace, id`).all()).results;
     expect(after).toEqual(before);
     // Live records have their own body; tombstones have none.
-    const bodies = await env.DB.prepare(`SELECT s.id, s.deleted, s.body_id, b.data FROM record_state s
-                                         LEFT JOIN record_bodies b ON b.body_id = s.body_id ORDER BY s.id`).all();
+    const bodies = await db
+      .prepare(`SELECT s.id, s.deleted, s.body_id, b.data FROM record_state s
+                                         LEFT JOIN record_bodies b ON b.body_id = s.body_id ORDER BY s.id`)
+      .all();
     expect(bodies.results.map((r) => [r.id, r.deleted, r.body_id === null, r.data === null])).toEqual([
       ["a", 0, false, false],
       ["b", 0, false, false],

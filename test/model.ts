@@ -1,6 +1,6 @@
-import { env } from "cloudflare:workers";
 import { expect } from "vitest";
 import { expectIndexMatchesLedger } from "./stand-ins";
+import { ledgerOfStore } from "./placement";
 
 /** A sync request as the model sees it: operations without updated_at, so the version is `ts`. */
 export interface ModelRequest {
@@ -37,7 +37,8 @@ export function applyModel(requests: ModelRequest[]): Map<string, Record<string,
 
 /** The ledger of a store as the model's map. */
 export async function ledgerState(store: string): Promise<Map<string, unknown>> {
-  const { results } = await env.DB.prepare("SELECT namespace, id, data FROM records WHERE vector_store_id = ?1 AND deleted = 0")
+  const { results } = await (await ledgerOfStore(store))
+    .prepare("SELECT namespace, id, data FROM records WHERE vector_store_id = ?1 AND deleted = 0")
     .bind(store)
     .all<{ namespace: string; id: string; data: string }>();
   return new Map(results.map((r) => [`${r.namespace}/${r.id}`, JSON.parse(r.data)]));

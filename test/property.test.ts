@@ -78,6 +78,8 @@ it("random syncs with random injected faults, each retried until it succeeds, en
         dimensions: 768,
         text_fields: null,
         metadata_fields: null,
+        ledger_shard: 0,
+        index: 0,
       });
       const store = (await getVectorStore(env.DB, id))!;
       const applied: ModelRequest[] = [];
@@ -108,7 +110,7 @@ it("random syncs with random injected faults, each retried until it succeeds, en
           for (let attempt = 0; attempt < 4 && !done; attempt++) {
             const faulty = attempt === 0 && p === r.faultyPart % partCount ? r.fault : { kind: "none" as const };
             if (faulty.kind === "stand-in") await ai.setFaults(faulty.plan);
-            const db = faulty.kind === "d1" ? failingD1(env.DB, faulty.failAt) : env.DB;
+            const db = faulty.kind === "d1" ? failingD1(env.LEDGER_0, faulty.failAt) : env.LEDGER_0;
             try {
               const res = await runSync({ db, ai: env.AI, index: env.VECTORIZE, retry }, store, input);
               done = res.results.failed === 0 && res.errors.length === 0 && (res.sweep?.remaining ?? 0) === 0;

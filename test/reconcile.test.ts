@@ -5,6 +5,7 @@ import worker from "../src/index";
 import { recordVectorStem, vectorId, vectorNamespace } from "../src/vectors/ids";
 import { ADMIN, call, createTenant, sync, upsert } from "./helpers";
 import { expectIndexMatchesLedger, index } from "./stand-ins";
+import { ledgerOfStore } from "./placement";
 
 const long = Array.from({ length: 900 }, (_, k) => `w${k}`).join(" ");
 const reconcile = async (store: string, body?: unknown) => {
@@ -66,7 +67,8 @@ describe("reconciliation and queryability", () => {
     const res = await sync(t, [upsert("a", { title: "alpha" })]);
     const status = await call("GET", `/v1/connectors/pipeline/syncs/${res.body.sync_id}`, undefined, { "X-API-Key": t.key });
     expect(await status.json()).toMatchObject({ sync_id: res.body.sync_id, queryable: true, status: "success" });
-    const { results } = await env.DB.prepare("SELECT mutation_ids FROM syncs WHERE id = ?1")
+    const { results } = await (await ledgerOfStore(t.store))
+      .prepare("SELECT mutation_ids FROM syncs WHERE id = ?1")
       .bind(res.body.sync_id)
       .all<{ mutation_ids: string }>();
     expect(JSON.parse(results[0]!.mutation_ids)).toHaveLength(1);

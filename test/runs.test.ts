@@ -1,7 +1,7 @@
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { call, createTenant, del, getRecord, ledgerRows, sync, unique, upsert, type Tenant } from "./helpers";
 import { ai, counting, expectIndexMatchesLedger } from "./stand-ins";
+import { ledgerOfStore } from "./placement";
 
 const TS = "2026-03-01T00:00:00Z";
 const part = (final: boolean, extra: Record<string, unknown> = {}) => ({ sync_mode: "full_refresh", sync_timestamp: TS, final, ...extra });
@@ -177,7 +177,8 @@ describe("full_refresh runs: parts sweep nothing, the final request sweeps once"
     );
     await sync(t, [upsert("a", { v: 1 }, "tasks")], part(false));
     expect((await getRun(t)).body.state).toBe("open");
-    await env.DB.prepare("UPDATE sync_runs SET updated_at = ?2 WHERE vector_store_id = ?1")
+    await (await ledgerOfStore(t.store))
+      .prepare("UPDATE sync_runs SET updated_at = ?2 WHERE vector_store_id = ?1")
       .bind(t.store, new Date(Date.now() - 25 * 3600_000).toISOString())
       .run();
     expect((await getRun(t)).body).toMatchObject({ state: "abandoned", swept: 0, completed_at: null });
@@ -261,7 +262,8 @@ describe("full_refresh runs: parts sweep nothing, the final request sweeps once"
     // 25,000 records synced before the run, written straight to the ledger (one vector each, which
     // the index does not hold: deleting an id it lacks is a no-op, as in Vectorize).
     const rows = JSON.stringify(Array.from({ length: 25_000 }, (_, i) => `r${i}`));
-    await env.DB.prepare(`INSERT INTO records (vector_store_id, namespace, id, deleted, data, content_hash, version, chunk_count, synced_at, sync_id)
+    await (await ledgerOfStore(t.store))
+      .prepare(`INSERT INTO records (vector_store_id, namespace, id, deleted, data, content_hash, version, chunk_count, synced_at, sync_id)
       SELECT ?1, 'big', value, 0, '{"v":1}', 'h', '2026-01-01T00:00:00.000000000Z', 1, '2026-01-01T00:00:00.000000000Z', 'sync_seed'
       FROM json_each(?2)`)
       .bind(t.store, rows)

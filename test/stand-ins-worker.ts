@@ -8,7 +8,7 @@
 // lookups then walk one more Proxy per earlier call: measured, a trivial `stats()` call took
 // 26 ms on average over the first 300 calls and 373 ms over calls 900-1200.
 export { LocalEmbedder } from "../src/local/local-embedder";
-export { LocalVectorIndex, LocalVectorStore } from "../src/local/local-vector-index";
+export { LocalVectorIndex, LocalVectorIndex1, LocalVectorStore } from "../src/local/local-vector-index";
 
 export default {
   fetch: () => new Response("local stand-ins for Workers AI and Vectorize (tests only)", { status: 404 }),

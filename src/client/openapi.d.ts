@@ -280,6 +280,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/vector-stores/{vector_store_id}/move": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Move a store's ledger to another shard (call again while done is false) */
+        post: operations["moveVectorStore"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/health": {
         parameters: {
             query?: never;
@@ -482,6 +499,10 @@ export interface components {
             dimensions: number;
             text_fields: string[] | null;
             metadata_fields: string[] | null;
+            /** @description The ledger shard (D1 database LEDGER_n) holding the store's records. */
+            ledger_shard: number;
+            /** @description The Vectorize index holding its vectors (0: VECTORIZE, n: VECTORIZE_n). */
+            index: number;
         };
         NamespaceList: {
             vector_store_id: string;
@@ -562,6 +583,7 @@ export interface components {
             embedding_model?: string;
             text_fields?: string[];
             metadata_fields?: string[];
+            index?: number;
         };
         CreateApiKeyRequest: {
             organization_id: string;
@@ -587,6 +609,29 @@ export interface components {
             failed: number;
             /** @description Pass as `cursor` for the next page; null after the last page. */
             next_cursor: string | null;
+        };
+        MoveStoreRequest: {
+            ledger_shard: number;
+        };
+        MoveReport: {
+            vector_store_id: string;
+            /** @description The shard the store is moving from. */
+            from: number;
+            /** @description The shard it is moving to. */
+            to: number;
+            /**
+             * @description Where the move stands: copying (clear, records, tables), switching, deleting the source's rows (cleanup), done.
+             * @enum {string}
+             */
+            phase: "clear" | "records" | "tables" | "switch" | "cleanup" | "done";
+            cursor: string[] | null;
+            records_copied: number;
+            syncs_copied: number;
+            runs_copied: number;
+            /** @description Rows of the store deleted from the source shard after the switch. */
+            rows_deleted: number;
+            /** @description False: call again to go on. */
+            done: boolean;
         };
         Health: {
             /** @constant */
@@ -927,6 +972,7 @@ export interface operations {
              * @description Service unavailable. `error.code` is one of:
              *
              *     - `UPSTREAM_UNAVAILABLE`: Workers AI or Vectorize failed and nothing was applied; retry the same request after Retry-After
+             *     - `STORE_MOVING`: the store's ledger is being copied to another shard (an admin move of a large store) and nothing was applied; retry after Retry-After
              */
             503: {
                 headers: {
@@ -938,7 +984,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {string} */
-                            code?: "UPSTREAM_UNAVAILABLE";
+                            code?: "UPSTREAM_UNAVAILABLE" | "STORE_MOVING";
                             /** @constant */
                             type?: "api_error";
                             /** @constant */
@@ -1244,6 +1290,7 @@ export interface operations {
              * @description Service unavailable. `error.code` is one of:
              *
              *     - `UPSTREAM_UNAVAILABLE`: Workers AI or Vectorize failed and nothing was applied; retry the same request after Retry-After
+             *     - `STORE_MOVING`: the store's ledger is being copied to another shard (an admin move of a large store) and nothing was applied; retry after Retry-After
              */
             503: {
                 headers: {
@@ -1255,7 +1302,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {string} */
-                            code?: "UPSTREAM_UNAVAILABLE";
+                            code?: "UPSTREAM_UNAVAILABLE" | "STORE_MOVING";
                             /** @constant */
                             type?: "api_error";
                             /** @constant */
@@ -2021,6 +2068,7 @@ export interface operations {
              * @description Service unavailable. `error.code` is one of:
              *
              *     - `UPSTREAM_UNAVAILABLE`: Workers AI or Vectorize failed and nothing was applied; retry the same request after Retry-After
+             *     - `STORE_MOVING`: the store's ledger is being copied to another shard (an admin move of a large store) and nothing was applied; retry after Retry-After
              */
             503: {
                 headers: {
@@ -2032,7 +2080,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {string} */
-                            code?: "UPSTREAM_UNAVAILABLE";
+                            code?: "UPSTREAM_UNAVAILABLE" | "STORE_MOVING";
                             /** @constant */
                             type?: "api_error";
                             /** @constant */
@@ -3104,6 +3152,206 @@ export interface operations {
                             type?: "not_found_error";
                             /** @constant */
                             status?: 404;
+                        };
+                    };
+                };
+            };
+            /**
+             * @description Payload too large. `error.code` is one of:
+             *
+             *     - `PAYLOAD_TOO_LARGE`: the body is over MAX_BODY_BYTES (20 MiB by default)
+             */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "PAYLOAD_TOO_LARGE";
+                            /** @constant */
+                            type?: "invalid_request_error";
+                            /** @constant */
+                            status?: 413;
+                        };
+                    };
+                };
+            };
+            /**
+             * @description Unsupported media type. `error.code` is one of:
+             *
+             *     - `UNSUPPORTED_MEDIA_TYPE`: Content-Type is not application/json
+             */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "UNSUPPORTED_MEDIA_TYPE";
+                            /** @constant */
+                            type?: "invalid_request_error";
+                            /** @constant */
+                            status?: 415;
+                        };
+                    };
+                };
+            };
+            /**
+             * @description Internal error. `error.code` is one of:
+             *
+             *     - `INTERNAL_ERROR`: an unexpected failure; retry later, quoting the trace_id
+             */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "INTERNAL_ERROR";
+                            /** @constant */
+                            type?: "api_error";
+                            /** @constant */
+                            status?: 500;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    moveVectorStore: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The vector store's id (`vs_...`).
+                 * @example vs_demo
+                 */
+                vector_store_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "ledger_shard": 1
+                 *     }
+                 */
+                "application/json": components["schemas"]["MoveStoreRequest"];
+            };
+        };
+        responses: {
+            /** @description Where the move stands. It runs in the store's Durable Object, between its syncs; a store too large for one call takes several, and its syncs are answered 503 STORE_MOVING until the copy is complete and the store switched. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MoveReport"];
+                };
+            };
+            /**
+             * @description Bad request. `error.code` is one of:
+             *
+             *     - `INVALID_JSON`: the body is not valid JSON, or not valid UTF-8
+             *     - `JSON_TOO_DEEP`: the body nests deeper than 72 levels (refused before parsing)
+             *     - `JSON_TOO_COMPLEX`: the body holds more than 500000 arrays and objects (refused before parsing)
+             *     - `VALIDATION_ERROR`: a field, query parameter or header is invalid; `details.fields` maps each path to its messages
+             */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "INVALID_JSON" | "JSON_TOO_DEEP" | "JSON_TOO_COMPLEX" | "VALIDATION_ERROR";
+                            /** @constant */
+                            type?: "invalid_request_error";
+                            /** @constant */
+                            status?: 400;
+                        };
+                    };
+                };
+            };
+            /**
+             * @description Unauthorized. `error.code` is one of:
+             *
+             *     - `AUTHENTICATION_REQUIRED`: no credentials, or (admin routes) not the admin token
+             */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "AUTHENTICATION_REQUIRED";
+                            /** @constant */
+                            type?: "authentication_error";
+                            /** @constant */
+                            status?: 401;
+                        };
+                    };
+                };
+            };
+            /**
+             * @description Not found. `error.code` is one of:
+             *
+             *     - `VECTOR_STORE_NOT_FOUND`: no such vector store in the key's organization
+             */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "VECTOR_STORE_NOT_FOUND";
+                            /** @constant */
+                            type?: "not_found_error";
+                            /** @constant */
+                            status?: 404;
+                        };
+                    };
+                };
+            };
+            /**
+             * @description Conflict. `error.code` is one of:
+             *
+             *     - `MOVE_CONFLICT`: the store is already on that ledger shard, or a move of it to another shard is unfinished
+             */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "MOVE_CONFLICT";
+                            /** @constant */
+                            type?: "conflict_error";
+                            /** @constant */
+                            status?: 409;
                         };
                     };
                 };

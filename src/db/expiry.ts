@@ -1,5 +1,6 @@
 /**
- * Expiry of what the service keeps only for a while, run by the Cron Trigger in bounded pages:
+ * Expiry of what the service keeps only for a while, run by the Cron Trigger in bounded pages in
+ * each database (the catalog holds the keys, the ledger shards the sync results):
  * Idempotency-Key reservations after the 24 hours they are documented to last (a pending one
  * that old was abandoned long ago), and stored sync results after the retention configured in
  * SYNC_RESULT_RETENTION_DAYS (default 30 days). Each page is one DELETE of at most EXPIRY_PAGE
@@ -8,6 +9,7 @@
  */
 import type { Bindings } from "../env";
 import { IDEMPOTENCY_WINDOW_MS } from "../sync/idempotency";
+import { ledgerOf, ledgerShards } from "./placement";
 
 /** Rows one DELETE removes at most. */
 export const EXPIRY_PAGE = 1000;
@@ -72,9 +74,20 @@ export async function expireOldRows(
   return { idempotency_keys_deleted: keys, sync_results_deleted: syncs, more: moreKeys || moreSyncs };
 }
 
-/** The Cron Trigger's expiry run: logs what it removed, and that more is left when it is. */
+/**
+ * The Cron Trigger's expiry run, over the catalog (Idempotency-Keys) and every ledger shard (sync
+ * results), in parallel: logs what it removed, and that more is left when it is.
+ */
 export async function expireOnSchedule(env: Bindings): Promise<ExpiryReport> {
-  const report = await expireOldRows(env.DB, Date.now(), { retentionDays: syncResultRetentionDays(env.SYNC_RESULT_RETENTION_DAYS) });
+  const options = { retentionDays: syncResultRetentionDays(env.SYNC_RESULT_RETENTION_DAYS) };
+  const now = Date.now();
+  const databases = [env.DB, ...ledgerShards(env).map((shard) => ledgerOf(env, { ledger_shard: shard }))];
+  const reports = await Promise.all(databases.map((db) => expireOldRows(db, now, options)));
+  const report = {
+    idempotency_keys_deleted: reports.reduce((n, r) => n + r.idempotency_keys_deleted, 0),
+    sync_results_deleted: reports.reduce((n, r) => n + r.sync_results_deleted, 0),
+    more: reports.some((r) => r.more),
+  };
   if (report.idempotency_keys_deleted || report.sync_results_deleted)
     console.log(JSON.stringify({ level: "info", event: "expiry", ...report }));
   return report;

@@ -235,13 +235,6 @@ const INSERT_SYNC = `
                      mutation_ids, created_at)
   VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)`;
 
-// Completes the request's own Idempotency-Key reservation (see reserveIdempotencyKey): only while
-// it is still this request's and pending. Had it been taken over as abandoned, this sync still
-// commits, but the key answers the request that took it over.
-const COMPLETE_IDEMPOTENCY_KEY = `
-  UPDATE idempotency_reservations SET state = 'completed', sync_id = ?4, completed_at = ?5
-  WHERE organization_id = ?1 AND key = ?2 AND reservation_id = ?3 AND state = 'pending'`;
-
 export interface SyncRow {
   id: string;
   organizationId: string;
@@ -252,11 +245,6 @@ export interface SyncRow {
   result: unknown;
   /** Vectorize mutations this sync made, so its status can tell when the index has applied them. */
   mutationIds: string[];
-  /**
-   * The request's Idempotency-Key reservation (taken by reserveIdempotencyKey before any work),
-   * completed with the sync, in the same transaction.
-   */
-  idempotency?: { organizationId: string; key: string; bodyHash: string; reservationId: string } | null;
 }
 
 /**
@@ -328,13 +316,6 @@ export async function commitPlan(
         JSON.stringify(sync.mutationIds),
         new Date().toISOString(),
       ),
-    ...(sync.idempotency
-      ? [
-          db
-            .prepare(COMPLETE_IDEMPOTENCY_KEY)
-            .bind(sync.idempotency.organizationId, sync.idempotency.key, sync.idempotency.reservationId, sync.id, new Date().toISOString()),
-        ]
-      : []),
   ];
   await db.batch(statements);
 }
@@ -456,77 +437,4 @@ export async function listLedgerPage(db: D1Database, storeId: string, after: [st
     .bind(storeId, after?.[0] ?? "", after?.[1] ?? "", limit)
     .all<LedgerPageRow>();
   return results;
-}
-
-// Idempotency-Key reservations (table idempotency_reservations): one row per (organization, key),
-// 'pending' from before a sync starts until it commits ('completed', with its sync_id) or fails
-// (deleted). The insert is the only way to own a key, so two stores of one organization (two
-// Durable Objects) cannot both run the same key.
-
-export interface IdempotencyKeyRow {
-  reservation_id: string;
-  body_hash: string;
-  vector_store_id: string;
-  state: "pending" | "completed";
-  sync_id: string | null;
-  created_at: string;
-  completed_at: string | null;
-  /** The stored answer of a completed key's sync (syncs.result). */
-  result: string | null;
-}
-
-// Inserts a pending reservation, or takes over a row that no longer counts: a pending one older
-// than the abandonment bound (its worker died) or a completed one past the replay window.
-// Anything else stays as it is.
-const RESERVE_IDEMPOTENCY_KEY = `
-  INSERT INTO idempotency_reservations (organization_id, key, reservation_id, body_hash, vector_store_id, state,
-                                        sync_id, created_at, completed_at)
-  VALUES (?1, ?2, ?3, ?4, ?5, 'pending', NULL, ?6, NULL)
-  ON CONFLICT (organization_id, key) DO UPDATE SET
-    reservation_id = excluded.reservation_id, body_hash = excluded.body_hash,
-    vector_store_id = excluded.vector_store_id, state = 'pending', sync_id = NULL,
-    created_at = excluded.created_at, completed_at = NULL
-  WHERE (idempotency_reservations.state = 'pending' AND idempotency_reservations.created_at < ?7)
-     OR (idempotency_reservations.state = 'completed' AND idempotency_reservations.completed_at < ?8)`;
-
-const READ_IDEMPOTENCY_KEY = `
-  SELECT r.reservation_id, r.body_hash, r.vector_store_id, r.state, r.sync_id, r.created_at, r.completed_at, s.result
-  FROM idempotency_reservations r LEFT JOIN syncs s ON s.id = r.sync_id
-  WHERE r.organization_id = ?1 AND r.key = ?2`;
-
-/**
- * Tries to reserve an Idempotency-Key and reads the key's row as it then stands, in one
- * transaction (one round trip): the reservation is the caller's when the row carries its
- * reservationId; otherwise the row is another request's (pending, or completed with its result).
- */
-export async function reserveIdempotencyKey(
-  db: D1Database,
-  r: {
-    organizationId: string;
-    key: string;
-    reservationId: string;
-    bodyHash: string;
-    vectorStoreId: string;
-    /** ISO timestamps: now, and the cut-offs before which a pending / completed row may be taken over. */
-    now: string;
-    abandonedBefore: string;
-    expiredBefore: string;
-  },
-): Promise<IdempotencyKeyRow | null> {
-  const [, read] = await db.batch([
-    db
-      .prepare(RESERVE_IDEMPOTENCY_KEY)
-      .bind(r.organizationId, r.key, r.reservationId, r.bodyHash, r.vectorStoreId, r.now, r.abandonedBefore, r.expiredBefore),
-    db.prepare(READ_IDEMPOTENCY_KEY).bind(r.organizationId, r.key),
-  ]);
-  return ((read?.results ?? []) as unknown as IdempotencyKeyRow[])[0] ?? null;
-}
-
-/** Gives up the caller's pending reservation (its sync failed), so that a retry can run. */
-export async function releaseIdempotencyKey(db: D1Database, organizationId: string, key: string, reservationId: string) {
-  await db
-    .prepare(`DELETE FROM idempotency_reservations
-                    WHERE organization_id = ?1 AND key = ?2 AND reservation_id = ?3 AND state = 'pending'`)
-    .bind(organizationId, key, reservationId)
-    .run();
 }

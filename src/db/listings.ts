@@ -41,32 +41,45 @@ interface SyncListRow extends Omit<SyncListItem, "results" | "final" | "sync_id"
 
 /**
  * An organization's syncs, newest first: of one store, or of the stores a restricted key may use
- * (`stores`), or all. One index range each (syncs_by_store, syncs_by_org).
+ * (`stores`), or all. One index range each (syncs_by_store, syncs_by_org) in each ledger shard
+ * given (those holding the organization's stores), read in parallel and merged; a sync found in
+ * two shards (its store's move is between copy and cleanup) is listed once.
  */
 export async function listSyncs(
-  db: D1Database,
+  shards: D1Database[],
   organizationId: string,
   filter: { store: string | null; stores: string[] | null },
   after: [string, string] | null,
   limit: number,
 ): Promise<{ items: SyncListItem[]; next: [string, string] | null }> {
   const where = filter.store !== null ? "vector_store_id = ?1" : "organization_id = ?1";
-  const { results } = await db
-    .prepare(`
+  const pages = await Promise.all(
+    shards.map(async (db) => {
+      const { results } = await db
+        .prepare(`
       SELECT id, vector_store_id, sync_mode, sync_timestamp, status, created_at,
              json_extract(result, '$.processed') AS processed, json_extract(result, '$.results') AS results,
              json_extract(result, '$.run.final') AS final
       FROM syncs WHERE ${where} AND (?2 IS NULL OR vector_store_id IN (SELECT value FROM json_each(?2)))
         AND (?3 IS NULL OR (created_at, id) < (?3, ?4))
       ORDER BY created_at DESC, id DESC LIMIT ?5`)
-    .bind(
-      filter.store ?? organizationId,
-      filter.stores ? JSON.stringify(filter.stores) : null,
-      after?.[0] ?? null,
-      after?.[1] ?? null,
-      limit + 1,
-    )
-    .all<SyncListRow>();
+        .bind(
+          filter.store ?? organizationId,
+          filter.stores ? JSON.stringify(filter.stores) : null,
+          after?.[0] ?? null,
+          after?.[1] ?? null,
+          limit + 1,
+        )
+        .all<SyncListRow>();
+      return results;
+    }),
+  );
+  const seen = new Set<string>();
+  const results = pages
+    .flat()
+    .sort((a, b) => (a.created_at === b.created_at ? (a.id < b.id ? 1 : a.id > b.id ? -1 : 0) : a.created_at < b.created_at ? 1 : -1))
+    .filter((row) => !seen.has(row.id) && seen.add(row.id) !== undefined)
+    .slice(0, limit + 1);
   const page = results.slice(0, limit);
   const last = page.at(-1);
   return {

@@ -7,20 +7,28 @@ export interface VectorStore {
   dimensions: number;
   text_fields: string[] | null;
   metadata_fields: string[] | null;
+  /** The ledger shard holding the store's records, syncs and runs (LEDGER_<n>; src/db/placement.ts). */
+  ledger_shard: number;
+  /** The Vectorize index holding its vectors (VECTORIZE, or VECTORIZE_<n>). Column vector_index. */
+  index: number;
 }
 
-interface VectorStoreRow extends Omit<VectorStore, "text_fields" | "metadata_fields"> {
+interface VectorStoreRow extends Omit<VectorStore, "text_fields" | "metadata_fields" | "index"> {
   text_fields: string | null;
   metadata_fields: string | null;
+  vector_index: number;
 }
 
-const COLUMNS = "id, organization_id, name, created_at, embedding_model, dimensions, text_fields, metadata_fields";
+const COLUMNS =
+  "id, organization_id, name, created_at, embedding_model, dimensions, text_fields, metadata_fields, ledger_shard, vector_index";
 
-function toStore(row: VectorStoreRow): VectorStore {
+function toStore({ vector_index, ...row }: VectorStoreRow): VectorStore {
   return {
     ...row,
     text_fields: row.text_fields === null ? null : JSON.parse(row.text_fields),
     metadata_fields: row.metadata_fields === null ? null : JSON.parse(row.metadata_fields),
+    ledger_shard: Number(row.ledger_shard),
+    index: Number(vector_index),
   };
 }
 
@@ -52,7 +60,7 @@ export async function getVectorStore(db: D1Database, id: string): Promise<Vector
 /** Inserts a store; false when the id is taken. */
 export async function insertVectorStore(db: D1Database, store: VectorStore): Promise<boolean> {
   const result = await db
-    .prepare(`INSERT INTO vector_stores (${COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+    .prepare(`INSERT INTO vector_stores (${COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
                                    ON CONFLICT (id) DO NOTHING`)
     .bind(
       store.id,
@@ -63,6 +71,8 @@ export async function insertVectorStore(db: D1Database, store: VectorStore): Pro
       store.dimensions,
       store.text_fields ? JSON.stringify(store.text_fields) : null,
       store.metadata_fields ? JSON.stringify(store.metadata_fields) : null,
+      store.ledger_shard,
+      store.index,
     )
     .run();
   return result.meta.changes === 1;
@@ -75,4 +85,25 @@ export async function listStoreIdsOfOrganization(db: D1Database, organizationId:
     .bind(organizationId, JSON.stringify(ids))
     .all<{ id: string }>();
   return results.map((r) => r.id);
+}
+
+/**
+ * Moves a store's placement to another ledger shard (the switch of a shard move, run by the
+ * store's Durable Object once the copy is complete): only from the shard it is on.
+ */
+export async function switchLedgerShard(db: D1Database, id: string, from: number, to: number): Promise<boolean> {
+  const result = await db
+    .prepare("UPDATE vector_stores SET ledger_shard = ?3 WHERE id = ?1 AND ledger_shard = ?2")
+    .bind(id, from, to)
+    .run();
+  return result.meta.changes === 1;
+}
+
+/** The ledger shards holding an organization's stores (for its org-wide reads). */
+export async function shardsOfOrganization(db: D1Database, organizationId: string): Promise<number[]> {
+  const { results } = await db
+    .prepare("SELECT DISTINCT ledger_shard AS shard FROM vector_stores WHERE organization_id = ?1 ORDER BY 1")
+    .bind(organizationId)
+    .all<{ shard: number }>();
+  return results.map((r) => Number(r.shard));
 }

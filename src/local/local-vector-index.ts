@@ -220,8 +220,13 @@ export class LocalVectorStore extends DurableObject<LocalEnv> {
  * injection and call counters.
  */
 export class LocalVectorIndex extends WorkerEntrypoint<LocalEnv> {
+  /** Which local index this is: each name is an object of its own, with its own vectors. */
+  protected get indexName() {
+    return "index";
+  }
+
   private get store() {
-    return this.env.LOCAL_VECTOR_STORE.get(this.env.LOCAL_VECTOR_STORE.idFromName("index"));
+    return this.env.LOCAL_VECTOR_STORE.get(this.env.LOCAL_VECTOR_STORE.idFromName(this.indexName));
   }
 
   private get dimensions() {
@@ -295,5 +300,15 @@ export class LocalVectorIndex extends WorkerEntrypoint<LocalEnv> {
   }
   dump() {
     return this.store.dump();
+  }
+}
+
+/**
+ * The second local index (bound as VECTORIZE_1 in dev and tests): the same stand-in over vectors
+ * of its own, so that stores placed on index 1 show that search and writes follow their index.
+ */
+export class LocalVectorIndex1 extends LocalVectorIndex {
+  protected override get indexName() {
+    return "index-1";
   }
 }

@@ -6,7 +6,8 @@ import { randomToken } from "../crypto";
 import { readJsonBody } from "../http/json-body";
 import { adminAuth } from "../middleware/admin-auth";
 import { fieldErrors } from "../schemas/common";
-import { CreateApiKeyRequest, CreateVectorStoreRequest, ReconcileRequest } from "../schemas/admin";
+import { CreateApiKeyRequest, CreateVectorStoreRequest, MoveStoreRequest, ReconcileRequest } from "../schemas/admin";
+import { ledgerShards, placeNewStore, vectorIndexes } from "../db/placement";
 import { getVectorStore, insertVectorStore, listStoreIdsOfOrganization } from "../db/vector-stores";
 import { createApiKey, revokeApiKey } from "../auth/api-keys";
 import { EMBEDDING_MODELS } from "../vectors/embedder";
@@ -30,6 +31,9 @@ adminRoutes.post("/v1/admin/vector-stores", async (c) => {
     const usable = [...EMBEDDING_MODELS].filter(([, d]) => d === dimensions).map(([m]) => m);
     throw Errors.validation({ embedding_model: [`must be one of ${usable.join(", ")} (the index has ${dimensions} dimensions)`] });
   }
+  if (body.index !== undefined && !vectorIndexes(c.env).includes(body.index)) {
+    throw Errors.validation({ index: [`must be a bound vector index: ${vectorIndexes(c.env).join(", ")}`] });
+  }
   const store = {
     id,
     organization_id: body.organization_id,
@@ -39,6 +43,7 @@ adminRoutes.post("/v1/admin/vector-stores", async (c) => {
     dimensions,
     text_fields: body.text_fields ?? null,
     metadata_fields: body.metadata_fields ?? null,
+    ...(await placeNewStore(c.env, body.index)),
   };
   if (!(await insertVectorStore(c.env.DB, store))) {
     throw new ApiError(409, "VECTOR_STORE_EXISTS", `Vector store '${id}' already exists.`, "conflict_error", { id });
@@ -69,6 +74,22 @@ adminRoutes.delete("/v1/admin/api-keys/:key_id", async (c) => {
     throw Errors.notFound("API_KEY_NOT_FOUND", `API key '${keyId}' was not found.`, { key_id: keyId });
   }
   return c.body(null, 204);
+});
+
+// Moves a store's ledger to another shard, through its Durable Object (docs/scaling.md). A large
+// store takes several calls: call again while "done" is false.
+adminRoutes.post("/v1/admin/vector-stores/:vector_store_id/move", async (c) => {
+  const id = c.req.param("vector_store_id");
+  const store = await getVectorStore(c.env.DB, id);
+  if (!store) throw Errors.storeNotFound(id);
+  const body = parse(MoveStoreRequest, await readJsonBody(c));
+  if (!ledgerShards(c.env).includes(body.ledger_shard)) {
+    throw Errors.validation({ ledger_shard: [`must be a bound ledger shard: ${ledgerShards(c.env).join(", ")}`] });
+  }
+  const stub = c.env.STORE_SYNC.get(c.env.STORE_SYNC.idFromName(store.id));
+  const report = await stub.moveLedger(store, body.ledger_shard);
+  if ("error" in report) throw new ApiError(409, "MOVE_CONFLICT", `${report.error}.`, "conflict_error", { vector_store_id: id });
+  return c.json(report);
 });
 
 adminRoutes.post("/v1/admin/vector-stores/:vector_store_id/reconcile", async (c) => {

@@ -3,7 +3,14 @@ import { z } from "zod";
 import type { AppEnv } from "../env";
 import { MAX_BODY_CONTAINERS, MAX_BODY_DEPTH } from "../http/json-text";
 import { SyncRequest, SyncResponse, MAX_OPERATIONS } from "../schemas/sync";
-import { CreateApiKeyRequest, CreatedApiKey, CreateVectorStoreRequest, ReconcileRequest, VectorStore } from "../schemas/admin";
+import {
+  CreateApiKeyRequest,
+  CreatedApiKey,
+  CreateVectorStoreRequest,
+  MoveStoreRequest,
+  ReconcileRequest,
+  VectorStore,
+} from "../schemas/admin";
 import {
   NamespaceDeletionResponse,
   RecordListQuery,
@@ -18,6 +25,7 @@ import {
   HealthResponse,
   NamespaceListResponse,
   ReconcileResponse,
+  MoveResponse,
   StoredRecordResponse,
   SyncStatusResponse,
 } from "../schemas/responses";
@@ -51,6 +59,8 @@ export const SCHEMAS = {
   CreatedApiKey: [CreatedApiKey, "output"],
   ReconcileRequest: [ReconcileRequest, "input"],
   ReconcileReport: [ReconcileResponse, "output"],
+  MoveStoreRequest: [MoveStoreRequest, "input"],
+  MoveReport: [MoveResponse, "output"],
   Health: [HealthResponse, "output"],
   Error: [ErrorResponse, "output"],
 } as const satisfies Record<string, readonly [z.ZodType, "input" | "output"]>;
@@ -85,11 +95,19 @@ export const ERROR_CODES = {
   RATE_LIMIT_EXCEEDED: "too many requests of this kind for the organization; retry after Retry-After",
   INTERNAL_ERROR: "an unexpected failure; retry later, quoting the trace_id",
   UPSTREAM_UNAVAILABLE: "Workers AI or Vectorize failed and nothing was applied; retry the same request after Retry-After",
+  STORE_MOVING:
+    "the store's ledger is being copied to another shard (an admin move of a large store) and nothing was applied; retry after Retry-After",
+  MOVE_CONFLICT: "the store is already on that ledger shard, or a move of it to another shard is unfinished",
 } as const;
 type ErrorCode = keyof typeof ERROR_CODES;
 
 /** Codes whose answer carries Retry-After. */
-const RETRY_AFTER_CODES: ReadonlySet<ErrorCode> = new Set(["RATE_LIMIT_EXCEEDED", "UPSTREAM_UNAVAILABLE", "IDEMPOTENCY_KEY_IN_PROGRESS"]);
+const RETRY_AFTER_CODES: ReadonlySet<ErrorCode> = new Set([
+  "RATE_LIMIT_EXCEEDED",
+  "UPSTREAM_UNAVAILABLE",
+  "STORE_MOVING",
+  "IDEMPOTENCY_KEY_IN_PROGRESS",
+]);
 
 const STATUS_TEXT = {
   400: "Bad request",
@@ -326,7 +344,7 @@ const syncOperation = (operationId: string, summary: string) =>
       {
         409: ["STALE_SYNC", "RUN_COMPLETED", "IDEMPOTENCY_KEY_IN_PROGRESS"],
         422: ["IDEMPOTENCY_KEY_REUSED"],
-        503: ["UPSTREAM_UNAVAILABLE"],
+        503: ["UPSTREAM_UNAVAILABLE", "STORE_MOVING"],
       },
       INTERNAL,
     ),
@@ -451,7 +469,12 @@ export function buildOpenApiDocument() {
           security: API_KEY,
           parameters: [pathParam("vector_store_id"), pathParam("namespace")],
           ok: { status: 200, description: "What this call removed, and how many records remain.", schema: "NamespaceDeletion" },
-          errors: errorsOf(KEY_AUTH, STORE_ACCESS, { 404: ["NAMESPACE_NOT_FOUND"], 503: ["UPSTREAM_UNAVAILABLE"] }, INTERNAL),
+          errors: errorsOf(
+            KEY_AUTH,
+            STORE_ACCESS,
+            { 404: ["NAMESPACE_NOT_FOUND"], 503: ["UPSTREAM_UNAVAILABLE", "STORE_MOVING"] },
+            INTERNAL,
+          ),
         }),
       },
       "/v1/vector_stores/{vector_store_id}/records/{namespace}": {
@@ -561,6 +584,23 @@ export function buildOpenApiDocument() {
             schema: "ReconcileReport",
           },
           errors: errorsOf(ADMIN_AUTH, { 404: ["VECTOR_STORE_NOT_FOUND"] }, JSON_BODY, INTERNAL),
+        }),
+      },
+      "/v1/admin/vector-stores/{vector_store_id}/move": {
+        post: operation({
+          operationId: "moveVectorStore",
+          tag: "Admin",
+          summary: "Move a store's ledger to another shard (call again while done is false)",
+          security: ADMIN,
+          parameters: [pathParam("vector_store_id")],
+          body: { schema: "MoveStoreRequest", required: true, example: { ledger_shard: 1 } },
+          ok: {
+            status: 200,
+            description:
+              "Where the move stands. It runs in the store's Durable Object, between its syncs; a store too large for one call takes several, and its syncs are answered 503 STORE_MOVING until the copy is complete and the store switched.",
+            schema: "MoveReport",
+          },
+          errors: errorsOf(ADMIN_AUTH, { 404: ["VECTOR_STORE_NOT_FOUND"], 409: ["MOVE_CONFLICT"] }, JSON_BODY, INTERNAL),
         }),
       },
       "/health": {

@@ -14,7 +14,9 @@ import { getRunView } from "../db/runs";
 import { tryNormalizeTimestamp } from "../timestamps";
 import { MAX_OPERATIONS, SyncRequestEnvelope } from "../schemas/sync";
 import { authorizeStore } from "../auth/store-access";
-import { getSyncResult } from "../db/ledger";
+import { findSyncResult } from "../db/sync-lookup";
+import { indexOf, ledgerOf } from "../db/placement";
+import { shardsOfOrganization } from "../db/vector-stores";
 import { isQueryable } from "../vectors/queryable";
 import { syncThroughStoreObject } from "../sync/vector-store-sync";
 import { canonicalJson } from "../sync/canonical-json";
@@ -99,11 +101,15 @@ syncRoutes.get("/v1/connectors/pipeline/syncs", apiKeyAuth, async (c) => {
   if (!parsed.success) throw Errors.validation(fieldErrors(parsed.error));
   const { vector_store_id: storeId, limit, cursor } = parsed.data;
   const key = c.get("apiKey");
-  if (storeId !== undefined) await authorizeStore(c.env.DB, key, storeId);
+  // The shards to read: the store's, or those of the organization's stores.
+  const shards =
+    storeId !== undefined
+      ? [ledgerOf(c.env, await authorizeStore(c.env.DB, key, storeId))]
+      : (await shardsOfOrganization(c.env.DB, key.organization_id)).map((shard) => ledgerOf(c.env, { ledger_shard: shard }));
   const after = cursor === undefined ? null : decodeCursor(cursor, 2);
   if (cursor !== undefined && after === null) throw Errors.validation({ cursor: ["must be a next_cursor returned by this endpoint"] });
   const page = await listSyncs(
-    c.env.DB,
+    shards,
     key.organization_id,
     { store: storeId ?? null, stores: key.vector_store_ids },
     after as [string, string] | null,
@@ -120,7 +126,7 @@ syncRoutes.get("/v1/connectors/pipeline/runs/:vector_store_id/:sync_timestamp", 
   if (syncTimestamp === null) {
     throw Errors.validation({ sync_timestamp: ["must be an ISO 8601 date-time with a time zone, URL-encoded"] });
   }
-  const run = await getRunView(c.env.DB, store.id, syncTimestamp, Date.now());
+  const run = await getRunView(ledgerOf(c.env, store), store.id, syncTimestamp, Date.now());
   if (!run) {
     throw Errors.notFound("RUN_NOT_FOUND", `No full_refresh run of '${store.id}' has sync_timestamp '${raw}'.`, {
       vector_store_id: store.id,
@@ -132,8 +138,8 @@ syncRoutes.get("/v1/connectors/pipeline/runs/:vector_store_id/:sync_timestamp", 
 
 syncRoutes.get("/v1/connectors/pipeline/syncs/:sync_id", apiKeyAuth, async (c) => {
   const syncId = c.req.param("sync_id");
-  const row = await getSyncResult(c.env.DB, syncId);
   const key = c.get("apiKey");
+  const row = await findSyncResult(c.env, key.organization_id, syncId);
   // Another organization's sync is reported as missing, not forbidden: ids do not leak.
   if (
     !row ||
@@ -143,7 +149,7 @@ syncRoutes.get("/v1/connectors/pipeline/syncs/:sync_id", apiKeyAuth, async (c) =
     throw Errors.notFound("SYNC_NOT_FOUND", `Sync '${syncId}' was not found.`, { sync_id: syncId });
   }
   return c.json({
-    queryable: await isQueryable(c.env.VECTORIZE, row),
+    queryable: await isQueryable(indexOf(c.env, row.store), row),
     sync_id: row.id,
     organization_id: row.organization_id,
     vector_store_id: row.vector_store_id,

@@ -10,8 +10,10 @@ import { fieldErrors, NAMESPACE_PATTERN } from "../schemas/common";
 import { RecordListQuery } from "../schemas/lists";
 import { decodeCursor, encodeCursor, listRecords } from "../db/listings";
 import { SearchRequest } from "../schemas/search";
-import { vectorDeps } from "../vectors/deps";
+import { storeDeps } from "../vectors/deps";
+import { ledgerOf } from "../db/placement";
 import { searchStore } from "../vectors/search";
+import { STORE_MOVING_RETRY_AFTER_SECONDS } from "../sync/vector-store-sync";
 
 export const vectorStoreRoutes = new Hono<AppEnv>();
 vectorStoreRoutes.use("/v1/vector_stores/*", apiKeyAuth);
@@ -23,7 +25,7 @@ vectorStoreRoutes.get("/v1/vector_stores/:vector_store_id", async (c) => {
 
 vectorStoreRoutes.get("/v1/vector_stores/:vector_store_id/namespaces", async (c) => {
   const store = await authorizeStore(c.env.DB, c.get("apiKey"), c.req.param("vector_store_id"));
-  return c.json({ vector_store_id: store.id, namespaces: await listNamespaces(c.env.DB, store.id) });
+  return c.json({ vector_store_id: store.id, namespaces: await listNamespaces(ledgerOf(c.env, store), store.id) });
 });
 
 vectorStoreRoutes.get("/v1/vector_stores/:vector_store_id/records/:namespace", async (c) => {
@@ -34,7 +36,7 @@ vectorStoreRoutes.get("/v1/vector_stores/:vector_store_id/records/:namespace", a
   const after = parsed.data.cursor === undefined ? null : decodeCursor(parsed.data.cursor, 1);
   if (parsed.data.cursor !== undefined && after === null)
     throw Errors.validation({ cursor: ["must be a next_cursor returned by this endpoint"] });
-  const page = await listRecords(c.env.DB, store.id, namespace, after?.[0] ?? null, parsed.data.limit);
+  const page = await listRecords(ledgerOf(c.env, store), store.id, namespace, after?.[0] ?? null, parsed.data.limit);
   return c.json({
     vector_store_id: store.id,
     namespace,
@@ -49,6 +51,17 @@ vectorStoreRoutes.delete("/v1/vector_stores/:vector_store_id/namespaces/:namespa
   // Through the store's Durable Object, like a sync: never interleaved with one.
   const stub = c.env.STORE_SYNC.get(c.env.STORE_SYNC.idFromName(store.id));
   const deletion = NAMESPACE_PATTERN.test(namespace) ? await stub.deleteNamespace(store, namespace) : null;
+  if (deletion === "moving") {
+    throw new ApiError(
+      503,
+      "STORE_MOVING",
+      "This vector store's ledger is being moved to another shard; nothing was deleted. Retry the request shortly.",
+      "api_error",
+      { vector_store_id: store.id },
+      "Store ledger move in progress",
+      { "Retry-After": String(STORE_MOVING_RETRY_AFTER_SECONDS) },
+    );
+  }
   if (!deletion) {
     throw Errors.notFound("NAMESPACE_NOT_FOUND", `Namespace '${namespace}' has no records in '${store.id}'.`, { namespace });
   }
@@ -71,7 +84,7 @@ vectorStoreRoutes.get("/v1/vector_stores/:vector_store_id/records/:namespace/:re
   // Hono decodes path parameters, so ids with '/' or spaces arrive whole when URL-encoded.
   const namespace = c.req.param("namespace");
   const recordId = c.req.param("record_id");
-  const record = await getRecord(c.env.DB, store.id, namespace, recordId);
+  const record = await getRecord(ledgerOf(c.env, store), store.id, namespace, recordId);
   if (!record) {
     throw Errors.notFound("RECORD_NOT_FOUND", `Record '${recordId}' was not found in namespace '${namespace}'.`, {
       namespace,
@@ -86,5 +99,5 @@ vectorStoreRoutes.post("/v1/vector_stores/:vector_store_id/search", searchRateLi
   const store = await authorizeStore(c.env.DB, c.get("apiKey"), c.req.param("vector_store_id"));
   const parsed = SearchRequest.safeParse(await readJsonBody(c));
   if (!parsed.success) throw Errors.validation(fieldErrors(parsed.error));
-  return c.json(await searchStore({ db: c.env.DB, ...vectorDeps(c.env) }, store, parsed.data));
+  return c.json(await searchStore(storeDeps(c.env, store), store, parsed.data));
 });

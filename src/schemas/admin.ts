@@ -22,6 +22,12 @@ export const CreateVectorStoreRequest = z.object({
   text_fields: FieldPaths.optional(),
   /** Dot paths of data copied into each vector's metadata (filterable in search). */
   metadata_fields: FieldPaths.optional(),
+  /**
+   * The Vectorize index for the store's vectors (0: VECTORIZE, n: VECTORIZE_n), e.g. an index of
+   * its own kept out of automatic placement (DEDICATED_VECTOR_INDEXES). Default: the pool index
+   * with the fewest stores.
+   */
+  index: z.number().int().min(0).max(9999).optional(),
 });
 
 export const VectorStore = z.object({
@@ -33,6 +39,13 @@ export const VectorStore = z.object({
   dimensions: z.number().int(),
   text_fields: z.array(z.string()).nullable(),
   metadata_fields: z.array(z.string()).nullable(),
+  ledger_shard: z.number().int().meta({ description: "The ledger shard (D1 database LEDGER_n) holding the store's records." }),
+  index: z.number().int().meta({ description: "The Vectorize index holding its vectors (0: VECTORIZE, n: VECTORIZE_n)." }),
+});
+
+export const MoveStoreRequest = z.object({
+  /** The ledger shard to move the store to (a bound LEDGER_n). */
+  ledger_shard: z.number().int().min(0).max(9999),
 });
 
 export const CreateApiKeyRequest = z.object({

@@ -51,6 +51,21 @@ export const SyncStatusResponse = SyncResponse.extend({
 });
 
 /** POST /v1/admin/vector-stores/{vector_store_id}/reconcile: one page of the ledger checked against the index. */
+export const MoveResponse = z.object({
+  vector_store_id: z.string(),
+  from: z.number().int().meta({ description: "The shard the store is moving from." }),
+  to: z.number().int().meta({ description: "The shard it is moving to." }),
+  phase: z.enum(["clear", "records", "tables", "switch", "cleanup", "done"]).meta({
+    description: "Where the move stands: copying (clear, records, tables), switching, deleting the source's rows (cleanup), done.",
+  }),
+  cursor: z.array(z.string()).nullable(),
+  records_copied: z.number().int(),
+  syncs_copied: z.number().int(),
+  runs_copied: z.number().int(),
+  rows_deleted: z.number().int().meta({ description: "Rows of the store deleted from the source shard after the switch." }),
+  done: z.boolean().meta({ description: "False: call again to go on." }),
+});
+
 export const ReconcileResponse = z.object({
   /** Records checked on this page. */
   checked: z.number().int(),

@@ -1,7 +1,7 @@
 import { ApiError } from "../errors";
 import { span } from "../profile";
 import { randomToken } from "../crypto";
-import { commitPlan, loadLedger, type SyncRow } from "../db/ledger";
+import { commitPlan, loadLedger } from "../db/ledger";
 import type { VectorStore } from "../db/vector-stores";
 import type { SyncResponse } from "../schemas/sync";
 import { removeVectors, writeVectors, type VectorDeps } from "../vectors/vector-sync";
@@ -55,7 +55,8 @@ export async function runSync(
   deps: SyncDeps,
   store: VectorStore,
   input: SyncInput,
-  idempotency: SyncRow["idempotency"] = null,
+  /** The sync's id, when fixed before it runs (an Idempotency-Key's reservation names it). */
+  givenSyncId: string | null = null,
   /** The operations checked already (runIdempotentSync checks them before reserving its key). */
   prechecked?: CheckedOperation[],
 ): Promise<SyncResponse> {
@@ -184,7 +185,7 @@ export async function runSync(
 
   const processed = checked.length;
   const failed = plan.results.failed;
-  const syncId = newSyncId();
+  const syncId = givenSyncId ?? newSyncId();
   const response: SyncResponse = {
     status: failed === 0 && plan.errors.length === 0 ? "success" : failed === processed ? "failed" : "partial_success",
     sync_id: syncId,
@@ -227,7 +228,6 @@ export async function runSync(
         status: response.status,
         result: response,
         mutationIds: [...written.mutationIds, ...removed.mutationIds],
-        idempotency,
       },
       syncedAt,
       run,

@@ -1,9 +1,10 @@
 import { ApiError } from "../errors";
 import { randomToken } from "../crypto";
 import type { VectorStore } from "../db/vector-stores";
-import { releaseIdempotencyKey, reserveIdempotencyKey, type IdempotencyKeyRow } from "../db/ledger";
+import { completeIdempotencyKey, releaseIdempotencyKey, reserveIdempotencyKey, type IdempotencyKeyRow } from "../db/idempotency-keys";
+import { getSyncResult } from "../db/ledger";
 import type { SyncResponse } from "../schemas/sync";
-import { runSync, type SyncDeps, type SyncInput } from "./engine";
+import { newSyncId, runSync, type SyncDeps, type SyncInput } from "./engine";
 import { checkOperations } from "./operations";
 import { span } from "../profile";
 import { sha256Base64 } from "../crypto";
@@ -51,19 +52,20 @@ export function bodyHashOf(envelope: string, operationHashes: string[]): Promise
 
 /**
  * Runs a sync under an optional Idempotency-Key. Before any work the key is reserved for the
- * organization with one conditional insert in D1 (atomic, so two requests with one key to two
- * stores, which run in two Durable Objects, cannot both run). Then:
- * - reserved: the sync runs; its commit completes the reservation in the same transaction, and a
- *   failure deletes it, so the client's retry runs;
+ * organization with one conditional insert in the catalog (atomic, so two requests with one key
+ * to two stores, which run in two Durable Objects, cannot both run), fixing the sync's id. Then:
+ * - reserved: the sync runs and commits in the store's ledger shard, then the key is completed in
+ *   the catalog; a failure before the commit deletes the reservation, so the client's retry runs;
  * - another request holds the key, with another body: 422 IDEMPOTENCY_KEY_REUSED;
  * - it holds it with this body and is still running: 409 IDEMPOTENCY_KEY_IN_PROGRESS, Retry-After;
  * - it completed with this body within 24 hours: its stored result (same sync_id), replayed
  *   without applying anything again.
  * A pending reservation older than ABANDONED_RESERVATION_MS, or a completed one older than 24
- * hours, is taken over by the next request.
+ * hours, is taken over by the next request; an abandoned one whose sync had committed (its worker
+ * died before completing the key) is completed and answered with that sync's result.
  */
 export async function runIdempotentSync(
-  deps: SyncDeps,
+  deps: SyncDeps & { catalog: D1Database },
   store: VectorStore,
   input: SyncInput,
   idempotency: IdempotencyRequest | null,
@@ -76,54 +78,84 @@ export async function runIdempotentSync(
   if (options.consumeOperations) input.operations = [];
   if (!idempotency) return { response: await runSync(deps, store, input, null, checked), replayed: false };
   const bodyHash = await bodyHashOf(idempotency.envelope, operationHashes!);
+  const { organizationId, key } = idempotency;
 
   const now = Date.now();
   const reservationId = `idr_${randomToken(12)}`;
   const row = await span("idempotency key reserve", () =>
-    reserveIdempotencyKey(deps.db, {
-      organizationId: idempotency.organizationId,
-      key: idempotency.key,
+    reserveIdempotencyKey(deps.catalog, {
+      organizationId,
+      key,
       reservationId,
       bodyHash,
       vectorStoreId: store.id,
+      syncId: newSyncId(),
       now: new Date(now).toISOString(),
       abandonedBefore: new Date(now - ABANDONED_RESERVATION_MS).toISOString(),
       expiredBefore: new Date(now - IDEMPOTENCY_WINDOW_MS).toISOString(),
     }),
   );
   if (!row) throw new Error("Idempotency-Key reservation: the key's row is missing right after its insert");
-  if (row.reservation_id !== reservationId) return { response: answerHeldKey(row, idempotency.key, bodyHash), replayed: true };
+  if (row.reservation_id !== reservationId) return { response: await answerHeldKey(deps.db, row, key, bodyHash), replayed: true };
+  const complete = () => completeIdempotencyKey(deps.catalog, organizationId, key, reservationId, new Date().toISOString());
 
+  // Taken over from an abandoned reservation of this body: its sync may have committed.
+  const committed = await storedResult(deps.db, row.sync_id);
+  if (committed) {
+    await complete();
+    return { response: committed, replayed: true };
+  }
+
+  let response: SyncResponse;
   try {
-    const response = await runSync(
-      deps,
-      store,
-      input,
-      { organizationId: idempotency.organizationId, key: idempotency.key, bodyHash, reservationId },
-      checked,
-    );
-    return { response, replayed: false };
+    response = await runSync(deps, store, input, row.sync_id, checked);
   } catch (err) {
-    // Nothing was committed (the commit completes the reservation in its own transaction): free
-    // the key for the retry. Should this fail too, the reservation lapses as abandoned.
-    try {
-      await releaseIdempotencyKey(deps.db, idempotency.organizationId, idempotency.key, reservationId);
-    } catch (releaseErr) {
-      console.warn(
-        JSON.stringify({
-          level: "warn",
-          event: "idempotency_release_failed",
-          vector_store_id: store.id,
-          message: String(releaseErr).slice(0, 300),
-        }),
-      );
-    }
+    await settleFailedRun(deps, store, idempotency, reservationId, row.sync_id, complete);
     throw err;
+  }
+  try {
+    await complete();
+  } catch (err) {
+    // The sync committed: its answer stands. The key stays pending until it lapses as abandoned;
+    // the request that then takes it over finds this sync and answers with it.
+    warn("idempotency_complete_failed", store.id, err);
+  }
+  return { response, replayed: false };
+}
+
+function warn(event: string, storeId: string, err: unknown) {
+  console.warn(JSON.stringify({ level: "warn", event, vector_store_id: storeId, message: String(err).slice(0, 300) }));
+}
+
+/** A sync's stored answer in the ledger shard, or null when it never committed. */
+async function storedResult(db: D1Database, syncId: string): Promise<SyncResponse | null> {
+  const row = await getSyncResult(db, syncId);
+  return row ? (JSON.parse(row.result) as SyncResponse) : null;
+}
+
+/**
+ * After a failed run: had the commit gone through after all (an error on its way back), the key
+ * is completed; otherwise it is freed for the client's retry. Should that check fail too, the
+ * reservation is left to lapse as abandoned (the takeover then checks again).
+ */
+async function settleFailedRun(
+  deps: SyncDeps & { catalog: D1Database },
+  store: VectorStore,
+  idempotency: IdempotencyRequest,
+  reservationId: string,
+  syncId: string,
+  complete: () => Promise<void>,
+) {
+  try {
+    if (await getSyncResult(deps.db, syncId)) await complete();
+    else await releaseIdempotencyKey(deps.catalog, idempotency.organizationId, idempotency.key, reservationId);
+  } catch (err) {
+    warn("idempotency_release_failed", store.id, err);
   }
 }
 
 /** The answer for a key another request holds: its stored result, or why this one may not run. */
-function answerHeldKey(row: IdempotencyKeyRow, key: string, bodyHash: string): SyncResponse {
+async function answerHeldKey(db: D1Database, row: IdempotencyKeyRow, key: string, bodyHash: string): Promise<SyncResponse> {
   if (row.body_hash !== bodyHash) {
     throw new ApiError(
       422,
@@ -144,7 +176,9 @@ function answerHeldKey(row: IdempotencyKeyRow, key: string, bodyHash: string): S
       { "Retry-After": String(IN_PROGRESS_RETRY_AFTER_SECONDS) },
     );
   }
-  // The completion and the sync's stored result commit in one transaction, so the result is there.
-  if (row.result === null) throw new Error(`Idempotency-Key completed by sync ${row.sync_id}, whose result is missing`);
-  return JSON.parse(row.result) as SyncResponse;
+  // Completed only after its sync committed; the body (so the store) is this request's, and a
+  // store's syncs follow it to another shard, so its shard holds the result (kept >= 24 h).
+  const result = await storedResult(db, row.sync_id);
+  if (result === null) throw new Error(`Idempotency-Key completed by sync ${row.sync_id}, whose result is missing`);
+  return result;
 }

@@ -3,7 +3,10 @@ import type { Bindings } from "../env";
 import { ApiError } from "../errors";
 import type { VectorStore } from "../db/vector-stores";
 import type { SyncResponse } from "../schemas/sync";
-import { vectorDeps } from "../vectors/deps";
+import { storeDeps } from "../vectors/deps";
+import { ledgerOf } from "../db/placement";
+import { switchLedgerShard } from "../db/vector-stores";
+import { advanceMove, newMoveState, type MoveState } from "../db/shard-move";
 import { runIdempotentSync, type IdempotencyRequest } from "./idempotency";
 import type { SyncInput } from "./engine";
 import { reconcilePage, type ReconcileReport } from "../vectors/reconcile";
@@ -25,11 +28,28 @@ export type SyncOutcome =
       };
     };
 
+/** A move's answer: where it stands (call again while `done` is false). */
+export interface MoveReport extends MoveState {
+  vector_store_id: string;
+  done: boolean;
+}
+
+/** Retry-After (seconds) of a sync refused while its store's ledger is being copied to another shard. */
+export const STORE_MOVING_RETRY_AFTER_SECONDS = 30;
+
+/** D1 round trips one call of a shard move makes at most (a Worker invocation's subrequests are limited). */
+export const MOVE_QUERIES_PER_CALL = 400;
+
+const MOVED_TO = "ledger_shard";
+const MOVE = "move";
+
 /**
  * One object per vector store: every sync of a store runs here, one at a time, so two requests
  * never interleave their ledger reads, vector writes and ledger commits (which could leave the
  * index holding an older request's vectors under a newer ledger row). Reads (search, status,
- * records) do not come here and stay concurrent.
+ * records) do not come here and stay concurrent. A shard move of the store runs here too, and the
+ * object remembers where it moved the store: a request that read the store's placement before the
+ * switch still reaches the new shard.
  */
 export class VectorStoreSync extends DurableObject<Bindings> {
   // A Durable Object runs one event at a time only until it awaits I/O; this queue keeps whole
@@ -42,12 +62,74 @@ export class VectorStoreSync extends DurableObject<Bindings> {
 
   /** Reconciliation writes to the index too, so it takes its turn between syncs. */
   async reconcile(store: VectorStore, cursor: string | null, limit: number): Promise<ReconcileReport> {
-    return this.serially(() => reconcilePage({ db: this.env.DB, ...vectorDeps(this.env) }, store, cursor, limit));
+    return this.serially(async () => {
+      const placed = await this.placed(store);
+      // While the ledger is half copied, nothing is checked: the next run comes back to this page.
+      if (!placed) return { checked: 0, missing: 0, repaired: 0, stale_deleted: 0, failed: 0, next_cursor: cursor };
+      return reconcilePage(storeDeps(this.env, placed), placed, cursor, limit);
+    });
   }
 
   /** Deleting a namespace removes vectors and ledger rows together, so it takes its turn too. */
-  async deleteNamespace(store: VectorStore, namespace: string): Promise<NamespaceDeletion | null> {
-    return this.serially(() => deleteNamespacePage({ db: this.env.DB, ...vectorDeps(this.env) }, store, namespace));
+  async deleteNamespace(store: VectorStore, namespace: string): Promise<NamespaceDeletion | null | "moving"> {
+    return this.serially(async () => {
+      const placed = await this.placed(store);
+      return placed ? deleteNamespacePage(storeDeps(this.env, placed), placed, namespace) : "moving";
+    });
+  }
+
+  /**
+   * Moves the store's ledger to shard `to` (src/db/shard-move.ts), as far as one call's budget
+   * allows; calling again resumes. Syncs queued meanwhile run after this call, on the shard the
+   * store is then on. Between the calls of a move that needs several, the store's syncs are refused
+   * (503 STORE_MOVING) until the copy is complete and the catalog switched; the source's rows are
+   * deleted after the switch, with syncs running again.
+   */
+  async moveLedger(store: VectorStore, to: number, maxQueries = MOVE_QUERIES_PER_CALL): Promise<MoveReport | { error: string }> {
+    return this.serially(async () => {
+      let state = await this.ctx.storage.get<MoveState>(MOVE);
+      if (state && state.to !== to && state.phase !== "done") {
+        return { error: `a move of this store to ledger shard ${state.to} is under way: finish it first` };
+      }
+      if (!state || state.phase === "done") {
+        const from = (await this.ctx.storage.get<number>(MOVED_TO)) ?? store.ledger_shard;
+        if (from === to) return { error: `the store is already on ledger shard ${to}` };
+        state = newMoveState(from, to);
+      }
+      const current = state;
+      await advanceMove(
+        {
+          source: ledgerOf(this.env, { ledger_shard: current.from }),
+          target: ledgerOf(this.env, { ledger_shard: current.to }),
+          storeId: store.id,
+          maxQueries,
+          switchPlacement: async () => {
+            if (!(await switchLedgerShard(this.env.DB, store.id, current.from, current.to))) {
+              // Only this object switches a store's shard: the catalog already says `to` after an
+              // interrupted call, anything else is a concurrent admin change.
+              const row = await this.env.DB.prepare("SELECT ledger_shard FROM vector_stores WHERE id = ?1")
+                .bind(store.id)
+                .first<{ ledger_shard: number }>();
+              if (row?.ledger_shard !== current.to) throw new Error(`store ${store.id} is not on ledger shard ${current.from} any more`);
+            }
+            await this.ctx.storage.put(MOVED_TO, current.to);
+          },
+        },
+        current,
+      ).finally(() => this.ctx.storage.put(MOVE, current));
+      return { vector_store_id: store.id, ...current, done: current.phase === "done" };
+    });
+  }
+
+  /**
+   * The store as this object knows it: on the shard it last moved it to (a caller may have read
+   * the placement before the switch), or null while a move's copy is incomplete.
+   */
+  private async placed(store: VectorStore): Promise<VectorStore | null> {
+    const move = await this.ctx.storage.get<MoveState>(MOVE);
+    if (move && (move.phase === "clear" || move.phase === "records" || move.phase === "tables" || move.phase === "switch")) return null;
+    const movedTo = await this.ctx.storage.get<number>(MOVED_TO);
+    return movedTo === undefined || movedTo === store.ledger_shard ? store : { ...store, ledger_shard: movedTo };
   }
 
   private serially<T>(work: () => Promise<T>): Promise<T> {
@@ -58,8 +140,20 @@ export class VectorStoreSync extends DurableObject<Bindings> {
 
   private async runOne(store: VectorStore, input: SyncInput, idempotency: IdempotencyRequest | null): Promise<SyncOutcome> {
     try {
+      const placed = await this.placed(store);
+      if (!placed) {
+        throw new ApiError(
+          503,
+          "STORE_MOVING",
+          "This vector store's ledger is being moved to another shard; nothing was applied. Retry the request shortly.",
+          "api_error",
+          { vector_store_id: store.id },
+          "Store ledger move in progress",
+          { "Retry-After": String(STORE_MOVING_RETRY_AFTER_SECONDS) },
+        );
+      }
       // input is this call's own copy (RPC cloned it): its bytes are let go once checked.
-      const { response, replayed } = await runIdempotentSync({ db: this.env.DB, ...vectorDeps(this.env) }, store, input, idempotency, {
+      const { response, replayed } = await runIdempotentSync(storeDeps(this.env, placed), placed, input, idempotency, {
         consumeOperations: true,
       });
       return { ok: true, response, replayed };

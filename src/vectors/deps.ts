@@ -1,4 +1,5 @@
 import type { Bindings } from "../env";
+import { indexOf, ledgerOf, type Placement } from "../db/placement";
 import { defaultSleep, type RetryPolicy } from "./retry";
 import type { VectorDeps } from "./vector-sync";
 
@@ -7,13 +8,21 @@ export function retryPolicy(env: Pick<Bindings, "UPSTREAM_RETRY_BASE_MS">): Retr
   return { attempts: 4, baseDelayMs: Number.isFinite(base) ? base : 200, sleep: defaultSleep };
 }
 
-/** The embedding and index dependencies of the sync engine and search, from the worker's bindings. */
-export function vectorDeps(env: Bindings): VectorDeps {
+/** The embedding and index dependencies of a store's syncs and searches: its own index. */
+export function vectorDeps(env: Bindings, store: Pick<Placement, "index">): VectorDeps {
   const inFlight = Number(env.EMBED_CALLS_IN_FLIGHT);
   return {
     ai: env.AI,
-    index: env.VECTORIZE,
+    index: indexOf(env, store),
     retry: retryPolicy(env),
     ...(Number.isInteger(inFlight) && inFlight >= 1 ? { embedCallsInFlight: inFlight } : {}),
   };
+}
+
+/**
+ * Everything a store's sync, search, reconciliation or namespace deletion works with, routed by its
+ * placement: its ledger shard (db), the catalog (for Idempotency-Keys) and its index.
+ */
+export function storeDeps(env: Bindings, store: Placement): VectorDeps & { db: D1Database; catalog: D1Database } {
+  return { db: ledgerOf(env, store), catalog: env.DB, ...vectorDeps(env, store) };
 }
