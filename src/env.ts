@@ -24,6 +24,8 @@ export interface Bindings {
    * in dev and tests. Indexes 1.. are bound as VECTORIZE_1, VECTORIZE_2... and found by name.
    */
   VECTORIZE: VectorIndexBinding;
+  /** Where store objects are created: D1's primary region (a locationHint, default "enam"). */
+  STORE_LOCATION_HINT?: string;
   /** Indexes given to a store only when its creation names them, e.g. "2,3" (src/db/placement.ts). */
   DEDICATED_VECTOR_INDEXES?: string;
   /** Workers Static Assets (wrangler.toml [assets]): Swagger UI's files for /docs. Absent in the bench's Miniflare. */

@@ -13,8 +13,15 @@ export interface ApiKeyRecord {
 const HASH_PREFIX = "key:";
 const ID_PREFIX = "keyid:";
 
+/**
+ * Seconds a key's record may be served from the edge cache of the location reading it (KV's
+ * cacheTtl, at least KV's minimum): a read then costs no trip to KV's central store. A revoked
+ * key's stale record is harmless: revocations are checked in D1 (docs/latency.md).
+ */
+export const API_KEY_CACHE_TTL_SECONDS = 60;
+
 export async function findApiKey(kv: KVNamespace, plaintext: string): Promise<ApiKeyRecord | null> {
-  return kv.get<ApiKeyRecord>(HASH_PREFIX + (await sha256Hex(plaintext)), "json");
+  return kv.get<ApiKeyRecord>(HASH_PREFIX + (await sha256Hex(plaintext)), { type: "json", cacheTtl: API_KEY_CACHE_TTL_SECONDS });
 }
 
 /** Stores a key under its hash and an index from key_id to that hash (for revocation). */

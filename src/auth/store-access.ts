@@ -13,13 +13,18 @@ export async function authorizeStore(
   vectorStoreId: string,
   organizationId: string = key.organization_id,
 ): Promise<VectorStore> {
+  checkStoreAccess(key, vectorStoreId, organizationId);
+  const store = await getVectorStore(db, vectorStoreId);
+  if (!store || store.organization_id !== key.organization_id) throw Errors.storeNotFound(vectorStoreId);
+  return store;
+}
+
+/** The checks a key's record answers by itself (403s): the rest needs the catalog (authorizeStore). */
+export function checkStoreAccess(key: ApiKeyRecord, vectorStoreId: string, organizationId: string): void {
   if (organizationId !== key.organization_id) {
     throw Errors.forbidden("This API key does not belong to the organization given.");
   }
   if (key.vector_store_ids && !key.vector_store_ids.includes(vectorStoreId)) {
     throw Errors.forbidden("This API key is not allowed to use this vector store.");
   }
-  const store = await getVectorStore(db, vectorStoreId);
-  if (!store || store.organization_id !== key.organization_id) throw Errors.storeNotFound(vectorStoreId);
-  return store;
 }

@@ -23,11 +23,15 @@ export interface IdempotencyKeyRow {
 // Inserts a pending reservation, or takes over a row that no longer counts: a pending one older
 // than the abandonment bound (its worker died) or a completed one past the replay window.
 // Anything else stays as it is. Taking over an abandoned reservation of the same body keeps its
-// sync id (that sync may have committed before its worker died).
+// sync id (that sync may have committed before its worker died). Only for a request that may run:
+// its API key not revoked (?10) and its store the organization's; otherwise nothing is written
+// (the same batch reads both, and the request is refused).
 const RESERVE = `
   INSERT INTO idempotency_reservations (organization_id, key, reservation_id, body_hash, vector_store_id, state,
                                         sync_id, created_at, completed_at)
-  VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?9, ?6, NULL)
+  SELECT ?1, ?2, ?3, ?4, ?5, 'pending', ?9, ?6, NULL
+  WHERE NOT EXISTS (SELECT 1 FROM revoked_api_keys WHERE key_id = ?10)
+    AND EXISTS (SELECT 1 FROM vector_stores WHERE id = ?5 AND organization_id = ?1)
   ON CONFLICT (organization_id, key) DO UPDATE SET
     reservation_id = excluded.reservation_id, body_hash = excluded.body_hash,
     vector_store_id = excluded.vector_store_id,
@@ -42,34 +46,51 @@ const READ = `
   SELECT reservation_id, body_hash, vector_store_id, state, sync_id, created_at, completed_at
   FROM idempotency_reservations WHERE organization_id = ?1 AND key = ?2`;
 
+export interface Reservation {
+  organizationId: string;
+  key: string;
+  reservationId: string;
+  bodyHash: string;
+  vectorStoreId: string;
+  syncId: string;
+  /** The API key making the request: nothing is reserved for a revoked one. */
+  apiKeyId: string;
+  /** ISO timestamps: now, and the cut-offs before which a pending / completed row may be taken over. */
+  now: string;
+  abandonedBefore: string;
+  expiredBefore: string;
+}
+
 /**
- * Tries to reserve an Idempotency-Key for a sync of id `syncId` and reads the key's row as it
- * then stands, in one transaction (one round trip): the reservation is the caller's when the row
- * carries its reservationId (with `syncId`, or the sync id of the abandoned reservation it took
- * over); otherwise the row is another request's (pending, or completed).
+ * The two statements that try to reserve an Idempotency-Key for a sync of id `syncId` and read
+ * the key's row as it then stands, for the request's first catalog batch (one transaction): the
+ * reservation is the caller's when the row carries its reservationId (with `syncId`, or the sync
+ * id of the abandoned reservation it took over); otherwise the row is another request's (pending,
+ * or completed), or there is none (the request may not run).
  */
-export async function reserveIdempotencyKey(
-  catalog: D1Database,
-  r: {
-    organizationId: string;
-    key: string;
-    reservationId: string;
-    bodyHash: string;
-    vectorStoreId: string;
-    syncId: string;
-    /** ISO timestamps: now, and the cut-offs before which a pending / completed row may be taken over. */
-    now: string;
-    abandonedBefore: string;
-    expiredBefore: string;
-  },
-): Promise<IdempotencyKeyRow | null> {
-  const [, read] = await catalog.batch([
+export function reservationStatements(catalog: D1Database, r: Reservation): D1PreparedStatement[] {
+  return [
     catalog
       .prepare(RESERVE)
-      .bind(r.organizationId, r.key, r.reservationId, r.bodyHash, r.vectorStoreId, r.now, r.abandonedBefore, r.expiredBefore, r.syncId),
+      .bind(
+        r.organizationId,
+        r.key,
+        r.reservationId,
+        r.bodyHash,
+        r.vectorStoreId,
+        r.now,
+        r.abandonedBefore,
+        r.expiredBefore,
+        r.syncId,
+        r.apiKeyId,
+      ),
     catalog.prepare(READ).bind(r.organizationId, r.key),
-  ]);
-  return ((read?.results ?? []) as unknown as IdempotencyKeyRow[])[0] ?? null;
+  ];
+}
+
+/** The key's row from the second statement's result. */
+export function reservationFromResult(result: D1Result | undefined): IdempotencyKeyRow | null {
+  return ((result?.results ?? []) as unknown as IdempotencyKeyRow[])[0] ?? null;
 }
 
 /**

@@ -52,8 +52,18 @@ export async function getStoresPage(
   return results.map(({ extra, ...row }) => ({ store: toStore(row), extra }));
 }
 
+/** The statement reading a store's row, for a batch (read its result with storeFromResult). */
+export function vectorStoreStatement(db: D1Database, id: string): D1PreparedStatement {
+  return db.prepare(`SELECT ${COLUMNS} FROM vector_stores WHERE id = ?1`).bind(id);
+}
+
+export function storeFromResult(result: D1Result | undefined): VectorStore | null {
+  const row = result?.results[0] as VectorStoreRow | undefined;
+  return row ? toStore(row) : null;
+}
+
 export async function getVectorStore(db: D1Database, id: string): Promise<VectorStore | null> {
-  const row = await db.prepare(`SELECT ${COLUMNS} FROM vector_stores WHERE id = ?1`).bind(id).first<VectorStoreRow>();
+  const row = await vectorStoreStatement(db, id).first<VectorStoreRow>();
   return row ? toStore(row) : null;
 }
 

@@ -1,7 +1,9 @@
+import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../env";
 import { Errors } from "../errors";
-import { findApiKey, isRevoked } from "../auth/api-keys";
+import { findApiKey, isRevoked, type ApiKeyRecord } from "../auth/api-keys";
+import { knownRevoked, rememberRevoked } from "../auth/revocations";
 
 function presentedKey(header: (name: string) => string | undefined): string | null {
   const xApiKey = header("X-API-Key")?.trim();
@@ -11,13 +13,39 @@ function presentedKey(header: (name: string) => string | undefined): string | nu
   return match ? match[1]! : null;
 }
 
-/** Resolves the pipeline API key (X-API-Key, or Authorization: Bearer) to its KV record. */
-export const apiKeyAuth = createMiddleware<AppEnv>(async (c, next) => {
+/**
+ * The key's KV record (read through the edge cache), refused when unknown, marked revoked, or
+ * known revoked to this isolate: all local, before the rate limiter.
+ */
+async function localKey(c: Context<AppEnv>): Promise<ApiKeyRecord> {
   const key = presentedKey((name) => c.req.header(name));
   if (!key) throw Errors.authenticationRequired();
   const record = await findApiKey(c.env.API_KEYS, key);
-  // KV may still serve a just-revoked key for up to a minute in other locations; D1 does not.
-  if (!record || record.revoked || (await isRevoked(c.env.DB, record.key_id))) throw Errors.invalidApiKey();
+  if (!record || record.revoked || knownRevoked(record.key_id)) throw Errors.invalidApiKey();
+  return record;
+}
+
+/**
+ * Resolves the pipeline API key (X-API-Key, or Authorization: Bearer) to its KV record, and checks
+ * the catalog's revocations: KV may still serve a just-revoked key for up to a minute in other
+ * locations (and its edge cache for cacheTtl); D1 does not.
+ */
+export const apiKeyAuth = createMiddleware<AppEnv>(async (c, next) => {
+  const record = await localKey(c);
+  if (await isRevoked(c.env.DB, record.key_id)) {
+    rememberRevoked(record.key_id);
+    throw Errors.invalidApiKey();
+  }
   c.set("apiKey", record);
+  await next();
+});
+
+/**
+ * The sync route's: the local checks only. Revocation is checked by the store's object in its first
+ * D1 batch, before it answers anything else (src/sync/idempotency.ts), so the sync path makes one
+ * remote call; a key found revoked there is remembered (syncThroughStoreObject).
+ */
+export const apiKeyAuthDeferred = createMiddleware<AppEnv>(async (c, next) => {
+  c.set("apiKey", await localKey(c));
   await next();
 });

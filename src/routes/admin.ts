@@ -11,6 +11,7 @@ import { ledgerShards, placeNewStore, vectorIndexes } from "../db/placement";
 import { getVectorStore, insertVectorStore, listStoreIdsOfOrganization } from "../db/vector-stores";
 import { createApiKey, revokeApiKey } from "../auth/api-keys";
 import { EMBEDDING_MODELS } from "../vectors/embedder";
+import { storeObject } from "../sync/vector-store-sync";
 
 export const adminRoutes = new Hono<AppEnv>();
 adminRoutes.use("/v1/admin/*", adminAuth);
@@ -86,7 +87,7 @@ adminRoutes.post("/v1/admin/vector-stores/:vector_store_id/move", async (c) => {
   if (!ledgerShards(c.env).includes(body.ledger_shard)) {
     throw Errors.validation({ ledger_shard: [`must be a bound ledger shard: ${ledgerShards(c.env).join(", ")}`] });
   }
-  const stub = c.env.STORE_SYNC.get(c.env.STORE_SYNC.idFromName(store.id));
+  const stub = storeObject(c.env, store.id);
   const report = await stub.moveLedger(store, body.ledger_shard);
   if ("error" in report) throw new ApiError(409, "MOVE_CONFLICT", `${report.error}.`, "conflict_error", { vector_store_id: id });
   return c.json(report);
@@ -99,6 +100,6 @@ adminRoutes.post("/v1/admin/vector-stores/:vector_store_id/reconcile", async (c)
   // An empty body means "from the start, default page size".
   const empty = (c.req.header("Content-Length") ?? "") === "0" || !c.req.header("Content-Type");
   const body = parse(ReconcileRequest, empty ? {} : await readJsonBody(c));
-  const stub = c.env.STORE_SYNC.get(c.env.STORE_SYNC.idFromName(store.id));
+  const stub = storeObject(c.env, store.id);
   return c.json(await stub.reconcile(store, body.cursor ?? null, body.limit));
 });

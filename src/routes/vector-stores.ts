@@ -13,7 +13,8 @@ import { SearchRequest } from "../schemas/search";
 import { storeDeps } from "../vectors/deps";
 import { ledgerOf } from "../db/placement";
 import { searchStore } from "../vectors/search";
-import { STORE_MOVING_RETRY_AFTER_SECONDS } from "../sync/vector-store-sync";
+import { storeObject } from "../sync/vector-store-sync";
+import { storeMoving } from "../sync/idempotency";
 
 export const vectorStoreRoutes = new Hono<AppEnv>();
 vectorStoreRoutes.use("/v1/vector_stores/*", apiKeyAuth);
@@ -49,19 +50,9 @@ vectorStoreRoutes.delete("/v1/vector_stores/:vector_store_id/namespaces/:namespa
   const store = await authorizeStore(c.env.DB, c.get("apiKey"), c.req.param("vector_store_id"));
   const namespace = c.req.param("namespace");
   // Through the store's Durable Object, like a sync: never interleaved with one.
-  const stub = c.env.STORE_SYNC.get(c.env.STORE_SYNC.idFromName(store.id));
+  const stub = storeObject(c.env, store.id);
   const deletion = NAMESPACE_PATTERN.test(namespace) ? await stub.deleteNamespace(store, namespace) : null;
-  if (deletion === "moving") {
-    throw new ApiError(
-      503,
-      "STORE_MOVING",
-      "This vector store's ledger is being moved to another shard; nothing was deleted. Retry the request shortly.",
-      "api_error",
-      { vector_store_id: store.id },
-      "Store ledger move in progress",
-      { "Retry-After": String(STORE_MOVING_RETRY_AFTER_SECONDS) },
-    );
-  }
+  if (deletion === "moving") throw storeMoving(store.id);
   if (!deletion) {
     throw Errors.notFound("NAMESPACE_NOT_FOUND", `Namespace '${namespace}' has no records in '${store.id}'.`, { namespace });
   }

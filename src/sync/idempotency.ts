@@ -1,11 +1,19 @@
 import { ApiError } from "../errors";
 import { randomToken } from "../crypto";
 import type { VectorStore } from "../db/vector-stores";
-import { completeIdempotencyKey, releaseIdempotencyKey, reserveIdempotencyKey, type IdempotencyKeyRow } from "../db/idempotency-keys";
+import {
+  completeIdempotencyKey,
+  releaseIdempotencyKey,
+  reservationFromResult,
+  reservationStatements,
+  type IdempotencyKeyRow,
+} from "../db/idempotency-keys";
 import { getSyncResult } from "../db/ledger";
+import { storeFromResult, vectorStoreStatement } from "../db/vector-stores";
 import type { SyncResponse } from "../schemas/sync";
-import { newSyncId, runSync, type SyncDeps, type SyncInput } from "./engine";
-import { checkOperations } from "./operations";
+import { Errors } from "../errors";
+import { ledgerRequest, newSyncId, readLedger, runSync, type SyncDeps, type SyncInput } from "./engine";
+import { checkOperations, type CheckedOperation } from "./operations";
 import { span } from "../profile";
 import { sha256Base64 } from "../crypto";
 
@@ -50,77 +58,180 @@ export function bodyHashOf(envelope: string, operationHashes: string[]): Promise
   return sha256Base64(`${envelope}\n${operationHashes.join("\n")}`);
 }
 
+/** Who asks for a sync: checked in the store's object, against the catalog (src/routes/sync.ts checks the rest locally). */
+export interface SyncAccess {
+  storeId: string;
+  organizationId: string;
+  /** The API key's id: a revoked key is refused before anything else is answered. */
+  apiKeyId: string;
+}
+
+export interface StoreSyncDeps {
+  catalog: D1Database;
+  /** The ledger shard and index dependencies of a store, by its placement. */
+  depsFor: (store: VectorStore) => SyncDeps;
+  /**
+   * The store as its object knows it (a shard move changes it), or null while a move's copy is
+   * incomplete (the sync is refused 503 STORE_MOVING).
+   */
+  place: (store: VectorStore) => Promise<VectorStore | null>;
+  /** The store's placement as last seen, so its ledger read can start with the catalog's (null: not known yet). */
+  lastSeen: VectorStore | null;
+}
+
+export interface StoreSyncResult {
+  response: SyncResponse;
+  replayed: boolean;
+  /** The store's row as the catalog has it (the object keeps it for the next request's ledger read). */
+  store: VectorStore;
+  /** Work left for after the answer: completing the Idempotency-Key in the catalog. */
+  after?: () => Promise<void>;
+}
+
 /**
- * Runs a sync under an optional Idempotency-Key. Before any work the key is reserved for the
- * organization with one conditional insert in the catalog (atomic, so two requests with one key
- * to two stores, which run in two Durable Objects, cannot both run), fixing the sync's id. Then:
- * - reserved: the sync runs and commits in the store's ledger shard, then the key is completed in
- *   the catalog; a failure before the commit deletes the reservation, so the client's retry runs;
- * - another request holds the key, with another body: 422 IDEMPOTENCY_KEY_REUSED;
- * - it holds it with this body and is still running: 409 IDEMPOTENCY_KEY_IN_PROGRESS, Retry-After;
- * - it completed with this body within 24 hours: its stored result (same sync_id), replayed
- *   without applying anything again.
- * A pending reservation older than ABANDONED_RESERVATION_MS, or a completed one older than 24
- * hours, is taken over by the next request; an abandoned one whose sync had committed (its worker
- * died before completing the key) is completed and answered with that sync's result.
+ * A sync request in its store's object, in as few D1 round trips as it can be:
+ * 1. the operations are checked (CPU; a refusal is held until the access checks have spoken);
+ * 2. one catalog batch reads whether the API key is revoked and the store's row, and reserves the
+ *    Idempotency-Key (only for a key not revoked and a store of the organization); at the same
+ *    time the ledger read goes to the store's shard, as last seen by the object;
+ * 3. revoked: 401; no such store of the organization: 404; then a refused operation: 400; a key
+ *    held by another request: its answer (422, 409, or the stored result replayed);
+ * 4. the sync runs (embedding, vector writes) and commits in one shard batch; the key is
+ *    completed in the catalog after the answer.
+ * The Idempotency-Key is reserved with one conditional insert in the catalog (atomic, so two
+ * requests with one key to two stores, which run in two objects, cannot both run), fixing the
+ * sync's id. A failure before the commit deletes the reservation, so the client's retry runs. A
+ * pending key whose sync has committed (its completion still to come, or its worker dead) answers
+ * with that sync's stored result; a pending reservation older than ABANDONED_RESERVATION_MS, or a
+ * completed one older than 24 hours, is taken over by the next request.
  */
-export async function runIdempotentSync(
-  deps: SyncDeps & { catalog: D1Database },
-  store: VectorStore,
+export async function runStoreSync(
+  deps: StoreSyncDeps,
+  access: SyncAccess,
   input: SyncInput,
   idempotency: IdempotencyRequest | null,
   options: RunOptions = {},
-): Promise<{ response: SyncResponse; replayed: boolean }> {
-  // Checked before the key is reserved: a body that is not JSON is refused without touching it.
-  const { checked, operationHashes } = await span("check operations", () =>
-    checkOperations(input.operations, input.syncTimestamp, store.dimensions, { hashOperations: idempotency !== null }),
-  );
+): Promise<StoreSyncResult> {
+  const catalog = deps.catalog;
+  const revocation = () => catalog.prepare("SELECT 1 AS revoked FROM revoked_api_keys WHERE key_id = ?1").bind(access.apiKeyId);
+  const checkAccess = (results: D1Result[]) => {
+    if ((results[0]?.results.length ?? 0) > 0) throw Errors.invalidApiKey();
+    const row = storeFromResult(results[1]);
+    if (!row || row.organization_id !== access.organizationId) throw Errors.storeNotFound(access.storeId);
+    return row;
+  };
+  // A new object does not know its store yet (its dimensions check the operations, its shard takes
+  // the ledger read): one catalog read first, this once.
+  if (!deps.lastSeen) {
+    const row = checkAccess(await catalog.batch([revocation(), vectorStoreStatement(catalog, access.storeId)]));
+    deps = { ...deps, lastSeen: (await deps.place(row)) ?? row };
+  }
+  const dimensions = deps.lastSeen!.dimensions;
+
+  // Checked before anything is reserved: a body that is not JSON is refused without touching it.
+  let checked: CheckedOperation[] = [];
+  let operationHashes: string[] | null = null;
+  let refusal: ApiError | null = null;
+  try {
+    ({ checked, operationHashes } = await span("check operations", () =>
+      checkOperations(input.operations, input.syncTimestamp, dimensions, {
+        hashOperations: idempotency !== null,
+      }),
+    ));
+  } catch (err) {
+    if (!(err instanceof ApiError)) throw err;
+    refusal = err;
+  }
   if (options.consumeOperations) input.operations = [];
-  if (!idempotency) return { response: await runSync(deps, store, input, null, checked), replayed: false };
-  const bodyHash = await bodyHashOf(idempotency.envelope, operationHashes!);
-  const { organizationId, key } = idempotency;
+  const request = refusal ? null : ledgerRequest(input, checked);
 
   const now = Date.now();
   const reservationId = `idr_${randomToken(12)}`;
-  const row = await span("idempotency key reserve", () =>
-    reserveIdempotencyKey(deps.catalog, {
-      organizationId,
-      key,
-      reservationId,
-      bodyHash,
-      vectorStoreId: store.id,
-      syncId: newSyncId(),
-      now: new Date(now).toISOString(),
-      abandonedBefore: new Date(now - ABANDONED_RESERVATION_MS).toISOString(),
-      expiredBefore: new Date(now - IDEMPOTENCY_WINDOW_MS).toISOString(),
-    }),
-  );
-  if (!row) throw new Error("Idempotency-Key reservation: the key's row is missing right after its insert");
-  if (row.reservation_id !== reservationId) return { response: await answerHeldKey(deps.db, row, key, bodyHash), replayed: true };
-  const complete = () => completeIdempotencyKey(deps.catalog, organizationId, key, reservationId, new Date().toISOString());
+  const bodyHash = idempotency && !refusal ? await bodyHashOf(idempotency.envelope, operationHashes!) : null;
+  const statements = [
+    revocation(),
+    vectorStoreStatement(catalog, access.storeId),
+    ...(idempotency && bodyHash
+      ? reservationStatements(catalog, {
+          organizationId: access.organizationId,
+          key: idempotency.key,
+          reservationId,
+          bodyHash,
+          vectorStoreId: access.storeId,
+          syncId: newSyncId(),
+          apiKeyId: access.apiKeyId,
+          now: new Date(now).toISOString(),
+          abandonedBefore: new Date(now - ABANDONED_RESERVATION_MS).toISOString(),
+          expiredBefore: new Date(now - IDEMPOTENCY_WINDOW_MS).toISOString(),
+        })
+      : []),
+  ];
+  // The ledger read, beside the catalog's: on the shard the store was last seen on.
+  const guess = deps.lastSeen!;
+  const early = request ? settle(readLedger(deps.depsFor(guess).db, access.storeId, request)) : null;
+  const results = await span("access and key (catalog)", () => catalog.batch(statements));
+
+  const row = checkAccess(results);
+  if (refusal) throw refusal;
+  const store = await deps.place(row);
+  if (!store) throw storeMoving(access.storeId);
+  const storeDeps = deps.depsFor(store);
+
+  const ledgerFor = async () => {
+    const got = early && guess.ledger_shard === store.ledger_shard ? await early : null;
+    if (got && "value" in got) return { request: request!, ledger: got.value };
+    return { request: request!, ledger: await readLedger(storeDeps.db, store.id, request!) };
+  };
+
+  if (!idempotency) {
+    const response = await runSync(storeDeps, store, input, null, checked, await ledgerFor());
+    return { response, replayed: false, store };
+  }
+  const key = reservationFromResult(results[3]);
+  if (!key) throw new Error("Idempotency-Key reservation: the key's row is missing right after its insert");
+  if (key.reservation_id !== reservationId) {
+    return { response: await answerHeldKey(storeDeps.db, key, idempotency.key, bodyHash!), replayed: true, store };
+  }
+  const { organizationId } = access;
+  const complete = () => completeIdempotencyKey(catalog, organizationId, idempotency.key, reservationId, new Date().toISOString());
 
   // Taken over from an abandoned reservation of this body: its sync may have committed.
-  const committed = await storedResult(deps.db, row.sync_id);
-  if (committed) {
-    await complete();
-    return { response: committed, replayed: true };
-  }
+  const committed = await storedResult(storeDeps.db, key.sync_id);
+  if (committed) return { response: committed, replayed: true, store, after: complete };
 
   let response: SyncResponse;
   try {
-    response = await runSync(deps, store, input, row.sync_id, checked);
+    response = await runSync(storeDeps, store, input, key.sync_id, checked, await ledgerFor());
   } catch (err) {
-    await settleFailedRun(deps, store, idempotency, reservationId, row.sync_id, complete);
+    await settleFailedRun(storeDeps.db, catalog, store, idempotency, reservationId, key.sync_id, complete);
     throw err;
   }
-  try {
-    await complete();
-  } catch (err) {
-    // The sync committed: its answer stands. The key stays pending until it lapses as abandoned;
-    // the request that then takes it over finds this sync and answers with it.
-    warn("idempotency_complete_failed", store.id, err);
-  }
-  return { response, replayed: false };
+  // The sync committed: its answer stands. The key is completed after the answer; until then (or
+  // should that fail) a request with this key and body finds the committed sync and replays it.
+  return { response, replayed: false, store, after: complete };
+}
+
+/** A promise that never rejects (a read started early whose result may not be wanted). */
+function settle<T>(promise: Promise<T>): Promise<{ value: T } | { error: unknown }> {
+  return promise.then(
+    (value) => ({ value }),
+    (error: unknown) => ({ error }),
+  );
+}
+
+/** Retry-After (seconds) of a request refused while its store's ledger is being copied to another shard. */
+export const STORE_MOVING_RETRY_AFTER_SECONDS = 30;
+
+export function storeMoving(storeId: string): ApiError {
+  return new ApiError(
+    503,
+    "STORE_MOVING",
+    "This vector store's ledger is being moved to another shard; nothing was applied. Retry the request shortly.",
+    "api_error",
+    { vector_store_id: storeId },
+    "Store ledger move in progress",
+    { "Retry-After": String(STORE_MOVING_RETRY_AFTER_SECONDS) },
+  );
 }
 
 function warn(event: string, storeId: string, err: unknown) {
@@ -139,7 +250,8 @@ async function storedResult(db: D1Database, syncId: string): Promise<SyncRespons
  * reservation is left to lapse as abandoned (the takeover then checks again).
  */
 async function settleFailedRun(
-  deps: SyncDeps & { catalog: D1Database },
+  db: D1Database,
+  catalog: D1Database,
   store: VectorStore,
   idempotency: IdempotencyRequest,
   reservationId: string,
@@ -147,8 +259,8 @@ async function settleFailedRun(
   complete: () => Promise<void>,
 ) {
   try {
-    if (await getSyncResult(deps.db, syncId)) await complete();
-    else await releaseIdempotencyKey(deps.catalog, idempotency.organizationId, idempotency.key, reservationId);
+    if (await getSyncResult(db, syncId)) await complete();
+    else await releaseIdempotencyKey(catalog, idempotency.organizationId, idempotency.key, reservationId);
   } catch (err) {
     warn("idempotency_release_failed", store.id, err);
   }
@@ -166,6 +278,9 @@ async function answerHeldKey(db: D1Database, row: IdempotencyKeyRow, key: string
     );
   }
   if (row.state === "pending") {
+    // Its sync may have committed already (the key is completed after the answer): then it is done.
+    const committed = await storedResult(db, row.sync_id);
+    if (committed) return committed;
     throw new ApiError(
       409,
       "IDEMPOTENCY_KEY_IN_PROGRESS",

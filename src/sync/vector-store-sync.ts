@@ -7,7 +7,8 @@ import { storeDeps } from "../vectors/deps";
 import { ledgerOf } from "../db/placement";
 import { switchLedgerShard } from "../db/vector-stores";
 import { advanceMove, newMoveState, type MoveState } from "../db/shard-move";
-import { runIdempotentSync, type IdempotencyRequest } from "./idempotency";
+import { runStoreSync, storeMoving, type IdempotencyRequest, type SyncAccess } from "./idempotency";
+import { rememberRevoked } from "../auth/revocations";
 import type { SyncInput } from "./engine";
 import { reconcilePage, type ReconcileReport } from "../vectors/reconcile";
 import { deleteNamespacePage, type NamespaceDeletion } from "../vectors/namespace-delete";
@@ -34,8 +35,16 @@ export interface MoveReport extends MoveState {
   done: boolean;
 }
 
-/** Retry-After (seconds) of a sync refused while its store's ledger is being copied to another shard. */
-export const STORE_MOVING_RETRY_AFTER_SECONDS = 30;
+/**
+ * Where every store object is created: beside D1's primary (STORE_LOCATION_HINT, default "enam"),
+ * so that its D1 round trips stay in one region whoever called first (a sync from Sydney, the Cron
+ * Trigger, an admin call). A hint only matters when the object is first created; it is given on
+ * every get() so that no path creates one elsewhere.
+ */
+export function storeObject(env: Bindings, storeId: string) {
+  const hint = (env.STORE_LOCATION_HINT ?? "enam") as DurableObjectLocationHint;
+  return env.STORE_SYNC.get(env.STORE_SYNC.idFromName(storeId), { locationHint: hint });
+}
 
 /** D1 round trips one call of a shard move makes at most (a Worker invocation's subrequests are limited). */
 export const MOVE_QUERIES_PER_CALL = 400;
@@ -55,9 +64,17 @@ export class VectorStoreSync extends DurableObject<Bindings> {
   // A Durable Object runs one event at a time only until it awaits I/O; this queue keeps whole
   // syncs apart, across their awaits.
   private tail: Promise<unknown> = Promise.resolve();
+  /** Work left by the last sync for after its answer (completing its Idempotency-Key). */
+  private afterwards: Promise<void> = Promise.resolve();
+  /** The store as last read from the catalog (placed): its next sync reads its ledger at once. */
+  private lastSeen: VectorStore | null = null;
 
-  async sync(store: VectorStore, input: SyncInput, idempotency: IdempotencyRequest | null): Promise<SyncOutcome> {
-    return this.serially(() => this.runOne(store, input, idempotency));
+  /**
+   * A sync of this store. Its access is checked here, in the object's first round of D1 calls
+   * (src/sync/idempotency.ts runStoreSync): the Worker calls no D1 on the sync path.
+   */
+  async sync(access: SyncAccess, input: SyncInput, idempotency: IdempotencyRequest | null): Promise<SyncOutcome> {
+    return this.serially(() => this.runOne(access, input, idempotency));
   }
 
   /** Reconciliation writes to the index too, so it takes its turn between syncs. */
@@ -113,6 +130,7 @@ export class VectorStoreSync extends DurableObject<Bindings> {
               if (row?.ledger_shard !== current.to) throw new Error(`store ${store.id} is not on ledger shard ${current.from} any more`);
             }
             await this.ctx.storage.put(MOVED_TO, current.to);
+            if (this.lastSeen) this.lastSeen = { ...this.lastSeen, ledger_shard: current.to };
           },
         },
         current,
@@ -133,30 +151,44 @@ export class VectorStoreSync extends DurableObject<Bindings> {
   }
 
   private serially<T>(work: () => Promise<T>): Promise<T> {
-    const run = this.tail.then(work);
+    const run = this.tail.then(() => this.afterwards).then(work);
     this.tail = run.catch(() => undefined);
     return run;
   }
 
-  private async runOne(store: VectorStore, input: SyncInput, idempotency: IdempotencyRequest | null): Promise<SyncOutcome> {
+  private async runOne(access: SyncAccess, input: SyncInput, idempotency: IdempotencyRequest | null): Promise<SyncOutcome> {
     try {
-      const placed = await this.placed(store);
-      if (!placed) {
-        throw new ApiError(
-          503,
-          "STORE_MOVING",
-          "This vector store's ledger is being moved to another shard; nothing was applied. Retry the request shortly.",
-          "api_error",
-          { vector_store_id: store.id },
-          "Store ledger move in progress",
-          { "Retry-After": String(STORE_MOVING_RETRY_AFTER_SECONDS) },
+      // input is this call's own copy (RPC cloned it): its bytes are let go once checked.
+      const result = await runStoreSync(
+        {
+          catalog: this.env.DB,
+          depsFor: (store) => storeDeps(this.env, store),
+          place: (store) => this.placed(store),
+          lastSeen: this.lastSeen,
+        },
+        access,
+        input,
+        idempotency,
+        { consumeOperations: true },
+      );
+      this.lastSeen = result.store;
+      // The key's completion runs after the answer; the object's next task waits for it.
+      if (result.after) {
+        const after = result.after;
+        this.afterwards = this.afterwards.then(() =>
+          after().catch((err) =>
+            console.warn(
+              JSON.stringify({
+                level: "warn",
+                event: "idempotency_complete_failed",
+                vector_store_id: access.storeId,
+                message: String(err).slice(0, 300),
+              }),
+            ),
+          ),
         );
       }
-      // input is this call's own copy (RPC cloned it): its bytes are let go once checked.
-      const { response, replayed } = await runIdempotentSync(storeDeps(this.env, placed), placed, input, idempotency, {
-        consumeOperations: true,
-      });
-      return { ok: true, response, replayed };
+      return { ok: true, response: result.response, replayed: result.replayed };
     } catch (err) {
       if (!(err instanceof ApiError)) throw err;
       return {
@@ -175,16 +207,20 @@ export class VectorStoreSync extends DurableObject<Bindings> {
   }
 }
 
-/** Runs a sync in its store's object and turns a refused outcome back into the ApiError it was. */
+/**
+ * Runs a sync in its store's object (its only remote call on the sync path) and turns a refused
+ * outcome back into the ApiError it was. A key the object found revoked is remembered here, so
+ * that this Worker refuses it at once from then on.
+ */
 export async function syncThroughStoreObject(
-  ns: DurableObjectNamespace<VectorStoreSync>,
-  store: VectorStore,
+  env: Bindings,
+  access: SyncAccess,
   input: SyncInput,
   idempotency: IdempotencyRequest | null,
 ): Promise<{ response: SyncResponse; replayed: boolean }> {
-  const stub = ns.get(ns.idFromName(store.id));
-  const outcome = (await stub.sync(store, input, idempotency)) as SyncOutcome;
+  const outcome = (await storeObject(env, access.storeId).sync(access, input, idempotency)) as SyncOutcome;
   if (outcome.ok) return { response: outcome.response, replayed: outcome.replayed };
   const e = outcome.error;
+  if (e.code === "INVALID_API_KEY") rememberRevoked(access.apiKeyId);
   throw new ApiError(e.status as ApiError["status"], e.code, e.message, e.type as ApiError["type"], e.details, e.systemMessage, e.headers);
 }

@@ -1,4 +1,5 @@
 import type { Bindings } from "../env";
+import { storeObject } from "../sync/vector-store-sync";
 import { CRON_RECONCILE_AFTER, readCronState, reconcileRound, saveReconcileRound } from "../db/cron-state";
 
 /** Records checked per store on each Cron Trigger run (each run continues where the last stopped). */
@@ -23,7 +24,7 @@ export async function reconcileAllStores(env: Bindings, storesPerRun = SCHEDULED
   const out = [];
   const cursors: [string, string | null][] = [];
   for (const { store, cursor } of stores) {
-    const stub = env.STORE_SYNC.get(env.STORE_SYNC.idFromName(store.id));
+    const stub = storeObject(env, store.id);
     const report = await stub.reconcile(store, cursor, SCHEDULED_PAGE);
     cursors.push([store.id, report.next_cursor]);
     if (report.missing || report.stale_deleted || report.failed) {
