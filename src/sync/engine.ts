@@ -49,8 +49,6 @@ export interface LedgerRequest {
   keys: RecordKey[];
   namespaces: string[];
   refresh: RefreshRead | null;
-  /** Namespaces in which an operation failed validation (ALL_NAMESPACES: one of unknown namespace). */
-  invalid: Set<string>;
 }
 
 /**
@@ -77,7 +75,6 @@ export function ledgerRequest(input: SyncInput, checked: CheckedOperation[]): Le
   return {
     keys: [...keys.values()],
     namespaces: [...namespaces],
-    invalid,
     refresh:
       kind === "incremental"
         ? null
@@ -127,7 +124,6 @@ export async function runSync(
   const checked =
     prechecked ?? (await span("check operations", () => checkOperations(input.operations, input.syncTimestamp, store.dimensions))).checked;
   const request = preloaded?.request ?? ledgerRequest(input, checked);
-  const { invalid } = request;
   const sweeps = kind === "single" || kind === "final";
   const namespaces = new Set(request.namespaces);
   const ledger = preloaded?.ledger ?? (await readLedger(deps.db, store.id, request));

@@ -7,7 +7,7 @@ import { storeDeps } from "../vectors/deps";
 import { ledgerOf } from "../db/placement";
 import { switchLedgerShard } from "../db/vector-stores";
 import { advanceMove, newMoveState, type MoveState } from "../db/shard-move";
-import { runStoreSync, storeMoving, type IdempotencyRequest, type SyncAccess } from "./idempotency";
+import { runStoreSync, type IdempotencyRequest, type SyncAccess } from "./idempotency";
 import { rememberRevoked } from "../auth/revocations";
 import type { SyncInput } from "./engine";
 import { reconcilePage, type ReconcileReport } from "../vectors/reconcile";
