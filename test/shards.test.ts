@@ -216,7 +216,10 @@ describe("moving a store to another shard", () => {
       }),
     );
     const report = (await (await moving).json()) as any;
-    expect(report).toMatchObject({ vector_store_id: t.store, from, to, phase: "done", done: true, records_copied: 120 });
+    expect(report).toMatchObject({ vector_store_id: t.store, from, to, phase: "done", done: true });
+    // Syncs that reached the object before the move were copied with the rest.
+    expect(report.records_copied).toBeGreaterThanOrEqual(120);
+    expect(report.records_copied).toBeLessThanOrEqual(126);
     for (const res of await Promise.all(during)) expect(res.status).toBe(200);
 
     expect(await placementOf(t.store)).toMatchObject({ ledger_shard: to });

@@ -4,6 +4,7 @@
 // planning reads and a touch rewrites, and record_bodies, its content, written only when the
 // content changes. The view `records` joins them, for people and tests (a delete through it, as
 // namespace deletion does, deletes both rows).
+import type { D1Reader } from "./sessions";
 import type { LedgerEntry, RecordKey, RecordSweep, RecordWrite, SyncPlan } from "../sync/plan";
 import { JsonChunker, jsonChunks } from "./json-chunks";
 import { SELECT_RUN, toRun, upsertRunStatement, type RunRow } from "./runs";
@@ -107,7 +108,7 @@ export interface RefreshRead {
  * sweep.maxRecords of them, with the count of all).
  */
 export async function loadLedger(
-  db: D1Database,
+  db: D1Reader,
   storeId: string,
   keys: RecordKey[],
   namespaces: string[],
@@ -280,13 +281,7 @@ function writePieces(plan: SyncPlan): { state: JsonChunker; bodies: string[] } {
  * Commits a plan and the sync's stored result in one D1 batch: one transaction, one round trip.
  * Consumes plan.writes (see writePieces): the plan is spent once committed.
  */
-export async function commitPlan(
-  db: D1Database,
-  plan: SyncPlan,
-  sync: SyncRow,
-  syncedAt: string,
-  run: RunRow | null = null,
-): Promise<void> {
+export async function commitPlan(db: D1Reader, plan: SyncPlan, sync: SyncRow, syncedAt: string, run: RunRow | null = null): Promise<void> {
   const storeId = sync.vectorStoreId;
   const { state, bodies } = writePieces(plan);
   const statePieces = state.finish();
@@ -320,7 +315,7 @@ export async function commitPlan(
   await db.batch(statements);
 }
 
-export async function getSyncResult(db: D1Database, syncId: string) {
+export async function getSyncResult(db: D1Reader, syncId: string) {
   return db
     .prepare(`SELECT id, organization_id, vector_store_id, sync_mode, sync_timestamp, status, result,
                             mutation_ids, created_at
@@ -339,7 +334,7 @@ export async function getSyncResult(db: D1Database, syncId: string) {
     }>();
 }
 
-export async function getRecord(db: D1Database, storeId: string, namespace: string, id: string): Promise<StoredRecord | null> {
+export async function getRecord(db: D1Reader, storeId: string, namespace: string, id: string): Promise<StoredRecord | null> {
   const row = await db
     .prepare(`
       SELECT s.id, s.namespace, b.data, b.file, s.created_at, s.updated_at, s.synced_at, s.sync_id
@@ -365,7 +360,7 @@ export async function getRecord(db: D1Database, storeId: string, namespace: stri
   };
 }
 
-export async function listNamespaces(db: D1Database, storeId: string): Promise<NamespaceSummary[]> {
+export async function listNamespaces(db: D1Reader, storeId: string): Promise<NamespaceSummary[]> {
   const { results } = await db
     .prepare(`
       SELECT namespace, sum(deleted = 0) AS record_count, sum(chunk_count) AS vector_count,
@@ -392,7 +387,7 @@ export interface LiveRecordText {
 }
 
 /** Live records by key, with what is needed to re-derive their chunk texts. */
-export async function loadLiveRecords(db: D1Database, storeId: string, keys: RecordKey[]): Promise<Map<string, LiveRecordText>> {
+export async function loadLiveRecords(db: D1Reader, storeId: string, keys: RecordKey[]): Promise<Map<string, LiveRecordText>> {
   const out = new Map<string, LiveRecordText>();
   if (keys.length === 0) return out;
   const statements = jsonChunks(keys.map((k) => [k.namespace, k.id])).map((json) =>
@@ -426,7 +421,7 @@ export interface LedgerPageRow {
 }
 
 /** One page of a store's ledger in key order, after `after` ([namespace, id]), for reconciliation. */
-export async function listLedgerPage(db: D1Database, storeId: string, after: [string, string] | null, limit: number) {
+export async function listLedgerPage(db: D1Reader, storeId: string, after: [string, string] | null, limit: number) {
   const { results } = await db
     .prepare(`
       SELECT s.namespace, s.id, s.deleted, b.data, b.file, b.text, b.metadata, b.vector, s.content_hash, s.version,

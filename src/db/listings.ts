@@ -1,5 +1,6 @@
 // Paginated reads for the API's list endpoints. Cursors are opaque to clients: base64url JSON of
 // the last row's sort key, so a page never depends on an offset (rows may arrive meanwhile).
+import type { D1Reader } from "./sessions";
 import { displayTimestamp } from "../timestamps";
 
 export function encodeCursor(key: string[]): string {
@@ -46,7 +47,7 @@ interface SyncListRow extends Omit<SyncListItem, "results" | "final" | "sync_id"
  * two shards (its store's move is between copy and cleanup) is listed once.
  */
 export async function listSyncs(
-  shards: D1Database[],
+  shards: D1Reader[],
   organizationId: string,
   filter: { store: string | null; stores: string[] | null },
   after: [string, string] | null,
@@ -103,7 +104,7 @@ export interface RecordListItem {
 
 /** A namespace's live records in id order (tombstones are never listed). */
 export async function listRecords(
-  db: D1Database,
+  db: D1Reader,
   storeId: string,
   namespace: string,
   after: string | null,

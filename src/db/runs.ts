@@ -1,5 +1,6 @@
 // SQL of full_refresh runs (table sync_runs, schema.sql). A run is read in the sync's one read
 // batch (ledger.ts, loadLedger) and written in its one commit batch (ledger.ts, commitPlan).
+import type { D1Reader } from "./sessions";
 import type { Counts } from "../schemas/sync";
 import { displayTimestamp } from "../timestamps";
 
@@ -53,7 +54,7 @@ export function toRun(row: StoredRunRow): RunRow {
   };
 }
 
-export function upsertRunStatement(db: D1Database, run: RunRow): D1PreparedStatement {
+export function upsertRunStatement(db: D1Reader, run: RunRow): D1PreparedStatement {
   return db
     .prepare(UPSERT_RUN)
     .bind(
@@ -109,7 +110,7 @@ export function runState(run: RunRow, newestWatermark: string | null, now: numbe
   return "open";
 }
 
-export async function getRunView(db: D1Database, storeId: string, syncTimestamp: string, now: number): Promise<RunView | null> {
+export async function getRunView(db: D1Reader, storeId: string, syncTimestamp: string, now: number): Promise<RunView | null> {
   const row = await db
     .prepare(`
       SELECT ${COLUMNS}, (SELECT max(s.last_full_refresh) FROM namespace_state s

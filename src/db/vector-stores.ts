@@ -1,3 +1,4 @@
+import type { D1Reader } from "./sessions";
 export interface VectorStore {
   id: string;
   organization_id: string;
@@ -53,7 +54,7 @@ export async function getStoresPage(
 }
 
 /** The statement reading a store's row, for a batch (read its result with storeFromResult). */
-export function vectorStoreStatement(db: D1Database, id: string): D1PreparedStatement {
+export function vectorStoreStatement(db: D1Reader, id: string): D1PreparedStatement {
   return db.prepare(`SELECT ${COLUMNS} FROM vector_stores WHERE id = ?1`).bind(id);
 }
 
@@ -62,7 +63,7 @@ export function storeFromResult(result: D1Result | undefined): VectorStore | nul
   return row ? toStore(row) : null;
 }
 
-export async function getVectorStore(db: D1Database, id: string): Promise<VectorStore | null> {
+export async function getVectorStore(db: D1Reader, id: string): Promise<VectorStore | null> {
   const row = await vectorStoreStatement(db, id).first<VectorStoreRow>();
   return row ? toStore(row) : null;
 }
@@ -110,7 +111,7 @@ export async function switchLedgerShard(db: D1Database, id: string, from: number
 }
 
 /** The ledger shards holding an organization's stores (for its org-wide reads). */
-export async function shardsOfOrganization(db: D1Database, organizationId: string): Promise<number[]> {
+export async function shardsOfOrganization(db: D1Reader, organizationId: string): Promise<number[]> {
   const { results } = await db
     .prepare("SELECT DISTINCT ledger_shard AS shard FROM vector_stores WHERE organization_id = ?1 ORDER BY 1")
     .bind(organizationId)

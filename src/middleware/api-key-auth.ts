@@ -49,3 +49,30 @@ export const apiKeyAuthDeferred = createMiddleware<AppEnv>(async (c, next) => {
   c.set("apiKey", await localKey(c));
   await next();
 });
+
+/**
+ * The read routes': the local checks, then the route runs while the catalog's primary answers
+ * whether the key is revoked (never a replica: a replica's "not revoked" may be stale). A revoked
+ * key's answer is the 401, whatever the route found.
+ */
+export const apiKeyAuthConcurrent = createMiddleware<AppEnv>(async (c, next) => {
+  const record = await localKey(c);
+  c.set("apiKey", record);
+  const revoked = isRevoked(c.env.DB, record.key_id).then(
+    (yes) => {
+      if (yes) rememberRevoked(record.key_id);
+      return { yes };
+    },
+    (error: unknown) => ({ error }),
+  );
+  let failure: unknown = null;
+  try {
+    await next();
+  } catch (err) {
+    failure = err;
+  }
+  const check = await revoked;
+  if ("error" in check) throw check.error;
+  if (check.yes) throw Errors.invalidApiKey();
+  if (failure) throw failure;
+});

@@ -1,11 +1,14 @@
 import { Hono, type Context } from "hono";
 import type { AppEnv } from "../env";
 import { ApiError, Errors } from "../errors";
+import { checkStoreAccess } from "../auth/store-access";
 import { invalidJson, parseBodyBytes, readBodyBytes, tooComplex, tooDeep } from "../http/json-body";
 import { parseJsonExactly } from "../http/json-text";
 import { splitSyncBody } from "../http/sync-body";
 import { countOperations, type OperationSource } from "../sync/operations";
-import { apiKeyAuth, apiKeyAuthDeferred } from "../middleware/api-key-auth";
+import { apiKeyAuthConcurrent, apiKeyAuthDeferred } from "../middleware/api-key-auth";
+import { readableStore, readStoreLedger } from "../http/read-store";
+import { BOOKMARK_HEADER, formatBookmark, parseBookmark, readSession } from "../db/sessions";
 import { syncRateLimit } from "../middleware/rate-limit";
 import { fieldErrors, Timestamp } from "../schemas/common";
 import { SyncListQuery } from "../schemas/lists";
@@ -13,7 +16,6 @@ import { decodeCursor, encodeCursor, listSyncs } from "../db/listings";
 import { getRunView } from "../db/runs";
 import { tryNormalizeTimestamp } from "../timestamps";
 import { MAX_OPERATIONS, SyncRequestEnvelope } from "../schemas/sync";
-import { authorizeStore, checkStoreAccess } from "../auth/store-access";
 import { findSyncResult } from "../db/sync-lookup";
 import { indexOf, ledgerOf } from "../db/placement";
 import { shardsOfOrganization } from "../db/vector-stores";
@@ -75,7 +77,7 @@ async function handleSync(c: Context<AppEnv>) {
   const idempotency =
     idempotencyKey === undefined ? null : { organizationId: key.organization_id, key: idempotencyKey, envelope: canonicalJson(rest) };
   const access = { storeId: request.vector_store_id, organizationId: key.organization_id, apiKeyId: key.key_id };
-  const { response, replayed } = await span("worker: store object call (whole sync)", () =>
+  const { response, replayed, bookmark } = await span("worker: store object call (whole sync)", () =>
     syncThroughStoreObject(
       c.env,
       access,
@@ -91,6 +93,8 @@ async function handleSync(c: Context<AppEnv>) {
     ),
   );
   if (replayed) c.header("Idempotent-Replayed", "true");
+  // Sent back on a read (status, search, records...), it makes that read see this sync's writes.
+  if (bookmark) c.header(BOOKMARK_HEADER, formatBookmark(bookmark));
   return c.json(response, 200);
 }
 
@@ -99,37 +103,51 @@ for (const path of ["/v1/connectors/pipeline/sync", "/v1/pipeline/sync"]) {
   syncRoutes.post(path, apiKeyAuthDeferred, syncRateLimit, handleSync);
 }
 
-syncRoutes.get("/v1/connectors/pipeline/syncs", apiKeyAuth, async (c) => {
+syncRoutes.get("/v1/connectors/pipeline/syncs", apiKeyAuthConcurrent, async (c) => {
   const parsed = SyncListQuery.safeParse(c.req.query());
   if (!parsed.success) throw Errors.validation(fieldErrors(parsed.error));
   const { vector_store_id: storeId, limit, cursor } = parsed.data;
   const key = c.get("apiKey");
-  // The shards to read: the store's, or those of the organization's stores.
-  const shards =
-    storeId !== undefined
-      ? [ledgerOf(c.env, await authorizeStore(c.env.DB, key, storeId))]
-      : (await shardsOfOrganization(c.env.DB, key.organization_id)).map((shard) => ledgerOf(c.env, { ledger_shard: shard }));
   const after = cursor === undefined ? null : decodeCursor(cursor, 2);
   if (cursor !== undefined && after === null) throw Errors.validation({ cursor: ["must be a next_cursor returned by this endpoint"] });
-  const page = await listSyncs(
-    shards,
-    key.organization_id,
-    { store: storeId ?? null, stores: key.vector_store_ids },
-    after as [string, string] | null,
-    limit,
-  );
+  const bookmark = parseBookmark(c.req.header(BOOKMARK_HEADER));
+  // The shards to read: the store's, or those of the organization's stores; from replicas first,
+  // and from the primaries when those have nothing to list.
+  const list = async (primary: boolean) => {
+    const catalog = primary ? c.env.DB : readSession(c.env.DB);
+    const shards =
+      storeId !== undefined ? [(await readableStore(c, storeId)).ledger_shard] : await shardsOfOrganization(catalog, key.organization_id);
+    const readers = shards.map((n) => {
+      const db = ledgerOf(c.env, { ledger_shard: n });
+      return primary ? db : readSession(db, bookmark?.shard === n ? bookmark.bookmark : null);
+    });
+    return listSyncs(
+      readers,
+      key.organization_id,
+      { store: storeId ?? null, stores: key.vector_store_ids },
+      after as [string, string] | null,
+      limit,
+    );
+  };
+  let page = await list(false);
+  if (page.items.length === 0) page = await list(true);
   return c.json({ syncs: page.items, next_cursor: page.next ? encodeCursor(page.next) : null });
 });
 
-syncRoutes.get("/v1/connectors/pipeline/runs/:vector_store_id/:sync_timestamp", apiKeyAuth, async (c) => {
-  const store = await authorizeStore(c.env.DB, c.get("apiKey"), c.req.param("vector_store_id"));
+syncRoutes.get("/v1/connectors/pipeline/runs/:vector_store_id/:sync_timestamp", apiKeyAuthConcurrent, async (c) => {
   // Any spelling of the same instant finds the run: it is stored under the normalised form.
   const raw = c.req.param("sync_timestamp");
   const syncTimestamp = Timestamp.safeParse(raw).success ? tryNormalizeTimestamp(raw) : null;
   if (syncTimestamp === null) {
+    await readableStore(c, c.req.param("vector_store_id"));
     throw Errors.validation({ sync_timestamp: ["must be an ISO 8601 date-time with a time zone, URL-encoded"] });
   }
-  const run = await getRunView(ledgerOf(c.env, store), store.id, syncTimestamp, Date.now());
+  const { store, value: run } = await readStoreLedger(
+    c,
+    c.req.param("vector_store_id"),
+    (db, s) => getRunView(db, s.id, syncTimestamp, Date.now()),
+    (r) => r === null,
+  );
   if (!run) {
     throw Errors.notFound("RUN_NOT_FOUND", `No full_refresh run of '${store.id}' has sync_timestamp '${raw}'.`, {
       vector_store_id: store.id,
@@ -139,10 +157,10 @@ syncRoutes.get("/v1/connectors/pipeline/runs/:vector_store_id/:sync_timestamp", 
   return c.json(run);
 });
 
-syncRoutes.get("/v1/connectors/pipeline/syncs/:sync_id", apiKeyAuth, async (c) => {
+syncRoutes.get("/v1/connectors/pipeline/syncs/:sync_id", apiKeyAuthConcurrent, async (c) => {
   const syncId = c.req.param("sync_id");
   const key = c.get("apiKey");
-  const row = await findSyncResult(c.env, key.organization_id, syncId);
+  const row = await findSyncResult(c.env, key.organization_id, syncId, parseBookmark(c.req.header(BOOKMARK_HEADER)));
   // Another organization's sync is reported as missing, not forbidden: ids do not leak.
   if (
     !row ||

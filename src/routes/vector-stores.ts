@@ -1,7 +1,8 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../env";
 import { ApiError, Errors } from "../errors";
-import { apiKeyAuth } from "../middleware/api-key-auth";
+import { apiKeyAuth, apiKeyAuthConcurrent } from "../middleware/api-key-auth";
+import { readableStore, readStoreLedger, shardReader } from "../http/read-store";
 import { searchRateLimit } from "../middleware/rate-limit";
 import { authorizeStore } from "../auth/store-access";
 import { getRecord, listNamespaces } from "../db/ledger";
@@ -11,33 +12,42 @@ import { RecordListQuery } from "../schemas/lists";
 import { decodeCursor, encodeCursor, listRecords } from "../db/listings";
 import { SearchRequest } from "../schemas/search";
 import { storeDeps } from "../vectors/deps";
-import { ledgerOf } from "../db/placement";
 import { searchStore } from "../vectors/search";
 import { storeObject } from "../sync/vector-store-sync";
 import { storeMoving } from "../sync/idempotency";
 
 export const vectorStoreRoutes = new Hono<AppEnv>();
-vectorStoreRoutes.use("/v1/vector_stores/*", apiKeyAuth);
+// Reads check revocation at the catalog's primary while they run (apiKeyAuthConcurrent) and read
+// the store's shard from a replica (src/http/read-store.ts); namespace deletion, a write, checks
+// revocation first.
 
-vectorStoreRoutes.get("/v1/vector_stores/:vector_store_id", async (c) => {
-  const store = await authorizeStore(c.env.DB, c.get("apiKey"), c.req.param("vector_store_id"));
-  return c.json(store);
+vectorStoreRoutes.get("/v1/vector_stores/:vector_store_id", apiKeyAuthConcurrent, async (c) => {
+  return c.json(await readableStore(c, c.req.param("vector_store_id")));
 });
 
-vectorStoreRoutes.get("/v1/vector_stores/:vector_store_id/namespaces", async (c) => {
-  const store = await authorizeStore(c.env.DB, c.get("apiKey"), c.req.param("vector_store_id"));
-  return c.json({ vector_store_id: store.id, namespaces: await listNamespaces(ledgerOf(c.env, store), store.id) });
+vectorStoreRoutes.get("/v1/vector_stores/:vector_store_id/namespaces", apiKeyAuthConcurrent, async (c) => {
+  const { store, value } = await readStoreLedger(
+    c,
+    c.req.param("vector_store_id"),
+    (db, s) => listNamespaces(db, s.id),
+    (list) => list.length === 0,
+  );
+  return c.json({ vector_store_id: store.id, namespaces: value });
 });
 
-vectorStoreRoutes.get("/v1/vector_stores/:vector_store_id/records/:namespace", async (c) => {
-  const store = await authorizeStore(c.env.DB, c.get("apiKey"), c.req.param("vector_store_id"));
+vectorStoreRoutes.get("/v1/vector_stores/:vector_store_id/records/:namespace", apiKeyAuthConcurrent, async (c) => {
   const namespace = c.req.param("namespace");
   const parsed = RecordListQuery.safeParse(c.req.query());
   if (!parsed.success) throw Errors.validation(fieldErrors(parsed.error));
   const after = parsed.data.cursor === undefined ? null : decodeCursor(parsed.data.cursor, 1);
   if (parsed.data.cursor !== undefined && after === null)
     throw Errors.validation({ cursor: ["must be a next_cursor returned by this endpoint"] });
-  const page = await listRecords(ledgerOf(c.env, store), store.id, namespace, after?.[0] ?? null, parsed.data.limit);
+  const { store, value: page } = await readStoreLedger(
+    c,
+    c.req.param("vector_store_id"),
+    (db, s) => listRecords(db, s.id, namespace, after?.[0] ?? null, parsed.data.limit),
+    (p) => p.items.length === 0,
+  );
   return c.json({
     vector_store_id: store.id,
     namespace,
@@ -46,7 +56,7 @@ vectorStoreRoutes.get("/v1/vector_stores/:vector_store_id/records/:namespace", a
   });
 });
 
-vectorStoreRoutes.delete("/v1/vector_stores/:vector_store_id/namespaces/:namespace", async (c) => {
+vectorStoreRoutes.delete("/v1/vector_stores/:vector_store_id/namespaces/:namespace", apiKeyAuth, async (c) => {
   const store = await authorizeStore(c.env.DB, c.get("apiKey"), c.req.param("vector_store_id"));
   const namespace = c.req.param("namespace");
   // Through the store's Durable Object, like a sync: never interleaved with one.
@@ -70,12 +80,16 @@ vectorStoreRoutes.delete("/v1/vector_stores/:vector_store_id/namespaces/:namespa
   return c.json(deletion);
 });
 
-vectorStoreRoutes.get("/v1/vector_stores/:vector_store_id/records/:namespace/:record_id", async (c) => {
-  const store = await authorizeStore(c.env.DB, c.get("apiKey"), c.req.param("vector_store_id"));
+vectorStoreRoutes.get("/v1/vector_stores/:vector_store_id/records/:namespace/:record_id", apiKeyAuthConcurrent, async (c) => {
   // Hono decodes path parameters, so ids with '/' or spaces arrive whole when URL-encoded.
   const namespace = c.req.param("namespace");
   const recordId = c.req.param("record_id");
-  const record = await getRecord(ledgerOf(c.env, store), store.id, namespace, recordId);
+  const { value: record } = await readStoreLedger(
+    c,
+    c.req.param("vector_store_id"),
+    (db, s) => getRecord(db, s.id, namespace, recordId),
+    (r) => r === null,
+  );
   if (!record) {
     throw Errors.notFound("RECORD_NOT_FOUND", `Record '${recordId}' was not found in namespace '${namespace}'.`, {
       namespace,
@@ -86,9 +100,10 @@ vectorStoreRoutes.get("/v1/vector_stores/:vector_store_id/records/:namespace/:re
 });
 
 // Searches cost an embedding and index queries: limited per organization (reads above are not).
-vectorStoreRoutes.post("/v1/vector_stores/:vector_store_id/search", searchRateLimit, async (c) => {
-  const store = await authorizeStore(c.env.DB, c.get("apiKey"), c.req.param("vector_store_id"));
+vectorStoreRoutes.post("/v1/vector_stores/:vector_store_id/search", apiKeyAuthConcurrent, searchRateLimit, async (c) => {
+  const store = await readableStore(c, c.req.param("vector_store_id"));
   const parsed = SearchRequest.safeParse(await readJsonBody(c));
   if (!parsed.success) throw Errors.validation(fieldErrors(parsed.error));
-  return c.json(await searchStore(storeDeps(c.env, store), store, parsed.data));
+  // The index answers; the ledger (a replica, or the client's bookmark) gives each match its text.
+  return c.json(await searchStore({ ...storeDeps(c.env, store), db: shardReader(c, store) }, store, parsed.data));
 });

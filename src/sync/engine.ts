@@ -1,6 +1,7 @@
 import { ApiError } from "../errors";
 import { span } from "../profile";
 import { randomToken } from "../crypto";
+import type { D1Reader } from "../db/sessions";
 import { commitPlan, loadLedger, type LedgerSnapshot, type RefreshRead } from "../db/ledger";
 import type { VectorStore } from "../db/vector-stores";
 import type { SyncResponse } from "../schemas/sync";
@@ -25,7 +26,8 @@ export interface SyncInput {
 }
 
 export interface SyncDeps extends VectorDeps {
-  db: D1Database;
+  /** The store's ledger shard: its binding, or a session of it (whose bookmark a sync returns). */
+  db: D1Reader;
   now?: () => number;
 }
 
@@ -95,7 +97,7 @@ export function ledgerRequest(input: SyncInput, checked: CheckedOperation[]): Le
 }
 
 /** Reads what a sync needs from its ledger shard, in one round trip (loadLedger). */
-export function readLedger(db: D1Database, storeId: string, request: LedgerRequest): Promise<LedgerSnapshot> {
+export function readLedger(db: D1Reader, storeId: string, request: LedgerRequest): Promise<LedgerSnapshot> {
   return span("ledger read", () => loadLedger(db, storeId, request.keys, request.namespaces, request.refresh));
 }
 

@@ -10,6 +10,7 @@ import {
 } from "../db/idempotency-keys";
 import { getSyncResult } from "../db/ledger";
 import { storeFromResult, vectorStoreStatement } from "../db/vector-stores";
+import type { ShardBookmark } from "../db/sessions";
 import type { SyncResponse } from "../schemas/sync";
 import { Errors } from "../errors";
 import { ledgerRequest, newSyncId, readLedger, runSync, type SyncDeps, type SyncInput } from "./engine";
@@ -69,7 +70,7 @@ export interface SyncAccess {
 export interface StoreSyncDeps {
   catalog: D1Database;
   /** The ledger shard and index dependencies of a store, by its placement. */
-  depsFor: (store: VectorStore) => SyncDeps;
+  depsFor: (store: VectorStore) => SyncDeps & { db: D1Database };
   /**
    * The store as its object knows it (a shard move changes it), or null while a move's copy is
    * incomplete (the sync is refused 503 STORE_MOVING).
@@ -86,6 +87,8 @@ export interface StoreSyncResult {
   store: VectorStore;
   /** Work left for after the answer: completing the Idempotency-Key in the catalog. */
   after?: () => Promise<void>;
+  /** The shard's D1 bookmark after the sync's commit: reads given it see the sync's writes. */
+  bookmark?: ShardBookmark | null;
 }
 
 /**
@@ -175,7 +178,14 @@ export async function runStoreSync(
   if (refusal) throw refusal;
   const store = await deps.place(row);
   if (!store) throw storeMoving(access.storeId);
-  const storeDeps = deps.depsFor(store);
+  const shardDeps = deps.depsFor(store);
+  // The commit goes through a session of the shard, whose bookmark the answer carries.
+  const session = typeof shardDeps.db.withSession === "function" ? shardDeps.db.withSession("first-primary") : null;
+  const storeDeps = { ...shardDeps, db: session ?? shardDeps.db };
+  const bookmark = () => {
+    const b = session?.getBookmark() ?? null;
+    return b === null ? null : { shard: store.ledger_shard, bookmark: b };
+  };
 
   const ledgerFor = async () => {
     const got = early && guess.ledger_shard === store.ledger_shard ? await early : null;
@@ -185,30 +195,30 @@ export async function runStoreSync(
 
   if (!idempotency) {
     const response = await runSync(storeDeps, store, input, null, checked, await ledgerFor());
-    return { response, replayed: false, store };
+    return { response, replayed: false, store, bookmark: bookmark() };
   }
   const key = reservationFromResult(results[3]);
   if (!key) throw new Error("Idempotency-Key reservation: the key's row is missing right after its insert");
   if (key.reservation_id !== reservationId) {
-    return { response: await answerHeldKey(storeDeps.db, key, idempotency.key, bodyHash!), replayed: true, store };
+    return { response: await answerHeldKey(shardDeps.db, key, idempotency.key, bodyHash!), replayed: true, store };
   }
   const { organizationId } = access;
   const complete = () => completeIdempotencyKey(catalog, organizationId, idempotency.key, reservationId, new Date().toISOString());
 
   // Taken over from an abandoned reservation of this body: its sync may have committed.
-  const committed = await storedResult(storeDeps.db, key.sync_id);
+  const committed = await storedResult(shardDeps.db, key.sync_id);
   if (committed) return { response: committed, replayed: true, store, after: complete };
 
   let response: SyncResponse;
   try {
     response = await runSync(storeDeps, store, input, key.sync_id, checked, await ledgerFor());
   } catch (err) {
-    await settleFailedRun(storeDeps.db, catalog, store, idempotency, reservationId, key.sync_id, complete);
+    await settleFailedRun(shardDeps.db, catalog, store, idempotency, reservationId, key.sync_id, complete);
     throw err;
   }
   // The sync committed: its answer stands. The key is completed after the answer; until then (or
   // should that fail) a request with this key and body finds the committed sync and replays it.
-  return { response, replayed: false, store, after: complete };
+  return { response, replayed: false, store, after: complete, bookmark: bookmark() };
 }
 
 /** A promise that never rejects (a read started early whose result may not be wanted). */

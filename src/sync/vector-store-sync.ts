@@ -9,13 +9,14 @@ import { switchLedgerShard } from "../db/vector-stores";
 import { advanceMove, newMoveState, type MoveState } from "../db/shard-move";
 import { runStoreSync, type IdempotencyRequest, type SyncAccess } from "./idempotency";
 import { rememberRevoked } from "../auth/revocations";
+import type { ShardBookmark } from "../db/sessions";
 import type { SyncInput } from "./engine";
 import { reconcilePage, type ReconcileReport } from "../vectors/reconcile";
 import { deleteNamespacePage, type NamespaceDeletion } from "../vectors/namespace-delete";
 
 /** What crosses back from the object: an ApiError does not survive RPC as a class, so it travels as data. */
 export type SyncOutcome =
-  | { ok: true; response: SyncResponse; replayed: boolean }
+  | { ok: true; response: SyncResponse; replayed: boolean; bookmark: ShardBookmark | null }
   | {
       ok: false;
       error: {
@@ -188,7 +189,7 @@ export class VectorStoreSync extends DurableObject<Bindings> {
           ),
         );
       }
-      return { ok: true, response: result.response, replayed: result.replayed };
+      return { ok: true, response: result.response, replayed: result.replayed, bookmark: result.bookmark ?? null };
     } catch (err) {
       if (!(err instanceof ApiError)) throw err;
       return {
@@ -217,9 +218,9 @@ export async function syncThroughStoreObject(
   access: SyncAccess,
   input: SyncInput,
   idempotency: IdempotencyRequest | null,
-): Promise<{ response: SyncResponse; replayed: boolean }> {
+): Promise<{ response: SyncResponse; replayed: boolean; bookmark: ShardBookmark | null }> {
   const outcome = (await storeObject(env, access.storeId).sync(access, input, idempotency)) as SyncOutcome;
-  if (outcome.ok) return { response: outcome.response, replayed: outcome.replayed };
+  if (outcome.ok) return { response: outcome.response, replayed: outcome.replayed, bookmark: outcome.bookmark };
   const e = outcome.error;
   if (e.code === "INVALID_API_KEY") rememberRevoked(access.apiKeyId);
   throw new ApiError(e.status as ApiError["status"], e.code, e.message, e.type as ApiError["type"], e.details, e.systemMessage, e.headers);

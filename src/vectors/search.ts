@@ -1,3 +1,4 @@
+import type { D1Reader } from "../db/sessions";
 import { loadLiveRecords } from "../db/ledger";
 import type { VectorStore } from "../db/vector-stores";
 import { ApiError, Errors } from "../errors";
@@ -42,7 +43,7 @@ function bestPerId(matches: Hit[]): Hit[] {
  * namespace (or the whole store through its vector_store_id metadata), merges by score, and
  * answers from the ledger, so a vector whose record is gone or shrank is never returned.
  */
-export async function searchStore(deps: VectorDeps & { db: D1Database }, store: VectorStore, request: SearchRequest) {
+export async function searchStore(deps: VectorDeps & { db: D1Reader }, store: VectorStore, request: SearchRequest) {
   let vector = request.vector;
   if (vector && vector.length !== store.dimensions) {
     throw Errors.validation({ vector: [`must have exactly ${store.dimensions} dimensions`] });
