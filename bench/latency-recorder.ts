@@ -29,6 +29,12 @@ export interface Call {
   /** A D1 session's constraint or "bookmark" (withSession's argument). */
   session?: string;
   failed?: boolean;
+  /**
+   * The code awaits this call only at the end of the request (its SQL carries the marker
+   * CONCURRENT_MARK, as src/auth/api-keys.ts's revocation check on the read paths does): the model
+   * runs it as a branch of its own, which gates no other call.
+   */
+  concurrent?: boolean;
 }
 
 /** One request through the Worker's fetch, from entry to the Response handed back. */
@@ -111,6 +117,10 @@ function sessionRoute(arg: unknown): Route {
   };
 }
 
+/** The SQL comment by which the code marks a query it awaits only at the end (src/auth/api-keys.ts). */
+const CONCURRENT_MARK = "/* concurrent */";
+const concurrent = (sql: string) => (sql.includes(CONCURRENT_MARK) ? { concurrent: true } : {});
+
 function wrapStatement(stmt: D1PreparedStatement, sql: string, caller: Caller, target: string, route: Route): D1PreparedStatement {
   const proxy = new Proxy(stmt, {
     get(real, prop) {
@@ -119,7 +129,9 @@ function wrapStatement(stmt: D1PreparedStatement, sql: string, caller: Caller, t
       if (prop === "bind") return (...args: unknown[]) => wrapStatement(Reflect.apply(value, real, args), sql, caller, target, route);
       if (prop === "first" || prop === "all" || prop === "run" || prop === "raw") {
         return (...args: unknown[]) =>
-          record({ caller, target, kind: route.kind([sql]), method: prop, ...session(route) }, () => Reflect.apply(value, real, args));
+          record({ caller, target, kind: route.kind([sql]), method: prop, ...session(route), ...concurrent(sql) }, () =>
+            Reflect.apply(value, real, args),
+          );
       }
       return value.bind(real);
     },

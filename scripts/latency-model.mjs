@@ -105,10 +105,11 @@ export function busyMs(calls) {
  */
 export function waveNumbers(calls) {
   const wave = new Map();
-  // A call that ended before `c` started also started before it: its wave is known by then.
+  // A call that ended before `c` started also started before it: its wave is known by then. A
+  // call marked concurrent (the code awaits it only before answering) gates no other call.
   for (const c of [...calls].sort((a, b) => a.startSeq - b.startSeq)) {
     let w = 1;
-    for (const a of calls) if (a.endSeq < c.startSeq) w = Math.max(w, wave.get(a) + 1);
+    if (!c.concurrent) for (const a of calls) if (!a.concurrent && a.endSeq < c.startSeq) w = Math.max(w, wave.get(a) + 1);
     wave.set(c, w);
   }
   return calls.map((c) => wave.get(c));
@@ -154,8 +155,11 @@ function modelContext(ctx, pool, places) {
       cross,
     };
   });
+  // Calls marked concurrent run beside the rest (each in wave 1, gating nothing): the context lasts
+  // as long as the longer of the two, and its round trips are those of the longer.
+  const branches = steps.filter((step) => step.call.concurrent);
   const waves = [];
-  for (const step of steps) {
+  for (const step of steps.filter((st) => !st.call.concurrent)) {
     // A call in wave k waited for one in wave k - 1: the numbers have no gaps.
     if (!waves[step.wave - 1]) waves[step.wave - 1] = { steps: [], ms: 0, trips: 0, cross: 0 };
     const w = waves[step.wave - 1];
@@ -166,13 +170,24 @@ function modelContext(ctx, pool, places) {
   }
   const present = waves.filter(Boolean);
   const local = Math.max(0, ctx.span.end - ctx.span.start - busyMs(direct));
+  const main = {
+    ms: present.reduce((sum, w) => sum + w.ms, 0) + local,
+    trips: present.reduce((sum, w) => sum + w.trips, 0),
+    cross: present.reduce((sum, w) => sum + w.cross, 0),
+  };
+  const branch = branches.reduce(
+    (longest, st) => (st.rtt + st.service > longest.ms ? { ms: st.rtt + st.service, trips: st.trips, cross: st.cross } : longest),
+    { ms: 0, trips: 0, cross: 0 },
+  );
+  const longer = branch.ms > main.ms ? branch : main;
+  if (branches.length > 0) present.unshift({ steps: branches, ms: branch.ms, trips: branch.trips, cross: branch.cross, concurrent: true });
   return {
     location: ctx.location,
     waves: present,
     local_ms: local,
-    modelled_ms: present.reduce((sum, w) => sum + w.ms, 0) + local,
-    trips: present.reduce((sum, w) => sum + w.trips, 0),
-    cross: present.reduce((sum, w) => sum + w.cross, 0),
+    modelled_ms: longer.ms,
+    trips: longer.trips,
+    cross: longer.cross,
   };
 }
 
@@ -209,7 +224,7 @@ export function describe(model, indent = "  ") {
       const route = s.to === "local" ? "local" : `${model.location}->${s.to}`;
       const service = s.inner ? `${fmt(s.service)} inside` : `${fmt(s.service)}${s.assumed ? " assumed" : ""}`;
       lines.push(
-        `${indent}${j === 0 ? String(i + 1).padStart(2) : "  "}${j === 0 ? "." : "|"} ${label.padEnd(52)} ${route.padEnd(10)} ${fmt(s.rtt)} + ${service} ms`,
+        `${indent}${j === 0 ? (wave.concurrent ? " ~" : String(i + (model.waves[0]?.concurrent ? 0 : 1)).padStart(2)) : "  "}${j === 0 ? "." : "|"} ${label.padEnd(52)} ${route.padEnd(10)} ${fmt(s.rtt)} + ${service} ms${wave.concurrent ? " (concurrent: awaited before the answer)" : ""}`,
       );
       if (s.inner) lines.push(...describe(s.inner, `${indent}      `));
     }

@@ -14,11 +14,15 @@ import { INTRA_REGION_MS, RTT_MS, assumedMs, busyMs, modelRequest, waveNumbers }
  * cacheTtl...) must fail here; a change that removes one updates the table in the same commit.
  */
 const EXPECTED = {
-  small_sync: { sequential_remote_round_trips: 6, cross_region_round_trips: 4 },
-  first_sync_5000: { sequential_remote_round_trips: 15, cross_region_round_trips: 4 },
-  search: { sequential_remote_round_trips: 6, cross_region_round_trips: 6 },
-  sync_status: { sequential_remote_round_trips: 6, cross_region_round_trips: 6 },
-  record_read: { sequential_remote_round_trips: 4, cross_region_round_trips: 4 },
+  // KV (edge cache) and the rate limiter are local; the store's object (1 crossing) then, beside
+  // D1's primary: one catalog batch with the shard read beside it, the commit, the key's completion.
+  small_sync: { sequential_remote_round_trips: 3, cross_region_round_trips: 1 },
+  first_sync_5000: { sequential_remote_round_trips: 13, cross_region_round_trips: 1 },
+  // Revocation at the primary beside the rest; the search itself in the store's object.
+  search: { sequential_remote_round_trips: 4, cross_region_round_trips: 1 },
+  // Revocation beside catalog and shard replicas nearby, then Vectorize's describe().
+  sync_status: { sequential_remote_round_trips: 3, cross_region_round_trips: 1 },
+  record_read: { sequential_remote_round_trips: 1, cross_region_round_trips: 1 },
 };
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -60,6 +64,20 @@ describe("latency model", () => {
     expect(m.sequential_remote_round_trips).toBe(3);
     expect(m.cross_region_round_trips).toBe(3);
     expect(m.modelled_ms).toBe(3 * SYD_ENAM + 1 + 2 + 1);
+  });
+
+  it("runs a call marked concurrent (awaited only before the answer) beside the rest: it gates nothing", () => {
+    // Revocation at the primary (ends first, locally), then a replica read that did not wait for it.
+    const m = request(
+      [call("worker", "d1-primary", [1, 2], [0, 1], { concurrent: true }), call("worker", "d1-replica", [3, 4], [1, 2])],
+      2,
+    );
+    expect(m.sequential_remote_round_trips).toBe(1);
+    expect(m.cross_region_round_trips).toBe(1);
+    expect(m.modelled_ms).toBe(SYD_ENAM + 1);
+    // Unmarked, the same calls are two waves in a row.
+    const sequential = request([call("worker", "d1-primary", [1, 2], [0, 1]), call("worker", "d1-replica", [3, 4], [1, 2])], 2);
+    expect(sequential.sequential_remote_round_trips).toBe(2);
   });
 
   it("makes one wave per round of a pipeline", () => {

@@ -65,8 +65,15 @@ export async function revokeApiKey(kv: KVNamespace, db: D1Database, keyId: strin
   return true;
 }
 
-export async function isRevoked(db: D1Database, keyId: string): Promise<boolean> {
-  return (await db.prepare("SELECT 1 AS revoked FROM revoked_api_keys WHERE key_id = ?1").bind(keyId).first()) !== null;
+/**
+ * Whether the catalog (the primary: a replica's "not revoked" may be stale) has the key revoked.
+ * `concurrent`: the caller runs the request meanwhile and awaits this only before answering; the
+ * SQL then says so (a comment, read by `npm run latency`'s recorder, which models it as a branch
+ * of its own rather than a step the request waits for).
+ */
+export async function isRevoked(db: D1Database, keyId: string, concurrent = false): Promise<boolean> {
+  const sql = `SELECT 1 AS revoked FROM revoked_api_keys WHERE key_id = ?1${concurrent ? " /* concurrent */" : ""}`;
+  return (await db.prepare(sql).bind(keyId).first()) !== null;
 }
 
 /** Compares two secrets in time independent of where they differ. */

@@ -58,7 +58,7 @@ export const apiKeyAuthDeferred = createMiddleware<AppEnv>(async (c, next) => {
 export const apiKeyAuthConcurrent = createMiddleware<AppEnv>(async (c, next) => {
   const record = await localKey(c);
   c.set("apiKey", record);
-  const revoked = isRevoked(c.env.DB, record.key_id).then(
+  const revoked = isRevoked(c.env.DB, record.key_id, true).then(
     (yes) => {
       if (yes) rememberRevoked(record.key_id);
       return { yes };

@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import type { AppEnv } from "../env";
 import { ApiError, Errors } from "../errors";
 import { apiKeyAuth, apiKeyAuthConcurrent } from "../middleware/api-key-auth";
-import { readableStore, readStoreLedger, shardReader } from "../http/read-store";
+import { readableStore, readStoreLedger } from "../http/read-store";
 import { searchRateLimit } from "../middleware/rate-limit";
 import { authorizeStore } from "../auth/store-access";
 import { getRecord, listNamespaces } from "../db/ledger";
@@ -11,9 +11,8 @@ import { fieldErrors, NAMESPACE_PATTERN } from "../schemas/common";
 import { RecordListQuery } from "../schemas/lists";
 import { decodeCursor, encodeCursor, listRecords } from "../db/listings";
 import { SearchRequest } from "../schemas/search";
-import { storeDeps } from "../vectors/deps";
-import { searchStore } from "../vectors/search";
-import { storeObject } from "../sync/vector-store-sync";
+import { searchThroughStoreObject, storeObject } from "../sync/vector-store-sync";
+import { BOOKMARK_HEADER, parseBookmark } from "../db/sessions";
 import { storeMoving } from "../sync/idempotency";
 
 export const vectorStoreRoutes = new Hono<AppEnv>();
@@ -104,6 +103,10 @@ vectorStoreRoutes.post("/v1/vector_stores/:vector_store_id/search", apiKeyAuthCo
   const store = await readableStore(c, c.req.param("vector_store_id"));
   const parsed = SearchRequest.safeParse(await readJsonBody(c));
   if (!parsed.success) throw Errors.validation(fieldErrors(parsed.error));
-  // The index answers; the ledger (a replica, or the client's bookmark) gives each match its text.
-  return c.json(await searchStore({ ...storeDeps(c.env, store), db: shardReader(c, store) }, store, parsed.data));
+  // In the store's object, beside the index and the embedding model; the ledger (a replica, or the
+  // client's bookmark of the store's shard) gives each match its text.
+  const bookmark = parseBookmark(c.req.header(BOOKMARK_HEADER));
+  return c.json(
+    await searchThroughStoreObject(c.env, store, parsed.data, bookmark?.shard === store.ledger_shard ? bookmark.bookmark : null),
+  );
 });

@@ -9,26 +9,33 @@ import { switchLedgerShard } from "../db/vector-stores";
 import { advanceMove, newMoveState, type MoveState } from "../db/shard-move";
 import { runStoreSync, type IdempotencyRequest, type SyncAccess } from "./idempotency";
 import { rememberRevoked } from "../auth/revocations";
-import type { ShardBookmark } from "../db/sessions";
+import { readSession, type ShardBookmark } from "../db/sessions";
+import { searchStore } from "../vectors/search";
+import type { SearchRequest } from "../schemas/search";
+
+/** What a search answers (the shape of SearchResponse in src/schemas/search.ts). */
+type SearchResponse = Awaited<ReturnType<typeof searchStore>>;
 import type { SyncInput } from "./engine";
 import { reconcilePage, type ReconcileReport } from "../vectors/reconcile";
 import { deleteNamespacePage, type NamespaceDeletion } from "../vectors/namespace-delete";
 
-/** What crosses back from the object: an ApiError does not survive RPC as a class, so it travels as data. */
+/** An error refused with, as it crosses back from the object: an ApiError does not survive RPC as a class. */
+export interface RefusedError {
+  status: number;
+  code: string;
+  message: string;
+  type: string;
+  details: Record<string, unknown>;
+  systemMessage: string;
+  headers: Record<string, string>;
+}
+
+export type Outcome<T> = { ok: true; value: T } | { ok: false; error: RefusedError };
+
+/** What a sync's call to the object answers. */
 export type SyncOutcome =
   | { ok: true; response: SyncResponse; replayed: boolean; bookmark: ShardBookmark | null }
-  | {
-      ok: false;
-      error: {
-        status: number;
-        code: string;
-        message: string;
-        type: string;
-        details: Record<string, unknown>;
-        systemMessage: string;
-        headers: Record<string, string>;
-      };
-    };
+  | { ok: false; error: RefusedError };
 
 /** A move's answer: where it stands (call again while `done` is false). */
 export interface MoveReport extends MoveState {
@@ -191,21 +198,54 @@ export class VectorStoreSync extends DurableObject<Bindings> {
       }
       return { ok: true, response: result.response, replayed: result.replayed, bookmark: result.bookmark ?? null };
     } catch (err) {
-      if (!(err instanceof ApiError)) throw err;
-      return {
-        ok: false,
-        error: {
-          status: err.status,
-          code: err.code,
-          message: err.message,
-          type: err.type,
-          details: err.details,
-          systemMessage: err.systemMessage,
-          headers: err.headers,
-        },
-      };
+      return refused(err);
     }
   }
+
+  /**
+   * A search of this store, run here, beside D1's primary and (for the model of docs/latency.md)
+   * Workers AI and Vectorize: the Worker far away makes one call instead of three in a row. Not
+   * queued behind syncs: a search only reads. Its ledger read goes to a replica, or to the
+   * client's bookmark.
+   */
+  async search(store: VectorStore, request: SearchRequest, bookmark: string | null): Promise<Outcome<SearchResponse>> {
+    try {
+      const placed = (await this.placed(store)) ?? store;
+      const deps = storeDeps(this.env, placed);
+      return { ok: true, value: await searchStore({ ...deps, db: readSession(deps.db, bookmark) }, placed, request) };
+    } catch (err) {
+      return refused(err);
+    }
+  }
+}
+
+/** An ApiError as data (it does not survive RPC as a class); anything else is rethrown. */
+function refused(err: unknown): { ok: false; error: RefusedError } {
+  if (!(err instanceof ApiError)) throw err;
+  return {
+    ok: false,
+    error: {
+      status: err.status,
+      code: err.code,
+      message: err.message,
+      type: err.type,
+      details: err.details,
+      systemMessage: err.systemMessage,
+      headers: err.headers,
+    },
+  };
+}
+
+/** The ApiError an outcome carried. */
+export function apiErrorOf(e: RefusedError): ApiError {
+  return new ApiError(e.status as ApiError["status"], e.code, e.message, e.type as ApiError["type"], e.details, e.systemMessage, e.headers);
+}
+
+/** Searches a store in its object (see VectorStoreSync.search). */
+export async function searchThroughStoreObject(env: Bindings, store: VectorStore, request: SearchRequest, bookmark: string | null) {
+  const outcome = (await storeObject(env, store.id).search(store, request, bookmark)) as Outcome<SearchResponse>;
+  if (outcome.ok) return outcome.value;
+  throw apiErrorOf(outcome.error);
 }
 
 /**
@@ -223,5 +263,5 @@ export async function syncThroughStoreObject(
   if (outcome.ok) return { response: outcome.response, replayed: outcome.replayed, bookmark: outcome.bookmark };
   const e = outcome.error;
   if (e.code === "INVALID_API_KEY") rememberRevoked(access.apiKeyId);
-  throw new ApiError(e.status as ApiError["status"], e.code, e.message, e.type as ApiError["type"], e.details, e.systemMessage, e.headers);
+  throw apiErrorOf(e);
 }
