@@ -663,6 +663,8 @@ export interface components {
     parameters: {
         /** @description 1-255 visible ASCII characters, unique per organization. A retry with the same key and body answers the stored result without applying it again; the same key with another body is 422 IDEMPOTENCY_KEY_REUSED; while the first request runs, 409 IDEMPOTENCY_KEY_IN_PROGRESS. */
         IdempotencyKey: string;
+        /** @description A sync's `X-D1-Bookmark` answer header: this read then sees that sync's writes (reads otherwise come from a nearby D1 replica, which may lag by a moment). Malformed: 400 VALIDATION_ERROR. */
+        D1Bookmark: string;
     };
     requestBodies: never;
     headers: {
@@ -670,6 +672,8 @@ export interface components {
         "X-Request-Id": string;
         /** @description Seconds to wait before retrying. */
         "Retry-After": number;
+        /** @description The ledger shard's D1 bookmark after this sync's commit (`<shard>:<bookmark>`). Send it back as the `X-D1-Bookmark` request header on reads of status, records or search to read your own writes. */
+        "X-D1-Bookmark": string;
         /** @description `true` when the answer is the stored result of an earlier request with the same Idempotency-Key and body (nothing was applied again); absent otherwise. */
         "Idempotent-Replayed": "true";
     };
@@ -722,6 +726,7 @@ export interface operations {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1040,6 +1045,7 @@ export interface operations {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1316,7 +1322,10 @@ export interface operations {
     getSync: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A sync's `X-D1-Bookmark` answer header: this read then sees that sync's writes (reads otherwise come from a nearby D1 replica, which may lag by a moment). Malformed: 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
+            };
             path: {
                 /** @description The `sync_id` a sync answered (`sync_` + 24 hex). */
                 sync_id: string;
@@ -1333,6 +1342,29 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SyncStatus"];
+                };
+            };
+            /**
+             * @description Bad request. `error.code` is one of:
+             *
+             *     - `VALIDATION_ERROR`: a field, query parameter or header is invalid; `details.fields` maps each path to its messages
+             */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "VALIDATION_ERROR";
+                            /** @constant */
+                            type?: "invalid_request_error";
+                            /** @constant */
+                            status?: 400;
+                        };
+                    };
                 };
             };
             /**
@@ -1417,7 +1449,10 @@ export interface operations {
                 /** @description The `next_cursor` of the previous page; absent: the first page. */
                 cursor?: string;
             };
-            header?: never;
+            header?: {
+                /** @description A sync's `X-D1-Bookmark` answer header: this read then sees that sync's writes (reads otherwise come from a nearby D1 replica, which may lag by a moment). Malformed: 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -1554,7 +1589,10 @@ export interface operations {
     getRun: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A sync's `X-D1-Bookmark` answer header: this read then sees that sync's writes (reads otherwise come from a nearby D1 replica, which may lag by a moment). Malformed: 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
+            };
             path: {
                 /**
                  * @description The vector store's id (`vs_...`).
@@ -1823,7 +1861,10 @@ export interface operations {
     listNamespaces: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A sync's `X-D1-Bookmark` answer header: this read then sees that sync's writes (reads otherwise come from a nearby D1 replica, which may lag by a moment). Malformed: 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
+            };
             path: {
                 /**
                  * @description The vector store's id (`vs_...`).
@@ -1843,6 +1884,29 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["NamespaceList"];
+                };
+            };
+            /**
+             * @description Bad request. `error.code` is one of:
+             *
+             *     - `VALIDATION_ERROR`: a field, query parameter or header is invalid; `details.fields` maps each path to its messages
+             */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "VALIDATION_ERROR";
+                            /** @constant */
+                            type?: "invalid_request_error";
+                            /** @constant */
+                            status?: 400;
+                        };
+                    };
                 };
             };
             /**
@@ -2099,7 +2163,10 @@ export interface operations {
                 /** @description The `next_cursor` of the previous page; absent: the first page. */
                 cursor?: string;
             };
-            header?: never;
+            header?: {
+                /** @description A sync's `X-D1-Bookmark` answer header: this read then sees that sync's writes (reads otherwise come from a nearby D1 replica, which may lag by a moment). Malformed: 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
+            };
             path: {
                 /**
                  * @description The vector store's id (`vs_...`).
@@ -2247,7 +2314,10 @@ export interface operations {
     getRecord: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A sync's `X-D1-Bookmark` answer header: this read then sees that sync's writes (reads otherwise come from a nearby D1 replica, which may lag by a moment). Malformed: 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
+            };
             path: {
                 /**
                  * @description The vector store's id (`vs_...`).
@@ -2277,6 +2347,29 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["StoredRecord"];
+                };
+            };
+            /**
+             * @description Bad request. `error.code` is one of:
+             *
+             *     - `VALIDATION_ERROR`: a field, query parameter or header is invalid; `details.fields` maps each path to its messages
+             */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "VALIDATION_ERROR";
+                            /** @constant */
+                            type?: "invalid_request_error";
+                            /** @constant */
+                            status?: 400;
+                        };
+                    };
                 };
             };
             /**
@@ -2378,7 +2471,10 @@ export interface operations {
     search: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A sync's `X-D1-Bookmark` answer header: this read then sees that sync's writes (reads otherwise come from a nearby D1 replica, which may lag by a moment). Malformed: 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
+            };
             path: {
                 /**
                  * @description The vector store's id (`vs_...`).

@@ -164,7 +164,9 @@ const INTERNAL: ErrorSpec = { 500: ["INTERNAL_ERROR"] };
 
 const ref = (name: SchemaName) => ({ $ref: `#/components/schemas/${name}` });
 const json = (schema: object) => ({ content: { "application/json": { schema } } });
-const headerRef = (name: "X-Request-Id" | "Retry-After" | "Idempotent-Replayed") => ({ $ref: `#/components/headers/${name}` });
+const headerRef = (name: "X-Request-Id" | "Retry-After" | "Idempotent-Replayed" | "X-D1-Bookmark") => ({
+  $ref: `#/components/headers/${name}`,
+});
 
 function errorResponses(spec: ErrorSpec) {
   const statuses = (Object.keys(spec).map(Number) as ErrorStatus[]).sort((a, b) => a - b);
@@ -333,7 +335,7 @@ const syncOperation = (operationId: string, summary: string) =>
       status: 200,
       description: "The sync's result (also when some or all operations failed: see `status` and `errors`).",
       schema: "SyncResponse",
-      headers: { "Idempotent-Replayed": headerRef("Idempotent-Replayed") },
+      headers: { "Idempotent-Replayed": headerRef("Idempotent-Replayed"), "X-D1-Bookmark": headerRef("X-D1-Bookmark") },
     },
     errors: errorsOf(
       KEY_AUTH,
@@ -384,6 +386,14 @@ export function buildOpenApiDocument() {
             "1-255 visible ASCII characters, unique per organization. A retry with the same key and body answers the stored result without applying it again; the same key with another body is 422 IDEMPOTENCY_KEY_REUSED; while the first request runs, 409 IDEMPOTENCY_KEY_IN_PROGRESS.",
           schema: { type: "string", pattern: "^[\\x21-\\x7e]{1,255}$" },
         },
+        D1Bookmark: {
+          name: "X-D1-Bookmark",
+          in: "header",
+          required: false,
+          description:
+            "A sync's `X-D1-Bookmark` answer header: this read then sees that sync's writes (reads otherwise come from a nearby D1 replica, which may lag by a moment). Malformed: 400 VALIDATION_ERROR.",
+          schema: { type: "string", pattern: "^(0|[1-9][0-9]{0,3}):[\\x21-\\x7e]{1,200}$" },
+        },
       },
       headers: {
         "X-Request-Id": {
@@ -391,6 +401,11 @@ export function buildOpenApiDocument() {
           schema: { type: "string" },
         },
         "Retry-After": { description: "Seconds to wait before retrying.", schema: { type: "integer", minimum: 0 } },
+        "X-D1-Bookmark": {
+          description:
+            "The ledger shard's D1 bookmark after this sync's commit (`<shard>:<bookmark>`). Send it back as the `X-D1-Bookmark` request header on reads of status, records or search to read your own writes.",
+          schema: { type: "string" },
+        },
         "Idempotent-Replayed": {
           description:
             "`true` when the answer is the stored result of an earlier request with the same Idempotency-Key and body (nothing was applied again); absent otherwise.",
@@ -412,9 +427,9 @@ export function buildOpenApiDocument() {
           tag: "Sync",
           summary: "A sync's stored result, with whether searches see it yet",
           security: API_KEY,
-          parameters: [pathParam("sync_id")],
+          parameters: [pathParam("sync_id"), { $ref: "#/components/parameters/D1Bookmark" }],
           ok: { status: 200, description: "The stored SyncResponse plus where it belongs and `queryable`.", schema: "SyncStatus" },
-          errors: errorsOf(KEY_AUTH, { 404: ["SYNC_NOT_FOUND"] }, INTERNAL),
+          errors: errorsOf(QUERY, KEY_AUTH, { 404: ["SYNC_NOT_FOUND"] }, INTERNAL),
         }),
       },
       "/v1/connectors/pipeline/syncs": {
@@ -423,7 +438,7 @@ export function buildOpenApiDocument() {
           tag: "Sync",
           summary: "The key's syncs, newest first",
           security: API_KEY,
-          parameters: queryParams(SyncListQuery),
+          parameters: [...queryParams(SyncListQuery), { $ref: "#/components/parameters/D1Bookmark" }],
           ok: { status: 200, description: "A page of syncs.", schema: "SyncList" },
           errors: errorsOf(QUERY, KEY_AUTH, STORE_ACCESS, INTERNAL),
         }),
@@ -434,7 +449,7 @@ export function buildOpenApiDocument() {
           tag: "Sync",
           summary: "A full_refresh run: its parts, summed results and state",
           security: API_KEY,
-          parameters: [pathParam("vector_store_id"), pathParam("sync_timestamp")],
+          parameters: [pathParam("vector_store_id"), pathParam("sync_timestamp"), { $ref: "#/components/parameters/D1Bookmark" }],
           ok: { status: 200, description: "The run.", schema: "Run" },
           errors: errorsOf(QUERY, KEY_AUTH, STORE_ACCESS, { 404: ["RUN_NOT_FOUND"] }, INTERNAL),
         }),
@@ -456,9 +471,9 @@ export function buildOpenApiDocument() {
           tag: "Vector stores",
           summary: "A store's namespaces with record and vector counts",
           security: API_KEY,
-          parameters: [pathParam("vector_store_id")],
+          parameters: [pathParam("vector_store_id"), { $ref: "#/components/parameters/D1Bookmark" }],
           ok: { status: 200, description: "The namespaces.", schema: "NamespaceList" },
-          errors: errorsOf(KEY_AUTH, STORE_ACCESS, INTERNAL),
+          errors: errorsOf(QUERY, KEY_AUTH, STORE_ACCESS, INTERNAL),
         }),
       },
       "/v1/vector_stores/{vector_store_id}/namespaces/{namespace}": {
@@ -483,7 +498,12 @@ export function buildOpenApiDocument() {
           tag: "Vector stores",
           summary: "A namespace's live records, in id order",
           security: API_KEY,
-          parameters: [pathParam("vector_store_id"), pathParam("namespace"), ...queryParams(RecordListQuery)],
+          parameters: [
+            pathParam("vector_store_id"),
+            pathParam("namespace"),
+            ...queryParams(RecordListQuery),
+            { $ref: "#/components/parameters/D1Bookmark" },
+          ],
           ok: { status: 200, description: "A page of records (an unknown namespace is an empty page).", schema: "RecordList" },
           errors: errorsOf(QUERY, KEY_AUTH, STORE_ACCESS, INTERNAL),
         }),
@@ -494,9 +514,14 @@ export function buildOpenApiDocument() {
           tag: "Vector stores",
           summary: "One record as the ledger holds it",
           security: API_KEY,
-          parameters: [pathParam("vector_store_id"), pathParam("namespace"), pathParam("record_id")],
+          parameters: [
+            pathParam("vector_store_id"),
+            pathParam("namespace"),
+            pathParam("record_id"),
+            { $ref: "#/components/parameters/D1Bookmark" },
+          ],
           ok: { status: 200, description: "The record.", schema: "StoredRecord" },
-          errors: errorsOf(KEY_AUTH, STORE_ACCESS, { 404: ["RECORD_NOT_FOUND"] }, INTERNAL),
+          errors: errorsOf(QUERY, KEY_AUTH, STORE_ACCESS, { 404: ["RECORD_NOT_FOUND"] }, INTERNAL),
         }),
       },
       "/v1/vector_stores/{vector_store_id}/search": {
@@ -505,7 +530,7 @@ export function buildOpenApiDocument() {
           tag: "Vector stores",
           summary: "Search a store by text or by vector",
           security: API_KEY,
-          parameters: [pathParam("vector_store_id")],
+          parameters: [pathParam("vector_store_id"), { $ref: "#/components/parameters/D1Bookmark" }],
           body: { schema: "SearchRequest", required: true, example: { query: "new feature", namespace: "clickup_tasks", top_k: 5 } },
           ok: { status: 200, description: "Matches, best first.", schema: "SearchResponse" },
           errors: errorsOf(
