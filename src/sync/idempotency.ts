@@ -151,6 +151,7 @@ export async function runStoreSync(
   const now = Date.now();
   const reservationId = `idr_${randomToken(12)}`;
   const bodyHash = idempotency && !refusal ? await bodyHashOf(idempotency.envelope, operationHashes!) : null;
+  const syncId = newSyncId();
   const statements = [
     revocation(),
     vectorStoreStatement(catalog, access.storeId),
@@ -161,7 +162,7 @@ export async function runStoreSync(
           reservationId,
           bodyHash,
           vectorStoreId: access.storeId,
-          syncId: newSyncId(),
+          syncId,
           apiKeyId: access.apiKeyId,
           now: new Date(now).toISOString(),
           abandonedBefore: new Date(now - ABANDONED_RESERVATION_MS).toISOString(),
@@ -205,8 +206,9 @@ export async function runStoreSync(
   const { organizationId } = access;
   const complete = () => completeIdempotencyKey(catalog, organizationId, idempotency.key, reservationId, new Date().toISOString());
 
-  // Taken over from an abandoned reservation of this body: its sync may have committed.
-  const committed = await storedResult(shardDeps.db, key.sync_id);
+  // Taken over from an abandoned reservation of this body (it kept that one's sync id): its sync
+  // may have committed. A fresh reservation has this request's own id, and nothing to look for.
+  const committed = key.sync_id === syncId ? null : await storedResult(shardDeps.db, key.sync_id);
   if (committed) return { response: committed, replayed: true, store, after: complete };
 
   let response: SyncResponse;
