@@ -62,6 +62,11 @@ export function wrapD1(real: D1Database, onRoundTrip: (trip: RoundTrip) => void,
           return results;
         };
       }
+      // A session (D1's read replication) reports its round trips the same way.
+      if (prop === "withSession" && typeof target.withSession === "function") {
+        return (constraintOrBookmark?: string) =>
+          wrapD1(target.withSession(constraintOrBookmark) as unknown as D1Database, onRoundTrip, onResults);
+      }
       const value = Reflect.get(target, prop, target);
       return typeof value === "function" ? value.bind(target) : value;
     },
