@@ -8,6 +8,7 @@ import { adminAuth } from "../middleware/admin-auth";
 import { fieldErrors } from "../schemas/common";
 import { CreateApiKeyRequest, CreateVectorStoreRequest, MoveStoreRequest, ReconcileRequest } from "../schemas/admin";
 import { ledgerShards, placeNewStore, vectorIndexes } from "../db/placement";
+import { forgetStore } from "../db/store-cache";
 import { getVectorStore, insertVectorStore, listStoreIdsOfOrganization } from "../db/vector-stores";
 import { createApiKey, revokeApiKey } from "../auth/api-keys";
 import { EMBEDDING_MODELS } from "../vectors/embedder";
@@ -89,6 +90,7 @@ adminRoutes.post("/v1/admin/vector-stores/:vector_store_id/move", async (c) => {
   }
   const stub = storeObject(c.env, store.id);
   const report = await stub.moveLedger(store, body.ledger_shard);
+  forgetStore(id);
   if ("error" in report) throw new ApiError(409, "MOVE_CONFLICT", `${report.error}.`, "conflict_error", { vector_store_id: id });
   return c.json(report);
 });
