@@ -10,6 +10,27 @@ import { shardsOfOrganization, type VectorStore } from "./vector-stores";
 
 export type SyncResultRow = NonNullable<Awaited<ReturnType<typeof getSyncResult>>>;
 
+/** How long the shards of an organization's stores are kept in memory, and for how many organizations. */
+const SHARDS_TTL_MS = 30_000;
+const SHARDS_MAX = 10_000;
+const shardsByOrganization = new Map<string, { shards: number[]; until: number }>();
+
+/**
+ * The shards holding an organization's stores, from memory or a replica. Either may be behind (a
+ * store just created on another shard): the lookup then finds nothing there and asks the primary.
+ */
+async function knownShards(catalog: D1Reader, organizationId: string, now = Date.now()): Promise<number[]> {
+  const hit = shardsByOrganization.get(organizationId);
+  if (hit && hit.until > now) return hit.shards;
+  const shards = await shardsOfOrganization(catalog, organizationId);
+  shardsByOrganization.delete(organizationId);
+  // None (a replica that has not seen the organization's first store yet): not kept.
+  if (shards.length === 0) return shards;
+  if (shardsByOrganization.size >= SHARDS_MAX) shardsByOrganization.delete(shardsByOrganization.keys().next().value!);
+  shardsByOrganization.set(organizationId, { shards, until: now + SHARDS_TTL_MS });
+  return shards;
+}
+
 /**
  * The organization's sync of this id with its store (for the store's index), or null. Read from
  * replicas (for its shard, from the client's bookmark when given) and, when they have nothing,
@@ -25,14 +46,19 @@ export async function findSyncResult(
   // The bookmark's shard is read too: the client says its sync is there, whatever a replica lists.
   const fromReplicas = await lookup(
     env,
-    readSession(env.DB),
+    (org) => knownShards(readSession(env.DB), org),
     (n) => readSession(shard(n), bookmark?.shard === n ? bookmark.bookmark : null),
     bookmark && ledgerShards(env).includes(bookmark.shard) ? [bookmark.shard] : [],
   );
-  return fromReplicas ?? (await lookup(env, env.DB, shard, []));
+  return fromReplicas ?? (await lookup(env, (org) => shardsOfOrganization(env.DB, org), shard, []));
 
-  async function lookup(env: Bindings, catalog: D1Reader, reader: (shard: number) => D1Reader, also: number[]) {
-    const shards = [...new Set([...(await shardsOfOrganization(catalog, organizationId)), ...also])];
+  async function lookup(
+    env: Bindings,
+    shardsOf: (organizationId: string) => Promise<number[]>,
+    reader: (shard: number) => D1Reader,
+    also: number[],
+  ) {
+    const shards = [...new Set([...(await shardsOf(organizationId)), ...also])];
     const rows = await Promise.all(shards.map((n) => getSyncResult(reader(n), syncId)));
     const row = rows.find((r) => r !== null && r.organization_id === organizationId);
     if (!row) return null;
