@@ -4,7 +4,9 @@ import { describe, expect, it } from "vitest";
 import worker from "../src/index";
 import { leastFull, measureLedgerShards, placeNewStore, SIZE_BUCKET_BYTES } from "../src/db/placement";
 import { getVectorStore } from "../src/db/vector-stores";
-import { ADMIN, call, createTenant, getRecord, ledgerRows, sync, unique, upsert, del, type Tenant } from "./helpers";
+import { advanceMove, newMoveState, type MoveState } from "../src/db/shard-move";
+import { failingD1 } from "./faulty-d1";
+import { ADMIN, call, createTenant, getRecord, ledgerRows, sync, syncBody, unique, upsert, del, type Tenant } from "./helpers";
 import { expectIndexMatchesLedger } from "./stand-ins";
 import { indexOfStore, ledgerOfStore, placementOf } from "./placement";
 
@@ -27,6 +29,17 @@ async function rowsIn(db: D1Database, store: string) {
     .bind(store)
     .first<{ state: number; bodies: number; syncs: number; runs: number; watermarks: number }>();
   return row!;
+}
+
+/** A store's whole ledger in one database, as the API would see it (bodies by content, not by id). */
+async function ledgerRowsIn(db: D1Database, store: string) {
+  const { results } = await db
+    .prepare(`SELECT namespace, id, deleted, data, file, text, metadata, vector, content_hash, chunk_count, version,
+                     synced_at, sync_id, created_at, updated_at, source_system
+              FROM records WHERE vector_store_id = ?1 ORDER BY namespace, id`)
+    .bind(store)
+    .all();
+  return results;
 }
 
 /** Two stores of one organization on different ledger shards (placement alternates them). */
@@ -288,6 +301,13 @@ describe("moving a store to another shard", () => {
     expect(refused.status).toBe(503);
     expect(refused.headers.get("Retry-After")).toBe("30");
     expect(refused.body.error.code).toBe("STORE_MOVING");
+    // With an Idempotency-Key: the 503 frees the key, so the retry after the move runs (not 409).
+    const keyed = () =>
+      call("POST", "/v1/connectors/pipeline/sync", syncBody(t, [upsert("keyed", { v: 1 })], { sync_timestamp: "2026-02-02T00:00:00Z" }), {
+        ...key(t),
+        "Idempotency-Key": "during-the-move",
+      });
+    expect((await keyed()).status).toBe(503);
     const nsDelete = await call("DELETE", `/v1/vector_stores/${t.store}/namespaces/clickup_tasks`, undefined, key(t));
     expect(nsDelete.status).toBe(503);
     // Another target while this move is unfinished: refused.
@@ -298,9 +318,53 @@ describe("moving a store to another shard", () => {
     expect(report).toMatchObject({ done: true, records_copied: 30, phase: "done" });
     // The client retries: it applies now, on the new shard.
     expect((await sync(t, [upsert("late", { v: 1 })], { sync_timestamp: "2026-02-01T00:00:00Z" })).status).toBe(200);
-    expect((await ledgerRows(t.store)).length).toBe(31);
+    expect((await keyed()).status).toBe(200);
+    expect((await ledgerRows(t.store)).length).toBe(32);
     expect(await rowsIn(shards[store.ledger_shard]!, t.store)).toEqual({ state: 0, bodies: 0, syncs: 0, runs: 0, watermarks: 0 });
     await expectIndexMatchesLedger(t.store);
+  });
+
+  it("a move step that fails (a D1 error mid-page) runs again without harm: the target ends equal to the source", async () => {
+    const t = await createTenant();
+    // Bodies of 4.5 MB in all: the page of records is written in two groups (4 MiB each at most).
+    const ops = Array.from({ length: 45 }, (_, i) =>
+      upsert(`r${i}`, { i, body: "y".repeat(100_000) }, "clickup_tasks", { text: `record ${i}` }),
+    );
+    await sync(t, ops);
+    await sync(t, [del("r3")], { sync_timestamp: "2026-01-16T00:00:00Z" });
+    const from = (await placementOf(t.store)).ledger_shard;
+    const [source, target] = [shards[from]!, shards[1 - from]!];
+    const before = await ledgerRowsIn(source, t.store);
+    let saved = newMoveState(from, 1 - from);
+    let switched = 0;
+    const step = (db: D1Database) => ({
+      source,
+      target: db,
+      storeId: t.store,
+      maxQueries: 1000,
+      switchPlacement: async (state: MoveState) => {
+        switched += 1;
+        saved = structuredClone(state);
+      },
+      save: async (state: MoveState) => {
+        saved = structuredClone(state);
+      },
+    });
+    // The target fails on its 6th round trip (after 4 of clearing: the page's second group, its
+    // first written), then on its 2nd after that (the second group again, the first rewritten).
+    await expect(advanceMove(step(failingD1(target, 6)), structuredClone(saved))).rejects.toThrow(/injected D1 fault/);
+    expect(saved.phase).toBe("records");
+    await expect(advanceMove(step(failingD1(target, 2)), structuredClone(saved))).rejects.toThrow(/injected D1 fault/);
+    const state = structuredClone(saved);
+    await advanceMove(step(target), state);
+    expect(state.phase).toBe("done");
+    expect(switched).toBe(1);
+    expect(await ledgerRowsIn(target, t.store)).toEqual(before);
+    expect(await rowsIn(source, t.store)).toEqual({ state: 0, bodies: 0, syncs: 0, runs: 0, watermarks: 0 });
+    // The catalog was not switched by this direct call: put the rows back where the store is.
+    const back = newMoveState(1 - from, from);
+    await advanceMove({ ...step(source), source: target, switchPlacement: async () => {} }, back);
+    expect(await ledgerRowsIn(source, t.store)).toEqual(before);
   });
 
   it("refuses a move to the shard the store is on, to an unbound shard, and of an unknown store", async () => {

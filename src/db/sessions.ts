@@ -24,8 +24,10 @@ export function formatBookmark(b: ShardBookmark): string {
 /** The X-D1-Bookmark header, or null when absent; malformed: 400. */
 export function parseBookmark(header: string | undefined): ShardBookmark | null {
   if (header === undefined) return null;
+  // D1's session constraints are not bookmarks: a client does not choose to read the primary.
   const m = /^(0|[1-9]\d{0,3}):([\x21-\x7e]{1,200})$/.exec(header.trim());
-  if (!m) throw Errors.validation({ [BOOKMARK_HEADER]: ["must be a bookmark returned by a sync (X-D1-Bookmark)"] });
+  if (!m || m[2] === "first-primary" || m[2] === "first-unconstrained")
+    throw Errors.validation({ [BOOKMARK_HEADER]: ["must be a bookmark returned by a sync (X-D1-Bookmark)"] });
   return { shard: Number(m[1]), bookmark: m[2]! };
 }
 

@@ -133,6 +133,16 @@ const INSERT_RECORDS = `
          j.value ->> 12, j.value ->> 13, nullif(j.value -> 14, 'null'), nullif(j.value -> 15, 'null')
   FROM json_each(?2) j`;
 
+// Before a group is written, whatever the target already holds of its keys goes (a group written by
+// a call that failed after it, before the move's state was saved): each group's batch is one
+// transaction that leaves the target with exactly the source's rows for those keys.
+const CLEAR_GROUP = [
+  `DELETE FROM record_bodies WHERE body_id IN (SELECT s.body_id FROM json_each(?2) j CROSS JOIN record_state s
+     ON s.vector_store_id = ?1 AND s.namespace = j.value ->> 0 AND s.id = j.value ->> 1)`,
+  `DELETE FROM record_state WHERE vector_store_id = ?1
+     AND (namespace, id) IN (SELECT j.value ->> 0, j.value ->> 1 FROM json_each(?2) j)`,
+];
+
 /** Copies one page of records (state rows and bodies) from source to target. Returns the rows copied. */
 async function copyRecordPage(
   source: D1Database,
@@ -161,8 +171,11 @@ async function copyRecordPage(
     const { results } = await budget.spend(source.prepare(READ_BODIES).bind(storeId, JSON.stringify(keys)).all<{ row: string }>());
     const pieces = new JsonChunker();
     for (const r of results) pieces.add(r.row);
-    const statements = pieces.finish().map((json) => target.prepare(INSERT_RECORDS).bind(storeId, json));
-    if (statements.length > 0) await budget.spend(target.batch(statements));
+    const statements = [
+      ...CLEAR_GROUP.map((sql) => target.prepare(sql).bind(storeId, JSON.stringify(keys))),
+      ...pieces.finish().map((json) => target.prepare(INSERT_RECORDS).bind(storeId, json)),
+    ];
+    await budget.spend(target.batch(statements));
   }
   const last = rows.at(-1);
   if (last) state.cursor = [last.namespace, last.id];
@@ -171,11 +184,12 @@ async function copyRecordPage(
 }
 
 // The store's other tables, copied row for row (as JSON objects, one parameter each statement).
-const TABLES: { name: "namespace_state" | "sync_runs" | "syncs"; key: string; columns: string[] }[] = [
-  { name: "namespace_state", key: "namespace", columns: ["vector_store_id", "namespace", "last_full_refresh"] },
+// Each is read in the order of an index that starts with vector_store_id (its key, or syncs_by_store).
+const TABLES: { name: "namespace_state" | "sync_runs" | "syncs"; order: string[]; columns: string[] }[] = [
+  { name: "namespace_state", order: ["namespace"], columns: ["vector_store_id", "namespace", "last_full_refresh"] },
   {
     name: "sync_runs",
-    key: "sync_timestamp",
+    order: ["sync_timestamp"],
     columns: [
       "vector_store_id",
       "sync_timestamp",
@@ -194,21 +208,26 @@ const TABLES: { name: "namespace_state" | "sync_runs" | "syncs"; key: string; co
   },
   {
     name: "syncs",
-    key: "id",
+    order: ["created_at", "id"],
     columns: ["id", "organization_id", "vector_store_id", "sync_mode", "sync_timestamp", "status", "result", "mutation_ids", "created_at"],
   },
 ];
 
 /** Copies one page of one of the other tables; false when that table is done. */
 async function copyTablePage(source: D1Database, target: D1Database, storeId: string, state: MoveState, budget: Budget, pageRows: number) {
-  const [tableName, after] = state.cursor ?? [TABLES[0]!.name, ""];
+  const [tableName, ...after] = state.cursor ?? [TABLES[0]!.name];
   const table = TABLES.find((t) => t.name === tableName)!;
   const cols = table.columns.join(", ");
+  const order = table.order.join(", ");
+  // After the last row copied, in index order: (a, b) > (?, ?) with the row's values.
+  const past = after.length === table.order.length ? `AND (${order}) > (${table.order.map((_, i) => `?${i + 3}`).join(", ")})` : "";
   const { results } = await budget.spend(
     source
-      .prepare(`SELECT json_object(${table.columns.map((c) => `'${c}', ${c}`).join(", ")}) AS row, ${table.key} AS k
-                FROM ${table.name} WHERE vector_store_id = ?1 AND ${table.key} > ?2 ORDER BY ${table.key} LIMIT ?3`)
-      .bind(storeId, after, pageRows)
+      .prepare(`SELECT json_object(${table.columns.map((c) => `'${c}', ${c}`).join(", ")}) AS row,
+                       json_array(${order}) AS k
+                FROM ${table.name}${table.name === "syncs" ? " INDEXED BY syncs_by_store" : ""}
+                WHERE vector_store_id = ?1 ${past} ORDER BY ${order} LIMIT ?2`)
+      .bind(storeId, pageRows, ...(past ? after : []))
       .all<{ row: string; k: string }>(),
   );
   const pieces = new JsonChunker();
@@ -219,8 +238,8 @@ async function copyTablePage(source: D1Database, target: D1Database, storeId: st
   if (table.name === "syncs") state.syncs_copied += results.length;
   if (table.name === "sync_runs") state.runs_copied += results.length;
   const next = TABLES[TABLES.indexOf(table) + 1];
-  if (results.length === pageRows) state.cursor = [table.name, results.at(-1)!.k];
-  else if (next) state.cursor = [next.name, ""];
+  if (results.length === pageRows) state.cursor = [table.name, ...(JSON.parse(results.at(-1)!.k) as string[])];
+  else if (next) state.cursor = [next.name];
   else return false;
   return true;
 }
@@ -231,16 +250,22 @@ export interface MoveStep {
   storeId: string;
   /** D1 round trips this call may make. */
   maxQueries: number;
-  /** Makes the switch: the catalog's placement (and the object's own record of it). */
-  switchPlacement: () => Promise<void>;
+  /**
+   * Makes the switch: the catalog's placement, then the object's own record of it together with
+   * `state` (already in phase cleanup), in one write.
+   */
+  switchPlacement: (state: MoveState) => Promise<void>;
+  /** Saves the move's state (after every step, so that a failed call resumes where it was). */
+  save: (state: MoveState) => Promise<void>;
   pageRecords?: number;
   pageRows?: number;
 }
 
 /**
- * Advances a move as far as the budget allows, updating `state` in place (the caller saves it
- * after each call, so an interrupted move resumes). Returns when the budget is spent or the move
- * is done (state.phase === "done").
+ * Advances a move as far as the budget allows, updating `state` in place and saving it after
+ * every step, so that a call that fails (or an object that restarts) resumes where it was: every
+ * step may run again without harm. Returns when the budget is spent or the move is done
+ * (state.phase === "done").
  */
 export async function advanceMove(step: MoveStep, state: MoveState): Promise<void> {
   const budget = new Budget(step.maxQueries);
@@ -267,12 +292,14 @@ export async function advanceMove(step: MoveStep, state: MoveState): Promise<voi
         }
         break;
       case "switch":
-        await budget.spend(step.switchPlacement());
         state.phase = "cleanup";
+        state.cursor = null;
+        await budget.spend(step.switchPlacement(state));
         break;
       case "cleanup":
         if (await deleteStoreRows(step.source, step.storeId, budget, state, pageRows, true)) state.phase = "done";
         break;
     }
+    await step.save(state);
   }
 }

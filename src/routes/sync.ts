@@ -8,6 +8,7 @@ import { splitSyncBody } from "../http/sync-body";
 import { countOperations, type OperationSource } from "../sync/operations";
 import { apiKeyAuthConcurrent, apiKeyAuthDeferred } from "../middleware/api-key-auth";
 import { readableStore, readStoreLedger } from "../http/read-store";
+import { primaryStore } from "../db/store-cache";
 import { BOOKMARK_HEADER, formatBookmark, parseBookmark, readSession } from "../db/sessions";
 import { syncRateLimit } from "../middleware/rate-limit";
 import { fieldErrors, Timestamp } from "../schemas/common";
@@ -115,8 +116,10 @@ syncRoutes.get("/v1/connectors/pipeline/syncs", apiKeyAuthConcurrent, async (c) 
   // and from the primaries when those have nothing to list.
   const list = async (primary: boolean) => {
     const catalog = primary ? c.env.DB : readSession(c.env.DB);
-    const shards =
-      storeId !== undefined ? [(await readableStore(c, storeId)).ledger_shard] : await shardsOfOrganization(catalog, key.organization_id);
+    const store = storeId === undefined ? null : await readableStore(c, storeId);
+    // At the primaries, the store's row too: a cached one may name the shard it left.
+    const fresh = store && primary ? await primaryStore(c.env.DB, store.id) : store;
+    const shards = fresh ? [fresh.ledger_shard] : await shardsOfOrganization(catalog, key.organization_id);
     const readers = shards.map((n) => {
       const db = ledgerOf(c.env, { ledger_shard: n });
       return primary ? db : readSession(db, bookmark?.shard === n ? bookmark.bookmark : null);

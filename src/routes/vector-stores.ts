@@ -106,7 +106,5 @@ vectorStoreRoutes.post("/v1/vector_stores/:vector_store_id/search", apiKeyAuthCo
   // In the store's object, beside the index and the embedding model; the ledger (a replica, or the
   // client's bookmark of the store's shard) gives each match its text.
   const bookmark = parseBookmark(c.req.header(BOOKMARK_HEADER));
-  return c.json(
-    await searchThroughStoreObject(c.env, store, parsed.data, bookmark?.shard === store.ledger_shard ? bookmark.bookmark : null),
-  );
+  return c.json(await searchThroughStoreObject(c.env, store, parsed.data, bookmark));
 });

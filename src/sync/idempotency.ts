@@ -124,8 +124,9 @@ export async function runStoreSync(
     return row;
   };
   // A new object does not know its store yet (its dimensions check the operations, its shard takes
-  // the ledger read): one catalog read first, this once.
-  if (!deps.lastSeen) {
+  // the ledger read): one catalog read first, this once. So too for a request naming a store of
+  // another organization: it is refused (401 or 404) before any work is done for it here.
+  if (!deps.lastSeen || deps.lastSeen.organization_id !== access.organizationId) {
     const row = checkAccess(await catalog.batch([revocation(), vectorStoreStatement(catalog, access.storeId)]));
     deps = { ...deps, lastSeen: (await deps.place(row)) ?? row };
   }
@@ -178,7 +179,14 @@ export async function runStoreSync(
   const row = checkAccess(results);
   if (refusal) throw refusal;
   const store = await deps.place(row);
-  if (!store) throw storeMoving(access.storeId);
+  if (!store) {
+    // Nothing was applied: the key reserved above is freed for the retry the 503 asks for.
+    const mine = idempotency ? reservationFromResult(results[3]) : null;
+    if (idempotency && mine?.reservation_id === reservationId) {
+      await releaseIdempotencyKey(catalog, access.organizationId, idempotency.key, reservationId);
+    }
+    throw storeMoving(access.storeId);
+  }
   const shardDeps = deps.depsFor(store);
   // The commit goes through a session of the shard, whose bookmark the answer carries.
   const session = typeof shardDeps.db.withSession === "function" ? shardDeps.db.withSession("first-primary") : null;
@@ -204,23 +212,28 @@ export async function runStoreSync(
     return { response: await answerHeldKey(shardDeps.db, key, idempotency.key, bodyHash!), replayed: true, store };
   }
   const { organizationId } = access;
-  const complete = () => completeIdempotencyKey(catalog, organizationId, idempotency.key, reservationId, new Date().toISOString());
+  // Completed as of no later than its sync's commit: the 24 hours of replay (from completed_at) end
+  // before the sync's stored result may expire (SYNC_RESULT_RETENTION_DAYS, at least 1).
+  const complete = (at: string) => () => completeIdempotencyKey(catalog, organizationId, idempotency.key, reservationId, at);
 
   // Taken over from an abandoned reservation of this body (it kept that one's sync id): its sync
   // may have committed. A fresh reservation has this request's own id, and nothing to look for.
-  const committed = key.sync_id === syncId ? null : await storedResult(shardDeps.db, key.sync_id);
-  if (committed) return { response: committed, replayed: true, store, after: complete };
+  const committed = key.sync_id === syncId ? null : await getSyncResult(shardDeps.db, key.sync_id);
+  if (committed) {
+    return { response: JSON.parse(committed.result) as SyncResponse, replayed: true, store, after: complete(committed.created_at) };
+  }
+  const startedAt = new Date().toISOString();
 
   let response: SyncResponse;
   try {
     response = await runSync(storeDeps, store, input, key.sync_id, checked, await ledgerFor());
   } catch (err) {
-    await settleFailedRun(shardDeps.db, catalog, store, idempotency, reservationId, key.sync_id, complete);
+    await settleFailedRun(shardDeps.db, catalog, store, idempotency, reservationId, key.sync_id, complete(startedAt));
     throw err;
   }
   // The sync committed: its answer stands. The key is completed after the answer; until then (or
   // should that fail) a request with this key and body finds the committed sync and replays it.
-  return { response, replayed: false, store, after: complete, bookmark: bookmark() };
+  return { response, replayed: false, store, after: complete(startedAt), bookmark: bookmark() };
 }
 
 /** A promise that never rejects (a read started early whose result may not be wanted). */

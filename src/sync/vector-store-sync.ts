@@ -57,7 +57,12 @@ export function storeObject(env: Bindings, storeId: string) {
 /** D1 round trips one call of a shard move makes at most (a Worker invocation's subrequests are limited). */
 export const MOVE_QUERIES_PER_CALL = 400;
 
-const MOVED_TO = "ledger_shard";
+/** The object's record of its store's last switch: a row that names `from` means `to`. */
+const MOVED_TO = "moved";
+interface MovedTo {
+  from: number;
+  to: number;
+}
 const MOVE = "move";
 
 /**
@@ -117,9 +122,10 @@ export class VectorStoreSync extends DurableObject<Bindings> {
         return { error: `a move of this store to ledger shard ${state.to} is under way: finish it first` };
       }
       if (!state || state.phase === "done") {
-        const from = (await this.ctx.storage.get<number>(MOVED_TO)) ?? store.ledger_shard;
+        const from = (await this.placed(store))?.ledger_shard ?? store.ledger_shard;
         if (from === to) return { error: `the store is already on ledger shard ${to}` };
         state = newMoveState(from, to);
+        await this.ctx.storage.put(MOVE, state);
       }
       const current = state;
       await advanceMove(
@@ -128,7 +134,7 @@ export class VectorStoreSync extends DurableObject<Bindings> {
           target: ledgerOf(this.env, { ledger_shard: current.to }),
           storeId: store.id,
           maxQueries,
-          switchPlacement: async () => {
+          switchPlacement: async (next) => {
             if (!(await switchLedgerShard(this.env.DB, store.id, current.from, current.to))) {
               // Only this object switches a store's shard: the catalog already says `to` after an
               // interrupted call, anything else is a concurrent admin change.
@@ -137,25 +143,29 @@ export class VectorStoreSync extends DurableObject<Bindings> {
                 .first<{ ledger_shard: number }>();
               if (row?.ledger_shard !== current.to) throw new Error(`store ${store.id} is not on ledger shard ${current.from} any more`);
             }
-            await this.ctx.storage.put(MOVED_TO, current.to);
+            // The object's record of the switch and the move's next phase, in one write.
+            const moved: MovedTo = { from: current.from, to: current.to };
+            await this.ctx.storage.put({ [MOVED_TO]: moved, [MOVE]: next });
             if (this.lastSeen) this.lastSeen = { ...this.lastSeen, ledger_shard: current.to };
           },
+          save: (next) => this.ctx.storage.put(MOVE, next),
         },
         current,
-      ).finally(() => this.ctx.storage.put(MOVE, current));
+      );
       return { vector_store_id: store.id, ...current, done: current.phase === "done" };
     });
   }
 
   /**
-   * The store as this object knows it: on the shard it last moved it to (a caller may have read
-   * the placement before the switch), or null while a move's copy is incomplete.
+   * The store as this object knows it: on the shard it moved it to when the caller's row still
+   * names the shard it moved it from (a caller may have read the placement before the switch), or
+   * null while a move's copy is incomplete.
    */
   private async placed(store: VectorStore): Promise<VectorStore | null> {
     const move = await this.ctx.storage.get<MoveState>(MOVE);
     if (move && (move.phase === "clear" || move.phase === "records" || move.phase === "tables" || move.phase === "switch")) return null;
-    const movedTo = await this.ctx.storage.get<number>(MOVED_TO);
-    return movedTo === undefined || movedTo === store.ledger_shard ? store : { ...store, ledger_shard: movedTo };
+    const moved = await this.ctx.storage.get<MovedTo>(MOVED_TO);
+    return moved && typeof moved === "object" && store.ledger_shard === moved.from ? { ...store, ledger_shard: moved.to } : store;
   }
 
   private serially<T>(work: () => Promise<T>): Promise<T> {
@@ -208,11 +218,13 @@ export class VectorStoreSync extends DurableObject<Bindings> {
    * queued behind syncs: a search only reads. Its ledger read goes to a replica, or to the
    * client's bookmark.
    */
-  async search(store: VectorStore, request: SearchRequest, bookmark: string | null): Promise<Outcome<SearchResponse>> {
+  async search(store: VectorStore, request: SearchRequest, bookmark: ShardBookmark | null): Promise<Outcome<SearchResponse>> {
     try {
       const placed = (await this.placed(store)) ?? store;
       const deps = storeDeps(this.env, placed);
-      return { ok: true, value: await searchStore({ ...deps, db: readSession(deps.db, bookmark) }, placed, request) };
+      // A bookmark is of one database: used only on the shard it came from.
+      const from = bookmark?.shard === placed.ledger_shard ? bookmark.bookmark : null;
+      return { ok: true, value: await searchStore({ ...deps, db: readSession(deps.db, from) }, placed, request) };
     } catch (err) {
       return refused(err);
     }
@@ -242,7 +254,7 @@ export function apiErrorOf(e: RefusedError): ApiError {
 }
 
 /** Searches a store in its object (see VectorStoreSync.search). */
-export async function searchThroughStoreObject(env: Bindings, store: VectorStore, request: SearchRequest, bookmark: string | null) {
+export async function searchThroughStoreObject(env: Bindings, store: VectorStore, request: SearchRequest, bookmark: ShardBookmark | null) {
   const outcome = (await storeObject(env, store.id).search(store, request, bookmark)) as Outcome<SearchResponse>;
   if (outcome.ok) return outcome.value;
   throw apiErrorOf(outcome.error);
