@@ -13,8 +13,10 @@ import { ledgerOf, ledgerShards } from "./placement";
 
 /** Rows one DELETE removes at most. */
 export const EXPIRY_PAGE = 1000;
-/** Pages per table and Cron Trigger run (so at most 10,000 rows of each a run). */
+/** Pages per table, database and Cron Trigger run (so at most 10,000 rows of each a run). */
 export const EXPIRY_PAGES_PER_RUN = 10;
+/** D1 queries one run's expiry makes at most over all databases (2 tables each; 1 page each at least). */
+export const EXPIRY_QUERIES_PER_RUN = 200;
 export const DEFAULT_SYNC_RESULT_RETENTION_DAYS = 30;
 /**
  * Sync results are kept at least as long as the Idempotency-Key replay that answers with them
@@ -79,9 +81,12 @@ export async function expireOldRows(
  * results), in parallel: logs what it removed, and that more is left when it is.
  */
 export async function expireOnSchedule(env: Bindings): Promise<ExpiryReport> {
-  const options = { retentionDays: syncResultRetentionDays(env.SYNC_RESULT_RETENTION_DAYS) };
   const now = Date.now();
   const databases = [env.DB, ...ledgerShards(env).map((shard) => ledgerOf(env, { ledger_shard: shard }))];
+  // The run's queries stay bounded however many shards there are (they share one invocation's
+  // subrequests with the reconciliation): fewer pages per database when there are many.
+  const pages = Math.max(1, Math.min(EXPIRY_PAGES_PER_RUN, Math.floor(EXPIRY_QUERIES_PER_RUN / (2 * databases.length))));
+  const options = { retentionDays: syncResultRetentionDays(env.SYNC_RESULT_RETENTION_DAYS), pages };
   const reports = await Promise.all(databases.map((db) => expireOldRows(db, now, options)));
   const report = {
     idempotency_keys_deleted: reports.reduce((n, r) => n + r.idempotency_keys_deleted, 0),

@@ -44,12 +44,13 @@ export async function findSyncResult(
 ): Promise<(SyncResultRow & { store: VectorStore }) | null> {
   const shard = (n: number) => ledgerOf(env, { ledger_shard: n });
   // The bookmark's shard is read too: the client says its sync is there, whatever a replica lists.
+  // A replica that fails (or refuses a forged bookmark) is not the client's problem: the primaries answer.
   const fromReplicas = await lookup(
     env,
     (org) => knownShards(readSession(env.DB), org),
     (n) => readSession(shard(n), bookmark?.shard === n ? bookmark.bookmark : null),
     bookmark && ledgerShards(env).includes(bookmark.shard) ? [bookmark.shard] : [],
-  );
+  ).catch(() => null);
   return fromReplicas ?? (await lookup(env, (org) => shardsOfOrganization(env.DB, org), shard, []));
 
   async function lookup(
