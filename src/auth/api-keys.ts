@@ -72,8 +72,12 @@ export async function revokeApiKey(kv: KVNamespace, db: D1Database, keyId: strin
  * of its own rather than a step the request waits for).
  */
 export async function isRevoked(db: D1Database, keyId: string, concurrent = false): Promise<boolean> {
-  const sql = `SELECT 1 AS revoked FROM revoked_api_keys WHERE key_id = ?1${concurrent ? " /* concurrent */" : ""}`;
-  return (await db.prepare(sql).bind(keyId).first()) !== null;
+  return (await revocationStatement(db, keyId, concurrent).first()) !== null;
+}
+
+/** The query whether a key is revoked (a row, or none), for a batch. */
+export function revocationStatement(db: D1Database, keyId: string, concurrent = false): D1PreparedStatement {
+  return db.prepare(`SELECT 1 AS revoked FROM revoked_api_keys WHERE key_id = ?1${concurrent ? " /* concurrent */" : ""}`).bind(keyId);
 }
 
 /** Compares two secrets in time independent of where they differ. */

@@ -5,26 +5,21 @@
 // wrong answer.
 import { getVectorStore, type VectorStore } from "./vector-stores";
 import { readSession } from "./sessions";
+import { ExpiringMap } from "./memo";
 
 /** How long a store's row is served from memory. */
 export const STORE_CACHE_TTL_MS = 30_000;
 /** Rows kept at most (the oldest go first). */
 export const STORE_CACHE_MAX = 10_000;
 
-const cache = new Map<string, { store: VectorStore; until: number }>();
-
-function keep(store: VectorStore, now: number) {
-  cache.delete(store.id);
-  if (cache.size >= STORE_CACHE_MAX) cache.delete(cache.keys().next().value!);
-  cache.set(store.id, { store, until: now + STORE_CACHE_TTL_MS });
-}
+const cache = new ExpiringMap<VectorStore>(STORE_CACHE_TTL_MS, STORE_CACHE_MAX);
 
 /** A store's row: memory, a replica, or the primary (null only when the primary has none). */
 export async function cachedStore(catalog: D1Database, id: string, now = Date.now()): Promise<VectorStore | null> {
-  const hit = cache.get(id);
-  if (hit && hit.until > now) return hit.store;
+  const hit = cache.get(id, now);
+  if (hit) return hit;
   const store = (await getVectorStore(readSession(catalog), id)) ?? (await getVectorStore(catalog, id));
-  if (store) keep(store, now);
+  if (store) cache.set(id, store, now);
   else cache.delete(id);
   return store;
 }
@@ -32,7 +27,7 @@ export async function cachedStore(catalog: D1Database, id: string, now = Date.no
 /** The primary's row, remembered (a routed read found the store gone from where it looked). */
 export async function primaryStore(catalog: D1Database, id: string, now = Date.now()): Promise<VectorStore | null> {
   const store = await getVectorStore(catalog, id);
-  if (store) keep(store, now);
+  if (store) cache.set(id, store, now);
   else cache.delete(id);
   return store;
 }

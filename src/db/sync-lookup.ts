@@ -5,6 +5,7 @@ import type { Bindings } from "../env";
 import { getSyncResult } from "./ledger";
 import { ledgerOf, ledgerShards } from "./placement";
 import { readSession, type D1Reader, type ShardBookmark } from "./sessions";
+import { ExpiringMap } from "./memo";
 import { cachedStore } from "./store-cache";
 import { shardsOfOrganization, type VectorStore } from "./vector-stores";
 
@@ -13,21 +14,18 @@ export type SyncResultRow = NonNullable<Awaited<ReturnType<typeof getSyncResult>
 /** How long the shards of an organization's stores are kept in memory, and for how many organizations. */
 const SHARDS_TTL_MS = 30_000;
 const SHARDS_MAX = 10_000;
-const shardsByOrganization = new Map<string, { shards: number[]; until: number }>();
+const shardsByOrganization = new ExpiringMap<number[]>(SHARDS_TTL_MS, SHARDS_MAX);
 
 /**
  * The shards holding an organization's stores, from memory or a replica. Either may be behind (a
  * store just created on another shard): the lookup then finds nothing there and asks the primary.
  */
 async function knownShards(catalog: D1Reader, organizationId: string, now = Date.now()): Promise<number[]> {
-  const hit = shardsByOrganization.get(organizationId);
-  if (hit && hit.until > now) return hit.shards;
+  const hit = shardsByOrganization.get(organizationId, now);
+  if (hit) return hit;
   const shards = await shardsOfOrganization(catalog, organizationId);
-  shardsByOrganization.delete(organizationId);
   // None (a replica that has not seen the organization's first store yet): not kept.
-  if (shards.length === 0) return shards;
-  if (shardsByOrganization.size >= SHARDS_MAX) shardsByOrganization.delete(shardsByOrganization.keys().next().value!);
-  shardsByOrganization.set(organizationId, { shards, until: now + SHARDS_TTL_MS });
+  if (shards.length > 0) shardsByOrganization.set(organizationId, shards, now);
   return shards;
 }
 

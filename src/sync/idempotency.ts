@@ -10,6 +10,7 @@ import {
 } from "../db/idempotency-keys";
 import { getSyncResult } from "../db/ledger";
 import { storeFromResult, vectorStoreStatement } from "../db/vector-stores";
+import { revocationStatement } from "../auth/api-keys";
 import type { ShardBookmark } from "../db/sessions";
 import type { SyncResponse } from "../schemas/sync";
 import { Errors } from "../errors";
@@ -116,7 +117,7 @@ export async function runStoreSync(
   options: RunOptions = {},
 ): Promise<StoreSyncResult> {
   const catalog = deps.catalog;
-  const revocation = () => catalog.prepare("SELECT 1 AS revoked FROM revoked_api_keys WHERE key_id = ?1").bind(access.apiKeyId);
+  const revocation = () => revocationStatement(catalog, access.apiKeyId);
   const checkAccess = (results: D1Result[]) => {
     if ((results[0]?.results.length ?? 0) > 0) throw Errors.invalidApiKey();
     const row = storeFromResult(results[1]);
