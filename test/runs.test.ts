@@ -145,6 +145,32 @@ describe("full_refresh runs: parts sweep nothing, the final request sweeps once"
     expect(await ids(t)).toEqual(["a"]);
   });
 
+  it("a completed run stays completed: a full_refresh without final at its timestamp is 409, a late part too", async () => {
+    const t = await createTenant();
+    await sync(t, [upsert("a", { v: 1 }, "tasks"), upsert("gone", { v: 1 }, "tasks")], { sync_timestamp: "2026-02-01T00:00:00Z" });
+    await sync(t, [upsert("a", { v: 1 }, "tasks")], part(false));
+    const fin = await sync(t, [], part(true));
+    expect(fin.body.sweep).toMatchObject({ deleted: 1 });
+    const single = await sync(t, [upsert("a", { v: 2 }, "tasks")], { sync_mode: "full_refresh", sync_timestamp: TS });
+    expect(single.status).toBe(409);
+    expect(single.body.error).toMatchObject({ code: "RUN_COMPLETED", details: { final_sync_id: fin.body.sync_id } });
+    const late = await sync(t, [upsert("gone", { v: 1 }, "tasks")], part(false));
+    expect(late.status).toBe(409);
+    expect(late.body.error.code).toBe("RUN_COMPLETED");
+    expect(await ids(t)).toEqual(["a"]);
+    expect(await getRun(t)).toMatchObject({ status: 200, body: { state: "completed", final_sync_id: fin.body.sync_id, parts: 2 } });
+
+    // A run of one request (no final) may be sent again whole; a part at its timestamp may not.
+    const other = "2026-04-01T00:00:00Z";
+    const once = { sync_mode: "full_refresh", sync_timestamp: other };
+    expect((await sync(t, [upsert("a", { v: 3 }, "tasks")], once)).status).toBe(200);
+    expect((await sync(t, [upsert("a", { v: 3 }, "tasks")], once)).body.results).toMatchObject({ unchanged: 1 });
+    const afterSingle = await sync(t, [upsert("b", { v: 1 }, "tasks")], { ...once, final: false });
+    expect(afterSingle.status).toBe(409);
+    expect(afterSingle.body.error.code).toBe("RUN_COMPLETED");
+    expect(await getRun(t, other)).toMatchObject({ status: 200, body: { state: "completed", parts: 2 } });
+  });
+
   it("a newer run supersedes an older open one: the older final is 409 STALE_SYNC and sweeps nothing", async () => {
     const t = await createTenant();
     await sync(

@@ -20,9 +20,15 @@ export function requestKind(mode: "incremental" | "full_refresh", final: boolean
   return final === undefined ? "single" : final ? "final" : "part";
 }
 
-/** A run whose final request completed it takes no more parts and no second final. */
+/**
+ * A completed run stays completed whatever is sent with its timestamp: no part, no second final,
+ * and no full_refresh without `final` once a final request completed it (such a request would
+ * have reopened the run and let a late part bring back what the sweep removed). A run of one
+ * request (no `final`, so no final_sync_id) may be sent again as a whole: that changes nothing.
+ */
 export function checkRunOpen(kind: RequestKind, run: RunRow | null, syncTimestamp: string): void {
-  if ((kind === "part" || kind === "final") && run?.final_sync_id) {
+  if (run?.state !== "completed" || kind === "incremental") return;
+  if (kind === "part" || kind === "final" || run.final_sync_id !== null) {
     throw new ApiError(
       409,
       "RUN_COMPLETED",
@@ -130,7 +136,7 @@ export function nextRun(step: RunStep): RunRow {
     vector_store_id: step.storeId,
     sync_timestamp: step.syncedAt,
     state: completes ? "completed" : "open",
-    final_sync_id: kind === "final" && completes ? step.syncId : null,
+    final_sync_id: kind === "final" && completes ? step.syncId : (previous?.final_sync_id ?? null),
     parts: (previous?.parts ?? 0) + 1,
     results: addCounts(previous?.results ?? ZERO, step.plan.results),
     namespaces: step.namespaces,
