@@ -5,6 +5,7 @@ import { ai, counting } from "./stand-ins";
 import { canonicalJson } from "../src/sync/canonical-json";
 import { sha256Base64 } from "../src/crypto";
 import { bodyHashOf } from "../src/sync/idempotency";
+import { operationHashInput } from "../src/sync/operation-hash";
 import { ledgerOfStore } from "./placement";
 
 const post = (t: { key: string }, body: unknown, key?: string) =>
@@ -66,6 +67,39 @@ describe("Idempotency-Key and replays", () => {
     expect(other.status).toBe(422);
   });
 
+  it("a body with a number a float64 cannot hold and its correction with null are two bodies (422, not the old answer)", async () => {
+    const t = await createTenant();
+    const text = JSON.stringify(syncBody(t, [upsert("n", { v: 0 })]));
+    const refused = await post(t, text.replace('"v":0', '"v":1e400'), "inexact");
+    expect(((await refused.json()) as any).results).toMatchObject({ upserted: 0, failed: 1 });
+    const corrected = await post(t, text.replace('"v":0', '"v":null'), "inexact");
+    expect(corrected.status).toBe(422);
+    expect(((await corrected.json()) as any).error.code).toBe("IDEMPOTENCY_KEY_REUSED");
+    // Resent as it was, the refused body replays its answer; with a fresh key the correction applies.
+    const again = await post(t, text.replace('"v":0', '"v":1e400'), "inexact");
+    expect(again.headers.get("Idempotent-Replayed")).toBe("true");
+    expect((await post(t, text.replace('"v":0', '"v":null'), "inexact-2")).status).toBe(200);
+    expect((await ledgerRows(t.store)).map((r) => r.id)).toEqual(["n"]);
+  });
+
+  it("the operation hash tells apart every value that JSON.stringify would write alike", () => {
+    const inputs = [
+      { a: null },
+      { a: Number.POSITIVE_INFINITY },
+      { a: Number.NEGATIVE_INFINITY },
+      { a: "nInfinity" },
+      { a: "snull" },
+      { a: [null, Number.POSITIVE_INFINITY] },
+      { a: [Number.POSITIVE_INFINITY, null] },
+      { a: Number.POSITIVE_INFINITY, b: "nInfinity" },
+      { a: "nInfinity", b: Number.POSITIVE_INFINITY },
+    ];
+    const texts = inputs.map(operationHashInput);
+    expect(new Set(texts).size).toBe(inputs.length);
+    // Values without a non-finite number keep their canonical JSON (hashes stored before stay valid).
+    expect(operationHashInput({ b: null, a: 1 })).toBe(canonicalJson({ a: 1, b: null }));
+  });
+
   it("keys are per organization, a failed request records no key, and a bad key is a 400", async () => {
     const a = await createTenant();
     const b = await createTenant();
@@ -106,6 +140,23 @@ describe("Idempotency-Key reservations, per organization", () => {
     )
       .bind(org, key)
       .first<{ state: string; sync_id: string | null; vector_store_id: string; body_hash: string }>();
+
+  it("the same key and body sent again while the first is running waits for it and replays its answer", async () => {
+    const t = await createTenant();
+    const body = syncBody(t, [upsert("w", { v: 1 })]);
+    // The first request's embedding is held 300 ms: the second arrives while it runs.
+    await ai.setFaults({ delayMs: 300, failNext: { embed: 1 } });
+    const first = post(t, body, "while-running");
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const second = await post(t, body, "while-running");
+    const firstRes = await first;
+    await ai.clearFaults();
+    expect([firstRes.status, second.status]).toEqual([200, 200]);
+    expect(firstRes.headers.get("Idempotent-Replayed")).toBeNull();
+    expect(second.headers.get("Idempotent-Replayed")).toBe("true");
+    expect(((await second.json()) as any).sync_id).toBe(((await firstRes.json()) as any).sync_id);
+    expect(await reservation(t.org, "while-running")).toMatchObject({ state: "completed" });
+  });
 
   it("one key sent at once to two stores of one organization applies exactly one request; its retry replays", async () => {
     const org = unique("org");

@@ -834,8 +834,8 @@ export interface operations {
              * @description Conflict. `error.code` is one of:
              *
              *     - `STALE_SYNC`: a newer full_refresh was already applied to these namespaces; nothing was changed
-             *     - `RUN_COMPLETED`: the full_refresh run with this sync_timestamp was completed by its final request; start a new run
-             *     - `IDEMPOTENCY_KEY_IN_PROGRESS`: a request with this Idempotency-Key and body is still running; retry after Retry-After
+             *     - `RUN_COMPLETED`: the full_refresh run with this sync_timestamp is completed; start a new run with a later sync_timestamp
+             *     - `IDEMPOTENCY_KEY_IN_PROGRESS`: a request with this Idempotency-Key and body is still running for another store of the organization (sent to the same store, it waits and replays); retry after Retry-After
              */
             409: {
                 headers: {
@@ -1153,8 +1153,8 @@ export interface operations {
              * @description Conflict. `error.code` is one of:
              *
              *     - `STALE_SYNC`: a newer full_refresh was already applied to these namespaces; nothing was changed
-             *     - `RUN_COMPLETED`: the full_refresh run with this sync_timestamp was completed by its final request; start a new run
-             *     - `IDEMPOTENCY_KEY_IN_PROGRESS`: a request with this Idempotency-Key and body is still running; retry after Retry-After
+             *     - `RUN_COMPLETED`: the full_refresh run with this sync_timestamp is completed; start a new run with a later sync_timestamp
+             *     - `IDEMPOTENCY_KEY_IN_PROGRESS`: a request with this Idempotency-Key and body is still running for another store of the organization (sent to the same store, it waits and replays); retry after Retry-After
              */
             409: {
                 headers: {

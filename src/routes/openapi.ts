@@ -86,8 +86,9 @@ export const ERROR_CODES = {
   NAMESPACE_NOT_FOUND: "the namespace holds no records (or is not a valid namespace)",
   API_KEY_NOT_FOUND: "no such API key",
   STALE_SYNC: "a newer full_refresh was already applied to these namespaces; nothing was changed",
-  RUN_COMPLETED: "the full_refresh run with this sync_timestamp was completed by its final request; start a new run",
-  IDEMPOTENCY_KEY_IN_PROGRESS: "a request with this Idempotency-Key and body is still running; retry after Retry-After",
+  RUN_COMPLETED: "the full_refresh run with this sync_timestamp is completed; start a new run with a later sync_timestamp",
+  IDEMPOTENCY_KEY_IN_PROGRESS:
+    "a request with this Idempotency-Key and body is still running for another store of the organization (sent to the same store, it waits and replays); retry after Retry-After",
   VECTOR_STORE_EXISTS: "a vector store with this id exists",
   PAYLOAD_TOO_LARGE: "the body is over MAX_BODY_BYTES (20 MiB by default)",
   UNSUPPORTED_MEDIA_TYPE: "Content-Type is not application/json",

@@ -1,7 +1,8 @@
 import { NAMESPACE_PATTERN, fieldErrors } from "../schemas/common";
 import { MAX_RECORD_BYTES, SyncOperation, type OperationError } from "../schemas/sync";
 import { sha256Base64 } from "../crypto";
-import { canonicalJson, canonicalJsonOf } from "./canonical-json";
+import { canonicalJsonOf } from "./canonical-json";
+import { operationHashInput } from "./operation-hash";
 import { normalizeTimestamp } from "../timestamps";
 import { utf8Length } from "../db/json-chunks";
 import { invalidJson, invalidUtf8 } from "../http/json-body";
@@ -148,7 +149,7 @@ export async function checkOperations(
       const raw = operationAt(source, index);
       if (operationHashes) {
         pending.push(
-          sha256Base64(canonicalJson(raw)).then((h) => {
+          sha256Base64(operationHashInput(raw)).then((h) => {
             operationHashes[index] = h;
           }),
         );
