@@ -27,6 +27,13 @@ export class ApiError extends Error {
   }
 }
 
+/**
+ * HTTP requires a 401 to name the schemes that would be accepted (RFC 9110, section 11.6.1): an API
+ * key in the X-API-Key header or as a bearer token; on admin routes, the admin bearer token only.
+ */
+export const API_KEY_CHALLENGE = { "WWW-Authenticate": 'Bearer realm="unified-sync", X-API-Key realm="unified-sync"' };
+export const ADMIN_CHALLENGE = { "WWW-Authenticate": 'Bearer realm="unified-sync admin"' };
+
 export const Errors = {
   authenticationRequired: () =>
     new ApiError(
@@ -36,6 +43,7 @@ export const Errors = {
       "authentication_error",
       {},
       "Missing X-API-Key header or Bearer authorization",
+      API_KEY_CHALLENGE,
     ),
   invalidApiKey: () =>
     new ApiError(
@@ -45,6 +53,7 @@ export const Errors = {
       "authentication_error",
       {},
       "API key not found or revoked",
+      API_KEY_CHALLENGE,
     ),
   invalidAdminToken: () =>
     new ApiError(
@@ -54,6 +63,7 @@ export const Errors = {
       "authentication_error",
       {},
       "Missing or invalid admin bearer token",
+      ADMIN_CHALLENGE,
     ),
   forbidden: (message: string) => new ApiError(403, "INSUFFICIENT_PERMISSIONS", message, "authorization_error"),
   storeNotFound: (id: string) =>

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { call, createTenant, sync, syncBody, upsert } from "./helpers";
+import { ADMIN, call, createTenant, sync, syncBody, upsert } from "./helpers";
 
 const SYNC = "/v1/connectors/pipeline/sync";
 
@@ -28,6 +28,47 @@ describe("errors: every documented case has the contract's envelope", () => {
   it("401 AUTHENTICATION_REQUIRED without a key", async () => {
     const t = await createTenant();
     await expectEnvelope(await call("POST", SYNC, syncBody(t, [])), 401, "AUTHENTICATION_REQUIRED", "authentication_error");
+  });
+
+  it("every 401 names the accepted schemes in WWW-Authenticate (API key routes and admin routes)", async () => {
+    const t = await createTenant();
+    const challenge = 'Bearer realm="unified-sync", X-API-Key realm="unified-sync"';
+    const missing = await call("POST", SYNC, syncBody(t, []));
+    expect(missing.status).toBe(401);
+    expect(missing.headers.get("WWW-Authenticate")).toBe(challenge);
+    const wrong = await call("GET", `/v1/vector_stores/${t.store}`, undefined, { "X-API-Key": "usk_not_a_key_000000000000" });
+    expect(wrong.status).toBe(401);
+    expect(wrong.headers.get("WWW-Authenticate")).toBe(challenge);
+    const admin = await call("POST", "/v1/admin/api-keys", { organization_id: t.org }, { Authorization: "Bearer nope" });
+    expect(admin.status).toBe(401);
+    expect(admin.headers.get("WWW-Authenticate")).toBe('Bearer realm="unified-sync admin"');
+  });
+
+  it("unknown fields in a request body are a 400 naming each (search, the sync envelope, admin)", async () => {
+    const t = await createTenant();
+    const key = { "X-API-Key": t.key };
+    const search = await call("POST", `/v1/vector_stores/${t.store}/search`, { query: "x", namespaces: ["tasks"] }, key);
+    const err = await expectEnvelope(search, 400, "VALIDATION_ERROR", "invalid_request_error");
+    expect(err.details.fields).toEqual({ namespaces: ["is not a field of this request"] });
+    expect(err.message).toContain("namespaces");
+
+    // A misspelt "final" would otherwise make a part of a run a whole full_refresh that sweeps.
+    const envelope = await call("POST", SYNC, syncBody(t, [], { sync_mode: "full_refresh", finale: false }), key);
+    expect((await expectEnvelope(envelope, 400, "VALIDATION_ERROR", "invalid_request_error")).details.fields).toEqual({
+      finale: ["is not a field of this request"],
+    });
+
+    const admin = await call("POST", "/v1/admin/api-keys", { organization_id: t.org, vector_store_id: [t.store] }, ADMIN);
+    expect((await expectEnvelope(admin, 400, "VALIDATION_ERROR", "invalid_request_error")).details.fields).toMatchObject({
+      vector_store_id: ["is not a field of this request"],
+    });
+
+    // Named one by one up to a bound, so an answer's size does not follow the client's keys.
+    const many = Object.fromEntries(Array.from({ length: 500 }, (_, i) => [`f${i}`, 1]));
+    const flood = await call("POST", `/v1/vector_stores/${t.store}/search`, { query: "x", ...many }, key);
+    const fields = (await expectEnvelope(flood, 400, "VALIDATION_ERROR", "invalid_request_error")).details.fields;
+    expect(Object.keys(fields)).toHaveLength(21);
+    expect(fields["…"]).toEqual(["and 480 more fields that are not fields of this request"]);
   });
 
   it("401 INVALID_API_KEY for an unknown key", async () => {

@@ -12,7 +12,7 @@ const FieldPaths = z
   .min(1)
   .max(50);
 
-export const CreateVectorStoreRequest = z.object({
+export const CreateVectorStoreRequest = z.strictObject({
   organization_id: OrganizationId,
   name: z.string().min(1).max(200).optional(),
   id: VectorStoreId.optional(),
@@ -43,12 +43,12 @@ export const VectorStore = z.object({
   index: z.number().int().meta({ description: "The Vectorize index holding its vectors (0: VECTORIZE, n: VECTORIZE_n)." }),
 });
 
-export const MoveStoreRequest = z.object({
+export const MoveStoreRequest = z.strictObject({
   /** The ledger shard to move the store to (a bound LEDGER_n). */
   ledger_shard: z.number().int().min(0).max(9999),
 });
 
-export const CreateApiKeyRequest = z.object({
+export const CreateApiKeyRequest = z.strictObject({
   organization_id: OrganizationId,
   vector_store_ids: z.array(VectorStoreId).min(1).max(100).optional(),
 });
@@ -60,7 +60,7 @@ export const CreatedApiKey = z.object({
   vector_store_ids: z.array(z.string()).nullable(),
 });
 
-export const ReconcileRequest = z.object({
+export const ReconcileRequest = z.strictObject({
   /** From the previous page's next_cursor; absent: start at the beginning. */
   cursor: z
     .string()

@@ -93,11 +93,23 @@ export const JsonObject = z
   .meta({ type: "object", additionalProperties: true });
 
 /** Turns a zod error into `{field: [reasons]}` for VALIDATION_ERROR details. */
+/** Unknown fields a 400 names one by one. */
+export const MAX_UNKNOWN_FIELDS_SHOWN = 20;
+
 export function fieldErrors(error: z.ZodError): Record<string, string[]> {
   // Paths can hold the client's own keys ("__proto__"): collected in a Map, returned with own
   // properties only (a null-prototype object would not survive the Durable Object's RPC).
   const out = new Map<string, string[]>();
   for (const issue of error.issues) {
+    if (issue.code === "unrecognized_keys") {
+      // One entry per unknown field (a typo such as "namespaces" for "namespace" is named), at most
+      // MAX_UNKNOWN_FIELDS_SHOWN of them: the answer's size must not follow the client's keys.
+      const shown = issue.keys.slice(0, MAX_UNKNOWN_FIELDS_SHOWN);
+      for (const key of shown) out.set([...issue.path, key].join("."), ["is not a field of this request"]);
+      const more = issue.keys.length - shown.length;
+      if (more > 0) out.set([...issue.path, "…"].join("."), [`and ${more} more fields that are not fields of this request`]);
+      continue;
+    }
     const field = issue.path.length ? issue.path.join(".") : "body";
     const reasons = out.get(field);
     if (reasons) reasons.push(issue.message);

@@ -97,7 +97,7 @@ export const MetadataFilter = z
   });
 
 export const SearchRequest = z
-  .object({
+  .strictObject({
     query: z.string().min(1).max(8192).optional(),
     vector: OwnVector.optional(),
     namespace: z.union([Namespace, z.array(Namespace).min(1).max(20)]).optional(),

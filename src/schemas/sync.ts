@@ -14,7 +14,7 @@ export const SyncMode = z.enum(["incremental", "full_refresh"], {
 
 /** The request envelope. Operations are validated one by one (SyncOperation) so one bad one fails alone. */
 export const SyncRequestEnvelope = z
-  .object({
+  .strictObject({
     organization_id: OrganizationId,
     vector_store_id: VectorStoreId,
     sync_mode: SyncMode,
