@@ -3,6 +3,12 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { describe, expect, it } from "vitest";
 import worker from "../src/index";
 import { BASE, call, createTenant, sync, syncBody, upsert, type Tenant } from "./helpers";
+import { placementOf } from "./placement";
+import { searchStore } from "../src/vectors/search";
+import { vectorDeps } from "../src/vectors/deps";
+import { readSession } from "../src/db/sessions";
+import { primaryStore } from "../src/db/store-cache";
+import type { Bindings } from "../src/env";
 
 // D1 read replicas lag behind the primary. The read paths read replicas (D1's Sessions API) and
 // must never let a lagging one answer "not found" or "not revoked"; a sync's bookmark makes a
@@ -53,8 +59,46 @@ function withStaleReplicas(log: Log): Cloudflare.Env {
   return { ...env, DB: wrap("DB", env.DB), LEDGER_0: wrap("LEDGER_0", env.LEDGER_0), LEDGER_1: wrap("LEDGER_1", env.LEDGER_1) };
 }
 
+/**
+ * What a database that refuses the client's bookmark does (production D1's answer to a forged one
+ * is not checked here): every query of a session opened from a bookmark fails. Sessions without
+ * one, and the primary, are the real database.
+ */
+function withRefusedBookmarks(log: Log): Cloudflare.Env {
+  const refusing = () => {
+    const fail = async () => {
+      throw new Error("D1_ERROR: the bookmark is not valid");
+    };
+    const statement = { bind: () => statement, first: fail, all: fail, run: fail, raw: fail };
+    return { prepare: () => statement, batch: fail, getBookmark: () => null } as unknown as D1DatabaseSession;
+  };
+  const wrap = (name: string, db: D1Database): D1Database =>
+    new Proxy(db, {
+      get(target, prop) {
+        if (prop === "withSession") {
+          return (arg?: string) => {
+            log.sessions.push(`${name} ${arg ?? ""}`);
+            const bookmark = arg !== undefined && arg !== "first-unconstrained" && arg !== "first-primary";
+            return bookmark ? refusing() : target.withSession(arg);
+          };
+        }
+        if (prop === "prepare" || prop === "batch") log.primary.push(name);
+        const value = Reflect.get(target, prop);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+  return { ...env, DB: wrap("DB", env.DB), LEDGER_0: wrap("LEDGER_0", env.LEDGER_0), LEDGER_1: wrap("LEDGER_1", env.LEDGER_1) };
+}
+
 /** A request to the Worker with replicas stale. */
-async function stale(method: string, path: string, key: string | null, body?: unknown, headers: Record<string, string> = {}) {
+async function stale(
+  method: string,
+  path: string,
+  key: string | null,
+  body?: unknown,
+  headers: Record<string, string> = {},
+  bindings: (log: Log) => Cloudflare.Env = withStaleReplicas,
+) {
   const log: Log = { sessions: [], primary: [] };
   const init: RequestInit = { method, headers: { ...headers, ...(key ? { "X-API-Key": key } : {}) } };
   if (body !== undefined) {
@@ -62,7 +106,7 @@ async function stale(method: string, path: string, key: string | null, body?: un
     (init.headers as Record<string, string>)["Content-Type"] = "application/json";
   }
   const ctx = createExecutionContext();
-  const res = await worker.fetch(new Request(BASE + path, init), withStaleReplicas(log), ctx);
+  const res = await worker.fetch(new Request(BASE + path, init), bindings(log), ctx);
   await waitOnExecutionContext(ctx);
   return { status: res.status, body: (await res.json()) as any, headers: res.headers, log };
 }
@@ -192,5 +236,31 @@ describe("reads under stale replicas", () => {
       "X-D1-Bookmark": "nonsense",
     });
     expect(bad.status).toBe(400);
+  });
+  it("a bookmark the database refuses is read at the primary on every read route (search too)", async () => {
+    const t = await createTenant();
+    const first = await sync(t, [upsert("a", { title: "alpha" })], { sync_mode: "full_refresh" });
+    const { ledger_shard: shard } = await placementOf(t.store);
+    const forged = { "X-D1-Bookmark": `${shard}:forged-bookmark` };
+    for (const [method, path, body] of routes(t, first.body.sync_id).slice(0, 8)) {
+      const res = await stale(method, path, t.key, body, forged, withRefusedBookmarks);
+      expect(res.status, `${method} ${path}`).toBe(200);
+    }
+    const listed = await stale("GET", "/v1/connectors/pipeline/syncs", t.key, undefined, forged, withRefusedBookmarks);
+    expect(listed.body.syncs.map((s: any) => s.sync_id)).toEqual([first.body.sync_id]);
+    expect(listed.log.sessions).toContain(`LEDGER_${shard} forged-bookmark`);
+
+    // Search reads its ledger in the store's object: its read, given a session that refuses, falls
+    // back to the shard's primary and still answers the record.
+    const log: Log = { sessions: [], primary: [] };
+    const shardDb = withRefusedBookmarks(log)[`LEDGER_${shard}` as "LEDGER_0"];
+    const store = (await primaryStore(env.DB, t.store))!;
+    const found = await searchStore(
+      { ...vectorDeps(env as unknown as Bindings, store), db: readSession(shardDb, "forged-bookmark"), primary: shardDb },
+      store,
+      { query: "alpha", top_k: 5 },
+    );
+    expect(found.results.map((r) => r.record_id)).toEqual(["a"]);
+    expect(log.primary).toContain(`LEDGER_${shard}`);
   });
 });

@@ -132,8 +132,10 @@ syncRoutes.get("/v1/connectors/pipeline/syncs", apiKeyAuthConcurrent, async (c) 
       limit,
     );
   };
-  let page = await list(false);
-  if (page.items.length === 0) page = await list(true);
+  // A replica that fails, or refuses the client's bookmark, is not the client's problem: the
+  // primaries answer instead, as they do for an empty page.
+  let page = await list(false).catch(() => null);
+  if (page === null || page.items.length === 0) page = await list(true);
   return c.json({ syncs: page.items, next_cursor: page.next ? encodeCursor(page.next) : null });
 });
 

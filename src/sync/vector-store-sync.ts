@@ -224,7 +224,7 @@ export class VectorStoreSync extends DurableObject<Bindings> {
       const deps = storeDeps(this.env, placed);
       // A bookmark is of one database: used only on the shard it came from.
       const from = bookmark?.shard === placed.ledger_shard ? bookmark.bookmark : null;
-      return { ok: true, value: await searchStore({ ...deps, db: readSession(deps.db, from) }, placed, request) };
+      return { ok: true, value: await searchStore({ ...deps, db: readSession(deps.db, from), primary: deps.db }, placed, request) };
     } catch (err) {
       return refused(err);
     }

@@ -43,7 +43,16 @@ function bestPerId(matches: Hit[]): Hit[] {
  * namespace (or the whole store through its vector_store_id metadata), merges by score, and
  * answers from the ledger, so a vector whose record is gone or shrank is never returned.
  */
-export async function searchStore(deps: VectorDeps & { db: D1Reader }, store: VectorStore, request: SearchRequest) {
+export async function searchStore(
+  deps: VectorDeps & {
+    /** The ledger read: a replica, or the client's bookmark. */
+    db: D1Reader;
+    /** The shard's primary, read when `db` fails (a replica down, a bookmark D1 refuses). */
+    primary: D1Reader;
+  },
+  store: VectorStore,
+  request: SearchRequest,
+) {
   let vector = request.vector;
   if (vector && vector.length !== store.dimensions) {
     throw Errors.validation({ vector: [`must have exactly ${store.dimensions} dimensions`] });
@@ -94,11 +103,8 @@ export async function searchStore(deps: VectorDeps & { db: D1Reader }, store: Ve
   const located = hits
     .map((h) => ({ ...h, meta: (h.metadata ?? {}) as Record<string, unknown> }))
     .filter((h) => h.meta.vector_store_id === store.id && typeof h.meta.record_id === "string");
-  const records = await loadLiveRecords(
-    deps.db,
-    store.id,
-    located.map((h) => ({ namespace: String(h.meta.namespace), id: String(h.meta.record_id) })),
-  );
+  const keys = located.map((h) => ({ namespace: String(h.meta.namespace), id: String(h.meta.record_id) }));
+  const records = await loadLiveRecords(deps.db, store.id, keys).catch(() => loadLiveRecords(deps.primary, store.id, keys));
 
   const results = [];
   for (const hit of located) {
