@@ -18,10 +18,10 @@ describe("full_refresh", () => {
     const ts = "2026-02-01T00:00:00Z";
     const part1 = await sync(t, [upsert("a", { v: 1 }), upsert("b", { v: 2 })], { ...REFRESH, sync_timestamp: ts });
     // After part 1: c and d were not seen by this run yet, so they are swept.
-    expect(part1.body.results).toEqual({ upserted: 1, deleted: 2, unchanged: 1, failed: 0 });
+    expect(part1.body.results).toEqual({ upserted: 1, deleted: 2, unchanged: 1, failed: 0, stale: 0 });
     const part2 = await sync(t, [upsert("c", { v: 1 }), upsert("e", { v: 1 })], { ...REFRESH, sync_timestamp: ts });
     // Part 2 does not delete part 1's records: they carry the same sync_timestamp.
-    expect(part2.body.results).toEqual({ upserted: 2, deleted: 0, unchanged: 0, failed: 0 });
+    expect(part2.body.results).toEqual({ upserted: 2, deleted: 0, unchanged: 0, failed: 0, stale: 0 });
     expect(await ids(t.store)).toEqual(["a", "b", "c", "e"]);
     // A namespace the run never named is untouched.
     expect(await ids(t.store, "clickup_spaces")).toEqual(["other"]);
@@ -45,7 +45,7 @@ describe("full_refresh", () => {
     await sync(t, [upsert("a", { v: 1 })], { ...REFRESH, sync_timestamp: "2026-02-01T00:00:00Z" });
     // Sent before the refresh but delivered after it: in version order the refresh swept it.
     const late = await sync(t, [upsert("z", { v: 1 }), upsert("a", { v: 0 })], { sync_timestamp: "2026-01-20T00:00:00Z" });
-    expect(late.body.results).toEqual({ upserted: 0, deleted: 0, unchanged: 2, failed: 0 });
+    expect(late.body.results).toEqual({ upserted: 0, deleted: 0, unchanged: 0, failed: 0, stale: 2 });
     expect(await ids(t.store)).toEqual(["a"]);
     // Newer than the refresh, it is applied as usual.
     const newer = await sync(t, [upsert("z", { v: 2 })], { sync_timestamp: "2026-02-02T00:00:00Z" });
@@ -58,7 +58,11 @@ describe("full_refresh", () => {
     await sync(t, [upsert("a", { v: 1 })]);
     const empty = await sync(t, [], { ...REFRESH, sync_timestamp: "2027-01-01T00:00:00Z" });
     expect(empty.status).toBe(200);
-    expect(empty.body).toMatchObject({ status: "success", processed: 0, results: { upserted: 0, deleted: 0, unchanged: 0, failed: 0 } });
+    expect(empty.body).toMatchObject({
+      status: "success",
+      processed: 0,
+      results: { upserted: 0, deleted: 0, unchanged: 0, failed: 0, stale: 0 },
+    });
     expect(await ids(t.store)).toEqual(["a"]);
   });
 
@@ -70,7 +74,7 @@ describe("full_refresh", () => {
       sync_timestamp: "2026-02-01T00:00:00Z",
     });
     expect(res.body.status).toBe("partial_success");
-    expect(res.body.results).toEqual({ upserted: 0, deleted: 0, unchanged: 1, failed: 1 });
+    expect(res.body.results).toEqual({ upserted: 0, deleted: 0, unchanged: 1, failed: 1, stale: 0 });
     expect(res.body.sweep).toMatchObject({ deleted: 0, skipped_namespaces: ["clickup_tasks"] });
     expect(await ids(t.store)).toEqual(["a", "b", "c"]);
     expect((await getRecord(t, "clickup_tasks", "b")).body.data).toEqual({ v: 1 });
@@ -80,10 +84,10 @@ describe("full_refresh", () => {
     const t = await createTenant();
     await sync(t, [upsert("a", { v: 1 }), upsert("b", { v: 1 }), upsert("c", { v: 1 })], { sync_timestamp: "2026-01-01T00:00:00Z" });
     const res = await sync(t, [upsert("a", { v: 1 }), del("b")], { ...REFRESH, sync_timestamp: "2026-02-01T00:00:00Z" });
-    expect(res.body.results).toEqual({ upserted: 0, deleted: 2, unchanged: 1, failed: 0 });
-    expect(res.body.by_namespace).toEqual({ clickup_tasks: { upserted: 0, deleted: 2, unchanged: 1, failed: 0 } });
+    expect(res.body.results).toEqual({ upserted: 0, deleted: 2, unchanged: 1, failed: 0, stale: 0 });
+    expect(res.body.by_namespace).toEqual({ clickup_tasks: { upserted: 0, deleted: 2, unchanged: 1, failed: 0, stale: 0 } });
     const late = await sync(t, [upsert("c", { v: 1 })], { sync_timestamp: "2026-01-15T00:00:00Z" });
-    expect(late.body.results.unchanged).toBe(1);
+    expect(late.body.results.stale).toBe(1);
     expect(await ids(t.store)).toEqual(["a"]);
   });
 });

@@ -108,7 +108,9 @@ it("hostile bodies and headers: never a 5xx, always the envelope, nothing writte
         expect(json.error.trace_id).toBe(res.headers.get("X-Request-Id"));
         expect(await written(tenant.store)).toEqual(before);
       } else {
-        expect(json.processed).toBe(json.results.upserted + json.results.deleted + json.results.unchanged + json.results.failed);
+        expect(json.processed).toBe(
+          json.results.upserted + json.results.deleted + json.results.unchanged + json.results.failed + json.results.stale,
+        );
       }
       expect(({} as any).polluted).toBeUndefined();
       expect(Object.getOwnPropertyNames(Object.prototype).sort()).toEqual(protoKeys);
@@ -223,7 +225,7 @@ it("hostile keys, numbers, timestamps, depths, amplification and bytes: never a 
         if (res.status === 200) {
           const r = res.body.results;
           expect(res.body.processed).toBe(operations.length);
-          expect(r.upserted + r.unchanged + r.failed).toBe(operations.length);
+          expect(r.upserted + r.unchanged + r.failed + r.stale).toBe(operations.length);
           expect(Object.keys(res.body.by_namespace).every((ns) => typeof res.body.by_namespace[ns].failed === "number")).toBe(true);
         } else {
           expect(res.body.success).toBe(false);

@@ -41,11 +41,11 @@ describe("Object.prototype names as client keys", () => {
     const res = await sync(t, ops);
     expect(res.status).toBe(200);
     expect(res.body.status).toBe("success");
-    expect(res.body.results).toEqual({ upserted: ops.length, deleted: 0, unchanged: 0, failed: 0 });
+    expect(res.body.results).toEqual({ upserted: ops.length, deleted: 0, unchanged: 0, failed: 0, stale: 0 });
     // Every name is its own namespace in the answer, with its own counts.
     expect(Object.keys(res.body.by_namespace).sort()).toEqual(PROTO_NAMES);
     for (const name of PROTO_NAMES) {
-      expect(res.body.by_namespace[name]).toEqual({ upserted: 2, deleted: 0, unchanged: 0, failed: 0 });
+      expect(res.body.by_namespace[name]).toEqual({ upserted: 2, deleted: 0, unchanged: 0, failed: 0, stale: 0 });
     }
     await expectHealthy(t);
 
@@ -96,8 +96,8 @@ describe("Object.prototype names as client keys", () => {
     ]);
     expect(res.status).toBe(200);
     // biome-ignore lint/suspicious/noProto: reading the own key "__proto__" of an answer is the point
-    expect(res.body.by_namespace.__proto__).toEqual({ upserted: 0, deleted: 0, unchanged: 0, failed: 1 });
-    expect(res.body.by_namespace.constructor).toEqual({ upserted: 0, deleted: 0, unchanged: 0, failed: 1 });
+    expect(res.body.by_namespace.__proto__).toEqual({ upserted: 0, deleted: 0, unchanged: 0, failed: 1, stale: 0 });
+    expect(res.body.by_namespace.constructor).toEqual({ upserted: 0, deleted: 0, unchanged: 0, failed: 1, stale: 0 });
     await expectHealthy(t);
   });
 });
@@ -114,7 +114,7 @@ describe("deep nesting", () => {
       const res = await rawSync(t, text);
       expect(res.status).toBeLessThan(500);
       if (res.status === 200) {
-        expect(res.body.results).toEqual({ upserted: 1, deleted: 0, unchanged: 0, failed: 1 });
+        expect(res.body.results).toEqual({ upserted: 1, deleted: 0, unchanged: 0, failed: 1, stale: 0 });
         expect(res.body.errors[0]).toMatchObject({ index: 0, code: "INVALID_OPERATION" });
       } else {
         expect(res.status).toBe(400);
@@ -173,7 +173,7 @@ describe("data integrity", () => {
     ];
     const res = await sync(t, ops);
     expect(res.status).toBe(200);
-    expect(res.body.results).toEqual({ upserted: 20, deleted: 0, unchanged: 0, failed: 1 });
+    expect(res.body.results).toEqual({ upserted: 20, deleted: 0, unchanged: 0, failed: 1, stale: 0 });
     expect(res.body.errors).toEqual([expect.objectContaining({ index: 0, id: "bad", code: "INVALID_VECTOR" })]);
     await expectIndexMatchesLedger(t.store);
   });
@@ -196,7 +196,7 @@ describe("data integrity", () => {
       sync_timestamp: "2026-02-02T00:00:00Z",
     });
     expect(someBad.body.status).toBe("partial_success");
-    expect(someBad.body.results).toEqual({ upserted: 1, deleted: 0, unchanged: 0, failed: 1 });
+    expect(someBad.body.results).toEqual({ upserted: 1, deleted: 0, unchanged: 0, failed: 1, stale: 0 });
     expect(someBad.body.sweep).toEqual({
       deleted: 0,
       remaining: 0,
@@ -207,7 +207,7 @@ describe("data integrity", () => {
     await expectIndexMatchesLedger(t.store);
     // The same refresh without the bad operation then sweeps as documented.
     const clean = await sync(t, [upsert("a", { v: 2 })], { sync_mode: "full_refresh", sync_timestamp: "2026-02-02T00:00:00Z" });
-    expect(clean.body.results).toEqual({ upserted: 0, deleted: 2, unchanged: 1, failed: 0 });
+    expect(clean.body.results).toEqual({ upserted: 0, deleted: 2, unchanged: 1, failed: 0, stale: 0 });
     expect((await ledgerRows(t.store)).map((r) => r.id)).toEqual(["a"]);
   });
 
@@ -227,14 +227,14 @@ describe("data integrity", () => {
       upsert("b", { v: 1 }, "n", { updated_at: "9999-12-31T23:59:59.999999999Z" }),
       upsert("c", { v: 1 }, "n", { updated_at: "0000-01-01T00:00:00Z" }),
     ]);
-    expect(edge.body.results).toEqual({ upserted: 2, deleted: 0, unchanged: 0, failed: 0 });
+    expect(edge.body.results).toEqual({ upserted: 2, deleted: 0, unchanged: 0, failed: 0, stale: 0 });
   });
 
   it("versions keep sub-millisecond precision: a newer microsecond is not overwritten by an older one", async () => {
     const t = await createTenant();
     await sync(t, [upsert("a", { v: "newer" }, "n", { updated_at: "2026-01-15T10:00:00.0009Z" })]);
     const older = await sync(t, [upsert("a", { v: "older" }, "n", { updated_at: "2026-01-15T10:00:00.0001Z" })]);
-    expect(older.body.results).toEqual({ upserted: 0, deleted: 0, unchanged: 1, failed: 0 });
+    expect(older.body.results).toEqual({ upserted: 0, deleted: 0, unchanged: 0, failed: 0, stale: 1 });
     expect((await getRecord(t, "n", "a")).body.data).toEqual({ v: "newer" });
     const nanos = await sync(t, [upsert("a", { v: "newest" }, "n", { updated_at: "2026-01-15T11:00:00.000900001+01:00" })]);
     expect(nanos.body.results.upserted).toBe(1);
@@ -269,7 +269,7 @@ describe("data integrity", () => {
       .replace(`"TINY"`, "1e-400");
     const res = await rawSync(t, text);
     expect(res.status).toBe(200);
-    expect(res.body.results).toEqual({ upserted: 1, deleted: 0, unchanged: 0, failed: 3 });
+    expect(res.body.results).toEqual({ upserted: 1, deleted: 0, unchanged: 0, failed: 3, stale: 0 });
     const byId = Object.fromEntries(res.body.errors.map((e: any) => [e.id, e]));
     expect(byId.huge).toMatchObject({ code: "INVALID_OPERATION" });
     expect(byId.huge.message).toContain("data.n");
@@ -295,7 +295,7 @@ describe("data integrity", () => {
       upsert("...", { v: 1 }),
       upsert("a.b", { v: 1 }, "x..y"),
     ]);
-    expect(res.body.results).toEqual({ upserted: 2, deleted: 0, unchanged: 0, failed: 4 });
+    expect(res.body.results).toEqual({ upserted: 2, deleted: 0, unchanged: 0, failed: 4, stale: 0 });
     expect((await getRecord(t, "clickup_tasks", "...")).status).toBe(200);
     expect((await getRecord(t, "x..y", "a.b")).status).toBe(200);
   });
@@ -307,7 +307,7 @@ describe("work per record and per request is bounded", () => {
     const key = "k".repeat(1000);
     const res = await sync(t, [upsert("amp", { [key]: Array(50_000).fill(0) }), upsert("ok", { title: "fine" })]);
     expect(res.status).toBe(200);
-    expect(res.body.results).toEqual({ upserted: 1, deleted: 0, unchanged: 0, failed: 1 });
+    expect(res.body.results).toEqual({ upserted: 1, deleted: 0, unchanged: 0, failed: 1, stale: 0 });
     expect(res.body.errors[0]).toMatchObject({ id: "amp", code: "RECORD_TOO_LARGE" });
     await expectHealthy(t);
     await expectIndexMatchesLedger(t.store);
@@ -317,7 +317,7 @@ describe("work per record and per request is bounded", () => {
     const t = await createTenant();
     // Punctuation is one token a character: about 250,000 tokens in a 250 KB record.
     const res = await sync(t, [upsert("many", { csv: ",".repeat(250_000) }), upsert("ok", { title: "fine" })]);
-    expect(res.body.results).toEqual({ upserted: 1, deleted: 0, unchanged: 0, failed: 1 });
+    expect(res.body.results).toEqual({ upserted: 1, deleted: 0, unchanged: 0, failed: 1, stale: 0 });
     expect(res.body.errors[0]).toMatchObject({ id: "many", code: "RECORD_TOO_LARGE" });
     expect(res.body.errors[0].message).toContain("chunks");
   });
@@ -345,7 +345,7 @@ describe("work per record and per request is bounded", () => {
       t,
       failed.map((e: any) => record(Number(e.id.slice(1)))),
     );
-    expect(retry.body.results).toEqual({ upserted: failed.length, deleted: 0, unchanged: 0, failed: 0 });
+    expect(retry.body.results).toEqual({ upserted: failed.length, deleted: 0, unchanged: 0, failed: 0, stale: 0 });
   }, 120_000);
 });
 

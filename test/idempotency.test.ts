@@ -124,7 +124,7 @@ describe("Idempotency-Key and replays", () => {
     const body = syncBody(t, [upsert("a", { v: 1 }), upsert("long", { body: Array.from({ length: 900 }, (_, k) => `w${k}`).join(" ") })]);
     await post(t, body);
     const { result, stats } = await counting(() => post(t, body));
-    expect(((await result.json()) as any).results).toEqual({ upserted: 0, deleted: 0, unchanged: 2, failed: 0 });
+    expect(((await result.json()) as any).results).toEqual({ upserted: 0, deleted: 0, unchanged: 2, failed: 0, stale: 0 });
     expect(stats).toMatchObject({ embedCalls: 0, upsertCalls: 0 });
   });
 });

@@ -33,7 +33,7 @@ describe("a 5000-operation request", () => {
     const t = await createTenant();
     const res = await sync(t, bigOps(5000));
     expect(res.status).toBe(200);
-    expect(res.body.results).toEqual({ upserted: 5000, deleted: 0, unchanged: 0, failed: 0 });
+    expect(res.body.results).toEqual({ upserted: 5000, deleted: 0, unchanged: 0, failed: 0, stale: 0 });
     expect(res.body.by_namespace.jira_issues.upserted).toBe(2500);
     expect((await ledgerRows(t.store)).length).toBe(5000);
   });

@@ -115,11 +115,11 @@ describe("schema migrations", () => {
     const later = await sync(t, [upsert("a", { n: 1, s: "é ✓" }), upsert("b", { n: 20 }), upsert("gone", { n: 4 })], {
       sync_timestamp: "2026-01-15T11:00:00Z",
     });
-    expect(later.body.results).toEqual({ upserted: 2, deleted: 0, unchanged: 1, failed: 0 });
+    expect(later.body.results).toEqual({ upserted: 2, deleted: 0, unchanged: 1, failed: 0, stale: 0 });
     const stale = await sync(t, [upsert("never", { n: 5 }, "clickup_tasks", { updated_at: "2026-01-01T00:00:00Z" })], {
       sync_timestamp: "2026-01-15T12:00:00Z",
     });
-    expect(stale.body.results.unchanged).toBe(1);
+    expect(stale.body.results.stale).toBe(1);
     expect((await getRecord(t, "clickup_tasks", "b")).body.data).toEqual({ n: 20 });
     expect((await getRecord(t, "clickup_tasks", "gone")).body.data).toEqual({ n: 4 });
     expect((await getRecord(t, "clickup_tasks", "a")).body.synced_at).toBe("2026-01-15T11:00:00.000Z");

@@ -126,7 +126,13 @@ describe("the OpenAPI document", () => {
     expect(request.properties.sync_mode.enum).toEqual(["incremental", "full_refresh"]);
     expect(request.properties.operations.maxItems).toBe(5000);
     expect(JSON.stringify(request.properties.operations.items)).toContain("upsert");
-    expect(doc.components.schemas.SyncResponse.properties.results.required).toEqual(["upserted", "deleted", "unchanged", "failed"]);
+    expect(doc.components.schemas.SyncResponse.properties.results.required).toEqual([
+      "upserted",
+      "deleted",
+      "unchanged",
+      "failed",
+      "stale",
+    ]);
     expect(Object.keys(doc.components.schemas.SyncStatus.properties)).toEqual(
       expect.arrayContaining([
         "sync_id",

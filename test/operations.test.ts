@@ -11,7 +11,7 @@ describe("operation-level validation: a bad operation fails alone", () => {
     ]);
     expect(res.status).toBe(200);
     expect(res.body.status).toBe("partial_success");
-    expect(res.body.results).toEqual({ upserted: 2, deleted: 0, unchanged: 0, failed: 1 });
+    expect(res.body.results).toEqual({ upserted: 2, deleted: 0, unchanged: 0, failed: 1, stale: 0 });
     expect(res.body.by_namespace.clickup_tasks.failed).toBe(1);
     expect(res.body.errors).toEqual([
       { index: 1, id: "no-data", namespace: "clickup_tasks", code: "INVALID_OPERATION", message: expect.stringContaining("data") },
@@ -38,7 +38,7 @@ describe("operation-level validation: a bad operation fails alone", () => {
     ];
     const res = await sync(t, [...bad, upsert("ok", { x: 1 }, "ns")]);
     expect(res.status).toBe(200);
-    expect(res.body.results).toEqual({ upserted: 1, deleted: 0, unchanged: 0, failed: bad.length });
+    expect(res.body.results).toEqual({ upserted: 1, deleted: 0, unchanged: 0, failed: bad.length, stale: 0 });
     expect(res.body.errors.map((e: any) => e.index)).toEqual(bad.map((_, i) => i));
     expect(res.body.errors.at(-1)).toMatchObject({ id: "big", code: "RECORD_TOO_LARGE" });
     expect(res.body.errors[0].message).toMatch(/upsert.*delete/);

@@ -51,7 +51,7 @@ describe("full_refresh runs: parts sweep nothing, the final request sweeps once"
         part(false),
       ),
     );
-    expect(p1.result.body.results).toEqual({ upserted: 1, deleted: 0, unchanged: 3, failed: 0 });
+    expect(p1.result.body.results).toEqual({ upserted: 1, deleted: 0, unchanged: 3, failed: 0, stale: 0 });
     expect(p1.result.body.run).toEqual({ sync_timestamp: "2026-03-01T00:00:00.000Z", final: false, state: "open" });
     expect(p1.result.body.sweep).toBeUndefined();
     expect(p1.stats.textsEmbedded).toBe(1);
@@ -72,7 +72,7 @@ describe("full_refresh runs: parts sweep nothing, the final request sweeps once"
         part(false),
       ),
     );
-    expect(p2.result.body.results).toEqual({ upserted: 1, deleted: 0, unchanged: 3, failed: 0 });
+    expect(p2.result.body.results).toEqual({ upserted: 1, deleted: 0, unchanged: 3, failed: 0, stale: 0 });
     expect(p2.stats.textsEmbedded).toBe(1);
     for (const i of [6, 7, 8]) expect(await search(t, words(i), "tasks")).toContain(`t${i}`);
     expect(await search(t, "doc2 lorem", "docs")).toContain("d2");
@@ -80,7 +80,7 @@ describe("full_refresh runs: parts sweep nothing, the final request sweeps once"
 
     // Final: t6 unchanged; t7, t8 (tasks) and d1, d2 (docs) were never sent: swept now, once.
     const fin = await counting(() => sync(t, [upsert("t6", { title: words(6) }, "tasks")], part(true)));
-    expect(fin.result.body.results).toEqual({ upserted: 0, deleted: 4, unchanged: 1, failed: 0 });
+    expect(fin.result.body.results).toEqual({ upserted: 0, deleted: 4, unchanged: 1, failed: 0, stale: 0 });
     expect(fin.result.body.sweep).toEqual({ deleted: 4, remaining: 0, skipped_namespaces: [] });
     expect(fin.result.body.run.state).toBe("completed");
     expect(fin.stats.textsEmbedded).toBe(0);
@@ -95,7 +95,7 @@ describe("full_refresh runs: parts sweep nothing, the final request sweeps once"
       sync_mode: "full_refresh",
       state: "completed",
       parts: 3,
-      results: { upserted: 2, deleted: 4, unchanged: 7, failed: 0 },
+      results: { upserted: 2, deleted: 4, unchanged: 7, failed: 0, stale: 0 },
       namespaces: ["docs", "tasks"],
       swept: 4,
       final_sync_id: fin.result.body.sync_id,
@@ -119,7 +119,7 @@ describe("full_refresh runs: parts sweep nothing, the final request sweeps once"
         part(true, { sync_timestamp: "2026-03-02T00:00:00Z" }),
       );
     });
-    expect(again.result.body.results).toEqual({ upserted: 0, deleted: 0, unchanged: 6, failed: 0 });
+    expect(again.result.body.results).toEqual({ upserted: 0, deleted: 0, unchanged: 6, failed: 0, stale: 0 });
     expect(again.stats).toMatchObject({ embedCalls: 0, upsertCalls: 0, deleteCalls: 0 });
   });
 
@@ -128,7 +128,7 @@ describe("full_refresh runs: parts sweep nothing, the final request sweeps once"
     await sync(t, [upsert("a", { v: 1 }, "clickup_tasks"), upsert("b", { v: 1 }, "clickup_tasks"), upsert("keep", { v: 1 }, "other")]);
     const res = await sync(t, [], part(true, { namespaces: ["clickup_tasks"] }));
     expect(res.status).toBe(200);
-    expect(res.body.results).toEqual({ upserted: 0, deleted: 2, unchanged: 0, failed: 0 });
+    expect(res.body.results).toEqual({ upserted: 0, deleted: 2, unchanged: 0, failed: 0, stale: 0 });
     expect(await ids(t, "clickup_tasks")).toEqual([]);
     expect(await ids(t, "other")).toEqual(["keep"]);
     await expectIndexMatchesLedger(t.store);
@@ -221,8 +221,8 @@ describe("full_refresh runs: parts sweep nothing, the final request sweeps once"
     const ops = [upsert("a", { v: 1 }, "tasks"), upsert("n", { v: 1 }, "tasks")];
     const first = await sync(t, ops, part(false));
     const retry = await counting(() => sync(t, ops, part(false)));
-    expect(first.body.results).toEqual({ upserted: 2, deleted: 0, unchanged: 0, failed: 0 });
-    expect(retry.result.body.results).toEqual({ upserted: 0, deleted: 0, unchanged: 2, failed: 0 });
+    expect(first.body.results).toEqual({ upserted: 2, deleted: 0, unchanged: 0, failed: 0, stale: 0 });
+    expect(retry.result.body.results).toEqual({ upserted: 0, deleted: 0, unchanged: 2, failed: 0, stale: 0 });
     expect(retry.stats).toMatchObject({ embedCalls: 0, upsertCalls: 0 });
     expect((await getRun(t)).body).toMatchObject({ parts: 2, state: "open" });
     const fin = await sync(t, [], part(true));
@@ -261,7 +261,7 @@ describe("full_refresh runs: parts sweep nothing, the final request sweeps once"
     await ai.setFaults({ failNext: { embed: 4 } }); // every attempt of the one embedding call fails
     const failed = await sync(t, [upsert("a", { v: 1 }, "tasks"), upsert("b", { v: 0 }, "tasks"), del("gone", "tasks")], part(false));
     await ai.clearFaults();
-    expect(failed.body.results).toEqual({ upserted: 0, deleted: 1, unchanged: 1, failed: 1 });
+    expect(failed.body.results).toEqual({ upserted: 0, deleted: 1, unchanged: 1, failed: 1, stale: 0 });
     expect((await getRun(t)).body.blocked_namespaces).toEqual(["tasks"]);
     expect((await sync(t, [upsert("a", { v: 1 }, "tasks")], part(false))).body.results.upserted).toBe(1);
     expect((await getRun(t)).body.blocked_namespaces).toEqual([]);
@@ -347,7 +347,7 @@ describe("runs and syncs you can see", () => {
       final: false,
       status: "success",
       processed: 1,
-      results: { upserted: 1, deleted: 0, unchanged: 0, failed: 0 },
+      results: { upserted: 1, deleted: 0, unchanged: 0, failed: 0, stale: 0 },
       vector_store_id: t1.store,
     });
     expect(seen[1]).toMatchObject({ sync_mode: "incremental", final: null });

@@ -1,7 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { call, createTenant, del, getRecord, ledgerRows, sync, upsert } from "./helpers";
+import { ledgerOfStore } from "./placement";
 
-const counts = (upserted: number, deleted: number, unchanged: number, failed: number) => ({ upserted, deleted, unchanged, failed });
+const counts = (upserted: number, deleted: number, unchanged: number, failed: number, stale = 0) => ({
+  upserted,
+  deleted,
+  unchanged,
+  failed,
+  stale,
+});
 
 describe("incremental sync", () => {
   it("the contract's filled-in example answers 200 with exactly the documented fields", async () => {
@@ -100,14 +107,31 @@ describe("incremental sync", () => {
     const t = await createTenant();
     await sync(t, [upsert("a", { v: "new" }, "clickup_tasks", { updated_at: "2026-01-10T00:00:00Z" })]);
     const late = await sync(t, [upsert("a", { v: "old" }, "clickup_tasks", { updated_at: "2026-01-09T00:00:00Z" })]);
-    expect(late.body.results).toEqual(counts(0, 0, 1, 0));
+    expect(late.body.results).toEqual(counts(0, 0, 0, 0, 1));
+    expect(late.body.by_namespace).toEqual({ clickup_tasks: counts(0, 0, 0, 0, 1) });
     expect((await getRecord(t, "clickup_tasks", "a")).body.data).toEqual({ v: "new" });
 
     // Without updated_at the request's sync_timestamp orders it: an older request is stale too.
     await sync(t, [upsert("b", { v: "new" })], { sync_timestamp: "2026-01-20T00:00:00Z" });
     const olderRequest = await sync(t, [upsert("b", { v: "old" }), del("b")], { sync_timestamp: "2026-01-19T00:00:00Z" });
-    expect(olderRequest.body.results).toEqual(counts(0, 0, 2, 0));
+    expect(olderRequest.body.results).toEqual(counts(0, 0, 0, 0, 2));
     expect((await getRecord(t, "clickup_tasks", "b")).body.data).toEqual({ v: "new" });
+  });
+
+  it("a sync result stored before stale was counted reads stale: 0 (status, list and replay alike)", async () => {
+    const t = await createTenant();
+    const res = await sync(t, [upsert("a", { v: 1 })]);
+    const db = await ledgerOfStore(t.store);
+    await db
+      .prepare("UPDATE syncs SET result = json_remove(result, '$.results.stale', '$.by_namespace.clickup_tasks.stale') WHERE id = ?1")
+      .bind(res.body.sync_id)
+      .run();
+    const key = { "X-API-Key": t.key };
+    const one = (await (await call("GET", `/v1/connectors/pipeline/syncs/${res.body.sync_id}`, undefined, key)).json()) as any;
+    expect(one.results).toEqual(counts(1, 0, 0, 0));
+    expect(one.by_namespace).toEqual({ clickup_tasks: counts(1, 0, 0, 0) });
+    const list = (await (await call("GET", "/v1/connectors/pipeline/syncs", undefined, key)).json()) as any;
+    expect(list.syncs[0].results).toEqual(counts(1, 0, 0, 0));
   });
 
   it("an unchanged re-send still advances the version: an older delete after it is stale", async () => {
@@ -116,7 +140,7 @@ describe("incremental sync", () => {
     const confirm = await sync(t, [upsert("a", { v: 1 })], { sync_timestamp: "2026-01-03T00:00:00Z" });
     expect(confirm.body.results.unchanged).toBe(1);
     const late = await sync(t, [del("a")], { sync_timestamp: "2026-01-02T00:00:00Z" });
-    expect(late.body.results).toEqual(counts(0, 0, 1, 0));
+    expect(late.body.results).toEqual(counts(0, 0, 0, 0, 1));
     expect((await getRecord(t, "clickup_tasks", "a")).body.data).toEqual({ v: 1 });
   });
 
@@ -125,7 +149,7 @@ describe("incremental sync", () => {
     await sync(t, [upsert("a", { v: 1 })], { sync_timestamp: "2026-01-01T00:00:00Z" });
     await sync(t, [del("a")], { sync_timestamp: "2026-01-03T00:00:00Z" });
     const late = await sync(t, [upsert("a", { v: 1 })], { sync_timestamp: "2026-01-02T00:00:00Z" });
-    expect(late.body.results.unchanged).toBe(1);
+    expect(late.body.results.stale).toBe(1);
     expect((await getRecord(t, "clickup_tasks", "a")).status).toBe(404);
     // A newer upsert does bring it back.
     const newer = await sync(t, [upsert("a", { v: 2 })], { sync_timestamp: "2026-01-04T00:00:00Z" });

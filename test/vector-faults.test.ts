@@ -35,7 +35,7 @@ describe("injected faults leave a ledger that matches the index, and a replay co
 
     await ai.clearFaults();
     const replay = await sync(t, body, { sync_timestamp: "2026-01-16T00:00:00Z" });
-    expect(replay.body.results).toEqual({ upserted: 2, deleted: 0, unchanged: 0, failed: 0 });
+    expect(replay.body.results).toEqual({ upserted: 2, deleted: 0, unchanged: 0, failed: 0, stale: 0 });
     expect((await getRecord(t, "clickup_tasks", "old")).body.data).toEqual({ title: "after" });
     await expectIndexMatchesLedger(t.store);
   });
@@ -48,14 +48,20 @@ describe("injected faults leave a ledger that matches the index, and a replay co
     const res = await sync(t, ops);
     expect(res.status).toBe(200);
     expect(res.body.status).toBe("partial_success");
-    expect(res.body.results).toEqual({ upserted: 100, deleted: 0, unchanged: 0, failed: 1000 });
+    expect(res.body.results).toEqual({ upserted: 100, deleted: 0, unchanged: 0, failed: 1000, stale: 0 });
     expect(res.body.errors[0]).toMatchObject({ code: "VECTOR_WRITE_FAILED" });
     expect((await ledgerRows(t.store)).length).toBe(res.body.results.upserted);
     await expectIndexMatchesLedger(t.store);
 
     await ai.clearFaults();
     const replay = await sync(t, ops);
-    expect(replay.body.results).toEqual({ upserted: res.body.results.failed, deleted: 0, unchanged: res.body.results.upserted, failed: 0 });
+    expect(replay.body.results).toEqual({
+      upserted: res.body.results.failed,
+      deleted: 0,
+      unchanged: res.body.results.upserted,
+      failed: 0,
+      stale: 0,
+    });
     expect(await expectIndexMatchesLedger(t.store)).toBe(1100);
   });
 
@@ -97,7 +103,7 @@ describe("injected faults leave a ledger that matches the index, and a replay co
     const res = await sync(t, [upsert("a", { t: 1 }), upsert("c", { t: 3 })], run);
     expect(res.status).toBe(200);
     expect(res.body.status).toBe("partial_success");
-    expect(res.body.results).toEqual({ upserted: 1, deleted: 0, unchanged: 1, failed: 0 });
+    expect(res.body.results).toEqual({ upserted: 1, deleted: 0, unchanged: 1, failed: 0, stale: 0 });
     expect(res.body.errors).toEqual([expect.objectContaining({ index: null, id: "b", code: "VECTOR_WRITE_FAILED" })]);
     await expectIndexMatchesLedger(t.store);
     await ai.clearFaults();

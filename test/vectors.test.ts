@@ -77,7 +77,7 @@ describe("records become vectors, kept in step with the ledger", () => {
       sync_timestamp: "2026-01-01T00:00:00Z",
     });
     const res = await sync(t, [upsert("keep", { t: "keep me" })], { sync_mode: "full_refresh", sync_timestamp: "2026-02-01T00:00:00Z" });
-    expect(res.body.results).toEqual({ upserted: 0, deleted: 2, unchanged: 1, failed: 0 });
+    expect(res.body.results).toEqual({ upserted: 0, deleted: 2, unchanged: 1, failed: 0, stale: 0 });
     expect(await expectIndexMatchesLedger(t.store)).toBe(1);
     expect(ids(await search(t, { query: "sweep me gamma" }))).toEqual(["keep"]);
   });
@@ -89,7 +89,7 @@ describe("records become vectors, kept in step with the ledger", () => {
     expect(first.result.body.results.upserted).toBe(300);
     expect(first.stats.embedCalls).toBeGreaterThan(0);
     const again = await counting(() => sync(t, ops, { sync_timestamp: "2026-01-20T00:00:00Z" }));
-    expect(again.result.body.results).toEqual({ upserted: 0, deleted: 0, unchanged: 300, failed: 0 });
+    expect(again.result.body.results).toEqual({ upserted: 0, deleted: 0, unchanged: 300, failed: 0, stale: 0 });
     expect(again.stats).toMatchObject({ embedCalls: 0, textsEmbedded: 0, upsertCalls: 0, deleteCalls: 0 });
     // Changing one record embeds exactly that record's chunks.
     const one = await counting(() =>

@@ -60,7 +60,7 @@ describe("worst requests within the limits", () => {
     const ops = Array.from({ length: 5000 }, (_, i) => upsert(`deep${i}`, deep(i)));
     const res = await sync(t, ops);
     expect(res.status).toBe(200);
-    expect(res.body.results).toEqual({ upserted: 5000, deleted: 0, unchanged: 0, failed: 0 });
+    expect(res.body.results).toEqual({ upserted: 5000, deleted: 0, unchanged: 0, failed: 0, stale: 0 });
     await expectStillServing(t);
   }, 120_000);
 

@@ -369,6 +369,8 @@ export interface components {
                 deleted: number;
                 unchanged: number;
                 failed: number;
+                /** @description Operations older than the stored version of their record (or than a full_refresh applied to its namespace since): not applied, so a late delivery never rolls data back. */
+                stale: number;
             };
             by_namespace: {
                 [key: string]: {
@@ -376,6 +378,8 @@ export interface components {
                     deleted: number;
                     unchanged: number;
                     failed: number;
+                    /** @description Operations older than the stored version of their record (or than a full_refresh applied to its namespace since): not applied, so a late delivery never rolls data back. */
+                    stale: number;
                 };
             };
             processing_time_ms: number;
@@ -410,6 +414,8 @@ export interface components {
                 deleted: number;
                 unchanged: number;
                 failed: number;
+                /** @description Operations older than the stored version of their record (or than a full_refresh applied to its namespace since): not applied, so a late delivery never rolls data back. */
+                stale: number;
             };
             by_namespace: {
                 [key: string]: {
@@ -417,6 +423,8 @@ export interface components {
                     deleted: number;
                     unchanged: number;
                     failed: number;
+                    /** @description Operations older than the stored version of their record (or than a full_refresh applied to its namespace since): not applied, so a late delivery never rolls data back. */
+                    stale: number;
                 };
             };
             processing_time_ms: number;
@@ -462,6 +470,8 @@ export interface components {
                     deleted: number;
                     unchanged: number;
                     failed: number;
+                    /** @description Operations older than the stored version of their record (or than a full_refresh applied to its namespace since): not applied, so a late delivery never rolls data back. */
+                    stale: number;
                 };
                 final: boolean | null;
                 created_at: string;
@@ -481,6 +491,8 @@ export interface components {
                 deleted: number;
                 unchanged: number;
                 failed: number;
+                /** @description Operations older than the stored version of their record (or than a full_refresh applied to its namespace since): not applied, so a late delivery never rolls data back. */
+                stale: number;
             };
             namespaces: string[];
             blocked_namespaces: string[];

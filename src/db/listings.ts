@@ -1,6 +1,7 @@
 // Paginated reads for the API's list endpoints. Cursors are opaque to clients: base64url JSON of
 // the last row's sort key, so a page never depends on an offset (rows may arrive meanwhile).
 import type { D1Reader } from "./sessions";
+import { withStale } from "../schemas/sync";
 import { displayTimestamp } from "../timestamps";
 
 export function encodeCursor(key: string[]): string {
@@ -87,7 +88,7 @@ export async function listSyncs(
     items: page.map(({ id, results: counts, final, ...row }) => ({
       sync_id: id,
       ...row,
-      results: JSON.parse(counts),
+      results: withStale(JSON.parse(counts)),
       final: final === null ? null : final === 1,
     })),
     next: results.length > limit && last ? [last.created_at, last.id] : null,

@@ -1,7 +1,7 @@
 // SQL of full_refresh runs (table sync_runs, schema.sql). A run is read in the sync's one read
 // batch (ledger.ts, loadLedger) and written in its one commit batch (ledger.ts, commitPlan).
 import type { D1Reader } from "./sessions";
-import type { Counts } from "../schemas/sync";
+import { withStale, type Counts } from "../schemas/sync";
 import { displayTimestamp } from "../timestamps";
 
 /** A run as stored. The Durable Object of the store serialises its syncs, so read-modify-write is safe. */
@@ -47,7 +47,7 @@ const UPSERT_RUN = `INSERT OR REPLACE INTO sync_runs (${COLUMNS}) VALUES (?1, ?2
 export function toRun(row: StoredRunRow): RunRow {
   return {
     ...row,
-    results: JSON.parse(row.results),
+    results: withStale(JSON.parse(row.results)),
     namespaces: JSON.parse(row.namespaces),
     failed_keys: JSON.parse(row.failed_keys),
     blocked: JSON.parse(row.blocked),

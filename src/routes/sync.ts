@@ -16,7 +16,7 @@ import { SyncListQuery } from "../schemas/lists";
 import { decodeCursor, encodeCursor, listSyncs } from "../db/listings";
 import { getRunView } from "../db/runs";
 import { tryNormalizeTimestamp } from "../timestamps";
-import { MAX_OPERATIONS, SyncRequestEnvelope } from "../schemas/sync";
+import { MAX_OPERATIONS, SyncRequestEnvelope, storedSyncResponse } from "../schemas/sync";
 import { findSyncResult } from "../db/sync-lookup";
 import { indexOf, ledgerOf } from "../db/placement";
 import { shardsOfOrganization } from "../db/vector-stores";
@@ -174,6 +174,7 @@ syncRoutes.get("/v1/connectors/pipeline/syncs/:sync_id", apiKeyAuthConcurrent, a
   ) {
     throw Errors.notFound("SYNC_NOT_FOUND", `Sync '${syncId}' was not found.`, { sync_id: syncId });
   }
+  const { sync_id: _sameId, ...result } = storedSyncResponse(row.result);
   return c.json({
     queryable: await isQueryable(indexOf(c.env, row.store), row),
     sync_id: row.id,
@@ -182,6 +183,6 @@ syncRoutes.get("/v1/connectors/pipeline/syncs/:sync_id", apiKeyAuthConcurrent, a
     sync_mode: row.sync_mode,
     sync_timestamp: row.sync_timestamp,
     created_at: row.created_at,
-    ...JSON.parse(row.result),
+    ...result,
   });
 });

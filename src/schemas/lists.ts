@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { Counts } from "./sync";
 import { VectorStoreId } from "./common";
 
 const limit = (max: number, fallback: number) =>
@@ -25,7 +26,7 @@ export const SyncListResponse = z.object({
       sync_timestamp: z.string(),
       status: z.string(),
       processed: z.number().int(),
-      results: z.object({ upserted: z.number().int(), deleted: z.number().int(), unchanged: z.number().int(), failed: z.number().int() }),
+      results: Counts,
       final: z.boolean().nullable(),
       created_at: z.string(),
     }),
@@ -54,7 +55,7 @@ export const RunResponse = z.object({
   sync_timestamp: z.string(),
   state: z.enum(["open", "completed", "superseded", "abandoned"]),
   parts: z.number().int(),
-  results: z.object({ upserted: z.number().int(), deleted: z.number().int(), unchanged: z.number().int(), failed: z.number().int() }),
+  results: Counts,
   namespaces: z.array(z.string()),
   blocked_namespaces: z.array(z.string()),
   started_at: z.string(),

@@ -120,13 +120,30 @@ export type UpsertOperation = z.infer<typeof UpsertOperation>;
 /** The documented request body (OpenAPI): the envelope with its operations spelled out. */
 export const SyncRequest = SyncRequestEnvelope.safeExtend({ operations: z.array(SyncOperation).max(MAX_OPERATIONS) });
 
-const Counts = z.object({
+export const Counts = z.object({
   upserted: z.number().int(),
   deleted: z.number().int(),
   unchanged: z.number().int(),
   failed: z.number().int(),
+  stale: z.number().int().meta({
+    description:
+      "Operations older than the stored version of their record (or than a full_refresh applied to its namespace since): not applied, so a late delivery never rolls data back.",
+  }),
 });
 export type Counts = z.infer<typeof Counts>;
+
+/** Counts as stored before `stale` existed (its operations were counted unchanged) read as today's. */
+export function withStale(counts: Omit<Counts, "stale"> & { stale?: number }): Counts {
+  return { ...counts, stale: counts.stale ?? 0 };
+}
+
+/** A stored sync answer (the syncs table, an Idempotency-Key's replay) with today's counts. */
+export function storedSyncResponse(text: string): SyncResponse {
+  const response = JSON.parse(text) as SyncResponse;
+  response.results = withStale(response.results);
+  response.by_namespace = Object.fromEntries(Object.entries(response.by_namespace).map(([ns, c]) => [ns, withStale(c)]));
+  return response;
+}
 
 export const OperationError = z.object({
   /** The operation's position in the request; null for a record a full_refresh failed to sweep. */

@@ -12,7 +12,7 @@ import { getSyncResult } from "../db/ledger";
 import { storeFromResult, vectorStoreStatement } from "../db/vector-stores";
 import { revocationStatement } from "../auth/api-keys";
 import type { ShardBookmark } from "../db/sessions";
-import type { SyncResponse } from "../schemas/sync";
+import { storedSyncResponse, type SyncResponse } from "../schemas/sync";
 import { Errors } from "../errors";
 import { ledgerRequest, newSyncId, readLedger, runSync, type SyncDeps, type SyncInput } from "./engine";
 import { checkOperations, type CheckedOperation } from "./operations";
@@ -267,7 +267,7 @@ function warn(event: string, storeId: string, err: unknown) {
 /** A sync's stored answer in the ledger shard, or null when it never committed. */
 async function storedResult(db: D1Database, syncId: string): Promise<SyncResponse | null> {
   const row = await getSyncResult(db, syncId);
-  return row ? (JSON.parse(row.result) as SyncResponse) : null;
+  return row ? storedSyncResponse(row.result) : null;
 }
 
 /**

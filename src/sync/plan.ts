@@ -81,14 +81,14 @@ export interface PlanInput {
 export const keyOf = (namespace: string, id: string): string => `${namespace}\u0000${id}`;
 const INVALID_NAMESPACE = "(invalid)";
 
-const zero = (): Counts => ({ upserted: 0, deleted: 0, unchanged: 0, failed: 0 });
+const zero = (): Counts => ({ upserted: 0, deleted: 0, unchanged: 0, failed: 0, stale: 0 });
 
 /**
  * Applies the operations, in request order, to an in-memory view of the ledger and returns
  * the net writes. Pure: no I/O, so the same plan can be checked, embedded and committed.
  *
- * Rules: an operation older than the stored record (by version) is stale and counted
- * unchanged; an upsert with the stored content hash is unchanged; a delete leaves a tombstone
+ * Rules: an operation older than the stored record (by version) is stale, counted apart and
+ * not applied; an upsert with the stored content hash is unchanged; a delete leaves a tombstone
  * so a late, older upsert cannot resurrect the record; within a request the later operation
  * of the same version wins.
  */
@@ -150,14 +150,14 @@ export function planSync(input: PlanInput): SyncPlan {
     const current = state.get(key);
 
     if (current && op.version < current.version) {
-      countOp(key, op, "unchanged"); // stale: a late delivery never rolls data back
+      countOp(key, op, "stale"); // a late delivery never rolls data back
       continue;
     }
     // A full_refresh made its namespaces exactly what it sent: an older upsert of a record it did
     // not see arrives too late (in version order the refresh would have swept it).
     const watermark = input.refreshWatermarks?.get(op.namespace);
     if (op.action === "upsert" && watermark && op.version < watermark && (!current || current.syncedAt < watermark)) {
-      countOp(key, op, "unchanged");
+      countOp(key, op, "stale");
       continue;
     }
     if (op.action === "upsert") {

@@ -111,8 +111,9 @@ const addCounts = (a: Counts, b: Counts): Counts => ({
   deleted: a.deleted + b.deleted,
   unchanged: a.unchanged + b.unchanged,
   failed: a.failed + b.failed,
+  stale: a.stale + b.stale,
 });
-const ZERO: Counts = { upserted: 0, deleted: 0, unchanged: 0, failed: 0 };
+const ZERO: Counts = { upserted: 0, deleted: 0, unchanged: 0, failed: 0, stale: 0 };
 
 export interface RunStep {
   kind: RequestKind;
