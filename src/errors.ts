@@ -34,6 +34,17 @@ export class ApiError extends Error {
 export const API_KEY_CHALLENGE = { "WWW-Authenticate": 'Bearer realm="unified-sync", X-API-Key realm="unified-sync"' };
 export const ADMIN_CHALLENGE = { "WWW-Authenticate": 'Bearer realm="unified-sync admin"' };
 
+/** Longest summary of the fields in a message; the details keep every field. */
+const MAX_SUMMARY_CHARS = 300;
+
+/** "sync_mode must be 'incremental' or 'full_refresh'; organization_id is required". */
+export function describeFields(fields: Record<string, string[]>): string {
+  const text = Object.entries(fields)
+    .map(([field, reasons]) => `${field} ${reasons.join(" and ")}`)
+    .join("; ");
+  return text.length > MAX_SUMMARY_CHARS ? `${text.slice(0, MAX_SUMMARY_CHARS - 1)}…` : text;
+}
+
 export const Errors = {
   authenticationRequired: () =>
     new ApiError(
@@ -71,7 +82,7 @@ export const Errors = {
   notFound: (code: string, message: string, details: Record<string, unknown> = {}) =>
     new ApiError(404, code, message, "not_found_error", details),
   validation: (details: Record<string, string[]>) =>
-    new ApiError(400, "VALIDATION_ERROR", `Invalid request: ${Object.keys(details).join(", ")}.`, "invalid_request_error", {
+    new ApiError(400, "VALIDATION_ERROR", `Invalid request: ${describeFields(details)}.`, "invalid_request_error", {
       fields: details,
     }),
 } as const;

@@ -160,6 +160,30 @@ describe("errors: every documented case has the contract's envelope", () => {
     expect(Object.keys(error.details.fields).sort()).toEqual(["operations", "organization_id", "sync_timestamp"]);
   });
 
+  it("a 400's message says why: the reason beside each field, 'is required' for a missing one", async () => {
+    const t = await createTenant();
+    const res = await call("POST", SYNC, { organization_id: t.org, sync_mode: "nope", operations: [] }, { "X-API-Key": t.key });
+    const error = await expectEnvelope(res, 400, "VALIDATION_ERROR", "invalid_request_error");
+    expect(error.message).toBe(
+      "Invalid request: vector_store_id is required; sync_mode must be 'incremental' or 'full_refresh'; sync_timestamp is required.",
+    );
+    expect(error.details.fields).toEqual({
+      vector_store_id: ["is required"],
+      sync_mode: ["must be 'incremental' or 'full_refresh'"],
+      sync_timestamp: ["is required"],
+    });
+    const search = await call("POST", `/v1/vector_stores/${t.store}/search`, { query: "x", top_k: 0 }, { "X-API-Key": t.key });
+    expect(((await search.json()) as any).error.message).toBe("Invalid request: top_k must be at least 1.");
+
+    // One operation's message: its field, then the reason, never the field twice.
+    const ops = await sync(t, [{ action: "upsrt", id: "a", namespace: "n" }, { action: "upsert", id: "b", namespace: "n" }, 7]);
+    expect(ops.body.errors.map((e: any) => e.message)).toEqual([
+      "action must be 'upsert' or 'delete'",
+      "data is required",
+      "operation must be a JSON object",
+    ]);
+  });
+
   it("400 BATCH_SIZE_EXCEEDED over 5000 operations, nothing written", async () => {
     const t = await createTenant();
     const ops = Array.from({ length: 5001 }, (_, i) => upsert(`t${i}`, { n: i }));

@@ -19,7 +19,7 @@ adminRoutes.use("/v1/admin/*", adminAuth);
 
 function parse<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
   const parsed = schema.safeParse(body);
-  if (!parsed.success) throw Errors.validation(fieldErrors(parsed.error));
+  if (!parsed.success) throw Errors.validation(fieldErrors(parsed.error, body));
   return parsed.data;
 }
 

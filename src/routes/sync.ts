@@ -61,7 +61,7 @@ async function handleSync(c: Context<AppEnv>) {
     );
   }
   const parsed = SyncRequestEnvelope.safeParse(envelope);
-  if (!parsed.success) throw Errors.validation(fieldErrors(parsed.error));
+  if (!parsed.success) throw Errors.validation(fieldErrors(parsed.error, envelope));
   const request = parsed.data;
 
   // Checked here, from the key's record: the organization and a restricted key's stores. Whether

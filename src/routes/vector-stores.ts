@@ -101,8 +101,9 @@ vectorStoreRoutes.get("/v1/vector_stores/:vector_store_id/records/:namespace/:re
 // Searches cost an embedding and index queries: limited per organization (reads above are not).
 vectorStoreRoutes.post("/v1/vector_stores/:vector_store_id/search", apiKeyAuthConcurrent, searchRateLimit, async (c) => {
   const store = await readableStore(c, c.req.param("vector_store_id"));
-  const parsed = SearchRequest.safeParse(await readJsonBody(c));
-  if (!parsed.success) throw Errors.validation(fieldErrors(parsed.error));
+  const body = await readJsonBody(c);
+  const parsed = SearchRequest.safeParse(body);
+  if (!parsed.success) throw Errors.validation(fieldErrors(parsed.error, body));
   // In the store's object, beside the index and the embedding model; the ledger (a replica, or the
   // client's bookmark of the store's shard) gives each match its text.
   const bookmark = parseBookmark(c.req.header(BOOKMARK_HEADER));

@@ -92,11 +92,65 @@ export const JsonObject = z
   })
   .meta({ type: "object", additionalProperties: true });
 
-/** Turns a zod error into `{field: [reasons]}` for VALIDATION_ERROR details. */
 /** Unknown fields a 400 names one by one. */
 export const MAX_UNKNOWN_FIELDS_SHOWN = 20;
 
-export function fieldErrors(error: z.ZodError): Record<string, string[]> {
+type Issue = z.ZodError["issues"][number];
+
+const KIND: Record<string, string> = {
+  string: "a string",
+  number: "a number",
+  int: "an integer",
+  boolean: "true or false",
+  object: "a JSON object",
+  array: "an array",
+  null: "null",
+};
+
+/**
+ * The reason of one issue, said as a person would after the field's name ("sync_mode must be
+ * ..."). The project's own messages say it so already ("must ...", "is ..."); zod's defaults
+ * ("Invalid input: expected string, received number") are rewritten.
+ */
+function reasonOf(issue: Issue): string {
+  if (!/^(Invalid|Too (small|big))\b/.test(issue.message)) return issue.message;
+  switch (issue.code) {
+    case "invalid_type":
+      return `must be ${KIND[issue.expected] ?? issue.expected}`;
+    case "invalid_value":
+      return `must be ${issue.values.map((v) => JSON.stringify(v)).join(" or ")}`;
+    case "too_small":
+    case "too_big": {
+      const bound = issue.code === "too_small" ? issue.minimum : issue.maximum;
+      const word = issue.code === "too_small" ? "at least" : "at most";
+      const strict = issue.code === "too_small" ? "more than" : "less than";
+      const edge = issue.inclusive === false ? strict : word;
+      if (issue.origin === "string") return `must be ${edge} ${bound} characters long`;
+      if (issue.origin === "array" || issue.origin === "set") return `must have ${edge} ${bound} items`;
+      return `must be ${edge} ${bound}`;
+    }
+    case "invalid_format":
+      return "has the wrong format";
+    default:
+      return "is not valid";
+  }
+}
+
+/** Whether `input` holds a value at `path` (own properties only; a path is as long as the schema is deep). */
+function present(input: unknown, path: readonly PropertyKey[]): boolean {
+  let value = input;
+  for (const key of path) {
+    if (value === null || typeof value !== "object" || typeof key === "symbol" || !Object.hasOwn(value, key)) return false;
+    value = (value as Record<string, unknown>)[key as string];
+  }
+  return value !== undefined;
+}
+
+/**
+ * Turns a zod error into `{field: [reasons]}` for VALIDATION_ERROR details. With the `input` that
+ * was checked, a field it does not hold at all "is required". `root` names an issue of the whole value.
+ */
+export function fieldErrors(error: z.ZodError, input?: unknown, root = "body"): Record<string, string[]> {
   // Paths can hold the client's own keys ("__proto__"): collected in a Map, returned with own
   // properties only (a null-prototype object would not survive the Durable Object's RPC).
   const out = new Map<string, string[]>();
@@ -110,10 +164,12 @@ export function fieldErrors(error: z.ZodError): Record<string, string[]> {
       if (more > 0) out.set([...issue.path, "…"].join("."), [`and ${more} more fields that are not fields of this request`]);
       continue;
     }
-    const field = issue.path.length ? issue.path.join(".") : "body";
+    const field = issue.path.length ? issue.path.join(".") : root;
+    const missing = input !== undefined && issue.path.length > 0 && !present(input, issue.path);
+    const reason = missing ? "is required" : reasonOf(issue);
     const reasons = out.get(field);
-    if (reasons) reasons.push(issue.message);
-    else out.set(field, [issue.message]);
+    if (!reasons) out.set(field, [reason]);
+    else if (!reasons.includes(reason)) reasons.push(reason);
   }
   return Object.fromEntries(out);
 }

@@ -112,7 +112,8 @@ export const DeleteOperation = z.object({
 });
 
 export const SyncOperation = z.discriminatedUnion("action", [UpsertOperation, DeleteOperation], {
-  error: "action must be 'upsert' or 'delete'",
+  // zod types this issue as a union's, but a value that is not an object arrives as invalid_type.
+  error: (issue) => ((issue.code as string) === "invalid_type" ? "must be a JSON object" : "must be 'upsert' or 'delete'"),
 });
 export type SyncOperation = z.infer<typeof SyncOperation>;
 export type UpsertOperation = z.infer<typeof UpsertOperation>;

@@ -1,6 +1,7 @@
 import { NAMESPACE_PATTERN, fieldErrors } from "../schemas/common";
 import { MAX_RECORD_BYTES, SyncOperation, type OperationError } from "../schemas/sync";
 import { sha256Base64 } from "../crypto";
+import { describeFields } from "../errors";
 import { canonicalJsonOf } from "./canonical-json";
 import { operationHashInput } from "./operation-hash";
 import { normalizeTimestamp } from "../timestamps";
@@ -48,12 +49,6 @@ export type CheckedOperation = ({ ok: true } & ValidOperation) | ({ ok: false } 
 /** Longest message of one operation's error: an answer's size must not follow the client's keys. */
 export const MAX_ERROR_MESSAGE_CHARS = 300;
 const clip = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
-
-function describeIssues(issues: Record<string, string[]>): string {
-  return Object.entries(issues)
-    .map(([field, reasons]) => `${field}: ${reasons.join("; ")}`)
-    .join(", ");
-}
 
 function identify(raw: unknown): { namespace: string | null; id: string | null; usable: boolean } {
   const obj = (typeof raw === "object" && raw !== null ? raw : {}) as Record<string, unknown>;
@@ -181,7 +176,12 @@ function checkOne(
   const parsed = SyncOperation.safeParse(raw);
   if (!parsed.success) {
     const onlyVector = parsed.error.issues.every((issue) => issue.path[0] === "vector");
-    return failure(index, raw, onlyVector ? "INVALID_VECTOR" : "INVALID_OPERATION", describeIssues(fieldErrors(parsed.error)));
+    return failure(
+      index,
+      raw,
+      onlyVector ? "INVALID_VECTOR" : "INVALID_OPERATION",
+      describeFields(fieldErrors(parsed.error, raw, "operation")),
+    );
   }
   const op = parsed.data;
   const base = {
