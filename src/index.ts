@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import type { AppEnv } from "./env";
 import { ApiError, errorResponse } from "./errors";
+import { closestRoute, describeRoute, type Route } from "./http/closest-route";
 import { requestId } from "./middleware/request-id";
 import { healthRoutes } from "./routes/health";
 import { openApiRoutes } from "./routes/openapi";
@@ -22,9 +23,28 @@ app.route("/", syncRoutes);
 app.route("/", vectorStoreRoutes);
 app.route("/", adminRoutes);
 
-app.notFound((c) =>
-  errorResponse(c, new ApiError(404, "NOT_FOUND", `No route for ${c.req.method} ${new URL(c.req.url).pathname}.`, "not_found_error")),
-);
+// The routes a 404 may point at: the API's, each method and path once (middleware and "*" left out).
+const servedRoutes = () => {
+  const seen = new Map<string, Route>();
+  for (const { method, path } of app.routes) {
+    if (method !== "ALL" && !path.includes("*")) seen.set(`${method} ${path}`, { method, path });
+  }
+  return [...seen.values()];
+};
+
+app.notFound((c) => {
+  const path = new URL(c.req.url).pathname;
+  const shown = path.length > 200 ? `${path.slice(0, 199)}…` : path;
+  const closest = closestRoute(c.req.method, path, servedRoutes());
+  const hint = closest ? ` Did you mean ${describeRoute(closest)}?` : "";
+  return errorResponse(
+    c,
+    new ApiError(404, "NOT_FOUND", `No route for ${c.req.method} ${shown}.${hint} Every route is listed at /docs.`, "not_found_error", {
+      closest_route: closest ? describeRoute(closest) : null,
+      docs: "/docs",
+    }),
+  );
+});
 
 app.onError((err, c) => {
   if (err instanceof ApiError) return errorResponse(c, err);

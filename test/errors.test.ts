@@ -216,7 +216,19 @@ describe("errors: every documented case has the contract's envelope", () => {
 
   it("404 for unknown routes, records and syncs, in the envelope", async () => {
     const t = await createTenant();
-    await expectEnvelope(await call("GET", "/v1/nothing-here"), 404, "NOT_FOUND", "not_found_error");
+    const nothing = await expectEnvelope(await call("GET", "/v1/nothing-here"), 404, "NOT_FOUND", "not_found_error");
+    expect(nothing.message).toBe("No route for GET /v1/nothing-here. Every route is listed at /docs.");
+    expect(nothing.details).toEqual({ closest_route: null, docs: "/docs" });
+    // A typo names the route it probably meant; so does the wrong method on a served path.
+    const typo = await expectEnvelope(await call("GET", `/v1/vector_store/${t.store}/namespace`), 404, "NOT_FOUND", "not_found_error");
+    expect(typo.message).toBe(
+      `No route for GET /v1/vector_store/${t.store}/namespace. Did you mean GET /v1/vector_stores/{vector_store_id}/namespaces? Every route is listed at /docs.`,
+    );
+    const method = await expectEnvelope(await call("GET", "/v1/connectors/pipeline/sync"), 404, "NOT_FOUND", "not_found_error");
+    expect(method.details.closest_route).toBe("POST /v1/connectors/pipeline/sync");
+    // A long path costs a bounded comparison and a clipped message.
+    const long = await expectEnvelope(await call("GET", `/${"x/".repeat(4000)}`), 404, "NOT_FOUND", "not_found_error");
+    expect(long.message.length).toBeLessThan(300);
     await expectEnvelope(
       await call("GET", `/v1/vector_stores/${t.store}/records/ns/missing`, undefined, { "X-API-Key": t.key }),
       404,
