@@ -73,7 +73,7 @@ export const LIMITS = {
   aiCallsPerMinute: 3000,
   textsPerCall: 100,
   embedCallsInFlight: 8,
-  vectorsPerIndex: 10e6, // 20M since Aug 2026 (PLATFORM.md); the model keeps the lower figure unless --index-vectors
+  vectorsPerIndex: 10e6, // 20M since Aug 2026 (Vectorize's limits page); the model keeps the lower figure unless --index-vectors
   vectorsPerUpsert: 1000,
   syncsPerMinutePerOrg: 100,
 };
