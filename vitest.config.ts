@@ -16,6 +16,11 @@ buildSync({
   external: ["cloudflare:*"],
   logLevel: "warning",
 });
+// Hundreds of lines of expected "injected fault" output (test/quiet-faults.ts says why) are
+// dropped unless SHOW_INJECTED_FAULTS=1.
+const INJECTED = "injected fault";
+const showInjectedFaults = process.env.SHOW_INJECTED_FAULTS === "1";
+
 const wrangler = readFileSync("wrangler.toml", "utf8");
 const compatibilityDate = /^compatibility_date = "([^"]+)"/m.exec(wrangler)![1]!;
 const dimensions = /^EMBEDDING_DIMENSIONS = "(\d+)"/m.exec(wrangler)![1]!;
@@ -61,7 +66,9 @@ const workers = {
     name: "workers",
     include: ["test/**/*.test.ts"],
     setupFiles: ["./test/setup.ts"],
+    globalSetup: ["./test/quiet-faults.ts"],
     testTimeout: 30_000,
+    onConsoleLog: (log: string) => (showInjectedFaults || !log.includes(INJECTED) ? undefined : false),
   },
 };
 
