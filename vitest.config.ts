@@ -66,7 +66,7 @@ const workers = {
     name: "workers",
     include: ["test/**/*.test.ts"],
     setupFiles: ["./test/setup.ts"],
-    globalSetup: ["./test/quiet-faults.ts"],
+    globalSetup: ["./test/quiet-faults.mjs"],
     testTimeout: 30_000,
     onConsoleLog: (log: string) => (showInjectedFaults || !log.includes(INJECTED) ? undefined : false),
   },
