@@ -67,7 +67,8 @@ class PushTest(unittest.TestCase):
 
     def test_a_full_refresh_run_replaces_a_namespace_and_search_sees_it(self):
         self.client.push(self.t.store, tasks(0, 30), namespace="tasks")
-        kept = [{**r, "gone": r["id"] == 15} for r in tasks(10, 40)]
+        # The same records (unchanged content), 15 marked deleted.
+        kept = [{**r, "gone": True} if r["id"] == 15 else r for r in tasks(10, 40)]
         result = self.client.push(self.t.store, iter(kept), mode="full_refresh", namespace="tasks", delete_field="gone", batch_size=12)
         self.assertTrue(result.ok)
         self.assertEqual(result.parts, 3)
