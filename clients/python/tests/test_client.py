@@ -81,6 +81,16 @@ class PushTest(unittest.TestCase):
         self.assertTrue(hits)
         self.assertTrue(all(h["namespace"] == "tasks" and int(h["record_id"]) in ids for h in hits))
 
+    def test_a_full_refresh_with_a_record_it_could_not_send_sweeps_nothing(self):
+        self.client.push(self.t.store, tasks(0, 5), namespace="tasks")
+        # 3 and "3" would both be record "3": the second is not sent, so the run has no final.
+        records = [{"id": 1}, {"id": 3}, {"id": "3"}, {"id": 2.5}]
+        result = self.client.push(self.t.store, records, mode="full_refresh", namespace="tasks")
+        self.assertFalse(result.ok)
+        self.assertEqual([(f["index"], f["code"]) for f in result.failures], [(2, "ID_COLLISION"), (3, "INVALID_ID")])
+        self.assertEqual((result.parts, result.run["final_sent"], result.run["state"]), (1, False, "open"))
+        self.assertEqual(count_of(self.client, self.t.store, "tasks"), 5)
+
     def test_operations_sync_and_status(self):
         answer = self.client.sync(
             self.t.store,

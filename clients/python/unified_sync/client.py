@@ -7,10 +7,9 @@ from datetime import datetime, timezone
 from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 from urllib.parse import quote, urlencode
 
-from .errors import UnifiedSyncError
 from .parts import SERVER_MAX_BODY_BYTES, SERVER_MAX_OPERATIONS, ENVELOPE_RESERVE_BYTES
 from .push import PushResult, push_records
-from .records import Mapping as RecordMapping
+from .records import RecordMapping
 from .records import is_namespace
 from .transport import Answer, RetryPolicy, Transport
 

@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 from .errors import UnifiedSyncError
+from .id_collisions import IdCollisions, describe
 from .parts import MAX_FINAL_NAMESPACES, PartBuilder, part_body, part_key, sha256_hex
-from .records import Mapping, Operation, Skipped, is_namespace, to_operation
+from .records import RecordMapping, Skipped, is_namespace, to_operation
 
 log = logging.getLogger("unified_sync")
 
@@ -50,11 +51,13 @@ class PushResult:
     failures: List[Dict[str, Any]] = field(default_factory=list)
     failures_omitted: int = 0
     run: Optional[Dict[str, Any]] = None
+    #: Parts whose answer's ``processed`` was not the number of operations sent.
+    count_mismatches: List[int] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         """Every record applied (and, for a full_refresh, the run completed)."""
-        if self.results["failed"] > 0 or self.skipped > 0:
+        if self.results["failed"] > 0 or self.skipped > 0 or self.count_mismatches:
             return False
         return self.mode != "full_refresh" or (self.run is not None and self.run.get("state") == "completed")
 
@@ -116,7 +119,7 @@ def push_records(
     records: Iterable[Any],
     mode: str,
     sync_timestamp: str,
-    mapping: Mapping,
+    mapping: RecordMapping,
     max_operations: int,
     max_body_bytes: int,
 ) -> PushResult:
@@ -129,6 +132,7 @@ def push_records(
     run_namespaces: Dict[str, None] = {mapping.namespace: None} if mapping.namespace is not None else {}
     part = 0
     last: Optional[Dict[str, Any]] = None
+    ids = IdCollisions()
 
     def send_part(final: Optional[bool]) -> None:
         nonlocal part, last
@@ -145,6 +149,10 @@ def push_records(
             raise
         result.records_sent += len(builder.ops)
         result.add_answer(answer, builder.indexes, replayed)
+        if answer.get("processed") != len(builder.ops):
+            # The server counted other operations than this part sent: something on the way
+            # changed the body; nothing of the run may be swept on that basis.
+            result.count_mismatches.append(part)
         sweep = answer.get("sweep") or {}
         log.info(
             "part %d%s: %d operations: %s%s%s",
@@ -163,6 +171,19 @@ def push_records(
         if isinstance(op, Skipped):
             result.add_skipped(op)
             continue
+        if op.source is not None and op.id is not None:
+            clash = ids.check(op.id, op.source, index)
+            if clash is not None:
+                code, other, other_source = clash
+                if code == "ID_COLLISION":
+                    message = (
+                        f"{describe(op.id, op.source)} and {describe(op.id, other_source or '')} of record {other} "
+                        f"would both be record {op.id!r}: not sent (make the ids distinct, or of one kind)"
+                    )
+                else:
+                    message = f"too many integer ids given both as integers and as strings: {describe(op.id, op.source)} cannot be checked"
+                result.add_skipped(Skipped(index, code, message, op.namespace, op.id))
+                continue
         if len(op.json) > builder.max_operation_bytes:
             message = f"the operation is {len(op.json)} bytes; a part holds at most {builder.max_operation_bytes}"
             result.add_skipped(Skipped(index, "OPERATION_TOO_LARGE", message, op.namespace, op.id))
@@ -176,17 +197,22 @@ def push_records(
     if not full_refresh:
         if builder.ops:
             send_part(None)
-    elif result.skipped > 0:
-        # A record that was not sent may be one the store holds: a sweep would delete it. As the
-        # server does for a failed operation, sweep nothing: the run stays open.
+    elif result.skipped > 0 or result.count_mismatches:
+        # A record that was not sent (or not counted) may be one the store holds: a sweep would
+        # delete it. As the server does for a failed operation, sweep nothing: the run stays open.
         if builder.ops:
             send_part(False)
+        note = (
+            f"{result.skipped} records could not be sent; fix them and push again"
+            if result.skipped > 0
+            else "an answer counted other than the operations its part sent; push again"
+        )
         result.run = {
             "sync_timestamp": sync_timestamp,
             "state": (result.run or {}).get("state", "open"),
             "swept": 0,
             "final_sent": False,
-            "note": f"{result.skipped} records could not be sent; fix them and push again",
+            "note": note,
         }
     else:
         send_part(True)

@@ -4,7 +4,8 @@ The rules are the push CLI's (``cli/records.ts``), so a record given here and th
 compact JSON line given to ``unified-sync push`` become the same bytes:
 
 - with a ``namespace`` (raw records), the whole dict is the operation's ``data``; its id is the
-  ``id_field`` value, a non-empty string or an integer (its decimal text); a truthy
+  ``id_field`` value, a non-empty string or an integer of at most 2^53 - 1 in magnitude (its
+  decimal text; the integer N and the string "N" in one push are refused, never merged); a truthy
   ``delete_field`` value makes it a delete;
 - without one, each dict is an operation as the sync request takes it
   (``{"action": "upsert", "id": ..., "namespace": ..., "data": {...}}``), sent as given.
@@ -18,8 +19,10 @@ import json
 import math
 import re
 from dataclasses import dataclass
-from typing import Any, Dict, Optional, Union
+from typing import Any, Dict, Optional, Tuple, Union
 
+#: The largest integer id (a JSON number holds integers exactly up to here).
+MAX_SAFE_INTEGER = 2**53 - 1
 #: The server's limit of one record: data, file, metadata and text together (256 KiB).
 MAX_RECORD_BYTES = 256 * 1024
 #: A namespace: 1-64 of letters, digits, '_', '-', '.'; not '.' or '..'.
@@ -31,7 +34,7 @@ def is_namespace(value: Any) -> bool:
 
 
 @dataclass(frozen=True)
-class Mapping:
+class RecordMapping:
     """Raw records: the namespace every record goes to, the field holding its id, and the field
     whose truthy value makes the record a delete. No namespace: records are operations."""
 
@@ -45,11 +48,14 @@ class Operation:
     json: bytes
     namespace: Optional[str]
     id: Optional[str]
+    #: A raw record's id kind ("string" or "number"), for the id collision check.
+    source: Optional[str] = None
 
 
 @dataclass(frozen=True)
 class Skipped:
-    """A record never sent: ``code`` is MISSING_ID, INVALID_RECORD, INVALID_JSON or RECORD_TOO_LARGE."""
+    """A record never sent: ``code`` is MISSING_ID, INVALID_ID, ID_COLLISION, ID_UNCHECKED,
+    INVALID_RECORD, INVALID_JSON, RECORD_TOO_LARGE or OPERATION_TOO_LARGE."""
 
     index: int
     code: str
@@ -77,13 +83,24 @@ def is_delete_mark(value: Any) -> bool:
     return True  # objects and arrays, even empty ones, are truthy in JavaScript
 
 
-def record_id(value: Any) -> Optional[str]:
-    """A record's id: a non-empty string, or an integer as its decimal text (never a bool or a float)."""
-    if isinstance(value, str) and value != "":
-        return value
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return None
+def record_id(record: Dict[str, Any], field: str) -> Union[Tuple[str, str], Tuple[None, str]]:
+    """A raw record's id and its kind: ``(id, "string")`` for a non-empty string, ``(decimal text,
+    "number")`` for an integer of at most 2^53 - 1 in magnitude (what a JSON number can hold
+    exactly); else ``(None, why)``. A bool or a float is refused: 1.0 and 1 would merge."""
+    if field not in record:
+        return None, f"field '{field}' is missing"
+    value = record[field]
+    if isinstance(value, str):
+        return (value, "string") if value != "" else (None, f"field '{field}' is an empty string")
+    if isinstance(value, bool):
+        return None, f"field '{field}' is a boolean: ids are strings or integers"
+    if isinstance(value, int):
+        if abs(value) > MAX_SAFE_INTEGER:
+            return None, f"field '{field}' is {value}, beyond 2^53 - 1: give it as a string"
+        return str(value), "number"
+    if isinstance(value, float):
+        return None, f"field '{field}' is the number {value!r}: an id is a string or an integer"
+    return None, f"field '{field}' is {type(value).__name__}: ids are strings or integers"
 
 
 def _own(record: Dict[str, Any], key: str) -> Any:
@@ -107,7 +124,7 @@ def _str(value: Any) -> Optional[str]:
     return value if isinstance(value, str) else None
 
 
-def to_operation(index: int, record: Any, mapping: Mapping) -> Union[Operation, Skipped]:
+def to_operation(index: int, record: Any, mapping: RecordMapping) -> Union[Operation, Skipped]:
     if not isinstance(record, dict):
         namespace = mapping.namespace
         return Skipped(index, "INVALID_RECORD", f"a record must be a dict, not {type(record).__name__}", namespace, None)
@@ -127,21 +144,21 @@ def to_operation(index: int, record: Any, mapping: Mapping) -> Union[Operation, 
 
     # A raw record: the whole dict is the data.
     namespace = mapping.namespace
-    op_id = record_id(_own(record, mapping.id_field))
+    op_id, kind = record_id(record, mapping.id_field)
     if op_id is None:
-        message = f"field '{mapping.id_field}' is missing or not a non-empty string or an integer"
-        return Skipped(index, "MISSING_ID", message, namespace, None)
+        code = "MISSING_ID" if mapping.id_field not in record else "INVALID_ID"
+        return Skipped(index, code, kind, namespace, None)
     key = f'"id":{json.dumps(op_id, ensure_ascii=False)},"namespace":{json.dumps(namespace)}'
     try:
         key_bytes = key.encode("utf-8")
     except UnicodeEncodeError:
-        return Skipped(index, "MISSING_ID", "the id is not well-formed Unicode", namespace, None)
+        return Skipped(index, "INVALID_ID", "the id is not well-formed Unicode", namespace, None)
     if mapping.delete_field is not None and is_delete_mark(_own(record, mapping.delete_field)):
-        return Operation(b'{"action":"delete",' + key_bytes + b"}", namespace, op_id)
+        return Operation(b'{"action":"delete",' + key_bytes + b"}", namespace, op_id, kind)
     try:
         data = compact(record)
     except (TypeError, ValueError, RecursionError) as err:
         return Skipped(index, "INVALID_JSON", f"not JSON: {err}"[:300], namespace, op_id)
     if len(data) > MAX_RECORD_BYTES:
         return Skipped(index, "RECORD_TOO_LARGE", f"record is {len(data)} bytes (data); the limit is {MAX_RECORD_BYTES}", namespace, op_id)
-    return Operation(b'{"action":"upsert",' + key_bytes + b',"data":' + data + b"}", namespace, op_id)
+    return Operation(b'{"action":"upsert",' + key_bytes + b',"data":' + data + b"}", namespace, op_id, kind)
