@@ -47,7 +47,7 @@ class PushTest(unittest.TestCase):
         self.assertTrue(first.ok)
         self.assertEqual(first.parts, 3)  # 5000 + 5000 + 2000
         self.assertEqual(first.records_sent, 12_000)
-        self.assertEqual(first.by_namespace["tasks"], {"upserted": 12_000, "deleted": 0, "unchanged": 0, "failed": 0, "skipped": 0})
+        self.assertEqual(first.by_namespace["tasks"], {"upserted": 12_000, "deleted": 0, "unchanged": 0, "failed": 0, "stale": 0, "skipped": 0})
         self.assertEqual(count_of(self.client, self.t.store, "tasks"), 12_000)
 
         # The first 1000 again as a run of parts of 400: the 11,000 others are swept by the final
@@ -73,7 +73,7 @@ class PushTest(unittest.TestCase):
         self.assertTrue(result.ok)
         self.assertEqual(result.parts, 3)
         # 0-9 swept, 15 deleted by the run itself, the rest of 10-29 unchanged, 30-39 new.
-        self.assertEqual(result.by_namespace["tasks"], {"upserted": 10, "deleted": 11, "unchanged": 19, "failed": 0, "skipped": 0})
+        self.assertEqual(result.by_namespace["tasks"], {"upserted": 10, "deleted": 11, "unchanged": 19, "failed": 0, "stale": 0, "skipped": 0})
         self.assertEqual(result.run["swept"], 10)
         ids = sorted(map(int, self.client.record_ids(self.t.store, "tasks")))
         self.assertEqual(ids, [i for i in range(10, 40) if i != 15])
@@ -112,7 +112,7 @@ class PushTest(unittest.TestCase):
         ]
         result = self.client.push(self.t.store, ops)
         self.assertFalse(result.ok)
-        self.assertEqual(result.by_namespace["ops"], {"upserted": 1, "deleted": 1, "unchanged": 0, "failed": 1, "skipped": 0})
+        self.assertEqual(result.by_namespace["ops"], {"upserted": 1, "deleted": 1, "unchanged": 0, "failed": 1, "stale": 0, "skipped": 0})
         self.assertEqual(result.skipped, 1)
         by_index = {f["index"]: (f["code"], f["source"]) for f in result.failures}
         self.assertEqual(by_index, {1: ("INVALID_OPERATION", "server"), 2: ("INVALID_RECORD", "local")})

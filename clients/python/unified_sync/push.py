@@ -25,7 +25,8 @@ STALLED_SWEEP_ROUNDS = 3
 #: At most this many failures are kept; the counts stay exact.
 MAX_KEPT_FAILURES = 1000
 
-COUNTS = ("upserted", "deleted", "unchanged", "failed")
+#: A server older than the `stale` count answers without it (read as 0).
+COUNTS = ("upserted", "deleted", "unchanged", "failed", "stale")
 
 
 def _zero() -> Dict[str, int]:
@@ -83,11 +84,11 @@ class PushResult:
         if replayed:
             self.replayed_parts += 1
         for k in COUNTS:
-            self.results[k] += int(answer["results"][k])
+            self.results[k] += int(answer["results"].get(k, 0))
         for name, counts in answer.get("by_namespace", {}).items():
             mine = self._ns(name)
             for k in COUNTS:
-                mine[k] += int(counts[k])
+                mine[k] += int(counts.get(k, 0))
         for e in answer.get("errors", []):
             i = e.get("index")
             self._keep(
@@ -159,7 +160,7 @@ def push_records(
             part,
             " (final)" if final else "",
             len(builder.ops),
-            ", ".join(f"{k} {answer['results'][k]}" for k in COUNTS),
+            ", ".join(f"{k} {answer['results'].get(k, 0)}" for k in COUNTS),
             f"; swept {sweep.get('deleted')}, {sweep.get('remaining')} left" if sweep else "",
             " (replayed)" if replayed else "",
         )
