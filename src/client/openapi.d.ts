@@ -663,6 +663,8 @@ export interface components {
     parameters: {
         /** @description 1-255 visible ASCII characters, unique per organization. A retry with the same key and body answers the stored result without applying it again; the same key with another body is 422 IDEMPOTENCY_KEY_REUSED; while the first request runs, 409 IDEMPOTENCY_KEY_IN_PROGRESS. */
         IdempotencyKey: string;
+        /** @description A compressed body: `gzip` or `deflate` (zlib). The 20 MiB limit applies to the inflated bytes, checked while inflating. Any other encoding: 415 UNSUPPORTED_MEDIA_TYPE. */
+        ContentEncoding: "gzip" | "deflate" | "identity";
         /** @description A sync's `X-D1-Bookmark` answer header: this read then sees that sync's writes (reads otherwise come from a nearby D1 replica, which may lag by a moment). Malformed: 400 VALIDATION_ERROR. */
         D1Bookmark: string;
     };
@@ -687,6 +689,8 @@ export interface operations {
             header?: {
                 /** @description 1-255 visible ASCII characters, unique per organization. A retry with the same key and body answers the stored result without applying it again; the same key with another body is 422 IDEMPOTENCY_KEY_REUSED; while the first request runs, 409 IDEMPOTENCY_KEY_IN_PROGRESS. */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                /** @description A compressed body: `gzip` or `deflate` (zlib). The 20 MiB limit applies to the inflated bytes, checked while inflating. Any other encoding: 415 UNSUPPORTED_MEDIA_TYPE. */
+                "Content-Encoding"?: components["parameters"]["ContentEncoding"];
             };
             path?: never;
             cookie?: never;
@@ -860,7 +864,7 @@ export interface operations {
             /**
              * @description Payload too large. `error.code` is one of:
              *
-             *     - `PAYLOAD_TOO_LARGE`: the body is over MAX_BODY_BYTES (20 MiB by default)
+             *     - `PAYLOAD_TOO_LARGE`: the body is over MAX_BODY_BYTES (20 MiB by default; counted inflated for a compressed sync body), a sync's fields other than operations are over 1 MiB, or a search or admin body is over 256 KiB
              */
             413: {
                 headers: {
@@ -883,7 +887,7 @@ export interface operations {
             /**
              * @description Unsupported media type. `error.code` is one of:
              *
-             *     - `UNSUPPORTED_MEDIA_TYPE`: Content-Type is not application/json
+             *     - `UNSUPPORTED_MEDIA_TYPE`: Content-Type is not application/json, or Content-Encoding is not one the route accepts (sync: gzip or deflate; others: none)
              */
             415: {
                 headers: {
@@ -1006,6 +1010,8 @@ export interface operations {
             header?: {
                 /** @description 1-255 visible ASCII characters, unique per organization. A retry with the same key and body answers the stored result without applying it again; the same key with another body is 422 IDEMPOTENCY_KEY_REUSED; while the first request runs, 409 IDEMPOTENCY_KEY_IN_PROGRESS. */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                /** @description A compressed body: `gzip` or `deflate` (zlib). The 20 MiB limit applies to the inflated bytes, checked while inflating. Any other encoding: 415 UNSUPPORTED_MEDIA_TYPE. */
+                "Content-Encoding"?: components["parameters"]["ContentEncoding"];
             };
             path?: never;
             cookie?: never;
@@ -1179,7 +1185,7 @@ export interface operations {
             /**
              * @description Payload too large. `error.code` is one of:
              *
-             *     - `PAYLOAD_TOO_LARGE`: the body is over MAX_BODY_BYTES (20 MiB by default)
+             *     - `PAYLOAD_TOO_LARGE`: the body is over MAX_BODY_BYTES (20 MiB by default; counted inflated for a compressed sync body), a sync's fields other than operations are over 1 MiB, or a search or admin body is over 256 KiB
              */
             413: {
                 headers: {
@@ -1202,7 +1208,7 @@ export interface operations {
             /**
              * @description Unsupported media type. `error.code` is one of:
              *
-             *     - `UNSUPPORTED_MEDIA_TYPE`: Content-Type is not application/json
+             *     - `UNSUPPORTED_MEDIA_TYPE`: Content-Type is not application/json, or Content-Encoding is not one the route accepts (sync: gzip or deflate; others: none)
              */
             415: {
                 headers: {
@@ -2606,7 +2612,7 @@ export interface operations {
             /**
              * @description Payload too large. `error.code` is one of:
              *
-             *     - `PAYLOAD_TOO_LARGE`: the body is over MAX_BODY_BYTES (20 MiB by default)
+             *     - `PAYLOAD_TOO_LARGE`: the body is over MAX_BODY_BYTES (20 MiB by default; counted inflated for a compressed sync body), a sync's fields other than operations are over 1 MiB, or a search or admin body is over 256 KiB
              */
             413: {
                 headers: {
@@ -2629,7 +2635,7 @@ export interface operations {
             /**
              * @description Unsupported media type. `error.code` is one of:
              *
-             *     - `UNSUPPORTED_MEDIA_TYPE`: Content-Type is not application/json
+             *     - `UNSUPPORTED_MEDIA_TYPE`: Content-Type is not application/json, or Content-Encoding is not one the route accepts (sync: gzip or deflate; others: none)
              */
             415: {
                 headers: {
@@ -2835,7 +2841,7 @@ export interface operations {
             /**
              * @description Payload too large. `error.code` is one of:
              *
-             *     - `PAYLOAD_TOO_LARGE`: the body is over MAX_BODY_BYTES (20 MiB by default)
+             *     - `PAYLOAD_TOO_LARGE`: the body is over MAX_BODY_BYTES (20 MiB by default; counted inflated for a compressed sync body), a sync's fields other than operations are over 1 MiB, or a search or admin body is over 256 KiB
              */
             413: {
                 headers: {
@@ -2858,7 +2864,7 @@ export interface operations {
             /**
              * @description Unsupported media type. `error.code` is one of:
              *
-             *     - `UNSUPPORTED_MEDIA_TYPE`: Content-Type is not application/json
+             *     - `UNSUPPORTED_MEDIA_TYPE`: Content-Type is not application/json, or Content-Encoding is not one the route accepts (sync: gzip or deflate; others: none)
              */
             415: {
                 headers: {
@@ -2986,7 +2992,7 @@ export interface operations {
             /**
              * @description Payload too large. `error.code` is one of:
              *
-             *     - `PAYLOAD_TOO_LARGE`: the body is over MAX_BODY_BYTES (20 MiB by default)
+             *     - `PAYLOAD_TOO_LARGE`: the body is over MAX_BODY_BYTES (20 MiB by default; counted inflated for a compressed sync body), a sync's fields other than operations are over 1 MiB, or a search or admin body is over 256 KiB
              */
             413: {
                 headers: {
@@ -3009,7 +3015,7 @@ export interface operations {
             /**
              * @description Unsupported media type. `error.code` is one of:
              *
-             *     - `UNSUPPORTED_MEDIA_TYPE`: Content-Type is not application/json
+             *     - `UNSUPPORTED_MEDIA_TYPE`: Content-Type is not application/json, or Content-Encoding is not one the route accepts (sync: gzip or deflate; others: none)
              */
             415: {
                 headers: {
@@ -3255,7 +3261,7 @@ export interface operations {
             /**
              * @description Payload too large. `error.code` is one of:
              *
-             *     - `PAYLOAD_TOO_LARGE`: the body is over MAX_BODY_BYTES (20 MiB by default)
+             *     - `PAYLOAD_TOO_LARGE`: the body is over MAX_BODY_BYTES (20 MiB by default; counted inflated for a compressed sync body), a sync's fields other than operations are over 1 MiB, or a search or admin body is over 256 KiB
              */
             413: {
                 headers: {
@@ -3278,7 +3284,7 @@ export interface operations {
             /**
              * @description Unsupported media type. `error.code` is one of:
              *
-             *     - `UNSUPPORTED_MEDIA_TYPE`: Content-Type is not application/json
+             *     - `UNSUPPORTED_MEDIA_TYPE`: Content-Type is not application/json, or Content-Encoding is not one the route accepts (sync: gzip or deflate; others: none)
              */
             415: {
                 headers: {
@@ -3455,7 +3461,7 @@ export interface operations {
             /**
              * @description Payload too large. `error.code` is one of:
              *
-             *     - `PAYLOAD_TOO_LARGE`: the body is over MAX_BODY_BYTES (20 MiB by default)
+             *     - `PAYLOAD_TOO_LARGE`: the body is over MAX_BODY_BYTES (20 MiB by default; counted inflated for a compressed sync body), a sync's fields other than operations are over 1 MiB, or a search or admin body is over 256 KiB
              */
             413: {
                 headers: {
@@ -3478,7 +3484,7 @@ export interface operations {
             /**
              * @description Unsupported media type. `error.code` is one of:
              *
-             *     - `UNSUPPORTED_MEDIA_TYPE`: Content-Type is not application/json
+             *     - `UNSUPPORTED_MEDIA_TYPE`: Content-Type is not application/json, or Content-Encoding is not one the route accepts (sync: gzip or deflate; others: none)
              */
             415: {
                 headers: {
