@@ -12,6 +12,8 @@ async function sha256(text: string): Promise<Uint8Array> {
   return new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
 }
 
+/** SHA-256 (base64) of bytes as they are, without decoding them. */
+export const sha256Base64OfBytes = async (bytes: Uint8Array) => base64(new Uint8Array(await crypto.subtle.digest("SHA-256", bytes)));
 export const sha256Hex = async (text: string) => hex(await sha256(text));
 export const sha256Base64 = async (text: string) => base64(await sha256(text));
 export const sha256Base64Url = async (text: string) =>

@@ -149,7 +149,10 @@ describe("the OpenAPI document", () => {
       "500",
       "503",
     ]);
-    expect(sync.parameters).toEqual([{ $ref: "#/components/parameters/IdempotencyKey" }]);
+    expect(sync.parameters).toEqual([
+      { $ref: "#/components/parameters/IdempotencyKey" },
+      { $ref: "#/components/parameters/ContentEncoding" },
+    ]);
     expect(doc.components.parameters.IdempotencyKey).toMatchObject({ name: "Idempotency-Key", in: "header" });
     expect(sync.responses["200"].headers["Idempotent-Replayed"]).toBeDefined();
     expect(sync.responses["409"].headers["Retry-After"].description).toContain("IDEMPOTENCY_KEY_IN_PROGRESS");

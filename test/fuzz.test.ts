@@ -255,3 +255,90 @@ it("hostile keys, numbers, timestamps, depths, amplification and bytes: never a 
     { numRuns: 120, seed: 11 },
   );
 }, 600_000);
+
+// --- wide and flat shapes at every position (the memory worst cases, small enough to stay fast) -----
+
+/** JSON text of a wide value: `width` items of one kind in an array, or as many keys in an object, or one long string. */
+const wideShape = fc
+  .tuple(
+    fc.constantFrom("array", "object", "string"),
+    fc.constantFrom("0", '""', "null", "{}", "[]", '"ab"', "1e400"),
+    fc.constantFrom(1, 1537, 20_000, 200_000, 600_000),
+  )
+  .map(([kind, item, width]) => {
+    if (kind === "string") return `"${"w".repeat(width)}"`;
+    if (kind === "array") return `[${`${item},`.repeat(width - 1)}${item}]`;
+    return `{${Array.from({ length: Math.min(width, 100_000) }, (_, i) => `"k${i}":${item}`).join(",")}}`;
+  });
+const widePosition = fc.constantFrom(
+  "data",
+  "data.inner",
+  "file",
+  "file.extra",
+  "metadata",
+  "metadata.inner",
+  "vector",
+  "text",
+  "id",
+  "namespace",
+  "envelope.extra",
+  "envelope.namespaces",
+  "operations",
+  "search.filter",
+  "search.filter.in",
+  "search.namespace",
+  "search.vector",
+);
+
+it("wide and flat shapes at every position: never a 5xx, counts add up, the service stays up", async () => {
+  let tenant = await createTenant();
+  let sent = 0;
+  await fc.assert(
+    fc.asyncProperty(widePosition, wideShape, fc.boolean(), async (position, wide, gzip) => {
+      if (++sent % 30 === 0) tenant = await createTenant(); // two requests a case, under the rate limit
+      const op = (field: string, value: string) =>
+        `{"action":"upsert","id":"w","namespace":"wide","data":{"title":"t"}${field ? `,${JSON.stringify(field)}:${value}` : ""}}`;
+      const envelope = (operations: string, extra = "") =>
+        `{"organization_id":"${tenant.org}","vector_store_id":"${tenant.store}","sync_mode":"full_refresh","sync_timestamp":"2026-01-15T10:00:00Z"${extra},"operations":${operations}}`;
+      let path = "/v1/connectors/pipeline/sync";
+      let text: string;
+      const [where, inner] = position.split(".") as [string, string | undefined];
+      if (where === "search") {
+        path = `/v1/vector_stores/${tenant.store}/search`;
+        text =
+          inner === "filter"
+            ? `{"query":"q","filter":${wide}}`
+            : inner === "in"
+              ? `{"query":"q","filter":{"a":{"$in":${wide}}}}`
+              : inner === "namespace"
+                ? `{"query":"q","namespace":${wide}}`
+                : `{"vector":${wide}}`;
+      } else if (where === "envelope") {
+        text = inner === "extra" ? envelope("[]", `,"extra":${wide}`) : envelope(`[${op("", "")}]`, `,"final":true,"namespaces":${wide}`);
+      } else if (where === "operations") {
+        text = envelope(wide.startsWith("[") ? wide : `[${wide}]`);
+      } else if (inner) {
+        text = envelope(`[${op(where, `{"inner":${wide}}`)}]`);
+      } else {
+        text = envelope(`[${where === "data" ? op("", "").replace('{"title":"t"}', wide) : op(where, wide)}]`);
+      }
+      let body: Uint8Array = new TextEncoder().encode(text);
+      const headers: Record<string, string> = { "X-API-Key": tenant.key, "Content-Type": "application/json" };
+      if (gzip && where !== "search") {
+        body = new Uint8Array(await new Response(new Blob([body]).stream().pipeThrough(new CompressionStream("gzip"))).arrayBuffer());
+        headers["Content-Encoding"] = "gzip";
+      }
+      const res = await exports.default.fetch(new Request(`${BASE}${path}`, { method: "POST", headers, body }));
+      expect(res.status, `${position} ${wide.slice(0, 40)}`).toBeLessThan(500);
+      const json = (await res.json()) as any;
+      if (res.status === 200 && json.results) {
+        const r = json.results;
+        expect(json.processed).toBe(r.upserted + r.deleted + r.unchanged + r.failed);
+      } else if (res.status !== 200) {
+        expect(json.success).toBe(false);
+      }
+      expect((await exports.default.fetch(new Request(`${BASE}/health`))).status).toBe(200);
+    }),
+    { numRuns: 60, seed: 19 },
+  );
+}, 300_000);

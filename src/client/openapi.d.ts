@@ -675,6 +675,8 @@ export interface components {
     parameters: {
         /** @description 1-255 visible ASCII characters, unique per organization. A retry with the same key and body answers the stored result without applying it again; the same key with another body is 422 IDEMPOTENCY_KEY_REUSED; while the first request runs, 409 IDEMPOTENCY_KEY_IN_PROGRESS. */
         IdempotencyKey: string;
+        /** @description A compressed body: `gzip` or `deflate` (zlib). The 20 MiB limit applies to the inflated bytes, checked while inflating. Any other encoding: 415 UNSUPPORTED_MEDIA_TYPE. */
+        ContentEncoding: "gzip" | "deflate" | "identity";
         /** @description A sync's `X-D1-Bookmark` answer header: this read then sees that sync's writes (reads otherwise come from a nearby D1 replica, which may lag by a moment). Malformed: 400 VALIDATION_ERROR. */
         D1Bookmark: string;
     };
@@ -699,6 +701,8 @@ export interface operations {
             header?: {
                 /** @description 1-255 visible ASCII characters, unique per organization. A retry with the same key and body answers the stored result without applying it again; the same key with another body is 422 IDEMPOTENCY_KEY_REUSED; while the first request runs, 409 IDEMPOTENCY_KEY_IN_PROGRESS. */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                /** @description A compressed body: `gzip` or `deflate` (zlib). The 20 MiB limit applies to the inflated bytes, checked while inflating. Any other encoding: 415 UNSUPPORTED_MEDIA_TYPE. */
+                "Content-Encoding"?: components["parameters"]["ContentEncoding"];
             };
             path?: never;
             cookie?: never;
@@ -872,7 +876,7 @@ export interface operations {
             /**
              * @description Payload too large. `error.code` is one of:
              *
-             *     - `PAYLOAD_TOO_LARGE`: the body is over MAX_BODY_BYTES (20 MiB by default)
+             *     - `PAYLOAD_TOO_LARGE`: the body is over MAX_BODY_BYTES (20 MiB by default; counted inflated for a compressed sync body), a sync's fields other than operations are over 1 MiB, or a search or admin body is over 256 KiB
              */
             413: {
                 headers: {
@@ -895,7 +899,7 @@ export interface operations {
             /**
              * @description Unsupported media type. `error.code` is one of:
              *
-             *     - `UNSUPPORTED_MEDIA_TYPE`: Content-Type is not application/json
+             *     - `UNSUPPORTED_MEDIA_TYPE`: Content-Type is not application/json, or Content-Encoding is not one the route accepts (sync: gzip or deflate; others: none)
              */
             415: {
                 headers: {
@@ -1018,6 +1022,8 @@ export interface operations {
             header?: {
                 /** @description 1-255 visible ASCII characters, unique per organization. A retry with the same key and body answers the stored result without applying it again; the same key with another body is 422 IDEMPOTENCY_KEY_REUSED; while the first request runs, 409 IDEMPOTENCY_KEY_IN_PROGRESS. */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                /** @description A compressed body: `gzip` or `deflate` (zlib). The 20 MiB limit applies to the inflated bytes, checked while inflating. Any other encoding: 415 UNSUPPORTED_MEDIA_TYPE. */
+                "Content-Encoding"?: components["parameters"]["ContentEncoding"];
             };
             path?: never;
             cookie?: never;
@@ -1191,7 +1197,7 @@ export interface operations {
             /**
              * @description Payload too large. `error.code` is one of:
              *
-             *     - `PAYLOAD_TOO_LARGE`: the body is over MAX_BODY_BYTES (20 MiB by default)
+             *     - `PAYLOAD_TOO_LARGE`: the body is over MAX_BODY_BYTES (20 MiB by default; counted inflated for a compressed sync body), a sync's fields other than operations are over 1 MiB, or a search or admin body is over 256 KiB
              */
             413: {
                 headers: {
@@ -1214,7 +1220,7 @@ export interface operations {
             /**
              * @description Unsupported media type. `error.code` is one of:
              *
-             *     - `UNSUPPORTED_MEDIA_TYPE`: Content-Type is not application/json
+             *     - `UNSUPPORTED_MEDIA_TYPE`: Content-Type is not application/json, or Content-Encoding is not one the route accepts (sync: gzip or deflate; others: none)
              */
             415: {
                 headers: {
@@ -2618,7 +2624,7 @@ export interface operations {
             /**
              * @description Payload too large. `error.code` is one of:
              *
-             *     - `PAYLOAD_TOO_LARGE`: the body is over MAX_BODY_BYTES (20 MiB by default)
+             *     - `PAYLOAD_TOO_LARGE`: the body is over MAX_BODY_BYTES (20 MiB by default; counted inflated for a compressed sync body), a sync's fields other than operations are over 1 MiB, or a search or admin body is over 256 KiB
              */
             413: {
                 headers: {
@@ -2641,7 +2647,7 @@ export interface operations {
             /**
              * @description Unsupported media type. `error.code` is one of:
              *
-             *     - `UNSUPPORTED_MEDIA_TYPE`: Content-Type is not application/json
+             *     - `UNSUPPORTED_MEDIA_TYPE`: Content-Type is not application/json, or Content-Encoding is not one the route accepts (sync: gzip or deflate; others: none)
              */
             415: {
                 headers: {
@@ -2847,7 +2853,7 @@ export interface operations {
             /**
              * @description Payload too large. `error.code` is one of:
              *
-             *     - `PAYLOAD_TOO_LARGE`: the body is over MAX_BODY_BYTES (20 MiB by default)
+             *     - `PAYLOAD_TOO_LARGE`: the body is over MAX_BODY_BYTES (20 MiB by default; counted inflated for a compressed sync body), a sync's fields other than operations are over 1 MiB, or a search or admin body is over 256 KiB
              */
             413: {
                 headers: {
@@ -2870,7 +2876,7 @@ export interface operations {
             /**
              * @description Unsupported media type. `error.code` is one of:
              *
-             *     - `UNSUPPORTED_MEDIA_TYPE`: Content-Type is not application/json
+             *     - `UNSUPPORTED_MEDIA_TYPE`: Content-Type is not application/json, or Content-Encoding is not one the route accepts (sync: gzip or deflate; others: none)
              */
             415: {
                 headers: {
@@ -2998,7 +3004,7 @@ export interface operations {
             /**
              * @description Payload too large. `error.code` is one of:
              *
-             *     - `PAYLOAD_TOO_LARGE`: the body is over MAX_BODY_BYTES (20 MiB by default)
+             *     - `PAYLOAD_TOO_LARGE`: the body is over MAX_BODY_BYTES (20 MiB by default; counted inflated for a compressed sync body), a sync's fields other than operations are over 1 MiB, or a search or admin body is over 256 KiB
              */
             413: {
                 headers: {
@@ -3021,7 +3027,7 @@ export interface operations {
             /**
              * @description Unsupported media type. `error.code` is one of:
              *
-             *     - `UNSUPPORTED_MEDIA_TYPE`: Content-Type is not application/json
+             *     - `UNSUPPORTED_MEDIA_TYPE`: Content-Type is not application/json, or Content-Encoding is not one the route accepts (sync: gzip or deflate; others: none)
              */
             415: {
                 headers: {
@@ -3267,7 +3273,7 @@ export interface operations {
             /**
              * @description Payload too large. `error.code` is one of:
              *
-             *     - `PAYLOAD_TOO_LARGE`: the body is over MAX_BODY_BYTES (20 MiB by default)
+             *     - `PAYLOAD_TOO_LARGE`: the body is over MAX_BODY_BYTES (20 MiB by default; counted inflated for a compressed sync body), a sync's fields other than operations are over 1 MiB, or a search or admin body is over 256 KiB
              */
             413: {
                 headers: {
@@ -3290,7 +3296,7 @@ export interface operations {
             /**
              * @description Unsupported media type. `error.code` is one of:
              *
-             *     - `UNSUPPORTED_MEDIA_TYPE`: Content-Type is not application/json
+             *     - `UNSUPPORTED_MEDIA_TYPE`: Content-Type is not application/json, or Content-Encoding is not one the route accepts (sync: gzip or deflate; others: none)
              */
             415: {
                 headers: {
@@ -3467,7 +3473,7 @@ export interface operations {
             /**
              * @description Payload too large. `error.code` is one of:
              *
-             *     - `PAYLOAD_TOO_LARGE`: the body is over MAX_BODY_BYTES (20 MiB by default)
+             *     - `PAYLOAD_TOO_LARGE`: the body is over MAX_BODY_BYTES (20 MiB by default; counted inflated for a compressed sync body), a sync's fields other than operations are over 1 MiB, or a search or admin body is over 256 KiB
              */
             413: {
                 headers: {
@@ -3490,7 +3496,7 @@ export interface operations {
             /**
              * @description Unsupported media type. `error.code` is one of:
              *
-             *     - `UNSUPPORTED_MEDIA_TYPE`: Content-Type is not application/json
+             *     - `UNSUPPORTED_MEDIA_TYPE`: Content-Type is not application/json, or Content-Encoding is not one the route accepts (sync: gzip or deflate; others: none)
              */
             415: {
                 headers: {

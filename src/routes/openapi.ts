@@ -90,8 +90,10 @@ export const ERROR_CODES = {
   IDEMPOTENCY_KEY_IN_PROGRESS:
     "a request with this Idempotency-Key and body is still running for another store of the organization (sent to the same store, it waits and replays); retry after Retry-After",
   VECTOR_STORE_EXISTS: "a vector store with this id exists",
-  PAYLOAD_TOO_LARGE: "the body is over MAX_BODY_BYTES (20 MiB by default)",
-  UNSUPPORTED_MEDIA_TYPE: "Content-Type is not application/json",
+  PAYLOAD_TOO_LARGE:
+    "the body is over MAX_BODY_BYTES (20 MiB by default; counted inflated for a compressed sync body), a sync's fields other than operations are over 1 MiB, or a search or admin body is over 256 KiB",
+  UNSUPPORTED_MEDIA_TYPE:
+    "Content-Type is not application/json, or Content-Encoding is not one the route accepts (sync: gzip or deflate; others: none)",
   IDEMPOTENCY_KEY_REUSED: "this Idempotency-Key was used with a different body",
   RATE_LIMIT_EXCEEDED: "too many requests of this kind for the organization; retry after Retry-After",
   INTERNAL_ERROR: "an unexpected failure; retry later, quoting the trace_id",
@@ -317,7 +319,7 @@ const syncOperation = (operationId: string, summary: string) =>
     summary,
     description: SYNC_DESCRIPTION,
     security: API_KEY,
-    parameters: [{ $ref: "#/components/parameters/IdempotencyKey" }],
+    parameters: [{ $ref: "#/components/parameters/IdempotencyKey" }, { $ref: "#/components/parameters/ContentEncoding" }],
     body: {
       schema: "SyncRequest",
       required: true,
@@ -359,7 +361,7 @@ const INFO_DESCRIPTION = `One endpoint that data pipelines push batches of recor
 
 **Errors.** Every non-2xx answer is \`{"success": false, "error": {code, message, system_message, type, status, trace_id, timestamp, details}}\`; each operation lists its statuses and the codes each can carry. Every answer has an \`X-Request-Id\` header equal to the error's \`trace_id\`. 429 and 503 answers (and 409 \`IDEMPOTENCY_KEY_IN_PROGRESS\`) carry \`Retry-After\` in seconds.
 
-**Limits.** ${MAX_OPERATIONS} operations and 20 MiB per sync request; 100 sync requests and 300 searches per minute per organization.`;
+**Limits.** ${MAX_OPERATIONS} operations and 20 MiB per sync request (inflated, when sent with \`Content-Encoding: gzip\` or \`deflate\`), 1 MiB per operation's JSON, 256 KiB per search or admin body; 100 sync requests and 300 searches per minute per organization.`;
 
 export function buildOpenApiDocument() {
   const schemas = Object.fromEntries(Object.entries(SCHEMAS).map(([name, [schema, io]]) => [name, jsonSchema(schema, io)]));
@@ -386,6 +388,14 @@ export function buildOpenApiDocument() {
           description:
             "1-255 visible ASCII characters, unique per organization. A retry with the same key and body answers the stored result without applying it again; the same key with another body is 422 IDEMPOTENCY_KEY_REUSED; while the first request runs, 409 IDEMPOTENCY_KEY_IN_PROGRESS.",
           schema: { type: "string", pattern: "^[\\x21-\\x7e]{1,255}$" },
+        },
+        ContentEncoding: {
+          name: "Content-Encoding",
+          in: "header",
+          required: false,
+          description:
+            "A compressed body: `gzip` or `deflate` (zlib). The 20 MiB limit applies to the inflated bytes, checked while inflating. Any other encoding: 415 UNSUPPORTED_MEDIA_TYPE.",
+          schema: { type: "string", enum: ["gzip", "deflate", "identity"] },
         },
         D1Bookmark: {
           name: "X-D1-Bookmark",

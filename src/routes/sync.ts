@@ -4,19 +4,19 @@ import { ApiError, Errors } from "../errors";
 import { checkStoreAccess } from "../auth/store-access";
 import { invalidJson, parseBodyBytes, readBodyBytes, tooComplex, tooDeep } from "../http/json-body";
 import { parseJsonExactly } from "../http/json-text";
-import { splitSyncBody } from "../http/sync-body";
+import { MAX_ENVELOPE_BYTES, splitSyncBody } from "../http/sync-body";
 import { countOperations, type OperationSource } from "../sync/operations";
 import { apiKeyAuthConcurrent, apiKeyAuthDeferred } from "../middleware/api-key-auth";
 import { readableStore, readStoreLedger } from "../http/read-store";
 import { primaryStore } from "../db/store-cache";
 import { BOOKMARK_HEADER, formatBookmark, parseBookmark, readSession } from "../db/sessions";
 import { syncRateLimit } from "../middleware/rate-limit";
-import { fieldErrors, Timestamp } from "../schemas/common";
+import { fieldErrors, overlongArrays, Timestamp } from "../schemas/common";
 import { SyncListQuery } from "../schemas/lists";
 import { decodeCursor, encodeCursor, listSyncs } from "../db/listings";
 import { getRunView } from "../db/runs";
 import { tryNormalizeTimestamp } from "../timestamps";
-import { MAX_OPERATIONS, SyncRequestEnvelope, storedSyncResponse } from "../schemas/sync";
+import { MAX_NAMESPACES_PER_REQUEST, MAX_OPERATIONS, SyncRequestEnvelope, storedSyncResponse } from "../schemas/sync";
 import { findSyncResult } from "../db/sync-lookup";
 import { indexOf, ledgerOf } from "../db/placement";
 import { shardsOfOrganization } from "../db/vector-stores";
@@ -27,15 +27,47 @@ import { span } from "../profile";
 
 export const syncRoutes = new Hono<AppEnv>();
 
+function batchTooLarge(count: number): ApiError {
+  return new ApiError(
+    400,
+    "BATCH_SIZE_EXCEEDED",
+    `A sync request may carry at most ${MAX_OPERATIONS} operations; this one has ${count}.`,
+    "invalid_request_error",
+    { max_operations: MAX_OPERATIONS, operations: count },
+  );
+}
+
+/**
+ * Largest sync body parsed whole, when the scan declines to cut it (it is not a JSON object with
+ * an operations array, or not JSON): a valid sync body is always cut, and parsing 20 MiB of
+ * client JSON whole takes more heap than an isolate has.
+ */
+const MAX_WHOLE_PARSE_BYTES = 1024 * 1024;
+
 /**
  * The body's envelope (parsed, its operations replaced by []) and its operations, still bytes
  * (see http/sync-body.ts); or, when the scan declines, the body parsed whole.
  */
 function readSyncBody(bytes: Uint8Array): { envelope: unknown; operations: OperationSource | null } {
-  const split = splitSyncBody(bytes);
+  const split = splitSyncBody(bytes, MAX_OPERATIONS);
   if (split.kind === "too_deep") throw tooDeep();
   if (split.kind === "too_complex") throw tooComplex();
+  if (split.kind === "too_many") throw batchTooLarge(split.count);
+  if (split.kind === "envelope_too_large") {
+    throw new ApiError(
+      413,
+      "PAYLOAD_TOO_LARGE",
+      `A sync request's fields other than operations take ${split.bytes} bytes; the limit is ${MAX_ENVELOPE_BYTES}.`,
+      "invalid_request_error",
+      { max_bytes: MAX_ENVELOPE_BYTES },
+    );
+  }
   if (split.kind === "whole") {
+    if (bytes.byteLength > MAX_WHOLE_PARSE_BYTES) {
+      throw new ApiError(400, "INVALID_JSON", "Request body is not valid JSON.", "invalid_request_error", {
+        parse_error: `not a JSON object with an "operations" array (a body over ${MAX_WHOLE_PARSE_BYTES} bytes that is not is refused unparsed)`,
+      });
+    }
     const body = parseBodyBytes(bytes);
     const operations = (body as { operations?: unknown } | null)?.operations;
     return { envelope: body, operations: Array.isArray(operations) ? operations : null };
@@ -48,18 +80,12 @@ function readSyncBody(bytes: Uint8Array): { envelope: unknown; operations: Opera
 }
 
 async function handleSync(c: Context<AppEnv>) {
-  const bytes = await span("worker: body read", () => readBodyBytes(c));
+  const bytes = await span("worker: body read", () => readBodyBytes(c, { compressed: true }));
   const { envelope, operations } = span("worker: body split, envelope", () => readSyncBody(bytes));
   const count = operations === null ? 0 : countOperations(operations);
-  if (count > MAX_OPERATIONS) {
-    throw new ApiError(
-      400,
-      "BATCH_SIZE_EXCEEDED",
-      `A sync request may carry at most ${MAX_OPERATIONS} operations; this one has ${count}.`,
-      "invalid_request_error",
-      { max_operations: MAX_OPERATIONS, operations: count },
-    );
-  }
+  if (count > MAX_OPERATIONS) throw batchTooLarge(count);
+  const overlong = overlongArrays(envelope, { namespaces: MAX_NAMESPACES_PER_REQUEST });
+  if (overlong) throw Errors.validation(overlong);
   const parsed = SyncRequestEnvelope.safeParse(envelope);
   if (!parsed.success) throw Errors.validation(fieldErrors(parsed.error, envelope));
   const request = parsed.data;

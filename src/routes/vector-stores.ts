@@ -7,10 +7,11 @@ import { searchRateLimit } from "../middleware/rate-limit";
 import { authorizeStore } from "../auth/store-access";
 import { getRecord, listNamespaces } from "../db/ledger";
 import { readJsonBody } from "../http/json-body";
-import { fieldErrors, NAMESPACE_PATTERN } from "../schemas/common";
+import { fieldErrors, NAMESPACE_PATTERN, overlongArrays } from "../schemas/common";
 import { RecordListQuery } from "../schemas/lists";
 import { decodeCursor, encodeCursor, listRecords } from "../db/listings";
-import { SearchRequest } from "../schemas/search";
+import { MAX_SEARCH_NAMESPACES, SearchRequest } from "../schemas/search";
+import { MAX_VECTOR_DIMENSIONS } from "../schemas/sync";
 import { searchThroughStoreObject, storeObject } from "../sync/vector-store-sync";
 import { BOOKMARK_HEADER, parseBookmark } from "../db/sessions";
 import { storeMoving } from "../sync/idempotency";
@@ -102,6 +103,8 @@ vectorStoreRoutes.get("/v1/vector_stores/:vector_store_id/records/:namespace/:re
 vectorStoreRoutes.post("/v1/vector_stores/:vector_store_id/search", apiKeyAuthConcurrent, searchRateLimit, async (c) => {
   const store = await readableStore(c, c.req.param("vector_store_id"));
   const body = await readJsonBody(c);
+  const overlong = overlongArrays(body, { namespace: MAX_SEARCH_NAMESPACES, vector: MAX_VECTOR_DIMENSIONS });
+  if (overlong) throw Errors.validation(overlong);
   const parsed = SearchRequest.safeParse(body);
   if (!parsed.success) throw Errors.validation(fieldErrors(parsed.error, body));
   // In the store's object, beside the index and the embedding model; the ledger (a replica, or the

@@ -48,36 +48,41 @@ export const MAX_JSON_DEPTH = 64;
 
 type JsonProblem = { path: (string | number)[]; message: string };
 
+const NOT_EXACT =
+  "is a number JavaScript cannot hold exactly (out of range, or more significant digits than a 64-bit float keeps); send it as a string";
+
 /**
  * The first value under `root` that the service cannot keep: nesting deeper than `limit`, or a
  * number that is not finite (JSON overflow like 1e400, or a number the body parser found it
- * could not hold exactly, see http/json-body.ts). Iterative: safe at any depth.
+ * could not hold exactly, see http/json-body.ts). Iterative, with one entry per open container
+ * (at most `limit`), never one per element: a 2-million-item array used to push 2 million frames
+ * and ran the store's object out of heap.
  */
 export function findJsonProblem(root: unknown, limit: number): JsonProblem | null {
-  type Frame = { value: unknown; depth: number; parent: Frame | null; key: string | number };
-  const stack: Frame[] = [{ value: root, depth: 1, parent: null, key: "" }];
-  const pathOf = (frame: Frame) => {
-    const path: (string | number)[] = [];
-    for (let f: Frame | null = frame; f?.parent; f = f.parent) path.unshift(f.key);
-    return path;
+  // The containers being walked, outermost first: each with its own keys (objects) and the
+  // position of the child being visited.
+  const open: { value: object; keys: string[] | null; next: number }[] = [];
+  const pathOf = () => open.map((level) => (level.keys ? level.keys[level.next - 1]! : level.next - 1));
+  const visit = (value: unknown): JsonProblem | null => {
+    if (typeof value === "number") return Number.isFinite(value) ? null : { path: pathOf(), message: NOT_EXACT };
+    if (value === null || typeof value !== "object") return null;
+    if (open.length + 1 > limit) return { path: pathOf(), message: `must not nest deeper than ${limit} levels` };
+    open.push({ value, keys: Array.isArray(value) ? null : Object.keys(value), next: 0 });
+    return null;
   };
-  while (stack.length > 0) {
-    const frame = stack.pop()!;
-    const { value, depth } = frame;
-    if (typeof value === "number" && !Number.isFinite(value)) {
-      return {
-        path: pathOf(frame),
-        message:
-          "is a number JavaScript cannot hold exactly (out of range, or more significant digits than a 64-bit float keeps); send it as a string",
-      };
+  let problem = visit(root);
+  while (problem === null && open.length > 0) {
+    const level = open[open.length - 1]!;
+    const size = level.keys ? level.keys.length : (level.value as unknown[]).length;
+    if (level.next >= size) {
+      open.pop();
+      continue;
     }
-    if (value === null || typeof value !== "object") continue;
-    if (depth > limit) return { path: pathOf(frame), message: `must not nest deeper than ${limit} levels` };
-    if (Array.isArray(value))
-      for (let i = 0; i < value.length; i++) stack.push({ value: value[i], depth: depth + 1, parent: frame, key: i });
-    else for (const [key, child] of Object.entries(value)) stack.push({ value: child, depth: depth + 1, parent: frame, key });
+    const key = level.keys ? level.keys[level.next]! : level.next;
+    level.next++;
+    problem = visit((level.value as Record<string | number, unknown>)[key]);
   }
-  return null;
+  return problem;
 }
 
 /**
@@ -172,4 +177,18 @@ export function fieldErrors(error: z.ZodError, input?: unknown, root = "body"): 
     else if (!reasons.includes(reason)) reasons.push(reason);
   }
   return Object.fromEntries(out);
+}
+
+/**
+ * The fields of `value` holding an array longer than their bound, worded as zod words it:
+ * checked before validation, which would walk (and report on) every item of a 300,000-item list.
+ */
+export function overlongArrays(value: unknown, bounds: Record<string, number>): Record<string, string[]> | null {
+  if (!isPlainObject(value)) return null;
+  const out = new Map<string, string[]>();
+  for (const [field, max] of Object.entries(bounds)) {
+    const list = Object.hasOwn(value, field) ? value[field] : undefined;
+    if (Array.isArray(list) && list.length > max) out.set(field, [`must have at most ${max} items`]);
+  }
+  return out.size ? Object.fromEntries(out) : null;
 }

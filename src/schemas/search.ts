@@ -3,6 +3,8 @@ import { isPlainObject, Namespace } from "./common";
 import { OwnVector } from "./sync";
 
 export const MAX_TOP_K = 50;
+/** Most namespaces one search names. */
+export const MAX_SEARCH_NAMESPACES = 20;
 
 /** Vectorize's metadata-filter operators (developers.cloudflare.com/vectorize/reference/metadata-filtering). */
 export const FILTER_OPERATORS = ["$eq", "$ne", "$lt", "$lte", "$gt", "$gte", "$in", "$nin"] as const;
@@ -100,7 +102,7 @@ export const SearchRequest = z
   .strictObject({
     query: z.string().min(1).max(8192).optional(),
     vector: OwnVector.optional(),
-    namespace: z.union([Namespace, z.array(Namespace).min(1).max(20)]).optional(),
+    namespace: z.union([Namespace, z.array(Namespace).min(1).max(MAX_SEARCH_NAMESPACES)]).optional(),
     top_k: z.number().int().min(1).max(MAX_TOP_K).default(10),
     /** A Vectorize metadata filter over the records' metadata fields, e.g. {"status": {"$eq": "open"}}. */
     filter: MetadataFilter.optional(),

@@ -7,6 +7,14 @@ export const MAX_NAMESPACES_PER_REQUEST = 1000;
 export const MAX_RUN_NAMESPACES = 5000;
 /** Largest accepted record: the UTF-8 bytes of its JSON `data` plus `file`. */
 export const MAX_RECORD_BYTES = 256 * 1024;
+/**
+ * Largest operation as sent, in bytes of JSON text: four times a record, room for whitespace and
+ * escapes (\uXXXX), and a vector. A larger one is refused unread, never parsed: parsed, a wide
+ * array of zeros takes twice its text in heap, a wide object of short keys several times more.
+ */
+export const MAX_OPERATION_BYTES = 4 * MAX_RECORD_BYTES;
+/** Most dimensions of a vector (Vectorize). */
+export const MAX_VECTOR_DIMENSIONS = 1536;
 
 export const SyncMode = z.enum(["incremental", "full_refresh"], {
   error: "must be 'incremental' or 'full_refresh'",
@@ -85,7 +93,7 @@ export const OwnVector = z
     { error: "must be an array of numbers" },
   )
   .min(1)
-  .max(1536);
+  .max(MAX_VECTOR_DIMENSIONS);
 
 export const UpsertOperation = z.object({
   action: z.literal("upsert"),

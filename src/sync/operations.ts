@@ -1,6 +1,6 @@
-import { NAMESPACE_PATTERN, fieldErrors } from "../schemas/common";
-import { MAX_RECORD_BYTES, SyncOperation, type OperationError } from "../schemas/sync";
-import { sha256Base64 } from "../crypto";
+import { NAMESPACE_PATTERN, fieldErrors, isPlainObject } from "../schemas/common";
+import { MAX_OPERATION_BYTES, MAX_RECORD_BYTES, MAX_VECTOR_DIMENSIONS, SyncOperation, type OperationError } from "../schemas/sync";
+import { sha256Base64, sha256Base64OfBytes } from "../crypto";
 import { describeFields } from "../errors";
 import { canonicalJsonOf } from "./canonical-json";
 import { operationHashInput } from "./operation-hash";
@@ -8,7 +8,7 @@ import { normalizeTimestamp } from "../timestamps";
 import { utf8Length } from "../db/json-chunks";
 import { invalidJson, invalidUtf8 } from "../http/json-body";
 import { parseJsonExactly } from "../http/json-text";
-import { operationCount, operationText, type OperationBytes } from "../http/sync-body";
+import { operationBytes, operationCount, operationSlice, operationStrings, operationText, type OperationBytes } from "../http/sync-body";
 
 /** An operation that passed validation, with what the planner and the ledger need precomputed. */
 export interface ValidOperation {
@@ -77,6 +77,15 @@ function failure(index: number, raw: unknown, code: string, message: string): Ch
   };
 }
 
+function tooLarge(index: number, raw: unknown, bytes: number): CheckedOperation {
+  return failure(
+    index,
+    raw,
+    "RECORD_TOO_LARGE",
+    `record is ${bytes} bytes (data, file, metadata and text); the limit is ${MAX_RECORD_BYTES}`,
+  );
+}
+
 /** Where a sync's operations come from: parsed already (tests, the whole-body path) or a body's bytes. */
 export type OperationSource = unknown[] | OperationBytes;
 
@@ -141,6 +150,26 @@ export async function checkOperations(
     const to = Math.min(count, from + CHECK_BATCH);
     const pending: Promise<void>[] = [];
     for (let index = from; index < to; index++) {
+      const size = Array.isArray(source) ? 0 : operationBytes(source, index);
+      if (!Array.isArray(source) && size > MAX_OPERATION_BYTES) {
+        // Refused unread: parsing it is what would cost the memory. Its id and namespace are
+        // read off its bytes; its hash (for an Idempotency-Key) is of the bytes as sent.
+        const who = Object.fromEntries(operationStrings(source, index, ["id", "namespace"]));
+        checked[index] = failure(
+          index,
+          who,
+          "RECORD_TOO_LARGE",
+          `operation is ${size} bytes of JSON; the limit is ${MAX_OPERATION_BYTES} (and ${MAX_RECORD_BYTES} for a record's data, file, metadata and text)`,
+        );
+        if (operationHashes) {
+          pending.push(
+            sha256Base64OfBytes(operationSlice(source, index)).then((h) => {
+              operationHashes[index] = h;
+            }),
+          );
+        }
+        continue;
+      }
       const raw = operationAt(source, index);
       if (operationHashes) {
         pending.push(
@@ -173,6 +202,18 @@ function checkOne(
   dimensions: number,
   keepParsed: boolean,
 ): CheckedOperation | { operation: CheckedOperation & { ok: true }; hashInput: string } {
+  // The cheap checks first, on the operation as parsed: a vector's length and the record's size
+  // before validation walks data, metadata and vector item by item.
+  const sent = isPlainObject(raw) && raw.action === "upsert" ? raw : null;
+  if (sent && Array.isArray(sent.vector) && sent.vector.length > MAX_VECTOR_DIMENSIONS) {
+    return failure(index, raw, "INVALID_VECTOR", `vector must have at most ${MAX_VECTOR_DIMENSIONS} items`);
+  }
+  let data = sent && isPlainObject(sent.data) ? JSON.stringify(sent.data) : null;
+  let metadata = sent && isPlainObject(sent.metadata) ? JSON.stringify(sent.metadata) : null;
+  const sentText = sent && typeof sent.text === "string" ? sent.text : null;
+  const sentBytes = [data, metadata, sentText].reduce((sum, part) => sum + (part ? utf8Length(part) : 0), 0);
+  if (sentBytes > MAX_RECORD_BYTES) return tooLarge(index, raw, sentBytes);
+
   const parsed = SyncOperation.safeParse(raw);
   if (!parsed.success) {
     const onlyVector = parsed.error.issues.every((issue) => issue.path[0] === "vector");
@@ -203,19 +244,13 @@ function checkOne(
       `vector has ${op.vector.length} dimensions; this vector store's embeddings have ${dimensions}`,
     );
   }
-  const data = JSON.stringify(op.data);
+  // Validation keeps data and metadata as sent (the same objects): their JSON above stands.
+  data ??= JSON.stringify(op.data);
   const file = op.file ? JSON.stringify(op.file) : null;
-  const metadata = op.metadata ? JSON.stringify(op.metadata) : null;
+  metadata = op.metadata ? (metadata ?? JSON.stringify(op.metadata)) : null;
   const text = op.text ?? null;
   const bytes = [data, file, metadata, text].reduce((sum, part) => sum + (part ? utf8Length(part) : 0), 0);
-  if (bytes > MAX_RECORD_BYTES) {
-    return failure(
-      index,
-      raw,
-      "RECORD_TOO_LARGE",
-      `record is ${bytes} bytes (data, file, metadata and text); the limit is ${MAX_RECORD_BYTES}`,
-    );
-  }
+  if (bytes > MAX_RECORD_BYTES) return tooLarge(index, raw, bytes);
   const createdAt = op.created_at ?? null;
   const sourceSystem = op.source_system ?? null;
   const vector = op.vector ?? null;
