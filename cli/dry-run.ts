@@ -8,6 +8,7 @@ import type { Readable } from "node:stream";
 import { holdsExactly, MAYBE_INEXACT } from "../src/http/json-text";
 import { fieldErrors } from "../src/schemas/common";
 import { SyncOperation } from "../src/schemas/sync";
+import { IdCollisions, refuseCollidingId } from "./id-collisions";
 import { readLines } from "./lines";
 import { ENVELOPE_RESERVE_BYTES } from "./parts";
 import { toOperation, type Mapping } from "./records";
@@ -87,6 +88,7 @@ export async function dryRun(o: DryRunOptions): Promise<DryRunReport> {
     elapsed_ms: 0,
   };
   const namespaces = new Set<string>();
+  const ids = new IdCollisions();
   const bad = (b: BadLine) => {
     report.bad++;
     if (report.bad_lines.length < MAX_KEPT_FAILURES) report.bad_lines.push(b);
@@ -104,6 +106,11 @@ export async function dryRun(o: DryRunOptions): Promise<DryRunReport> {
     const op = toOperation(line.number, line.text, o.mapping);
     if (op.kind === "skip") {
       bad({ line: op.line, code: op.code, message: op.message });
+      continue;
+    }
+    const collision = refuseCollidingId(ids, op);
+    if (collision) {
+      bad({ line: op.line, code: collision.code, message: collision.message });
       continue;
     }
     if (op.bytes > maxOperationBytes) {

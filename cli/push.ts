@@ -10,6 +10,7 @@ import { resolve } from "node:path";
 import type { Readable } from "node:stream";
 import { createSyncClient, type SyncClient, type SyncResponse } from "../src/client/index";
 import { NAMESPACE_PATTERN } from "../src/schemas/common";
+import { IdCollisions, refuseCollidingId } from "./id-collisions";
 import { readLines } from "./lines";
 import { ENVELOPE_RESERVE_BYTES, MAX_FINAL_NAMESPACES, PartBuilder, partBody, partKey, sha256Hex, type Envelope } from "./parts";
 import { createProgress } from "./progress";
@@ -110,6 +111,7 @@ export async function push(o: PushOptions, signal: AbortSignal, warn: (m: string
   // Every valid namespace the run names (a raw-record push always names its --namespace, so an
   // empty input empties it): the final request's `namespaces`.
   const runNamespaces = new Set<string>(o.mapping.namespace !== undefined ? [o.mapping.namespace] : []);
+  const ids = new IdCollisions();
   let part = 0;
   let last: SyncResponse | null = null;
   let finalSent = false;
@@ -176,6 +178,11 @@ export async function push(o: PushOptions, signal: AbortSignal, warn: (m: string
       const op = toOperation(line.number, line.text, o.mapping);
       if (op.kind === "skip") {
         summary.addSkipped(op);
+        continue;
+      }
+      const collision = refuseCollidingId(ids, op);
+      if (collision) {
+        summary.addSkipped(collision);
         continue;
       }
       if (op.bytes > builder.maxOperationBytes) {
