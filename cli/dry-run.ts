@@ -13,6 +13,7 @@ import { readLines } from "./lines";
 import { ENVELOPE_RESERVE_BYTES } from "./parts";
 import { toOperation, type Mapping } from "./records";
 import { MAX_KEPT_FAILURES, count } from "./report";
+import { printable } from "./terminal-text";
 
 export interface DryRunOptions {
   file: string | null;
@@ -158,7 +159,7 @@ export async function dryRun(o: DryRunOptions): Promise<DryRunReport> {
 
 export function renderDryRun(r: DryRunReport, showFailures: number): string {
   const out: string[] = [];
-  for (const b of r.bad_lines.slice(0, showFailures)) out.push(`line ${b.line}: ${b.code}: ${b.message}`);
+  for (const b of r.bad_lines.slice(0, showFailures)) out.push(`line ${b.line}: ${printable(b.code)}: ${printable(b.message)}`);
   if (r.bad > showFailures)
     out.push(`... and ${(r.bad - showFailures).toLocaleString("en-US")} more bad lines (--json lists up to ${MAX_KEPT_FAILURES})`);
   if (out.length) out.push("");

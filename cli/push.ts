@@ -52,8 +52,9 @@ async function storedAnswer(client: SyncClient, syncId: string): Promise<SyncRes
   }
 }
 
+const fmt = (n: number) => n.toLocaleString("en-US");
 const describe = (r: SyncResponse["results"]) =>
-  `upserted ${r.upserted}, deleted ${r.deleted}, unchanged ${r.unchanged}, failed ${r.failed}`;
+  `upserted ${fmt(r.upserted)}, deleted ${fmt(r.deleted)}, unchanged ${fmt(r.unchanged)}, failed ${fmt(r.failed)}`;
 
 export async function push(o: PushOptions, signal: AbortSignal, warn: (m: string) => void): Promise<Summary> {
   let stream: Readable;
@@ -148,13 +149,15 @@ export async function push(o: PushOptions, signal: AbortSignal, warn: (m: string
     }
     summary.recordsSent += builder.size;
     summary.addAnswer(answer, builder.lines, how);
+    const counted = summary.checkCount(part, builder.size, answer.processed);
     const note =
       how === "replayed" ? " (replayed: applied by an earlier attempt)" : how === "resumed" ? " (skipped: answered before, --resume)" : "";
-    const sweep = answer.sweep ? `; swept ${answer.sweep.deleted}, ${answer.sweep.remaining} left` : "";
+    const mismatch = counted ? "" : ` (the server counts ${answer.processed} processed of ${builder.size} sent)`;
+    const sweep = answer.sweep ? `; swept ${fmt(answer.sweep.deleted)}, ${fmt(answer.sweep.remaining)} left` : "";
     const label = final ? (finalSent ? " (final again: the sweep had more left)" : " (final)") : "";
     if (final) finalSent = true;
     progress.log(
-      `part ${part}${label}: ${builder.size} operations: ${describe(answer.results)}${sweep}${note} ` +
+      `part ${part}${label}: ${count(builder.size, "operation")}: ${describe(answer.results)}${sweep}${note}${mismatch} ` +
         `[${((Date.now() - t0) / 1000).toFixed(1)} s]`,
     );
     builder.reset();
@@ -204,16 +207,20 @@ export async function push(o: PushOptions, signal: AbortSignal, warn: (m: string
     consumed = reader.bytesRead();
     if (!fullRefresh) {
       if (builder.size > 0) await send(undefined);
-    } else if (summary.skipped > 0) {
-      // A line that was not sent may be a record the store holds: a sweep would delete it. As the
-      // server does for a failed operation, sweep nothing: the run stays open.
+    } else if (summary.skipped > 0 || summary.countMismatches.length > 0) {
+      // A line that was not sent, or not counted by the server, may be a record the store holds: a
+      // sweep would delete it. As the server does for a failed operation, sweep nothing: the run
+      // stays open.
       if (builder.size > 0) await send(false);
       summary.run = {
         sync_timestamp: syncTimestamp,
         state: summary.run?.state ?? "open",
         swept: 0,
         final_sent: false,
-        note: `${count(summary.skipped, "line")} could not be sent; fix ${summary.skipped === 1 ? "it" : "them"} and push again`,
+        note:
+          summary.skipped > 0
+            ? `${count(summary.skipped, "line")} could not be sent; fix ${summary.skipped === 1 ? "it" : "them"} and push again`
+            : "an answer counted other than the operations its part sent; push again",
       };
     } else {
       await send(true);
