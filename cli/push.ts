@@ -138,6 +138,7 @@ export async function push(o: PushOptions, signal: AbortSignal, warn: (m: string
     if (!answer) {
       const sent = await sendPart(client, part, body, key, o.retry, {
         signal,
+        url: o.url,
         onRetry: (a) =>
           progress.log(
             `part ${a.part}: ${a.reason}; retrying in ${(a.delayMs / 1000).toFixed(1)} s (attempt ${a.attempt + 1} of ${o.retry.attempts})`,
@@ -167,6 +168,8 @@ export async function push(o: PushOptions, signal: AbortSignal, warn: (m: string
   }
 
   let finished = false;
+  // A failure that the same command cannot resume: its state would only be in the way.
+  let nothingToResume = false;
   try {
     for await (const line of reader.lines) {
       if (signal.aborted) throw signal.reason;
@@ -246,6 +249,7 @@ export async function push(o: PushOptions, signal: AbortSignal, warn: (m: string
     if (finished) state.remove();
   } catch (err) {
     if (err instanceof PartFailed) {
+      nothingToResume = err.permanent || (err.neverReached && summary.parts === 0);
       summary.fatal = {
         message: `part ${part}: ${err.message}`,
         status: err.status,
@@ -262,7 +266,8 @@ export async function push(o: PushOptions, signal: AbortSignal, warn: (m: string
     progress.stop();
     stream.destroy();
   }
-  if (!finished && state.path !== null && (summary.fatal?.code !== "INPUT_ERROR" || summary.parts > 0)) {
+  if (nothingToResume) state.remove();
+  else if (!finished && state.path !== null && (summary.fatal?.code !== "INPUT_ERROR" || summary.parts > 0)) {
     warn(`unfinished: state kept in ${state.path}; run the same command again to resume (--resume skips the parts already answered)`);
   }
   return summary;
