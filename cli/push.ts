@@ -141,7 +141,7 @@ export async function push(o: PushOptions, signal: AbortSignal, warn: (m: string
         url: o.url,
         onRetry: (a) =>
           progress.log(
-            `part ${a.part}: ${a.reason}; retrying in ${(a.delayMs / 1000).toFixed(1)} s (attempt ${a.attempt + 1} of ${o.retry.attempts})`,
+            `part ${a.part}: ${a.reason}; retrying in ${(a.delayMs / 1000).toFixed(1)} s (attempt ${a.attempt + 1} of ${a.of ?? o.retry.attempts})`,
           ),
       });
       answer = sent.response;

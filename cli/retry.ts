@@ -80,6 +80,8 @@ export interface Attempt {
   /** What went wrong: "503 UPSTREAM_UNAVAILABLE", "network error: ...". */
   reason: string;
   delayMs: number;
+  /** Attempts this part gets in all for this reason, when fewer than the policy's. */
+  of?: number;
 }
 
 export interface Sent {
@@ -159,7 +161,13 @@ export async function sendPart(
           );
         }
         const delayMs = REFUSED_DELAYS_MS[refused - 1]!;
-        options.onRetry?.({ part, attempt, reason: "connection refused", delayMs });
+        options.onRetry?.({
+          part,
+          attempt,
+          reason: "connection refused",
+          delayMs,
+          of: Math.min(policy.attempts, attempt - refused + REFUSED_DELAYS_MS.length + 1),
+        });
         await sleep(delayMs, options.signal);
         continue;
       }

@@ -174,6 +174,15 @@ describe("unified-sync push --dry-run", () => {
     expect(human.stdout).toMatch(/^line 2: ID_COLLISION: the string "1" and the number 1 on line 1 /m);
   });
 
+  it("shows control characters of the input escaped: a bad line cannot clear or retitle the terminal", async () => {
+    const file = join(dir, "hostile.jsonl");
+    writeFileSync(file, `{"x": \u001b]0;owned\u0007 \u001b[2J\u009b1m}\n${JSON.stringify({ id: "\u001b[H", other: 1 })}\n`);
+    const run = await runCli([file, "--dry-run", "--namespace", "n", "--id-field", "other"], null);
+    expect(run.code).toBe(1);
+    expect(run.stdout).not.toMatch(new RegExp(`[${String.fromCharCode(0x1b, 0x07, 0x9b)}]`));
+    expect(run.stdout).toMatch(/^line 1: INVALID_JSON: not JSON: .*\\x1b\]0;owned\\x07/m);
+  });
+
   it("runs as `npx --no-install unified-sync`, reading stdin", async () => {
     const { stdout } = await promisify(execFile)(
       "sh",
