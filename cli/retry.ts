@@ -50,6 +50,11 @@ export function isConnectionRefused(err: unknown): boolean {
   return cause?.code === "ECONNREFUSED" || (cause?.errors ?? []).some((e) => e?.code === "ECONNREFUSED");
 }
 
+/** The URL's port is one the fetch standard blocks (undici: "bad port"). */
+export function isBadPort(err: unknown): boolean {
+  return (err as { cause?: { message?: string } } | null)?.cause?.message === "bad port";
+}
+
 export function isRetryable(status: number, code: string | null): boolean {
   return status === 429 || status === 503 || status === 502 || status === 504 || (status === 409 && code === "IDEMPOTENCY_KEY_IN_PROGRESS");
 }
@@ -170,6 +175,18 @@ export async function sendPart(
         });
         await sleep(delayMs, options.signal);
         continue;
+      }
+      if (isBadPort(err)) {
+        // The fetch standard's blocked ports (1, 22, 25, 6000, ...): no retry can ever connect.
+        const where = options.url ?? "the service URL";
+        throw new PartFailed(
+          `${where}: fetch never connects to this port ("bad port"): use another`,
+          null,
+          "BAD_PORT",
+          null,
+          null,
+          !reached,
+        );
       }
       reached = true;
       const cause = err instanceof Error ? ((err.cause as Error | undefined)?.message ?? err.message) : String(err);

@@ -1,7 +1,7 @@
 // `unified-sync push --dry-run`: offline validation with the server's schemas (no server needed),
 // and the CLI's pure parts: line splitting, part cutting, keys, retry timing.
 import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
@@ -201,6 +201,21 @@ describe("unified-sync push --dry-run", () => {
     const flag = await runCli([file, "--org", "org_abc123", "--store", "vs_demo", "--api-key", "x"], "k");
     expect(flag.code).toBe(1);
     expect(flag.stderr).toMatch(/unknown option '--api-key'/);
+  });
+});
+
+describe("unified-sync push with no server to reach", () => {
+  it("a port fetch never connects to fails at once with the reason, and leaves no state", async () => {
+    const file = join(dir, "bad-port.jsonl");
+    writeFileSync(file, `${op("x")}\n`);
+    const run = await runCli([file, "--url", "http://127.0.0.1:1", "--org", "org_abc123", "--store", "vs_demo", "--json"], "k");
+    expect(run.code).toBe(1);
+    expect(run.json.error).toMatchObject({
+      code: "BAD_PORT",
+      message: 'part 1: http://127.0.0.1:1: fetch never connects to this port ("bad port"): use another',
+    });
+    expect(run.stderr).not.toMatch(/retrying/);
+    expect(existsSync(`${file}.unified-sync-state.json`)).toBe(false);
   });
 });
 
