@@ -8,10 +8,12 @@ import type { Readable } from "node:stream";
 import { holdsExactly, MAYBE_INEXACT } from "../src/http/json-text";
 import { fieldErrors } from "../src/schemas/common";
 import { SyncOperation } from "../src/schemas/sync";
+import { IdCollisions, refuseCollidingId } from "./id-collisions";
 import { readLines } from "./lines";
 import { ENVELOPE_RESERVE_BYTES } from "./parts";
 import { toOperation, type Mapping } from "./records";
 import { MAX_KEPT_FAILURES, count } from "./report";
+import { printable } from "./terminal-text";
 
 export interface DryRunOptions {
   file: string | null;
@@ -87,6 +89,7 @@ export async function dryRun(o: DryRunOptions): Promise<DryRunReport> {
     elapsed_ms: 0,
   };
   const namespaces = new Set<string>();
+  const ids = new IdCollisions();
   const bad = (b: BadLine) => {
     report.bad++;
     if (report.bad_lines.length < MAX_KEPT_FAILURES) report.bad_lines.push(b);
@@ -104,6 +107,11 @@ export async function dryRun(o: DryRunOptions): Promise<DryRunReport> {
     const op = toOperation(line.number, line.text, o.mapping);
     if (op.kind === "skip") {
       bad({ line: op.line, code: op.code, message: op.message });
+      continue;
+    }
+    const collision = refuseCollidingId(ids, op);
+    if (collision) {
+      bad({ line: op.line, code: collision.code, message: collision.message });
       continue;
     }
     if (op.bytes > maxOperationBytes) {
@@ -151,7 +159,7 @@ export async function dryRun(o: DryRunOptions): Promise<DryRunReport> {
 
 export function renderDryRun(r: DryRunReport, showFailures: number): string {
   const out: string[] = [];
-  for (const b of r.bad_lines.slice(0, showFailures)) out.push(`line ${b.line}: ${b.code}: ${b.message}`);
+  for (const b of r.bad_lines.slice(0, showFailures)) out.push(`line ${b.line}: ${printable(b.code)}: ${printable(b.message)}`);
   if (r.bad > showFailures)
     out.push(`... and ${(r.bad - showFailures).toLocaleString("en-US")} more bad lines (--json lists up to ${MAX_KEPT_FAILURES})`);
   if (out.length) out.push("");

@@ -12,6 +12,7 @@ import { push } from "./push";
 import type { Mapping } from "./records";
 import { renderSummary } from "./report";
 import { DEFAULT_RETRY } from "./retry";
+import { printable, printableJson, printableLines } from "./terminal-text";
 
 export const API_KEY_ENV = "UNIFIED_SYNC_API_KEY";
 const DEFAULT_URL = "http://127.0.0.1:8787";
@@ -104,7 +105,7 @@ function program(): Command {
 
 async function runPush(file: string | null, f: Flags): Promise<number> {
   const fail = (message: string) => {
-    process.stderr.write(`unified-sync push: ${message}\n`);
+    process.stderr.write(`unified-sync push: ${printable(message)}\n`);
     return 1;
   };
   if ((f.idField !== undefined || f.deleteField !== undefined) && f.namespace === undefined) {
@@ -118,7 +119,7 @@ async function runPush(file: string | null, f: Flags): Promise<number> {
   if (f.dryRun) {
     try {
       const report = await dryRun({ file, mapping, maxOperations: f.batchSize, maxBodyBytes: f.maxBodyBytes });
-      process.stdout.write(`${f.json ? JSON.stringify(report) : renderDryRun(report, f.showFailures)}\n`);
+      process.stdout.write(`${f.json ? printableJson(report) : renderDryRun(report, f.showFailures)}\n`);
       return report.bad > 0 ? 1 : 0;
     } catch (err) {
       return fail((err as Error).message);
@@ -166,18 +167,18 @@ async function runPush(file: string | null, f: Flags): Promise<number> {
         tty: Boolean(process.stderr.isTTY),
       },
       controller.signal,
-      (m) => process.stderr.write(`unified-sync push: ${m}\n`),
+      (m) => process.stderr.write(`unified-sync push: ${printable(m)}\n`),
     );
   } catch (err) {
     // Before anything was sent: the input cannot be opened, or --resume has no state to use.
     const message = err instanceof Error ? err.message : String(err);
-    if (f.json) process.stdout.write(`${JSON.stringify({ status: "failed", exit_code: 1, error: { message, code: "INPUT_ERROR" } })}\n`);
+    if (f.json) process.stdout.write(`${printableJson({ status: "failed", exit_code: 1, error: { message, code: "INPUT_ERROR" } })}\n`);
     return fail(message);
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
   }
-  if (f.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
+  if (f.json) process.stdout.write(`${printableJson(summary)}\n`);
   else process.stdout.write(`${renderSummary(summary, f.showFailures)}\n`);
   return summary.exitCode;
 }
@@ -190,7 +191,7 @@ export async function main(argv: string[]): Promise<void> {
     if (err instanceof CommanderError) {
       process.exitCode = err.exitCode === 0 ? 0 : 1;
     } else {
-      process.stderr.write(`unified-sync: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.stderr.write(`unified-sync: ${printableLines(err instanceof Error ? (err.stack ?? err.message) : String(err))}\n`);
       process.exitCode = 1;
     }
   }

@@ -10,6 +10,7 @@ import { resolve } from "node:path";
 import type { Readable } from "node:stream";
 import { createSyncClient, type SyncClient, type SyncResponse } from "../src/client/index";
 import { NAMESPACE_PATTERN } from "../src/schemas/common";
+import { IdCollisions, refuseCollidingId } from "./id-collisions";
 import { readLines } from "./lines";
 import { ENVELOPE_RESERVE_BYTES, MAX_FINAL_NAMESPACES, PartBuilder, partBody, partKey, sha256Hex, type Envelope } from "./parts";
 import { createProgress } from "./progress";
@@ -51,8 +52,9 @@ async function storedAnswer(client: SyncClient, syncId: string): Promise<SyncRes
   }
 }
 
+const fmt = (n: number) => n.toLocaleString("en-US");
 const describe = (r: SyncResponse["results"]) =>
-  `upserted ${r.upserted}, deleted ${r.deleted}, unchanged ${r.unchanged}, failed ${r.failed}`;
+  `upserted ${fmt(r.upserted)}, deleted ${fmt(r.deleted)}, unchanged ${fmt(r.unchanged)}, failed ${fmt(r.failed)}`;
 
 export async function push(o: PushOptions, signal: AbortSignal, warn: (m: string) => void): Promise<Summary> {
   let stream: Readable;
@@ -110,6 +112,7 @@ export async function push(o: PushOptions, signal: AbortSignal, warn: (m: string
   // Every valid namespace the run names (a raw-record push always names its --namespace, so an
   // empty input empties it): the final request's `namespaces`.
   const runNamespaces = new Set<string>(o.mapping.namespace !== undefined ? [o.mapping.namespace] : []);
+  const ids = new IdCollisions();
   let part = 0;
   let last: SyncResponse | null = null;
   let finalSent = false;
@@ -135,9 +138,10 @@ export async function push(o: PushOptions, signal: AbortSignal, warn: (m: string
     if (!answer) {
       const sent = await sendPart(client, part, body, key, o.retry, {
         signal,
+        url: o.url,
         onRetry: (a) =>
           progress.log(
-            `part ${a.part}: ${a.reason}; retrying in ${(a.delayMs / 1000).toFixed(1)} s (attempt ${a.attempt + 1} of ${o.retry.attempts})`,
+            `part ${a.part}: ${a.reason}; retrying in ${(a.delayMs / 1000).toFixed(1)} s (attempt ${a.attempt + 1} of ${a.of ?? o.retry.attempts})`,
           ),
       });
       answer = sent.response;
@@ -146,13 +150,15 @@ export async function push(o: PushOptions, signal: AbortSignal, warn: (m: string
     }
     summary.recordsSent += builder.size;
     summary.addAnswer(answer, builder.lines, how);
+    const counted = summary.checkCount(part, builder.size, answer.processed);
     const note =
       how === "replayed" ? " (replayed: applied by an earlier attempt)" : how === "resumed" ? " (skipped: answered before, --resume)" : "";
-    const sweep = answer.sweep ? `; swept ${answer.sweep.deleted}, ${answer.sweep.remaining} left` : "";
+    const mismatch = counted ? "" : ` (the server counts ${answer.processed} processed of ${builder.size} sent)`;
+    const sweep = answer.sweep ? `; swept ${fmt(answer.sweep.deleted)}, ${fmt(answer.sweep.remaining)} left` : "";
     const label = final ? (finalSent ? " (final again: the sweep had more left)" : " (final)") : "";
     if (final) finalSent = true;
     progress.log(
-      `part ${part}${label}: ${builder.size} operations: ${describe(answer.results)}${sweep}${note} ` +
+      `part ${part}${label}: ${count(builder.size, "operation")}: ${describe(answer.results)}${sweep}${note}${mismatch} ` +
         `[${((Date.now() - t0) / 1000).toFixed(1)} s]`,
     );
     builder.reset();
@@ -162,6 +168,8 @@ export async function push(o: PushOptions, signal: AbortSignal, warn: (m: string
   }
 
   let finished = false;
+  // A failure that the same command cannot resume: its state would only be in the way.
+  let nothingToResume = false;
   try {
     for await (const line of reader.lines) {
       if (signal.aborted) throw signal.reason;
@@ -176,6 +184,11 @@ export async function push(o: PushOptions, signal: AbortSignal, warn: (m: string
       const op = toOperation(line.number, line.text, o.mapping);
       if (op.kind === "skip") {
         summary.addSkipped(op);
+        continue;
+      }
+      const collision = refuseCollidingId(ids, op);
+      if (collision) {
+        summary.addSkipped(collision);
         continue;
       }
       if (op.bytes > builder.maxOperationBytes) {
@@ -197,16 +210,20 @@ export async function push(o: PushOptions, signal: AbortSignal, warn: (m: string
     consumed = reader.bytesRead();
     if (!fullRefresh) {
       if (builder.size > 0) await send(undefined);
-    } else if (summary.skipped > 0) {
-      // A line that was not sent may be a record the store holds: a sweep would delete it. As the
-      // server does for a failed operation, sweep nothing: the run stays open.
+    } else if (summary.skipped > 0 || summary.countMismatches.length > 0) {
+      // A line that was not sent, or not counted by the server, may be a record the store holds: a
+      // sweep would delete it. As the server does for a failed operation, sweep nothing: the run
+      // stays open.
       if (builder.size > 0) await send(false);
       summary.run = {
         sync_timestamp: syncTimestamp,
         state: summary.run?.state ?? "open",
         swept: 0,
         final_sent: false,
-        note: `${count(summary.skipped, "line")} could not be sent; fix ${summary.skipped === 1 ? "it" : "them"} and push again`,
+        note:
+          summary.skipped > 0
+            ? `${count(summary.skipped, "line")} could not be sent; fix ${summary.skipped === 1 ? "it" : "them"} and push again`
+            : "an answer counted other than the operations its part sent; push again",
       };
     } else {
       await send(true);
@@ -232,6 +249,7 @@ export async function push(o: PushOptions, signal: AbortSignal, warn: (m: string
     if (finished) state.remove();
   } catch (err) {
     if (err instanceof PartFailed) {
+      nothingToResume = err.permanent || (err.neverReached && summary.parts === 0);
       summary.fatal = {
         message: `part ${part}: ${err.message}`,
         status: err.status,
@@ -248,7 +266,8 @@ export async function push(o: PushOptions, signal: AbortSignal, warn: (m: string
     progress.stop();
     stream.destroy();
   }
-  if (!finished && state.path !== null && (summary.fatal?.code !== "INPUT_ERROR" || summary.parts > 0)) {
+  if (nothingToResume) state.remove();
+  else if (!finished && state.path !== null && (summary.fatal?.code !== "INPUT_ERROR" || summary.parts > 0)) {
     warn(`unfinished: state kept in ${state.path}; run the same command again to resume (--resume skips the parts already answered)`);
   }
   return summary;

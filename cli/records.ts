@@ -10,6 +10,8 @@
 import { parseJsonExactly } from "../src/http/json-text";
 import { isPlainObject } from "../src/schemas/common";
 import { MAX_RECORD_BYTES } from "../src/schemas/sync";
+import type { IdSource } from "./id-collisions";
+import { memberText } from "./json-member";
 
 export interface Mapping {
   /** Raw records: the namespace every record goes to, and the field holding its id. */
@@ -29,6 +31,8 @@ export interface Operation {
   action: string | null;
   namespace: string | null;
   id: string | null;
+  /** Raw records: whether the id was a string or an integer in the source (see IdCollisions). */
+  idSource?: IdSource;
   /** The parsed operation (for --dry-run validation). */
   value: unknown;
 }
@@ -44,13 +48,24 @@ export interface Skipped {
 
 const utf8Bytes = (s: string) => Buffer.byteLength(s, "utf8");
 
+/**
+ * A field of an input record, read only when it is the record's own: `constructor`, `toString`
+ * or `__proto__` named by --delete-field or --id-field must not find Object.prototype's members
+ * (which made every record a delete). Every read of a record's field in the CLI goes through here.
+ */
+export function ownField(record: Record<string, unknown>, name: string): unknown {
+  return Object.hasOwn(record, name) ? record[name] : undefined;
+}
+
 /** The server's measure of a record (src/sync/operations.ts): data, file, metadata and text JSON. */
 export function recordBytes(op: Record<string, unknown>): number {
   let bytes = 0;
   for (const field of ["data", "file", "metadata"] as const) {
-    if (op[field] !== undefined && op[field] !== null) bytes += utf8Bytes(JSON.stringify(op[field]) ?? "");
+    const value = ownField(op, field);
+    if (value !== undefined && value !== null) bytes += utf8Bytes(JSON.stringify(value) ?? "");
   }
-  if (typeof op.text === "string") bytes += utf8Bytes(op.text);
+  const text = ownField(op, "text");
+  if (typeof text === "string") bytes += utf8Bytes(text);
   return bytes;
 }
 
@@ -73,10 +88,43 @@ function tooLarge(line: number, namespace: string | null, id: string | null, byt
   };
 }
 
-function rawId(value: unknown): string | null {
-  if (typeof value === "string" && value !== "") return value;
-  if (typeof value === "number" && Number.isFinite(value)) return String(value);
-  return null;
+/** An integer id as its decimal text: no sign on zero, no fraction, no exponent, no leading zero. */
+const INTEGER_TEXT = /^-?(0|[1-9][0-9]*)$/;
+
+const kindOf = (v: unknown) =>
+  v === null ? "null" : Array.isArray(v) ? "an array" : typeof v === "object" ? "an object" : `a ${typeof v}`;
+
+/**
+ * A raw record's id: a non-empty string as it is, or an integer as the decimal text the source
+ * wrote (a safe integer: at most 2^53 - 1 in magnitude). Anything else would either merge
+ * different source values into one record (1 and 1.0, 0 and -0) or has no obvious text (a
+ * boolean, an object): the line is refused with the reason.
+ */
+export function rawId(
+  record: Record<string, unknown>,
+  text: string,
+  field: string,
+): { id: string; source: IdSource } | { code: "MISSING_ID" | "INVALID_ID"; message: string } {
+  if (!Object.hasOwn(record, field)) return { code: "MISSING_ID", message: `field '${field}' is missing` };
+  const value = record[field];
+  if (typeof value === "string") {
+    return value !== "" ? { id: value, source: "string" } : { code: "INVALID_ID", message: `field '${field}' is an empty string` };
+  }
+  if (typeof value === "number") {
+    const literal = (memberText(text, field) ?? String(value)).slice(0, 40);
+    if (literal === "-0") return { code: "INVALID_ID", message: `field '${field}' is -0: write 0 (ids are strings or integers)` };
+    if (!INTEGER_TEXT.test(literal)) {
+      return {
+        code: "INVALID_ID",
+        message: `field '${field}' is the number ${literal}: an id is a string or an integer written without fraction or exponent`,
+      };
+    }
+    if (!Number.isSafeInteger(value) || String(value) !== literal) {
+      return { code: "INVALID_ID", message: `field '${field}' is ${literal}, beyond 2^53 - 1: write it as a string` };
+    }
+    return { id: literal, source: "number" };
+  }
+  return { code: "INVALID_ID", message: `field '${field}' is ${kindOf(value)}: ids are strings or integers` };
 }
 
 export function toOperation(line: number, text: string, mapping: Mapping): Operation | Skipped {
@@ -100,9 +148,9 @@ export function toOperation(line: number, text: string, mapping: Mapping): Opera
 
   if (mapping.namespace === undefined) {
     // An operation as the sync request takes it.
-    const namespace = str(parsed.namespace);
-    const id = str(parsed.id);
-    const action = str(parsed.action);
+    const namespace = str(ownField(parsed, "namespace"));
+    const id = str(ownField(parsed, "id"));
+    const action = str(ownField(parsed, "action"));
     if (action === "upsert") {
       const bytes = recordBytes(parsed);
       if (bytes > MAX_RECORD_BYTES) {
@@ -115,21 +163,14 @@ export function toOperation(line: number, text: string, mapping: Mapping): Opera
   // A raw record: the whole object is the data.
   const namespace = mapping.namespace;
   const idField = mapping.idField ?? "id";
-  const id = rawId(parsed[idField]);
-  if (id === null) {
-    return {
-      kind: "skip",
-      line,
-      code: "MISSING_ID",
-      namespace,
-      id: null,
-      message: `field '${idField}' is missing or not a non-empty string or number`,
-    };
-  }
+  const found = rawId(parsed, trimmed, idField);
+  if (!("id" in found)) return { kind: "skip", line, code: found.code, namespace, id: null, message: found.message };
+  const { id, source: idSource } = found;
   const key = `"id":${JSON.stringify(id)},"namespace":${JSON.stringify(namespace)}`;
-  if (mapping.deleteField !== undefined && isDeleteMark(parsed[mapping.deleteField])) {
+  if (mapping.deleteField !== undefined && isDeleteMark(ownField(parsed, mapping.deleteField))) {
     const json = `{"action":"delete",${key}}`;
-    return { kind: "op", line, json, bytes: utf8Bytes(json), action: "delete", namespace, id, value: { action: "delete", id, namespace } };
+    const value = { action: "delete", id, namespace };
+    return { kind: "op", line, json, bytes: utf8Bytes(json), action: "delete", namespace, id, idSource, value };
   }
   const bytes = utf8Bytes(JSON.stringify(parsed));
   if (bytes > MAX_RECORD_BYTES) {
@@ -144,6 +185,7 @@ export function toOperation(line: number, text: string, mapping: Mapping): Opera
     action: "upsert",
     namespace,
     id,
+    idSource,
     value: { action: "upsert", id, namespace, data: parsed },
   };
 }

@@ -4,6 +4,7 @@
  * and the exit code. Rendered as a table for people, or as one JSON object with --json.
  */
 import type { SyncResponse } from "../src/client/index";
+import { printable } from "./terminal-text";
 
 export type Counts = { upserted: number; deleted: number; unchanged: number; failed: number };
 
@@ -35,6 +36,8 @@ export class Summary {
   recordsSent = 0;
   linesRead = 0;
   run: { sync_timestamp: string; state: string; swept: number; final_sent: boolean; note?: string } | null = null;
+  /** Parts whose answer counts another number of operations processed than the part sent. */
+  countMismatches: { part: number; sent: number; processed: number }[] = [];
   fatal: { message: string; status: number | null; code: string | null; trace_id: string | null; details?: unknown } | null = null;
 
   constructor(
@@ -96,6 +99,16 @@ export class Summary {
     }
   }
 
+  /**
+   * The server's `processed` against what the part sent: an answer that accounts for fewer (or
+   * more) operations than were sent may have dropped some, so the push cannot call itself done.
+   */
+  checkCount(part: number, sent: number, processed: number): boolean {
+    if (processed === sent) return true;
+    if (this.countMismatches.length < MAX_KEPT_FAILURES) this.countMismatches.push({ part, sent, processed });
+    return false;
+  }
+
   addSkipped(s: { line: number; code: string; message: string; namespace: string | null; id: string | null }) {
     this.skipped++;
     if (s.namespace !== null) this.ns(s.namespace).skipped++;
@@ -104,7 +117,7 @@ export class Summary {
 
   get exitCode(): 0 | 1 | 2 {
     if (this.fatal) return 1;
-    if (this.results.failed > 0 || this.skipped > 0) return 2;
+    if (this.results.failed > 0 || this.skipped > 0 || this.countMismatches.length > 0) return 2;
     if (this.mode === "full_refresh" && this.run?.state !== "completed") return 2;
     return 0;
   }
@@ -133,6 +146,7 @@ export class Summary {
       run: this.run,
       failures: this.failures,
       failures_omitted: this.failuresOmitted,
+      count_mismatches: this.countMismatches,
       elapsed_ms: this.elapsedMs,
       ...(this.fatal ? { error: this.fatal } : {}),
     };
@@ -152,7 +166,7 @@ export function renderSummary(s: Summary, showFailures: number): string {
   const out: string[] = [];
   const rows = [["namespace", "upserted", "deleted", "unchanged", "failed", "skipped"]];
   for (const [name, c] of [...s.byNamespace].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    rows.push([name, fmt(c.upserted), fmt(c.deleted), fmt(c.unchanged), fmt(c.failed), fmt(c.skipped)]);
+    rows.push([printable(name), fmt(c.upserted), fmt(c.deleted), fmt(c.unchanged), fmt(c.failed), fmt(c.skipped)]);
   }
   const r = s.results;
   rows.push(["total", fmt(r.upserted), fmt(r.deleted), fmt(r.unchanged), fmt(r.failed), fmt(s.skipped)]);
@@ -180,15 +194,21 @@ export function renderSummary(s: Summary, showFailures: number): string {
     out.push(`first failed operations (${fmt(r.failed + s.skipped)} in all):`);
     for (const f of s.failures.slice(0, showFailures)) {
       const where = f.line === null ? "sweep" : `line ${f.line}`;
-      const who = f.namespace !== null || f.id !== null ? ` ${f.namespace ?? "?"}/${f.id ?? "?"}` : "";
-      out.push(`  ${where}${who}: ${f.code}${f.source === "local" ? " (not sent)" : ""}: ${f.message}`);
+      const who = f.namespace !== null || f.id !== null ? ` ${printable(f.namespace ?? "?")}/${printable(f.id ?? "?")}` : "";
+      out.push(`  ${where}${who}: ${printable(f.code)}${f.source === "local" ? " (not sent)" : ""}: ${printable(f.message)}`);
     }
     const more = s.failures.length - Math.min(showFailures, s.failures.length) + s.failuresOmitted;
     if (more > 0) out.push(`  ... and ${fmt(more)} more (--json lists up to ${MAX_KEPT_FAILURES})`);
   }
+  if (s.countMismatches.length > 0) {
+    out.push("");
+    for (const m of s.countMismatches.slice(0, Math.max(showFailures, 1))) {
+      out.push(`part ${m.part}: the server reports ${count(m.processed, "operation")} processed of ${fmt(m.sent)} sent`);
+    }
+  }
   if (s.fatal) {
     out.push("");
-    out.push(`push failed: ${s.fatal.message}${s.fatal.trace_id ? ` (trace id ${s.fatal.trace_id})` : ""}`);
+    out.push(`push failed: ${printable(s.fatal.message)}${s.fatal.trace_id ? ` (trace id ${printable(s.fatal.trace_id)})` : ""}`);
   }
   return out.join("\n");
 }

@@ -6,6 +6,8 @@
  * gateway in front of the Worker), network errors and timeouts. Never retried: every other
  * answer (a 4xx that retrying cannot fix, a 500). Every attempt carries the part's
  * Idempotency-Key, so an attempt whose answer was lost is replayed, not applied again.
+ * A refused connection (nothing listens at the URL) is tried REFUSED_DELAYS_MS.length + 1 times
+ * over a second and a half, not for the whole backoff: waiting rarely starts a server.
  */
 import { errorCode, type SyncClient, type SyncResponse } from "../src/client/index";
 
@@ -39,6 +41,20 @@ export function backoffMs(attempt: number, policy: RetryPolicy, random = Math.ra
   return Math.round(ceiling / 2 + random() * (ceiling / 2));
 }
 
+/** Waits between attempts while the connection is refused; then the part fails. */
+export const REFUSED_DELAYS_MS = [500, 1000];
+
+/** The fetch failure is a refused TCP connection (undici puts the socket's error in `cause`). */
+export function isConnectionRefused(err: unknown): boolean {
+  const cause = (err as { cause?: { code?: string; errors?: { code?: string }[] } } | null)?.cause;
+  return cause?.code === "ECONNREFUSED" || (cause?.errors ?? []).some((e) => e?.code === "ECONNREFUSED");
+}
+
+/** The URL's port is one the fetch standard blocks (undici: "bad port"). */
+export function isBadPort(err: unknown): boolean {
+  return (err as { cause?: { message?: string } } | null)?.cause?.message === "bad port";
+}
+
 export function isRetryable(status: number, code: string | null): boolean {
   return status === 429 || status === 503 || status === 502 || status === 504 || (status === 409 && code === "IDEMPOTENCY_KEY_IN_PROGRESS");
 }
@@ -51,8 +67,15 @@ export class PartFailed extends Error {
     readonly code: string | null,
     readonly traceId: string | null,
     readonly details: unknown = null,
+    /** No attempt reached the server (every connection refused): nothing can have been applied. */
+    readonly neverReached = false,
   ) {
     super(message);
+  }
+
+  /** A 4xx that no retry or re-run of the same command fixes (bad key, access, body, conflict). */
+  get permanent(): boolean {
+    return this.status !== null && this.status >= 400 && this.status < 500;
   }
 }
 
@@ -62,6 +85,8 @@ export interface Attempt {
   /** What went wrong: "503 UPSTREAM_UNAVAILABLE", "network error: ...". */
   reason: string;
   delayMs: number;
+  /** Attempts this part gets in all for this reason, when fewer than the policy's. */
+  of?: number;
 }
 
 export interface Sent {
@@ -91,8 +116,10 @@ export async function sendPart(
   body: string,
   key: string,
   policy: RetryPolicy,
-  options: { signal?: AbortSignal; onRetry?: (a: Attempt) => void } = {},
+  options: { signal?: AbortSignal; onRetry?: (a: Attempt) => void; url?: string } = {},
 ): Promise<Sent> {
+  let refused = 0;
+  let reached = false;
   for (let attempt = 1; ; attempt++) {
     let reason: string;
     let retryAfter: number | null = null;
@@ -105,6 +132,7 @@ export async function sendPart(
         params: { header: { "Idempotency-Key": key } },
         signal: AbortSignal.any(signals),
       });
+      reached = true;
       if (data !== undefined && response.status === 200) {
         return { response: data, replayed: response.headers.get("Idempotent-Replayed") === "true", attempts: attempt };
       }
@@ -124,6 +152,43 @@ export async function sendPart(
     } catch (err) {
       if (err instanceof PartFailed) throw err;
       if (options.signal?.aborted) throw options.signal.reason;
+      if (isConnectionRefused(err)) {
+        refused++;
+        if (refused > REFUSED_DELAYS_MS.length || attempt >= policy.attempts) {
+          const where = options.url ?? "the service URL";
+          throw new PartFailed(
+            `nothing answers at ${where}: is \`npm run dev\` running?`,
+            null,
+            "CONNECTION_REFUSED",
+            null,
+            null,
+            !reached,
+          );
+        }
+        const delayMs = REFUSED_DELAYS_MS[refused - 1]!;
+        options.onRetry?.({
+          part,
+          attempt,
+          reason: "connection refused",
+          delayMs,
+          of: Math.min(policy.attempts, attempt - refused + REFUSED_DELAYS_MS.length + 1),
+        });
+        await sleep(delayMs, options.signal);
+        continue;
+      }
+      if (isBadPort(err)) {
+        // The fetch standard's blocked ports (1, 22, 25, 6000, ...): no retry can ever connect.
+        const where = options.url ?? "the service URL";
+        throw new PartFailed(
+          `${where}: fetch never connects to this port ("bad port"): use another`,
+          null,
+          "BAD_PORT",
+          null,
+          null,
+          !reached,
+        );
+      }
+      reached = true;
       const cause = err instanceof Error ? ((err.cause as Error | undefined)?.message ?? err.message) : String(err);
       reason =
         err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError")

@@ -1,7 +1,7 @@
 // `unified-sync push --dry-run`: offline validation with the server's schemas (no server needed),
 // and the CLI's pure parts: line splitting, part cutting, keys, retry timing.
 import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
@@ -9,6 +9,8 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readLines } from "../cli/lines";
 import { ENVELOPE_RESERVE_BYTES, PartBuilder, partBody, partKey, sha256Hex } from "../cli/parts";
+import { IdCollisions, MAX_IDS } from "../cli/id-collisions";
+import { memberText } from "../cli/json-member";
 import { toOperation } from "../cli/records";
 import { DEFAULT_RETRY, backoffMs, isRetryable, parseRetryAfter } from "../cli/retry";
 import { root, runCli } from "./cli-helpers";
@@ -99,6 +101,88 @@ describe("unified-sync push --dry-run", () => {
     });
   });
 
+  it("reads --delete-field and --id-field only as the record's own fields: constructor, toString, __proto__ find nothing", async () => {
+    const file = join(dir, "inherited.jsonl");
+    writeFileSync(
+      file,
+      `${[JSON.stringify({ id: "a", name: "a" }), JSON.stringify({ id: "b" }), '{"id":"c","__proto__":{"x":1}}'].join("\n")}\n`,
+    );
+    for (const field of ["constructor", "toString", "valueOf", "__proto__", "hasOwnProperty", "__defineGetter__"]) {
+      const run = await runCli([file, "--dry-run", "--json", "--namespace", "people", "--delete-field", field], null);
+      // Line 3's own "__proto__" is an object, which is truthy: a delete only when asked for by that name.
+      const deletes = field === "__proto__" ? 1 : 0;
+      expect(run.json, field).toMatchObject({ operations: 3, upserts: 3 - deletes, deletes, bad: 0 });
+      const byId = await runCli([file, "--dry-run", "--json", "--namespace", "people", "--id-field", field], null);
+      expect(byId.json, field).toMatchObject({ operations: 0, bad: 3 });
+      expect(byId.json.bad_lines.map((b: { code: string }) => b.code)).toEqual(
+        field === "__proto__" ? ["MISSING_ID", "MISSING_ID", "INVALID_ID"] : ["MISSING_ID", "MISSING_ID", "MISSING_ID"],
+      );
+    }
+    // A record's own field of that name is read as usual.
+    writeFileSync(file, `${JSON.stringify({ id: "a", constructor: true })}\n${JSON.stringify({ id: "b", constructor: 0 })}\n`);
+    const own = await runCli([file, "--dry-run", "--json", "--namespace", "people", "--delete-field", "constructor"], null);
+    expect(own.json).toMatchObject({ operations: 2, upserts: 1, deletes: 1 });
+  });
+
+  it('ids are strings or integers as written: 1.0, -0, true and {} are bad lines; 1 and "1" in one push collide', async () => {
+    const file = join(dir, "ids.jsonl");
+    const lines = [
+      '{"id":1}', // 1 record "1"
+      '{"id":"1"}', // 2 collides with line 1
+      '{"id":1.0}', // 3
+      '{"id":-0}', // 4
+      '{"id":0}', // 5 record "0"
+      '{"id":"0"}', // 6 collides with line 5
+      '{"id":true}', // 7
+      '{"id":{"a":1}}', // 8
+      '{"id":1e0}', // 9
+      '{"id":12345678901234567890}', // 10 beyond 2^53 - 1
+      '{"id":"007"}', // 11 a string: record "007", no collision with 7
+      '{"id":7}', // 12
+      '{"id":"-0"}', // 13 a string; -0 the number is refused, so no collision
+      '{"id":-5}', // 14 record "-5"
+      '{"id":"x","nested":{"id":1.5}}', // 15 only the top-level id counts
+      '{"id":2, "id" : 2.5}', // 16 the last of a repeated name, as JSON.parse keeps
+      '{"id":""}', // 17
+      '{"id":null}', // 18
+    ];
+    writeFileSync(file, `${lines.join("\n")}\n`);
+    const run = await runCli([file, "--dry-run", "--json", "--namespace", "people"], null);
+    expect(run.code).toBe(1);
+    const bad = Object.fromEntries(run.json.bad_lines.map((b: { line: number; code: string; message: string }) => [b.line, b]));
+    expect(Object.keys(bad).map(Number)).toEqual([2, 3, 4, 6, 7, 8, 9, 10, 16, 17, 18]);
+    expect(bad[2]).toMatchObject({ code: "ID_COLLISION" });
+    expect(bad[2].message).toBe(
+      'the string "1" and the number 1 on line 1 would both be record "1": not sent (make the ids distinct, or of one kind)',
+    );
+    expect(bad[6].message).toMatch(/the string "0" and the number 0 on line 5/);
+    expect(bad[3]).toMatchObject({
+      code: "INVALID_ID",
+      message: expect.stringMatching(/'id' is the number 1\.0: an id is a string or an integer/),
+    });
+    expect(bad[4]).toMatchObject({ code: "INVALID_ID", message: expect.stringMatching(/'id' is -0: write 0/) });
+    expect(bad[7]!.message).toMatch(/'id' is a boolean: ids are strings or integers/);
+    expect(bad[8]!.message).toMatch(/'id' is an object/);
+    expect(bad[9]!.message).toMatch(/the number 1e0/);
+    expect(bad[10]!.message).toMatch(/12345678901234567890, beyond 2\^53 - 1: write it as a string/);
+    expect(bad[16]!.message).toMatch(/the number 2\.5/);
+    expect(bad[17]!.message).toMatch(/empty string/);
+    expect(bad[18]!.message).toMatch(/'id' is null/);
+    expect(run.json.operations).toBe(7);
+    // The human report names both lines too.
+    const human = await runCli([file, "--dry-run", "--namespace", "people"], null);
+    expect(human.stdout).toMatch(/^line 2: ID_COLLISION: the string "1" and the number 1 on line 1 /m);
+  });
+
+  it("shows control characters of the input escaped: a bad line cannot clear or retitle the terminal", async () => {
+    const file = join(dir, "hostile.jsonl");
+    writeFileSync(file, `{"x": \u001b]0;owned\u0007 \u001b[2J\u009b1m}\n${JSON.stringify({ id: "\u001b[H", other: 1 })}\n`);
+    const run = await runCli([file, "--dry-run", "--namespace", "n", "--id-field", "other"], null);
+    expect(run.code).toBe(1);
+    expect(run.stdout).not.toMatch(new RegExp(`[${String.fromCharCode(0x1b, 0x07, 0x9b)}]`));
+    expect(run.stdout).toMatch(/^line 1: INVALID_JSON: not JSON: .*\\x1b\]0;owned\\x07/m);
+  });
+
   it("runs as `npx --no-install unified-sync`, reading stdin", async () => {
     const { stdout } = await promisify(execFile)(
       "sh",
@@ -117,6 +201,21 @@ describe("unified-sync push --dry-run", () => {
     const flag = await runCli([file, "--org", "org_abc123", "--store", "vs_demo", "--api-key", "x"], "k");
     expect(flag.code).toBe(1);
     expect(flag.stderr).toMatch(/unknown option '--api-key'/);
+  });
+});
+
+describe("unified-sync push with no server to reach", () => {
+  it("a port fetch never connects to fails at once with the reason, and leaves no state", async () => {
+    const file = join(dir, "bad-port.jsonl");
+    writeFileSync(file, `${op("x")}\n`);
+    const run = await runCli([file, "--url", "http://127.0.0.1:1", "--org", "org_abc123", "--store", "vs_demo", "--json"], "k");
+    expect(run.code).toBe(1);
+    expect(run.json.error).toMatchObject({
+      code: "BAD_PORT",
+      message: 'part 1: http://127.0.0.1:1: fetch never connects to this port ("bad port"): use another',
+    });
+    expect(run.stderr).not.toMatch(/retrying/);
+    expect(existsSync(`${file}.unified-sync-state.json`)).toBe(false);
   });
 });
 
@@ -146,6 +245,32 @@ describe("the CLI's pieces", () => {
     expect(out).toMatchObject({ kind: "op", json: line });
     const raw = toOperation(1, '{"pk":7,"v":1.50}', { namespace: "x", idField: "pk" });
     expect(raw).toMatchObject({ kind: "op", json: '{"action":"upsert","id":"7","namespace":"x","data":{"pk":7,"v":1.50}}' });
+  });
+
+  it("finds a member's source text at the top level only, the last of a repeated name", () => {
+    expect(memberText('{"id":1.0}', "id")).toBe("1.0");
+    expect(memberText(' { "a" : {"id":[1,"}"]} , "i\\u0064" :  -0 } ', "id")).toBe("-0");
+    expect(memberText('{"id":1,"x":"\\"id\\":2","id":3e0}', "id")).toBe("3e0");
+    expect(memberText('{"x":{"id":1}}', "id")).toBeNull();
+    expect(memberText("{}", "id")).toBeNull();
+  });
+
+  it("tells the number N from the string N across a push, with bounded memory; past the bound it refuses, never merges", () => {
+    const ids = new IdCollisions();
+    expect(ids.check("42", "number", 1)).toEqual({ ok: true });
+    expect(ids.check("42", "number", 2)).toEqual({ ok: true });
+    expect(ids.check("abc", "string", 3)).toEqual({ ok: true });
+    expect(ids.check("042", "string", 4)).toEqual({ ok: true });
+    expect(ids.check("42", "string", 5)).toEqual({ ok: false, code: "ID_COLLISION", otherLine: 1, otherSource: "number" });
+    // Fill the table with numbers past its bound: every one kept is still found.
+    const full = new IdCollisions();
+    for (let i = 0; i < MAX_IDS + 10; i++) full.check(String(i * 7), "number", i + 1);
+    expect(full.check(String(7 * 1000), "string", 1)).toMatchObject({ ok: false, code: "ID_COLLISION", otherLine: 1001 });
+    // A string id not in the table may equal a number that was not kept: refused, not merged.
+    expect(full.check(String(7 * (MAX_IDS + 5)), "string", 2)).toEqual({ ok: false, code: "ID_UNCHECKED" });
+    expect(full.check("1", "string", 3)).toEqual({ ok: false, code: "ID_UNCHECKED" });
+    // More numbers are still fine: only the other kind cannot be checked.
+    expect(full.check("1", "number", 4)).toEqual({ ok: true });
   });
 
   it("cuts parts at the operation count or the body size, whichever comes first", () => {

@@ -129,7 +129,9 @@ export type Fault =
   /** Forwarded and applied, then the connection is cut before the answer: the client sees a network error. */
   | { kind: "lose-answer" }
   /** Never forwarded, never answered. */
-  | { kind: "hang" };
+  | { kind: "hang" }
+  /** Forwarded and applied; the client gets the answer as `edit` rewrites its JSON. */
+  | { kind: "rewrite"; edit: (answer: any) => unknown };
 
 export interface ProxyEntry {
   n: number | null;
@@ -196,7 +198,8 @@ export async function startFaultProxy(target: string, plan: (n: number) => Fault
     }
     try {
       const upstream = await fetch(`${target}${req.url}`, { method: req.method, headers, ...(body.length ? { body } : {}) });
-      const answer = Buffer.from(await upstream.arrayBuffer());
+      let answer = Buffer.from(await upstream.arrayBuffer());
+      if (fault.kind === "rewrite") answer = Buffer.from(JSON.stringify(fault.edit(JSON.parse(answer.toString("utf8")))));
       entry.status = upstream.status;
       entry.replayed = upstream.headers.get("idempotent-replayed") === "true";
       if (fault.kind === "lose-answer") {

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createSyncClient } from "../src/client/index";
 import { type FaultProxy, type Tenant, listRecordIds, listSyncs, newTenant, runCli, startCli, startFaultProxy, until } from "./cli-helpers";
-import { type DevServer, startDevServer, stopDevServer } from "./dev-server";
+import { type DevServer, freePort, startDevServer, stopDevServer } from "./dev-server";
 
 const LINES = 12_000;
 const NS = "items";
@@ -256,5 +256,137 @@ describe("unified-sync push against npm run dev", () => {
     expect(human.code).toBe(2);
     expect(human.stdout).toMatch(/line 2 items\/empty: INVALID_OPERATION: data: must be a non-empty object/);
     expect(human.stdout).toMatch(/line 3 items\/huge: RECORD_TOO_LARGE \(not sent\)/);
+  });
+
+  it("--delete-field constructor (toString, __proto__...) deletes nothing: only a record's own field marks a delete", async () => {
+    const t = await newTenant(server.base, "proto");
+    const file = join(dir, "people.jsonl");
+    writeFileSync(
+      file,
+      `${JSON.stringify({ id: "a", name: "A" })}\n${JSON.stringify({ id: "b", name: "B" })}\n${JSON.stringify({ id: "c", gone: 1 })}\n`,
+    );
+    const raw = ["--namespace", "people", ...target(t, server.base)];
+    const first = await runCli([file, ...raw], t.key);
+    expect(first.code, first.stderr).toBe(0);
+    for (const field of ["constructor", "toString", "valueOf", "__proto__"]) {
+      const again = await runCli([file, ...raw, "--delete-field", field], t.key);
+      expect(again.code, again.stderr).toBe(0);
+      expect(again.json, field).toMatchObject({ results: { upserted: 0, deleted: 0, unchanged: 3, failed: 0 } });
+    }
+    expect((await listRecordIds(server.base, t, "people")).sort()).toEqual(["a", "b", "c"]);
+    const own = await runCli([file, ...raw, "--delete-field", "gone"], t.key);
+    expect(own.json).toMatchObject({ results: { deleted: 1, unchanged: 2 } });
+    expect((await listRecordIds(server.base, t, "people")).sort()).toEqual(["a", "b"]);
+  });
+
+  it('never merges different source ids: 1 and "1" collide (both lines named), 1.0 and -0 are bad lines', async () => {
+    const t = await newTenant(server.base, "ids");
+    const file = join(dir, "ids.jsonl");
+    writeFileSync(
+      file,
+      ['{"id":1,"v":"a"}', '{"id":"1","v":"b"}', '{"id":1.0,"v":"c"}', '{"id":-0,"v":"d"}', '{"id":0,"v":"e"}', ""].join("\n"),
+    );
+    const run = await runCli([file, "--namespace", "n", ...target(t, server.base)], t.key);
+    expect(run.code).toBe(2);
+    expect(run.json).toMatchObject({ status: "partial", records_sent: 2, skipped: 3, results: { upserted: 2 } });
+    expect(run.json.failures).toEqual([
+      expect.objectContaining({ line: 2, id: "1", code: "ID_COLLISION", message: expect.stringMatching(/the number 1 on line 1/) }),
+      expect.objectContaining({ line: 3, code: "INVALID_ID" }),
+      expect.objectContaining({ line: 4, code: "INVALID_ID" }),
+    ]);
+    expect((await listRecordIds(server.base, t, "n")).sort()).toEqual(["0", "1"]);
+    const client = createSyncClient({ baseUrl: server.base, apiKey: t.key });
+    const one = await client.GET("/v1/vector_stores/{vector_store_id}/records/{namespace}/{record_id}", {
+      params: { path: { vector_store_id: t.store, namespace: "n", record_id: "1" } },
+    });
+    expect(one.data?.data).toEqual({ id: 1, v: "a" });
+  });
+
+  it("an answer that counts fewer operations than were sent is a failure (exit 2); a full_refresh then sends no final", async () => {
+    const t = await newTenant(server.base, "count");
+    const proxy = await startFaultProxy(server.base, (n) =>
+      n === 1 ? { kind: "rewrite", edit: (a) => ({ ...a, processed: a.processed - 1 }) } : { kind: "pass" },
+    );
+    proxies.push(proxy);
+    const file = writeOps("count.jsonl", (i) => i >= 10);
+    const run = await runCli([file, ...target(t, proxy.base)], t.key);
+    expect(run.code).toBe(2);
+    expect(run.json).toMatchObject({ status: "partial", exit_code: 2, count_mismatches: [{ part: 1, sent: 10, processed: 9 }] });
+
+    const full = await startFaultProxy(server.base, (n) =>
+      n === 1 ? { kind: "rewrite", edit: (a) => ({ ...a, processed: a.processed - 1 }) } : { kind: "pass" },
+    );
+    proxies.push(full);
+    const run2 = await runCli([file, "--mode", "full_refresh", "--batch-size", "5", ...target(t, full.base)], t.key);
+    expect(run2.code).toBe(2);
+    expect(run2.json).toMatchObject({
+      parts: 2,
+      count_mismatches: [{ part: 1, sent: 5, processed: 4 }],
+      run: { state: "open", final_sent: false },
+    });
+    expect(run2.stderr).toMatch(/part 1: 5 operations: .*\(the server counts 4 processed of 5 sent\)/);
+  });
+
+  it("prints ids and messages with control characters escaped, in --json and in the summary", async () => {
+    // Every control character but the line feed, as a character class built from code points.
+    const control = new RegExp(`[${String.fromCharCode(0)}-\t\v-${String.fromCharCode(0x1f, 0x7f)}-${String.fromCharCode(0x9f)}]`);
+    const t = await newTenant(server.base, "escape");
+    const hostile = "\u001b]0;owned\u0007\u001b[2J\u007f\u009b31m";
+    const file = join(dir, "escape.jsonl");
+    writeFileSync(file, `${JSON.stringify({ action: "upsert", id: hostile, namespace: NS, data: {} })}\n`);
+    const run = await runCli([file, ...target(t, server.base)], t.key);
+    expect(run.code).toBe(2);
+    expect(run.stdout).not.toMatch(control);
+    expect(run.json.failures[0].id).toBe(hostile);
+    const human = await runCli([file, "--url", server.base, "--org", t.org, "--store", t.store, "--restart"], t.key);
+    expect(human.stdout + human.stderr).not.toMatch(control);
+    expect(human.stdout).toContain("line 1 items/\\x1b]0;owned\\x07\\x1b[2J\\x7f\\x9b31m: INVALID_OPERATION");
+  });
+
+  it("nothing listening at --url: gives up after two short retries with the reason (exit 1), leaves no state", async () => {
+    const t = await newTenant(server.base, "refused");
+    const port = await freePort();
+    const file = writeOps("nobody.jsonl", (i) => i >= 10);
+    const url = `http://127.0.0.1:${port}`;
+    const run = await runCli([file, "--url", url, "--org", t.org, "--store", t.store], t.key);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain(`push failed: part 1: nothing answers at ${url}: is \`npm run dev\` running?`);
+    // Two retries, 0.5 s and 1 s apart, instead of eight over 45 s.
+    expect(run.stderr.match(/connection refused; retrying/g)).toHaveLength(2);
+    expect(run.stderr).not.toMatch(/run the same command again/);
+    expect(existsSync(`${file}.unified-sync-state.json`)).toBe(false);
+  });
+
+  it("a refused request (401, 403, 404, a whole-request 400) exits 1 with the server's message and trace id, no resume, no state", async () => {
+    const t = await newTenant(server.base, "permanent");
+    const file = writeOps("permanent.jsonl", (i) => i >= 10);
+    const state = `${file}.unified-sync-state.json`;
+    const cases: [string[], string | null, RegExp][] = [
+      [["--org", t.org, "--store", t.store], "usk_not_a_key_0123456789", /part 1: 401 \w+: .+ \(trace id \S+\)/],
+      [["--org", "org_someone_else", "--store", t.store], t.key, /part 1: 403 INSUFFICIENT_PERMISSIONS: .+ \(trace id \S+\)/],
+      [["--org", t.org, "--store", "vs_nowhere_0000"], t.key, /part 1: 404 \w+: .+ \(trace id \S+\)/],
+    ];
+    for (const [args, key, expected] of cases) {
+      const run = await runCli([file, "--url", server.base, ...args], key);
+      expect(run.code, run.stdout).toBe(1);
+      expect(run.stdout).toMatch(expected);
+      expect(run.stderr).not.toMatch(/run the same command again/);
+      expect(existsSync(state)).toBe(false);
+    }
+    const proxy = await startFaultProxy(server.base, () => ({
+      kind: "answer",
+      status: 400,
+      body: {
+        success: false,
+        error: { code: "VALIDATION_ERROR", message: "sync_mode must be incremental or full_refresh", trace_id: "req_t400" },
+      },
+    }));
+    proxies.push(proxy);
+    const run = await runCli([file, ...target(t, proxy.base)], t.key);
+    expect(run.code).toBe(1);
+    expect(run.json.error).toMatchObject({ status: 400, code: "VALIDATION_ERROR", trace_id: "req_t400" });
+    expect(run.stderr).not.toMatch(/run the same command again/);
+    expect(existsSync(state)).toBe(false);
+    expect(proxy.syncs().length).toBe(1);
   });
 });
