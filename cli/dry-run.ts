@@ -6,6 +6,7 @@
 import { createReadStream, statSync } from "node:fs";
 import type { Readable } from "node:stream";
 import { holdsExactly, MAYBE_INEXACT } from "../src/http/json-text";
+import { describeFields } from "../src/errors";
 import { fieldErrors } from "../src/schemas/common";
 import { SyncOperation } from "../src/schemas/sync";
 import { IdCollisions, refuseCollidingId } from "./id-collisions";
@@ -55,14 +56,6 @@ export function inexactNumber(text: string): string | null {
     if (!holdsExactly(literal, Number(literal))) return literal;
   }
   return null;
-}
-
-/** Like the server's error messages: "field: reason; reason, field: reason". */
-function describeIssues(issues: Record<string, string[]>): string {
-  return Object.entries(issues)
-    .map(([field, reasons]) => `${field}: ${reasons.join("; ")}`)
-    .join(", ")
-    .slice(0, 300);
 }
 
 export async function dryRun(o: DryRunOptions): Promise<DryRunReport> {
@@ -125,7 +118,11 @@ export async function dryRun(o: DryRunOptions): Promise<DryRunReport> {
     const parsed = SyncOperation.safeParse(op.value);
     if (!parsed.success) {
       const onlyVector = parsed.error.issues.every((issue) => issue.path[0] === "vector");
-      bad({ line: op.line, code: onlyVector ? "INVALID_VECTOR" : "INVALID_OPERATION", message: describeIssues(fieldErrors(parsed.error)) });
+      bad({
+        line: op.line,
+        code: onlyVector ? "INVALID_VECTOR" : "INVALID_OPERATION",
+        message: describeFields(fieldErrors(parsed.error, op.value, "operation")),
+      });
       continue;
     }
     const inexact = inexactNumber(op.json);

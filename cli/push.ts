@@ -54,7 +54,7 @@ async function storedAnswer(client: SyncClient, syncId: string): Promise<SyncRes
 
 const fmt = (n: number) => n.toLocaleString("en-US");
 const describe = (r: SyncResponse["results"]) =>
-  `upserted ${fmt(r.upserted)}, deleted ${fmt(r.deleted)}, unchanged ${fmt(r.unchanged)}, failed ${fmt(r.failed)}`;
+  `upserted ${fmt(r.upserted)}, deleted ${fmt(r.deleted)}, unchanged ${fmt(r.unchanged)}, stale ${fmt(r.stale ?? 0)}, failed ${fmt(r.failed)}`;
 
 export async function push(o: PushOptions, signal: AbortSignal, warn: (m: string) => void): Promise<Summary> {
   let stream: Readable;

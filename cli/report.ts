@@ -6,7 +6,8 @@
 import type { SyncResponse } from "../src/client/index";
 import { printable } from "./terminal-text";
 
-export type Counts = { upserted: number; deleted: number; unchanged: number; failed: number };
+export type Counts = { upserted: number; deleted: number; unchanged: number; failed: number; stale: number };
+const COUNTS = ["upserted", "deleted", "unchanged", "failed", "stale"] as const;
 
 export interface FailedLine {
   line: number | null;
@@ -21,7 +22,7 @@ export interface FailedLine {
 /** At most this many failures are kept in memory and in --json; the counts stay exact. */
 export const MAX_KEPT_FAILURES = 1000;
 
-const zero = (): Counts => ({ upserted: 0, deleted: 0, unchanged: 0, failed: 0 });
+const zero = (): Counts => ({ upserted: 0, deleted: 0, unchanged: 0, failed: 0, stale: 0 });
 
 export class Summary {
   readonly started = Date.now();
@@ -66,10 +67,11 @@ export class Summary {
     this.parts++;
     if (how === "replayed") this.replayedParts++;
     if (how === "resumed") this.resumedParts++;
-    for (const k of ["upserted", "deleted", "unchanged", "failed"] as const) this.results[k] += response.results[k];
+    // A server older than the stale count answers without it.
+    for (const k of COUNTS) this.results[k] += response.results[k] ?? 0;
     for (const [name, counts] of Object.entries(response.by_namespace)) {
       const mine = this.ns(name);
-      for (const k of ["upserted", "deleted", "unchanged", "failed"] as const) mine[k] += counts[k];
+      for (const k of COUNTS) mine[k] += counts[k] ?? 0;
     }
     for (const e of response.errors) {
       this.keep({
@@ -164,12 +166,12 @@ function table(rows: string[][]): string {
 
 export function renderSummary(s: Summary, showFailures: number): string {
   const out: string[] = [];
-  const rows = [["namespace", "upserted", "deleted", "unchanged", "failed", "skipped"]];
+  const rows = [["namespace", "upserted", "deleted", "unchanged", "stale", "failed", "skipped"]];
   for (const [name, c] of [...s.byNamespace].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    rows.push([printable(name), fmt(c.upserted), fmt(c.deleted), fmt(c.unchanged), fmt(c.failed), fmt(c.skipped)]);
+    rows.push([printable(name), fmt(c.upserted), fmt(c.deleted), fmt(c.unchanged), fmt(c.stale), fmt(c.failed), fmt(c.skipped)]);
   }
   const r = s.results;
-  rows.push(["total", fmt(r.upserted), fmt(r.deleted), fmt(r.unchanged), fmt(r.failed), fmt(s.skipped)]);
+  rows.push(["total", fmt(r.upserted), fmt(r.deleted), fmt(r.unchanged), fmt(r.stale), fmt(r.failed), fmt(s.skipped)]);
   out.push(table(rows));
   const seconds = s.elapsedMs / 1000;
   const rate = seconds > 0 ? Math.round(s.recordsSent / seconds) : 0;

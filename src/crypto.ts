@@ -13,7 +13,9 @@ async function sha256(text: string): Promise<Uint8Array> {
 }
 
 /** SHA-256 (base64) of bytes as they are, without decoding them. */
-export const sha256Base64OfBytes = async (bytes: Uint8Array) => base64(new Uint8Array(await crypto.subtle.digest("SHA-256", bytes)));
+// (The cast: Node's WebCrypto types, which the CLI's build sees, refuse a view of a shared buffer.)
+export const sha256Base64OfBytes = async (bytes: Uint8Array) =>
+  base64(new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>)));
 export const sha256Hex = async (text: string) => hex(await sha256(text));
 export const sha256Base64 = async (text: string) => base64(await sha256(text));
 export const sha256Base64Url = async (text: string) =>

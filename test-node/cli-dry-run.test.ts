@@ -59,7 +59,7 @@ describe("unified-sync push --dry-run", () => {
       expect(run.stdout).toMatch(new RegExp(`^line ${line}: ${code}: `, "m"));
     }
     expect(run.stdout).not.toMatch(/^line (1|2|10):/m);
-    expect(run.stdout).toMatch(/line 4: INVALID_OPERATION: namespace: must be 1-64 characters/);
+    expect(run.stdout).toMatch(/line 4: INVALID_OPERATION: namespace must be 1-64 characters/);
     expect(run.stdout).toMatch(/line 6: INVALID_OPERATION: .*action must be 'upsert' or 'delete'/);
     expect(run.stdout).toMatch(/line 11: INVALID_OPERATION: the number 1234567890123456789 cannot be held exactly/);
     expect(run.stdout).toMatch(/12 lines, 2 valid operations \(1 upsert, 1 delete\) in 1 namespace, 9 bad lines/);

@@ -61,7 +61,7 @@ describe("unified-sync push against npm run dev", () => {
       exit_code: 0,
       parts: 3,
       records_sent: LINES,
-      results: { upserted: LINES, deleted: 0, unchanged: 0, failed: 0 },
+      results: { upserted: LINES, deleted: 0, unchanged: 0, failed: 0, stale: 0 },
       by_namespace: { [NS]: { upserted: LINES } },
     });
     console.log(`incremental push of ${LINES} records: ${Date.now() - started} ms (CLI: ${run.json.elapsed_ms} ms)`);
@@ -254,7 +254,7 @@ describe("unified-sync push against npm run dev", () => {
     // The human summary names them too.
     const human = await runCli([file, "--url", server.base, "--org", t.org, "--store", t.store, "--restart"], t.key);
     expect(human.code).toBe(2);
-    expect(human.stdout).toMatch(/line 2 items\/empty: INVALID_OPERATION: data: must be a non-empty object/);
+    expect(human.stdout).toMatch(/line 2 items\/empty: INVALID_OPERATION: data must be a non-empty object/);
     expect(human.stdout).toMatch(/line 3 items\/huge: RECORD_TOO_LARGE \(not sent\)/);
   });
 

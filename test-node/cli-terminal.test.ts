@@ -97,10 +97,10 @@ describe("unified-sync push in a terminal", () => {
     // The three parts' lines, then the summary under them, in that order, nothing overwritten.
     const at = (re: RegExp) => all.findIndex((l) => re.test(l));
     const order = [
-      at(/^part 1: 5,000 operations: upserted 4,999, deleted 0, unchanged 0, failed 1 \[/),
+      at(/^part 1: 5,000 operations: upserted 4,999, deleted 0, unchanged 0, stale 0, failed 1 \[/),
       at(/^part 2: 5,000 operations: upserted 5,000, /),
       at(/^part 3: 2,000 operations: upserted 2,000, /),
-      at(/^namespace +upserted +deleted +unchanged +failed +skipped$/),
+      at(/^namespace +upserted +deleted +unchanged +stale +failed +skipped$/),
       at(/^items +11,999 +0 +0 +1 +0$/),
       at(/^total +11,999 +0 +0 +1 +0$/),
       at(/^incremental to vs_\S+: 12,000 records in 3 parts, /),
@@ -114,6 +114,6 @@ describe("unified-sync push in a terminal", () => {
     // No progress bar left: nothing after the summary, no bar, no ETA anywhere on the screen.
     expect(text).not.toMatch(/ETA|\u2588|\u2591|records\/s \|/);
     const last = screen.map((l, i) => (l.trim() ? i : -1)).reduce((a, b) => Math.max(a, b));
-    expect(screen[last]).toMatch(/^ {2}line 7 items\/.*: INVALID_OPERATION: data: must be a non-empty object$/);
+    expect(screen[last]).toMatch(/^ {2}line 7 items\/.*: INVALID_OPERATION: data must be a non-empty object$/);
   });
 });
