@@ -18,8 +18,8 @@ export interface PipelineRun {
   stderr: string;
 }
 
-/** `unified-sync <args>` with `input` on stdin; each stdout line stamped with the proxy's answered count. */
-export function runPipeline(args: string[], input: string, recorder: Recorder | null = null): Promise<PipelineRun> {
+/** `unified-sync <args>` started with stdin open; each stdout line stamped with the proxy's answered count. */
+export function startPipeline(args: string[], recorder: Recorder | null = null) {
   const child = spawn(process.execPath, [CLI, ...args], { cwd: root, stdio: ["pipe", "pipe", "pipe"] });
   const lines: OutLine[] = [];
   let partial = "";
@@ -36,13 +36,20 @@ export function runPipeline(args: string[], input: string, recorder: Recorder | 
   child.stdin!.on("error", () => {
     /* the CLI may stop reading after a failure */
   });
-  child.stdin!.end(input);
-  return new Promise((resolve) => {
+  const done = new Promise<PipelineRun>((resolve) => {
     child.once("close", (code) => {
       if (partial !== "") lines.push({ text: partial, answered: recorder ? recorder.answered.length : null });
       resolve({ code, lines, stderr });
     });
   });
+  return { stdin: child.stdin!, lines, done };
+}
+
+/** `unified-sync <args>` with `input` on stdin. */
+export function runPipeline(args: string[], input: string, recorder: Recorder | null = null): Promise<PipelineRun> {
+  const started = startPipeline(args, recorder);
+  started.stdin.end(input);
+  return started.done;
 }
 
 export interface Recorder {

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type FaultProxy, type Tenant, listRecordIds, newTenant, startFaultProxy } from "./cli-helpers";
+import { type FaultProxy, type Tenant, listRecordIds, newTenant, startFaultProxy, until } from "./cli-helpers";
 import {
   type PipelineRun,
   type Recorder,
@@ -16,6 +16,7 @@ import {
   opKey,
   runPipeline,
   searchIds,
+  startPipeline,
   startRecorder,
   uniqueWord,
 } from "./cli-pipeline-helpers";
@@ -362,6 +363,21 @@ describe("unified-sync airbyte", () => {
     expect(messages.find((m) => m.type === "TRACE")).toMatchObject({
       trace: { type: "ERROR", error: { failure_type: "transient_error", message: expect.stringContaining("network error") } },
     });
+  }, 60_000);
+
+  it("write: a state is emitted while the source is silent, once flush_interval_seconds has passed", async () => {
+    const t = await newTenant(server.base, "abquiet");
+    const input = events({ total: 30, every: 30, deleteField: "_ab_cdc_deleted_at", perStreamStates: false });
+    const config = airbyteConfig(t, server.base, { flush_interval_seconds: 0.5 });
+    const cli = startPipeline(["airbyte", "write", "--config", config, "--catalog", catalogFile()]);
+    cli.stdin.write(airbyteText(input));
+    // stdin stays open: only the interval can have sent the records and released the state.
+    await until(() => cli.lines.some((l) => stateK(l.text) !== null), 30_000, "the state while stdin is open");
+    cli.stdin.end();
+    const run = await cli.done;
+    expect(run.code, run.stderr).toBe(0);
+    expectStates(run, input);
+    expect((await listRecordIds(server.base, t, "kb.docs")).length).toBe(10);
   }, 60_000);
 
   it("write: a catalog whose streams would share a namespace is refused before anything is sent", async () => {

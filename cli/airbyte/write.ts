@@ -149,9 +149,11 @@ export async function runWrite(out: Output, configPath: string, catalogPath: str
         let count: number;
         if (state.type === "STREAM" && isObject(state.stream) && isObject(state.stream.stream_descriptor)) {
           const d = state.stream.stream_descriptor;
-          const key = streamKey(typeof d.namespace === "string" ? d.namespace : null, String(d.name));
-          count = sinceState.get(key) ?? 0;
-          sinceState.set(key, 0);
+          const stream = find(d.namespace, d.name);
+          const key = stream ? streamKey(stream.sourceNamespace, stream.name) : null;
+          // Only the catalog's streams are counted (and kept): a state of another stream counts 0.
+          count = key !== null ? (sinceState.get(key) ?? 0) : 0;
+          if (key !== null) sinceState.set(key, 0);
         } else {
           count = sinceGlobal;
           sinceGlobal = 0;

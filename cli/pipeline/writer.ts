@@ -16,6 +16,12 @@ import { MAX_FINAL_NAMESPACES, PartBuilder, partBody, partKey, sha256Hex, type E
 import type { Operation } from "../records";
 import { PartFailed, sendPart, type RetryPolicy } from "../retry";
 
+/**
+ * Operation bytes held in all buffers together: past this, every buffer is sent (a catalog of many
+ * overwrite streams has a buffer each, and each could otherwise hold 20 MiB).
+ */
+export const MAX_HELD_BYTES = 64 * 1024 * 1024;
+
 /** A final whose sweep makes no progress this many times in a row fails the write. */
 const STALLED_SWEEP_ROUNDS = 3;
 
@@ -51,6 +57,8 @@ class OpBuffer {
   readonly builder: PartBuilder;
   /** seq of the oldest operation held, or null when empty. */
   firstSeq: number | null = null;
+  /** Bytes of the operations held. */
+  bytes = 0;
   constructor(maxOperations: number, maxBodyBytes: number) {
     this.builder = new PartBuilder(maxOperations, maxBodyBytes);
   }
@@ -93,6 +101,7 @@ export class Writer {
   private readonly incremental: OpBuffer;
   private readonly runs = new Set<Run>();
   private part = 0;
+  private held = 0;
 
   constructor(private readonly o: WriterOptions) {
     this.clock = o.clock ?? new Clock();
@@ -139,7 +148,10 @@ export class Writer {
     if (!buffer.builder.fits(operation)) await this.send(buffer, run, false);
     buffer.builder.add(operation);
     buffer.firstSeq ??= op.seq;
+    buffer.bytes += operation.bytes;
+    this.held += operation.bytes;
     if (run) run.namespaces.add(op.namespace);
+    if (this.held > MAX_HELD_BYTES) await this.flush();
   }
 
   /** Sends every buffer that holds operations (runs' as parts: nothing is swept). */
@@ -186,6 +198,7 @@ export class Writer {
 
   /** Leaves a run open (its parts stay applied; nothing of it is swept). */
   dropRun(run: Run) {
+    if (run.buffer.builder.size > 0) throw new Error(`run ${run.label}: flush() before dropRun()`);
     this.runs.delete(run);
   }
 
@@ -247,6 +260,8 @@ export class Writer {
     );
     builder.reset();
     buffer.firstSeq = null;
+    this.held -= buffer.bytes;
+    buffer.bytes = 0;
     return answer;
   }
 }

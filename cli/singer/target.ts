@@ -21,10 +21,13 @@ import { memberText } from "../pipeline/json-spans";
 import { NamespaceMap } from "../pipeline/namespaces";
 import { recordOperation } from "../pipeline/record-op";
 import { PipelineFailure, type Run, Writer } from "../pipeline/writer";
+import { MAX_RUN_NAMESPACES } from "../../src/schemas/sync";
 import { SERVER_MAX_BODY_BYTES } from "../parts";
 import { DEFAULT_RETRY } from "../retry";
 
 const DELETE_FIELD = "_sdc_deleted_at";
+/** Streams one input may declare (the service's MAX_RUN_NAMESPACES): the target keeps one entry each. */
+const MAX_STREAMS = MAX_RUN_NAMESPACES;
 
 interface SingerStream {
   name: string;
@@ -122,7 +125,11 @@ export async function runSinger(io: SingerIo, configPath: string, input: Readabl
         }
         const existing = streams.get(name);
         if (existing) existing.keyPaths = keys.map((k) => [k]);
-        else {
+        else if (streams.size >= MAX_STREAMS) {
+          throw new InputError(
+            `input line ${next.number}: more than ${MAX_STREAMS} streams (a run names at most ${MAX_STREAMS} namespaces)`,
+          );
+        } else {
           const mapped = names.claim({ name });
           if ("error" in mapped) throw new InputError(mapped.error);
           streams.set(name, { name, namespace: mapped.namespace, keyPaths: keys.map((k) => [k]), run: null, version: null });
