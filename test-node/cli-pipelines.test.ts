@@ -235,11 +235,30 @@ const CATALOG = {
   ],
 };
 
-const catalogFile = () => {
-  const path = join(dir, "catalog.json");
-  writeFileSync(path, JSON.stringify(CATALOG));
+const catalogFile = (docsMode: "overwrite" | "append" = "overwrite") => {
+  const path = join(dir, `catalog-${docsMode}.json`);
+  const streams = CATALOG.streams.map((s) =>
+    s.stream.name === "docs" ? { ...s, destination_sync_mode: docsMode, minimum_generation_id: 0 } : s,
+  );
+  writeFileSync(path, JSON.stringify({ streams }));
   return path;
 };
+
+/** Docs d{from}..d{to-1} of source namespace kb, with a STREAM state after every `every`. */
+function docsText(from: number, to: number, every: number): string {
+  const lines: string[] = [];
+  for (let j = from; j < to; j++) {
+    lines.push(
+      `{"type":"RECORD","record":{"stream":"docs","namespace":"kb","data":{"id":"d${j}","title":"Doc ${uniqueWord(j)}"},"emitted_at":0}}`,
+    );
+    if ((j + 1) % every === 0) {
+      lines.push(
+        `{"type":"STATE","state":{"type":"STREAM","stream":{"stream_descriptor":{"name":"docs","namespace":"kb"},"stream_state":{"k":${j + 1}}}}}`,
+      );
+    }
+  }
+  return `${lines.join("\n")}\n`;
+}
 
 const stateK = (text: string): number | null => {
   const m = JSON.parse(text);
@@ -356,7 +375,8 @@ describe("unified-sync airbyte", () => {
     const t = await newTenant(server.base, "abdown");
     const input = events({ total: 300, every: 50, deleteField: "_ab_cdc_deleted_at", perStreamStates: false });
     const config = airbyteConfig(t, `http://127.0.0.1:${await freePort()}`, { max_retries: 2, flush_interval_seconds: 0.1 });
-    const run = await runPipeline(["airbyte", "write", "--config", config, "--catalog", catalogFile()], airbyteText(input));
+    // No overwrite stream: the first request that fails is a sync (an overwrite stream's run lookup fails the same way).
+    const run = await runPipeline(["airbyte", "write", "--config", config, "--catalog", catalogFile("append")], airbyteText(input));
     expect(run.code).not.toBe(0);
     const messages = airbyteMessages(run);
     expect(messages.filter((m) => m.type === "STATE")).toEqual([]);
@@ -364,6 +384,44 @@ describe("unified-sync airbyte", () => {
       trace: { type: "ERROR", error: { failure_type: "transient_error", message: expect.stringContaining("network error") } },
     });
   }, 60_000);
+
+  it("write: an attempt fails after committing part of an overwrite stream; the next attempt continues its run, sweeping nothing the first committed", async () => {
+    const t = await newTenant(server.base, "abresume");
+    // Attempt 1: two parts of 500 docs are committed (two states emitted), then the service refuses.
+    const faults = await startFaultProxy(server.base, (n) =>
+      n >= 3
+        ? { kind: "answer", status: 400, body: { success: false, error: { code: "VALIDATION_ERROR", message: "injected" } } }
+        : { kind: "pass" },
+    );
+    closers.push(faults);
+    const first = await runPipeline(
+      ["airbyte", "write", "--config", airbyteConfig(t, faults.base, { batch_size: 500 }), "--catalog", catalogFile()],
+      docsText(0, 2000, 500),
+    );
+    expect(first.code).toBe(1);
+    const states = airbyteMessages(first).filter((m) => m.type === "STATE");
+    expect(states.map((m) => m.state.stream.stream_state.k)).toEqual([500, 1000]);
+    expect((await listRecordIds(server.base, t, "kb.docs")).length).toBe(1000);
+
+    // Attempt 2 resumes after the last state (a resumable full refresh): only d1000..d1999 are sent.
+    const second = await runPipeline(
+      ["airbyte", "write", "--config", airbyteConfig(t, server.base, { batch_size: 500 }), "--catalog", catalogFile()],
+      docsText(1000, 2000, 500),
+    );
+    expect(second.code, second.lines.map((l) => l.text).join("\n")).toBe(0);
+    const ids = (await listRecordIds(server.base, t, "kb.docs")).sort();
+    expect(ids).toEqual(Array.from({ length: 2000 }, (_, j) => `d${j}`).sort());
+    expect(second.lines.some((l) => l.text.includes("continuing its unfinished run"))).toBe(true);
+
+    // The next full sync is a new run again, and sweeps what it does not send.
+    const third = await runPipeline(
+      ["airbyte", "write", "--config", airbyteConfig(t, server.base, { batch_size: 500 }), "--catalog", catalogFile()],
+      docsText(0, 600, 500),
+    );
+    expect(third.code).toBe(0);
+    expect(third.lines.some((l) => l.text.includes("continuing"))).toBe(false);
+    expect((await listRecordIds(server.base, t, "kb.docs")).length).toBe(600);
+  }, 120_000);
 
   it("write: a state is emitted while the source is silent, once flush_interval_seconds has passed", async () => {
     const t = await newTenant(server.base, "abquiet");

@@ -21,6 +21,7 @@ import { PipelineFailure, type Run, Writer } from "../pipeline/writer";
 import { SERVER_MAX_BODY_BYTES } from "../parts";
 import { DEFAULT_RETRY } from "../retry";
 import { type StreamPlan, loadCatalog, streamKey } from "./catalog";
+import { findOpenRuns } from "./open-runs";
 import { log, type Output, traceError } from "./protocol";
 
 const DELETE_FIELD = "_ab_cdc_deleted_at";
@@ -47,19 +48,32 @@ export async function runWrite(out: Output, configPath: string, catalogPath: str
     return 1;
   }
 
+  const retry = { ...DEFAULT_RETRY, attempts: config.max_retries };
+  const client = createSyncClient({ baseUrl: config.url, apiKey: config.api_key, headers: { "User-Agent": "unified-sync-airbyte/0.1" } });
   const writer = new Writer({
-    client: createSyncClient({ baseUrl: config.url, apiKey: config.api_key, headers: { "User-Agent": "unified-sync-airbyte/0.1" } }),
+    client,
     organizationId: config.organization_id,
     vectorStoreId: config.vector_store_id,
-    retry: { ...DEFAULT_RETRY, attempts: config.max_retries },
+    retry,
     maxOperations: config.batch_size,
     maxBodyBytes: SERVER_MAX_BODY_BYTES,
     log: (level, message) => log(out, level, message),
   });
   const streams = new Map<string, Active>();
   const byName = new Map<string, Active[]>();
+  let unfinished: Map<string, string>;
+  try {
+    const refreshed = new Set([...catalog.streams.values()].filter((p) => p.refresh).map((p) => p.namespace));
+    unfinished = await findOpenRuns(client, config.vector_store_id, refreshed, retry);
+  } catch (err) {
+    traceError(out, `unified-sync: ${(err as Error).message}`, "transient_error");
+    return 1;
+  }
   for (const [key, plan] of catalog.streams) {
-    const active: Active = { ...plan, run: plan.refresh ? writer.openRun(plan.label, [plan.namespace]) : null, incomplete: false };
+    const resumed = unfinished.get(plan.namespace);
+    if (resumed !== undefined)
+      log(out, "INFO", `stream ${plan.label}: continuing its unfinished run ${resumed} (an earlier attempt left it open)`);
+    const active: Active = { ...plan, run: plan.refresh ? writer.openRun(plan.label, [plan.namespace], resumed) : null, incomplete: false };
     streams.set(key, active);
     byName.set(plan.name, [...(byName.get(plan.name) ?? []), active]);
     log(

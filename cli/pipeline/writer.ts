@@ -113,11 +113,11 @@ export class Writer {
     return this.incremental.builder.maxOperationBytes;
   }
 
-  /** A new full_refresh run (its own sync_timestamp) over `namespaces`. */
-  openRun(label: string, namespaces: Iterable<string>): Run {
+  /** A new full_refresh run (its own sync_timestamp) over `namespaces`, or the open run of `syncTimestamp` continued. */
+  openRun(label: string, namespaces: Iterable<string>, syncTimestamp?: string): Run {
     const run: Run = {
       label,
-      syncTimestamp: this.clock.next(),
+      syncTimestamp: syncTimestamp ?? this.clock.next(),
       namespaces: new Set(namespaces),
       buffer: new OpBuffer(this.o.maxOperations, this.o.maxBodyBytes),
       state: "open",
