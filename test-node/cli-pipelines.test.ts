@@ -565,6 +565,34 @@ describe("unified-sync singer", () => {
     await expectStore(t, [input]);
   }, 120_000);
 
+  it("a run that fails after committing part of a version, resumed with the rest of that version: nothing the first committed is swept", async () => {
+    const t = await newTenant(server.base, "sgresume");
+    const docs = (from: number, to: number, activate: boolean) => {
+      const lines = [`{"type":"SCHEMA","stream":"docs","schema":{"type":"object"},"key_properties":["id"]}`];
+      for (let j = from; j < to; j++) {
+        lines.push(`{"type":"RECORD","stream":"docs","record":{"id":"d${j}","title":"Doc ${uniqueWord(j)}"},"version":42}`);
+        if ((j + 1) % 500 === 0) lines.push(`{"type":"STATE","value":{"bookmarks":{"docs":{"k":${j + 1},"version":42}}}}`);
+      }
+      if (activate) lines.push(`{"type":"ACTIVATE_VERSION","stream":"docs","version":42}`);
+      return `${lines.join("\n")}\n`;
+    };
+    const faults = await startFaultProxy(server.base, (n) =>
+      n >= 3
+        ? { kind: "answer", status: 400, body: { success: false, error: { code: "VALIDATION_ERROR", message: "injected" } } }
+        : { kind: "pass" },
+    );
+    closers.push(faults);
+    const first = await runPipeline(["singer", "--config", singerConfig(t, faults.base, { batch_size: 500 })], docs(0, 2000, true));
+    expect(first.code).toBe(1);
+    expect(first.lines.map((l) => JSON.parse(l.text).bookmarks.docs.k)).toEqual([500, 1000]);
+
+    const second = await runPipeline(["singer", "--config", singerConfig(t, server.base, { batch_size: 500 })], docs(1000, 2000, true));
+    expect(second.code, second.stderr).toBe(0);
+    const ids = (await listRecordIds(server.base, t, "kb.docs")).sort();
+    expect(ids).toEqual(Array.from({ length: 2000 }, (_, j) => `d${j}`).sort());
+    expect(second.stderr).toContain("continuing its unfinished run");
+  }, 120_000);
+
   it("a server that is not there: no state on stdout, a non-zero exit", async () => {
     const t = await newTenant(server.base, "sgdown");
     const input = events({ total: 300, every: 50, deleteField: "_sdc_deleted_at", perStreamStates: false });

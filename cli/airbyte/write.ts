@@ -16,12 +16,12 @@ import { Checkpoints } from "../pipeline/checkpoints";
 import { loadConfig } from "../pipeline/config";
 import { messageLines } from "../pipeline/input";
 import { memberText, withMember } from "../pipeline/json-spans";
+import { findOpenRuns } from "../pipeline/open-runs";
 import { recordOperation } from "../pipeline/record-op";
 import { PipelineFailure, type Run, Writer } from "../pipeline/writer";
 import { SERVER_MAX_BODY_BYTES } from "../parts";
 import { DEFAULT_RETRY } from "../retry";
 import { type StreamPlan, loadCatalog, streamKey } from "./catalog";
-import { findOpenRuns } from "./open-runs";
 import { log, type Output, traceError } from "./protocol";
 
 const DELETE_FIELD = "_ab_cdc_deleted_at";

@@ -7,7 +7,9 @@
  *   ACTIVATE_VERSION of that version is the run's final request, which sweeps what the version did
  *   not send. An ACTIVATE_VERSION whose version sent no record empties the namespace (the Singer
  *   meaning: only that version's rows remain). A newer version started before the older one was
- *   activated leaves the older run open (never swept; the service marks it superseded).
+ *   activated leaves the older run open (never swept; the service marks it superseded). A stream's
+ *   first run of this input continues the stream's unfinished run when there is one (see
+ *   findOpenRuns: a tap resuming a version after a failed run).
  * - STATE: the latest value is written to stdout once every record before it is committed; states
  *   are released as requests are answered (see Checkpoints), so several arriving together print
  *   only the last, as Singer targets do. Logs go to stderr.
@@ -19,6 +21,7 @@ import { loadConfig } from "../pipeline/config";
 import { messageLines } from "../pipeline/input";
 import { memberText } from "../pipeline/json-spans";
 import { NamespaceMap } from "../pipeline/namespaces";
+import { findOpenRuns } from "../pipeline/open-runs";
 import { recordOperation } from "../pipeline/record-op";
 import { PipelineFailure, type Run, Writer } from "../pipeline/writer";
 import { MAX_RUN_NAMESPACES } from "../../src/schemas/sync";
@@ -36,6 +39,8 @@ interface SingerStream {
   run: Run | null;
   /** The version the open run belongs to. */
   version: string | null;
+  /** Whether this write already had a run of the stream (only the first may continue an unfinished one). */
+  hadRun: boolean;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -55,11 +60,13 @@ export async function runSinger(io: SingerIo, configPath: string, input: Readabl
     return 1;
   }
   const config = loaded.config;
+  const retry = { ...DEFAULT_RETRY, attempts: config.max_retries };
+  const client = createSyncClient({ baseUrl: config.url, apiKey: config.api_key, headers: { "User-Agent": "unified-sync-singer/0.1" } });
   const writer = new Writer({
-    client: createSyncClient({ baseUrl: config.url, apiKey: config.api_key, headers: { "User-Agent": "unified-sync-singer/0.1" } }),
+    client,
     organizationId: config.organization_id,
     vectorStoreId: config.vector_store_id,
-    retry: { ...DEFAULT_RETRY, attempts: config.max_retries },
+    retry,
     maxOperations: config.batch_size,
     maxBodyBytes: SERVER_MAX_BODY_BYTES,
     log: (level, message) => io.log(level === "WARN" ? `warning: ${message}` : message),
@@ -94,7 +101,15 @@ export async function runSinger(io: SingerIo, configPath: string, input: Readabl
       await writer.flush();
       writer.dropRun(stream.run);
     }
-    stream.run = writer.openRun(`${stream.name}@${version}`, [stream.namespace]);
+    // Only the stream's first run of this write may continue an unfinished one: a later run follows
+    // a run of this write, which is the open run a lookup would find.
+    let resumed: string | undefined;
+    if (!stream.hadRun) {
+      resumed = (await findOpenRuns(client, config.vector_store_id, new Set([stream.namespace]), retry)).get(stream.namespace);
+      if (resumed !== undefined) io.log(`stream ${stream.name}: continuing its unfinished run ${resumed} (an earlier run left it open)`);
+    }
+    stream.hadRun = true;
+    stream.run = writer.openRun(`${stream.name}@${version}`, [stream.namespace], resumed);
     stream.version = version;
     return stream.run;
   };
@@ -132,7 +147,7 @@ export async function runSinger(io: SingerIo, configPath: string, input: Readabl
         } else {
           const mapped = names.claim({ name });
           if ("error" in mapped) throw new InputError(mapped.error);
-          streams.set(name, { name, namespace: mapped.namespace, keyPaths: keys.map((k) => [k]), run: null, version: null });
+          streams.set(name, { name, namespace: mapped.namespace, keyPaths: keys.map((k) => [k]), run: null, version: null, hadRun: false });
           io.log(`stream ${name} -> namespace ${mapped.namespace}, id from ${keys.length ? keys.join(" + ") : "a content hash"}`);
         }
       } else if (message.type === "RECORD") {

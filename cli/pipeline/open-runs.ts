@@ -1,19 +1,19 @@
 /**
- * Continuing an overwrite stream's unfinished run instead of starting a new one.
+ * Continuing a stream's unfinished full_refresh run instead of starting a new one.
  *
- * When an attempt fails after some of a stream's parts were committed (and states emitted), Airbyte
- * runs the sync again from the last state; a source with resumable full refresh then sends only
- * what came after it. A new run (a later sync_timestamp) would sweep everything the failed attempt
- * committed and the new one does not send again. So before writing, each overwrite stream looks
- * for the newest run still open that names exactly its namespace, and continues it (same
- * sync_timestamp: its parts and final join the open run). A source that restarts from scratch
- * sends every record again, so continuing costs nothing; records the failed attempt sent that no
- * longer exist are then swept by the next sync.
+ * When an attempt fails after some of a refreshed stream's parts were committed (and states
+ * emitted), the pipeline runs again from the last state, and a source that resumes (Airbyte's
+ * resumable full refresh, a Singer tap resuming a version) sends only what came after it. A new
+ * run (a later sync_timestamp) would sweep everything the failed attempt committed and the new one
+ * does not send again. So a stream's first run of a write looks for the newest run still open that
+ * names exactly its namespace, and continues it (same sync_timestamp: its parts and final join the
+ * open run). A source that restarts from scratch sends every record again, so continuing costs
+ * nothing; records the failed attempt sent that no longer exist are then swept by the next sync.
  *
  * Bounded: the newest MAX_PAGES pages of the store's syncs, at most MAX_RUNS runs read.
  */
 import type { SyncClient } from "../../src/client/index";
-import { PipelineFailure } from "../pipeline/writer";
+import { PipelineFailure } from "./writer";
 import { type RetryPolicy, backoffMs, isRetryable, parseRetryAfter } from "../retry";
 
 const PAGE = 100;
