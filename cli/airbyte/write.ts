@@ -102,7 +102,11 @@ export async function runWrite(out: Output, configPath: string, catalogPath: str
   let emitted = 0;
   let skipped = 0;
   let sourceFailed = false;
+  // Held checkpoints can only become releasable when a request was answered or a state arrived:
+  // checked then, not on every record (committedThrough looks at every run's buffer).
+  let releasedAt = -1;
   const release = () => {
+    releasedAt = writer.totals.requests;
     for (const text of checkpoints.release(writer.committedThrough(received))) {
       out.line(text);
       emitted++;
@@ -191,7 +195,7 @@ export async function runWrite(out: Output, configPath: string, catalogPath: str
       // Other types (LOG, CONTROL, ...) are the platform's business, not the destination's.
 
       if (checkpoints.due(intervalMs)) await writer.flush();
-      if (checkpoints.size > 0) release();
+      if (checkpoints.size > 0 && (message.type === "STATE" || writer.totals.requests !== releasedAt)) release();
     }
 
     // A finished run's last operations go in its final request; everything else is sent as it is.

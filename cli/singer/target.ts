@@ -79,7 +79,11 @@ export async function runSinger(io: SingerIo, configPath: string, input: Readabl
   let received = 0;
   let skipped = 0;
   let states = 0;
+  // Held checkpoints can only become releasable when a request was answered or a state arrived:
+  // checked then, not on every record (committedThrough looks at every run's buffer).
+  let releasedAt = -1;
   const release = () => {
+    releasedAt = writer.totals.requests;
     const ready = checkpoints.release(writer.committedThrough(received));
     if (ready.length > 0) {
       io.state(ready[ready.length - 1]!);
@@ -182,7 +186,7 @@ export async function runSinger(io: SingerIo, configPath: string, input: Readabl
       // Other types (BATCH, ...) are not supported and ignored.
 
       if (checkpoints.due(intervalMs)) await writer.flush();
-      if (checkpoints.size > 0) release();
+      if (checkpoints.size > 0 && (message.type === "STATE" || writer.totals.requests !== releasedAt)) release();
     }
     await writer.flush();
     for (const stream of streams.values()) {
