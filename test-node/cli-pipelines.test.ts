@@ -593,6 +593,17 @@ describe("unified-sync singer", () => {
     expect(second.stderr).toContain("continuing its unfinished run");
   }, 120_000);
 
+  it("an ACTIVATE_VERSION of another version than the one being sent sweeps nothing", async () => {
+    const t = await newTenant(server.base, "sgother");
+    const lines = [`{"type":"SCHEMA","stream":"docs","schema":{"type":"object"},"key_properties":["id"]}`];
+    for (let j = 0; j < 10; j++) lines.push(`{"type":"RECORD","stream":"docs","record":{"id":"d${j}","n":${j}},"version":7}`);
+    lines.push(`{"type":"ACTIVATE_VERSION","stream":"docs","version":6}`, `{"type":"ACTIVATE_VERSION","stream":"docs","version":7}`);
+    const run = await runPipeline(["singer", "--config", singerConfig(t, server.base)], `${lines.join("\n")}\n`);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toContain("ACTIVATE_VERSION 6 while version 7 is being sent; ignored");
+    expect((await listRecordIds(server.base, t, "kb.docs")).length).toBe(10);
+  });
+
   it("a server that is not there: no state on stdout, a non-zero exit", async () => {
     const t = await newTenant(server.base, "sgdown");
     const input = events({ total: 300, every: 50, deleteField: "_sdc_deleted_at", perStreamStates: false });

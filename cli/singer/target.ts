@@ -7,7 +7,8 @@
  *   ACTIVATE_VERSION of that version is the run's final request, which sweeps what the version did
  *   not send. An ACTIVATE_VERSION whose version sent no record empties the namespace (the Singer
  *   meaning: only that version's rows remain). A newer version started before the older one was
- *   activated leaves the older run open (never swept; the service marks it superseded). A stream's
+ *   activated leaves the older run open (never swept; the service marks it superseded); an
+ *   ACTIVATE_VERSION of another version than the one being sent is ignored (nothing swept). A stream's
  *   first run of this input continues the stream's unfinished run when there is one (see
  *   findOpenRuns: a tap resuming a version after a failed run).
  * - STATE: the latest value is written to stdout once every record before it is committed; states
@@ -174,6 +175,12 @@ export async function runSinger(io: SingerIo, configPath: string, input: Readabl
       } else if (message.type === "ACTIVATE_VERSION") {
         const stream = streamOf(next.number, message.stream);
         const version = String(message.version);
+        if (stream.run && stream.version !== version) {
+          // Activating another version than the one being sent would drop the records of the one
+          // being sent: nothing is swept; the open run's own ACTIVATE_VERSION finishes it.
+          io.log(`warning: stream ${stream.name}: ACTIVATE_VERSION ${version} while version ${stream.version} is being sent; ignored`);
+          continue;
+        }
         const run = await runFor(stream, version);
         await writer.finishRun(run);
         stream.run = null;
