@@ -6,12 +6,14 @@
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { OrganizationId, Namespace, Timestamp, VectorStoreId } from "../src/schemas/common";
+import { registerAirbyte } from "./airbyte/command";
 import { dryRun, renderDryRun } from "./dry-run";
 import { SERVER_MAX_BODY_BYTES, SERVER_MAX_OPERATIONS } from "./parts";
 import { push } from "./push";
 import type { Mapping } from "./records";
 import { renderSummary } from "./report";
 import { DEFAULT_RETRY } from "./retry";
+import { registerSinger } from "./singer/command";
 import { printable, printableJson, printableLines } from "./terminal-text";
 
 export const API_KEY_ENV = "UNIFIED_SYNC_API_KEY";
@@ -100,6 +102,8 @@ function program(): Command {
     .action(async (file: string | undefined, flags: Flags) => {
       process.exitCode = await runPush(file === undefined || file === "-" ? null : file, flags);
     });
+  registerAirbyte(cmd);
+  registerSinger(cmd);
   return cmd;
 }
 
