@@ -88,6 +88,8 @@ export interface Totals {
   upserted: number;
   deleted: number;
   unchanged: number;
+  /** Records older than the stored version: not applied, and not a failure (data never rolls back). */
+  stale: number;
   failed: number;
   swept: number;
   requests: number;
@@ -97,7 +99,7 @@ export class Writer {
   readonly clock: Clock;
   /** The sync_timestamp of every incremental request of this write. */
   readonly syncTimestamp: string;
-  readonly totals: Totals = { upserted: 0, deleted: 0, unchanged: 0, failed: 0, swept: 0, requests: 0 };
+  readonly totals: Totals = { upserted: 0, deleted: 0, unchanged: 0, stale: 0, failed: 0, swept: 0, requests: 0 };
   private readonly incremental: OpBuffer;
   private readonly runs = new Set<Run>();
   private part = 0;
@@ -240,6 +242,7 @@ export class Writer {
     this.totals.upserted += answer.results.upserted;
     this.totals.deleted += answer.results.deleted - (answer.sweep?.deleted ?? 0);
     this.totals.unchanged += answer.results.unchanged;
+    this.totals.stale += answer.results.stale ?? 0;
     this.totals.failed += answer.results.failed;
     this.totals.swept += answer.sweep?.deleted ?? 0;
     const failures = answer.errors.filter((e) => e.index !== null);
@@ -256,7 +259,7 @@ export class Writer {
     const r = answer.results;
     this.o.log(
       "INFO",
-      `request ${part} (${what}): ${builder.size} operations committed: upserted ${r.upserted}, deleted ${r.deleted}, unchanged ${r.unchanged}${sweep} (sync ${answer.sync_id})`,
+      `request ${part} (${what}): ${builder.size} operations committed: upserted ${r.upserted}, deleted ${r.deleted}, unchanged ${r.unchanged}, stale ${r.stale ?? 0}${sweep} (sync ${answer.sync_id})`,
     );
     builder.reset();
     buffer.firstSeq = null;
