@@ -118,7 +118,11 @@ const hasIp = extraArgs.some((a) => a === "--ip" || a.startsWith("--ip="));
 const args = ["dev", "--env", "dev", ...(hasIp ? [] : ["--ip", "127.0.0.1"]), ...(hasPort ? [] : ["--port", "8787"]), ...extraArgs];
 // Own process group (and session), so the whole of wrangler, workerd and esbuild can be signalled
 // at once. Everything below makes sure that group dies with this script, whatever stops it.
-const child = spawn(wrangler, args, { cwd: root, stdio: "inherit", detached: true });
+// Offline, Miniflare's fetch of a real `Request.cf` object (from workers.cloudflare.com) fails and
+// prints a DNS stack trace at every start: its placeholder object is what it falls back to anyway,
+// so it is asked for directly. CLOUDFLARE_CF_FETCH_ENABLED=true in the environment turns the fetch back on.
+const env = { CLOUDFLARE_CF_FETCH_ENABLED: "false", ...process.env };
+const child = spawn(wrangler, args, { cwd: root, stdio: "inherit", detached: true, env });
 const group = child.pid;
 /** After a stop signal, how long wrangler gets to shut down before its group is killed. */
 const STOP_TIMEOUT_MS = 5000;
