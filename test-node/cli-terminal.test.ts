@@ -101,8 +101,8 @@ describe("unified-sync push in a terminal", () => {
       at(/^part 2: 5,000 operations: upserted 5,000, /),
       at(/^part 3: 2,000 operations: upserted 2,000, /),
       at(/^namespace +upserted +deleted +unchanged +stale +failed +skipped$/),
-      at(/^items +11,999 +0 +0 +1 +0$/),
-      at(/^total +11,999 +0 +0 +1 +0$/),
+      at(/^items +11,999 +0 +0 +0 +1 +0$/),
+      at(/^total +11,999 +0 +0 +0 +1 +0$/),
       at(/^incremental to vs_\S+: 12,000 records in 3 parts, /),
       at(/^first failed operations \(1 in all\):$/),
     ];
