@@ -58,6 +58,7 @@ export async function runWrite(out: Output, configPath: string, catalogPath: str
     maxOperations: config.batch_size,
     maxBodyBytes: SERVER_MAX_BODY_BYTES,
     log: (level, message) => log(out, level, message),
+    url: config.url,
   });
   const streams = new Map<string, Active>();
   const byName = new Map<string, Active[]>();

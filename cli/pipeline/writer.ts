@@ -82,6 +82,8 @@ export interface WriterOptions {
   maxBodyBytes: number;
   log: (level: "INFO" | "WARN", message: string) => void;
   clock?: Clock;
+  /** The service's URL, named when nothing answers there. */
+  url?: string;
 }
 
 export interface Totals {
@@ -221,6 +223,7 @@ export class Writer {
     let answer: SyncResponse;
     try {
       const sent = await sendPart(this.o.client, part, body, key, this.o.retry, {
+        ...(this.o.url !== undefined ? { url: this.o.url } : {}),
         onRetry: (a) =>
           this.o.log(
             "WARN",
@@ -230,7 +233,8 @@ export class Writer {
       answer = sent.response;
     } catch (err) {
       if (err instanceof PartFailed) {
-        const transient = err.code === "RETRIES_EXHAUSTED";
+        // A server that answered nothing, or kept failing, may answer the platform's next attempt.
+        const transient = err.code === "RETRIES_EXHAUSTED" || err.code === "CONNECTION_REFUSED";
         throw new PipelineFailure(
           `request ${part} (${what}, ${builder.size} operations): ${err.message}${err.traceId ? ` (trace ${err.traceId})` : ""}`,
           transient,

@@ -71,6 +71,7 @@ export async function runSinger(io: SingerIo, configPath: string, input: Readabl
     maxOperations: config.batch_size,
     maxBodyBytes: SERVER_MAX_BODY_BYTES,
     log: (level, message) => io.log(level === "WARN" ? `warning: ${message}` : message),
+    url: config.url,
   });
   const names = new NamespaceMap(config.namespace_prefix, config.stream_namespaces);
   const streams = new Map<string, SingerStream>();
