@@ -1,3 +1,4 @@
+import { setAtPath } from "./metadata-paths";
 import { valueAtPath } from "./text";
 
 /** Vectorize stores at most 10 KiB of metadata per vector. */
@@ -16,6 +17,8 @@ const isScalar = (v: unknown): v is string | number | boolean =>
 /**
  * A record's vector metadata: the store's `metadata_fields` picked from data (scalars, or arrays
  * of strings), then the operation's own `metadata`, then the service's keys, which always win.
+ * A dotted field or key is stored nested (`assignee.name` as `{assignee: {name}}`), as Vectorize
+ * reads a dotted filter key; setAtPath.
  */
 export function buildMetadata(
   ctx: MetadataContext,
@@ -26,16 +29,17 @@ export function buildMetadata(
   const metadata: Record<string, VectorizeVectorMetadata> = Object.create(null);
   for (const field of metadataFields ?? []) {
     const value = valueAtPath(data, field);
-    if (isScalar(value)) metadata[field] = value;
-    else if (Array.isArray(value) && value.every((v) => typeof v === "string")) metadata[field] = value as string[];
+    if (isScalar(value) || (Array.isArray(value) && value.every((v) => typeof v === "string"))) setAtPath(metadata, field, value);
   }
-  for (const [key, value] of Object.entries(own ?? {})) metadata[key] = value;
+  for (const [key, value] of Object.entries(own ?? {})) setAtPath(metadata, key, value);
   metadata.organization_id = ctx.organizationId;
   metadata.vector_store_id = ctx.vectorStoreId;
   metadata.namespace = ctx.namespace;
   metadata.record_id = ctx.recordId;
   metadata.chunk = 0;
-  return { ...metadata };
+  // Plain objects for the binding (RPC does not serialise null-prototype ones); JSON.parse
+  // defines keys as own properties, so a `__proto__` key stays a key.
+  return JSON.parse(JSON.stringify(metadata));
 }
 
 /** UTF-8 bytes of the metadata as JSON, counted with the widest chunk number the record will carry. */
