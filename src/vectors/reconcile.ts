@@ -21,9 +21,10 @@ export interface ReconcileReport {
 
 /**
  * Checks one page of a store's ledger against the index: every vector the ledger expects is
- * read back (getByIds); a record missing any, or whose vectors carry flat dotted metadata keys, is
- * re-embedded from the ledger's stored data and written again; ids the ledger knows must not exist (past a record's chunk count, or of a
- * deleted record) are deleted when found. Runs in the store's Durable Object, between syncs.
+ * read back (getByIds); a record missing any, or whose vectors carry flat dotted metadata keys,
+ * is re-embedded from the ledger's stored data and written again; ids the ledger knows must not
+ * exist (past a record's chunk count, or of a deleted record) are deleted when found. Runs in the
+ * store's Durable Object, between syncs.
  */
 export async function reconcilePage(
   deps: VectorDeps & { db: D1Database },
