@@ -132,6 +132,27 @@ describe("dotted metadata fields", () => {
     await expectIndexMatchesLedger(t.store);
   });
 
+  it("a step named __proto__ or constructor is a key like any other, stored, filtered and shown", async () => {
+    const t = await createTenant({ metadataFields: ["__proto__.a", "constructor.name"] });
+    await sync(t, [
+      upsert("odd", JSON.parse('{"title": "odd keys", "constructor": {"name": "c"}}'), "clickup_tasks", {
+        metadata: JSON.parse('{"__proto__.a": "p"}'),
+      }),
+      upsert("plain", { title: "plain keys" }),
+    ]);
+    for (const filter of [{ "__proto__.a": "p" }, { "constructor.name": "c" }]) {
+      const res = await search(t, { query: "keys", filter });
+      expect(res.status, JSON.stringify(filter)).toBe(200);
+      expect(ids(res), JSON.stringify(filter)).toEqual(["odd"]);
+    }
+    const hit = await search(t, { query: "odd keys", top_k: 1 });
+    expect(Object.entries(hit.body.results[0].metadata).sort()).toEqual([
+      ["__proto__.a", "p"],
+      ["constructor.name", "c"],
+    ]);
+    expect(({} as Record<string, unknown>).a).toBeUndefined();
+  });
+
   it("the local index reads a dot in a filter key as nesting, never as a flat key", () => {
     expect(matchesFilter({ pandas: { nice: 42 } }, { "pandas.nice": 42 })).toBe(true);
     expect(matchesFilter({ "pandas.nice": 42 }, { "pandas.nice": 42 })).toBe(false);

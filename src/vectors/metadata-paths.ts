@@ -32,6 +32,22 @@ export function setAtPath(target: Nested, path: string, value: unknown): void {
   current[steps.at(-1)!] = value;
 }
 
+/**
+ * The same metadata in plain objects, for the binding (RPC does not serialise null-prototype
+ * objects). A spread and defineProperty define own properties, so a `__proto__` key stays a key;
+ * only nested values are copied again (most metadata has none). Depth is bounded by how
+ * setAtPath built it (MAX_PATH_STEPS).
+ */
+export function toPlainObjects(source: Nested, depth = 0): Nested {
+  const plain = { ...source };
+  for (const [key, value] of Object.entries(plain)) {
+    if (isNested(value) && depth < MAX_PATH_STEPS) {
+      Object.defineProperty(plain, key, { value: toPlainObjects(value, depth + 1), enumerable: true, writable: true, configurable: true });
+    }
+  }
+  return plain;
+}
+
 /** The value at a dot path through nested objects (not arrays), own keys only; undefined if absent. */
 export function getAtPath(source: Nested, path: string): unknown {
   let current: unknown = source;
