@@ -28,12 +28,18 @@ export interface Tenant {
 }
 
 /** Creates an organization's vector store and an API key for it through the admin API. */
-export async function createTenant(opts: { org?: string; store?: string; restrictToStore?: boolean } = {}): Promise<Tenant> {
+export async function createTenant(
+  opts: { org?: string; store?: string; restrictToStore?: boolean; metadataFields?: string[] } = {},
+): Promise<Tenant> {
   const org = opts.org ?? unique("org");
   const storeRes = await call(
     "POST",
     "/v1/admin/vector-stores",
-    { organization_id: org, ...(opts.store ? { id: opts.store } : {}) },
+    {
+      organization_id: org,
+      ...(opts.store ? { id: opts.store } : {}),
+      ...(opts.metadataFields ? { metadata_fields: opts.metadataFields } : {}),
+    },
     ADMIN,
   );
   if (storeRes.status !== 201) throw new Error(`store: ${storeRes.status} ${await storeRes.text()}`);

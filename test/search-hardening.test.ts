@@ -60,7 +60,7 @@ describe("search filter: validated against Vectorize's grammar before any upstre
   });
 
   it("accepts every documented form: implicit $eq, each operator, range pairs, $in/$nin with null, dotted keys", async () => {
-    const t = await createTenant();
+    const t = await createTenant({ metadataFields: ["status", "n", "flag", "pandas.nice"] });
     await sync(t, [
       upsert("a", { title: "alpha" }, "clickup_tasks", { metadata: { status: "open", n: 3, flag: true } }),
       upsert("b", { title: "beta" }, "clickup_tasks", { metadata: { status: "done", n: 7, flag: false } }),
@@ -88,7 +88,7 @@ describe("search filter: validated against Vectorize's grammar before any upstre
   });
 
   it("__proto__, constructor and toString are field names like any other: no crash, no pollution, own metadata only", async () => {
-    const t = await createTenant();
+    const t = await createTenant({ metadataFields: ["constructor", "__proto__", "toString", "hasOwnProperty", "status"] });
     await sync(t, [
       upsert("plain", { title: "plain record" }),
       upsert("ctor", { title: "record with odd keys" }, "clickup_tasks", {

@@ -1,3 +1,4 @@
+import { setAtPath, toPlainObjects } from "./metadata-paths";
 import { valueAtPath } from "./text";
 
 /** Vectorize stores at most 10 KiB of metadata per vector. */
@@ -16,6 +17,8 @@ const isScalar = (v: unknown): v is string | number | boolean =>
 /**
  * A record's vector metadata: the store's `metadata_fields` picked from data (scalars, or arrays
  * of strings), then the operation's own `metadata`, then the service's keys, which always win.
+ * A dotted field or key is stored nested (`assignee.name` as `{assignee: {name}}`), as Vectorize
+ * reads a dotted filter key; setAtPath.
  */
 export function buildMetadata(
   ctx: MetadataContext,
@@ -24,18 +27,26 @@ export function buildMetadata(
   own: Record<string, VectorizeVectorMetadata> | null,
 ): Record<string, VectorizeVectorMetadata> {
   const metadata: Record<string, VectorizeVectorMetadata> = Object.create(null);
+  let nested = false;
   for (const field of metadataFields ?? []) {
     const value = valueAtPath(data, field);
-    if (isScalar(value)) metadata[field] = value;
-    else if (Array.isArray(value) && value.every((v) => typeof v === "string")) metadata[field] = value as string[];
+    if (isScalar(value) || (Array.isArray(value) && value.every((v) => typeof v === "string"))) {
+      setAtPath(metadata, field, value);
+      nested ||= field.includes(".");
+    }
   }
-  for (const [key, value] of Object.entries(own ?? {})) metadata[key] = value;
+  for (const [key, value] of Object.entries(own ?? {})) {
+    setAtPath(metadata, key, value);
+    nested ||= key.includes(".");
+  }
   metadata.organization_id = ctx.organizationId;
   metadata.vector_store_id = ctx.vectorStoreId;
   metadata.namespace = ctx.namespace;
   metadata.record_id = ctx.recordId;
   metadata.chunk = 0;
-  return { ...metadata };
+  // A spread copies own keys (a `__proto__` key stays a key) into a plain object, which RPC can
+  // serialise; nested objects, null-prototype too, need toPlainObjects.
+  return nested ? (toPlainObjects(metadata) as Record<string, VectorizeVectorMetadata>) : { ...metadata };
 }
 
 /** UTF-8 bytes of the metadata as JSON, counted with the widest chunk number the record will carry. */

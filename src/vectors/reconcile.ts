@@ -4,6 +4,7 @@ import type { SyncPlan, RecordWrite } from "../sync/plan";
 import { keyOf } from "../sync/plan";
 import { recordVectorStem, vectorIds } from "./ids";
 import { deleteVectors, getVectors } from "./index-writer";
+import { hasFlatDottedKey } from "./metadata-paths";
 import { applyPlanToIndex, type VectorDeps } from "./vector-sync";
 
 /** Ids past a record's chunk count (or of a deleted record) that are probed for leftovers. */
@@ -20,9 +21,10 @@ export interface ReconcileReport {
 
 /**
  * Checks one page of a store's ledger against the index: every vector the ledger expects is
- * read back (getByIds); a record missing any is re-embedded from the ledger's stored data and
- * written again; ids the ledger knows must not exist (past a record's chunk count, or of a
- * deleted record) are deleted when found. Runs in the store's Durable Object, between syncs.
+ * read back (getByIds); a record missing any, or whose vectors carry flat dotted metadata keys,
+ * is re-embedded from the ledger's stored data and written again; ids the ledger knows must not
+ * exist (past a record's chunk count, or of a deleted record) are deleted when found. Runs in the
+ * store's Durable Object, between syncs.
  */
 export async function reconcilePage(
   deps: VectorDeps & { db: D1Database },
@@ -40,9 +42,16 @@ export async function reconcilePage(
     for (const id of vectorIds(stems[i]!, 0, count)) expected.set(id, key);
     for (const id of vectorIds(stems[i]!, count, count + STALE_PROBE)) stale.add(id);
   });
-  const found = new Set((await getVectors(deps.index, [...expected.keys(), ...stale], deps.retry)).map((v) => v.id));
+  const vectors = await getVectors(deps.index, [...expected.keys(), ...stale], deps.retry);
+  const found = new Set(vectors.map((v) => v.id));
 
   const broken = new Set<string>();
+  // Vectors written while dotted metadata fields were stored as flat keys ("assignee.name"), which a
+  // filter never matches (a dot is nesting): rewritten like missing ones, with nested metadata.
+  for (const v of vectors) {
+    const key = expected.get(v.id);
+    if (key !== undefined && hasFlatDottedKey(v.metadata as Record<string, unknown> | undefined)) broken.add(key);
+  }
   let missing = 0;
   for (const [id, key] of expected) {
     if (!found.has(id)) {

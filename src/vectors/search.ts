@@ -6,9 +6,34 @@ import type { SearchRequest } from "../schemas/search";
 import { embedTexts } from "./embedder";
 import { vectorNamespace } from "./ids";
 import { getVectors, MAX_IDS_PER_GET } from "./index-writer";
+import { flattenPaths } from "./metadata-paths";
 import { recordChunks, recordText, type VectorDeps } from "./vector-sync";
 
 const SERVICE_KEYS = new Set(["organization_id", "vector_store_id", "namespace", "record_id", "chunk"]);
+
+/** Longest list of filterable fields named in a 400 (a store has at most 50 metadata_fields). */
+const MAX_NAMED_FIELDS = 60;
+
+/**
+ * The fields a search of this store may filter on: its `metadata_fields` and the service's own
+ * keys. Any other key is in no metadata index the service asks for, so Vectorize would answer
+ * nothing, silently: refused here instead, naming what can be filtered.
+ */
+export function filterableFields(store: VectorStore): string[] {
+  return [...new Set([...(store.metadata_fields ?? []), ...SERVICE_KEYS])];
+}
+
+function checkFilterFields(store: VectorStore, filter: VectorizeVectorMetadataFilter | undefined): void {
+  if (!filter) return;
+  const allowed = filterableFields(store);
+  const known = new Set(allowed);
+  const unknown = Object.keys(filter).filter((field) => !known.has(field));
+  if (unknown.length === 0) return;
+  const shown = allowed.slice(0, MAX_NAMED_FIELDS).map((f) => JSON.stringify(f));
+  const reason = `is not a field this store can filter on; filterable: ${shown.join(", ")} (the store's metadata_fields and the service's keys)`;
+  const err = Errors.validation(Object.fromEntries(unknown.map((field) => [`filter.${field}`, [reason]])));
+  throw new ApiError(err.status, err.code, err.message, err.type, { ...err.details, filterable_fields: allowed });
+}
 
 interface Hit {
   id: string;
@@ -53,6 +78,7 @@ export async function searchStore(
   store: VectorStore,
   request: SearchRequest,
 ) {
+  checkFilterFields(store, request.filter);
   let vector = request.vector;
   if (vector && vector.length !== store.dimensions) {
     throw Errors.validation({ vector: [`must have exactly ${store.dimensions} dimensions`] });
@@ -114,7 +140,8 @@ export async function searchStore(
     const record = records.get(`${namespace}\u0000${recordId}`);
     if (!record || !(chunk < record.chunk_count)) continue; // not in the ledger (any more): never shown
     const chunks = record.vector ? [recordText(store, record)] : recordChunks(store, record);
-    const metadata = Object.fromEntries(Object.entries(hit.meta).filter(([k]) => !SERVICE_KEYS.has(k)));
+    // Shown by dotted path, the names a filter uses: nested metadata comes back as it was named.
+    const metadata = Object.fromEntries(Object.entries(flattenPaths(hit.meta)).filter(([k]) => !SERVICE_KEYS.has(k)));
     results.push({ record_id: recordId, namespace, score: hit.score, chunk, text: chunks[chunk] ?? "", metadata });
   }
   return { results };
