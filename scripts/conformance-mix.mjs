@@ -103,6 +103,15 @@ export function* requests(t, adminToken, { gzipSync }) {
     { status: 200 },
   );
   yield json(
+    "sync: timestamps at the range's edges",
+    "POST",
+    SYNC,
+    sync({ sync_timestamp: "0000-01-01T00:00:00-01:00" }, [
+      upsert("edge", { n: 1 }, { updated_at: "9999-12-31T23:59:59.999999999+00:00" }),
+    ]),
+    { status: 200 },
+  );
+  yield json(
     "sync: with a vector",
     "POST",
     SYNC,
