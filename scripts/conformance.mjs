@@ -118,7 +118,16 @@ try {
     env: { ...process.env, ...quiet },
   });
   const lintCode = await lint.exited;
-  console.log(lint.output().trim());
+  // Redocly 2.77 boxes a notice that Node 20 is past its end of life (its next releases need 22):
+  // known, and this project runs on 20 on purpose; the box is left out, everything else shown.
+  console.log(
+    lint
+      .output()
+      .split("\n")
+      .filter((line) => !/^\s*[╔║╚]/.test(line))
+      .join("\n")
+      .trim(),
+  );
   if (lintCode === 0) passed += 1;
   else {
     failed += 1;
