@@ -16,7 +16,8 @@ export const MAX_FRACTION_DIGITS = 9;
  * The normalised form of an ISO 8601 date-time with a time zone, or null when it is not one,
  * has more than nine fractional digits, or falls outside the years 0000-9999 UTC (an instant
  * like 9999-12-31T23:00:00-02:00 is year 10000 in UTC, which would sort before every 4-digit
- * year as text).
+ * year as text). 0000-01-01 with a positive offset and 9999-12-31 with a negative one are
+ * refused whatever the time of day.
  */
 export function tryNormalizeTimestamp(iso: string): string | null {
   const match = ISO.exec(iso);
@@ -24,6 +25,12 @@ export function tryNormalizeTimestamp(iso: string): string | null {
   const [, dateTime, fraction = "", zone] = match as unknown as [string, string, string | undefined, string];
   if (fraction.length > MAX_FRACTION_DIGITS) return null;
   const offset = zone.toUpperCase() === "Z" ? "Z" : zone.length === 3 ? `${zone}:00` : `${zone.slice(0, 3)}:${zone.slice(-2)}`;
+  // The range's first and last day written with an offset that leads out of it: refused as a
+  // whole day, not by the minute, so that a JSON Schema pattern (TIMESTAMP_PATTERN) says exactly
+  // the same (a pattern cannot add an offset to a time of day).
+  const zero = offset === "+00:00" || offset === "-00:00";
+  if (!zero && dateTime.startsWith("0000-01-01") && offset.startsWith("+")) return null;
+  if (!zero && dateTime.startsWith("9999-12-31") && offset.startsWith("-")) return null;
   const seconds = Date.parse(`${dateTime.length === 16 ? `${dateTime}:00` : dateTime}${offset}`);
   if (!Number.isFinite(seconds)) return null;
   const utc = new Date(seconds).toISOString();

@@ -66,7 +66,7 @@ describe.skipIf(!haveChromium && !inCi)("/docs in a real browser, offline", () =
     const sync = page.locator('.opblock-post .opblock-summary-path[data-path="/v1/connectors/pipeline/sync"]');
     await sync.waitFor({ timeout: 30_000 });
     await expect(page.locator(".info .title").innerText()).resolves.toContain("Unified sync endpoint");
-    expect(await page.locator(".opblock").count()).toBe(17);
+    expect(await page.locator(".opblock").count()).toBe(20);
 
     const health = page.locator("#operations-Service-health");
     await health.locator(".opblock-summary").first().click();

@@ -6,11 +6,15 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Validator } from "@seriousme/openapi-schema-validator";
 import { describe, expect, it } from "vitest";
-import { buildOpenApiDocument, ERROR_CODES, SCHEMAS } from "../src/routes/openapi";
+import { buildOpenApiDocument, ERROR_CODES, OPERATION_ERROR_CODES, SCHEMAS } from "../src/routes/openapi";
+import { Timestamp, TIMESTAMP_PATTERN } from "../src/schemas/common";
+import { SearchRequest } from "../src/schemas/search";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const doc = buildOpenApiDocument() as any;
 const METHODS = ["get", "put", "post", "delete", "patch", "head", "options"];
+/** Served beside the API and described too: the document itself, its reference page, the root's links. */
+const PAGES = ["/openapi.json", "/docs", "/"];
 
 function operations(): { method: string; path: string; op: any }[] {
   return Object.entries(doc.paths).flatMap(([path, item]: [string, any]) =>
@@ -90,8 +94,9 @@ describe("the OpenAPI document", () => {
       ids.add(op.operationId);
       const ok = Object.keys(op.responses).filter((s) => s.startsWith("2"));
       expect(ok, where).toHaveLength(1);
-      if (ok[0] !== "204")
-        expect(op.responses[ok[0]!].content?.["application/json"]?.schema?.$ref, where).toMatch(/^#\/components\/schemas\//);
+      const content = op.responses[ok[0]!].content;
+      if (PAGES.includes(path)) expect(Object.values(content).map((media: any) => typeof media.schema)).toContain("object");
+      else if (ok[0] !== "204") expect(content?.["application/json"]?.schema?.$ref, where).toMatch(/^#\/components\/schemas\//);
       for (const [status, response] of Object.entries(op.responses) as [string, any][]) {
         expect(response.headers?.["X-Request-Id"], `${where} ${status}`).toBeDefined();
         if (status === "429" || status === "503") expect(response.headers?.["Retry-After"], `${where} ${status}`).toBeDefined();
@@ -156,5 +161,86 @@ describe("the OpenAPI document", () => {
     expect(doc.components.parameters.IdempotencyKey).toMatchObject({ name: "Idempotency-Key", in: "header" });
     expect(sync.responses["200"].headers["Idempotent-Replayed"]).toBeDefined();
     expect(sync.responses["409"].headers["Retry-After"].description).toContain("IDEMPOTENCY_KEY_IN_PROGRESS");
+  });
+
+  it("has a servers entry and describes the pages served beside the API", () => {
+    expect(doc.servers).toEqual([{ url: "/", description: expect.any(String) }]);
+    for (const path of PAGES) expect(doc.paths[path]?.get?.responses?.["200"], path).toBeDefined();
+  });
+});
+
+describe("the document refuses what the server refuses, and accepts what it accepts", () => {
+  const schemas = doc.components.schemas;
+
+  it("spells a timestamp's rules as its pattern (fraction digits, the range's first and last days)", () => {
+    const pattern = new RegExp(TIMESTAMP_PATTERN, "u");
+    const spellings = [
+      "2026-01-15T10:00:00Z",
+      "2026-01-15T10:00:00.1Z",
+      "2026-01-15T10:00:00.123456789Z",
+      "2026-01-15T10:00:00.1234567891Z",
+      "2026-01-15T10:00:00+05:30",
+      "2026-01-15T10:00:00",
+      "2026-01-15T10:00Z",
+      "2026-02-29T00:00:00Z",
+      "2024-02-29T00:00:00Z",
+      "0000-02-29T00:00:00Z",
+      "0000-01-01T00:00:00Z",
+      "0000-01-01T00:00:00+00:00",
+      "0000-01-01T00:00:00-01:00",
+      "0000-01-01T00:00:00+01:00",
+      "0000-01-01T23:59:59+00:01",
+      "0000-01-02T00:00:00+01:00",
+      "9999-12-31T23:59:59.999999999Z",
+      "9999-12-31T23:00:00+02:00",
+      "9999-12-31T00:00:00-00:01",
+      "9999-12-31T23:00:00-02:00",
+      "9999-12-30T23:00:00-02:00",
+    ];
+    const disagree = spellings.filter((s) => pattern.test(s) !== Timestamp.safeParse(s).success);
+    expect(disagree).toEqual([]);
+    expect(schemas.SyncRequest.properties.sync_timestamp.pattern).toBe(TIMESTAMP_PATTERN);
+    const runPath = doc.paths["/v1/connectors/pipeline/runs/{vector_store_id}/{sync_timestamp}"].get.parameters;
+    expect(runPath.find((p: any) => p.name === "sync_timestamp").schema.pattern).toBe(TIMESTAMP_PATTERN);
+  });
+
+  it("says final and namespaces belong to a full_refresh's final request, and a search takes query or vector", () => {
+    const [final, namespaces] = schemas.SyncRequest.allOf;
+    expect(final.if).toEqual({ required: ["final"] });
+    expect(final.then.properties.sync_mode).toEqual({ const: "full_refresh" });
+    expect(namespaces.if).toEqual({ required: ["namespaces"] });
+    expect(namespaces.then).toMatchObject({ required: ["final"], properties: { final: { const: true } } });
+    expect(schemas.SearchRequest.oneOf).toEqual([{ required: ["query"] }, { required: ["vector"] }]);
+    for (const body of [{}, { query: "x", vector: [1] }]) expect(SearchRequest.safeParse(body).success).toBe(false);
+    const operators = Object.keys(schemas.SearchRequest.properties.filter.additionalProperties.anyOf[1].properties);
+    expect(operators).toEqual(["$eq", "$ne", "$lt", "$lte", "$gt", "$gte", "$in", "$nin"]);
+  });
+
+  it("takes any value as an operation (one that is not valid fails alone) and lists the operations' error codes", () => {
+    const items = schemas.SyncRequest.properties.operations.items;
+    expect(items.anyOf.slice(0, 2)).toEqual([
+      { $ref: "#/components/schemas/UpsertOperation" },
+      { $ref: "#/components/schemas/DeleteOperation" },
+    ]);
+    expect(items.anyOf[2].not).toEqual({ anyOf: items.anyOf.slice(0, 2) });
+    // The codes the operation checks (src/sync) and the vector writes (src/vectors) construct.
+    const constructed = new Set<string>();
+    for (const file of ["src/sync/operations.ts", "src/vectors/vector-sync.ts"])
+      for (const m of readFileSync(join(root, file), "utf8").matchAll(/"([A-Z]+(?:_[A-Z]+)+)"/g)) constructed.add(m[1]!);
+    const requestCodes = new Set(Object.keys(ERROR_CODES));
+    expect(new Set([...constructed].filter((c) => !requestCodes.has(c)))).toEqual(new Set(Object.keys(OPERATION_ERROR_CODES)));
+    expect(schemas.SyncResponse.properties.errors.items.properties.code.enum).toEqual(Object.keys(OPERATION_ERROR_CODES));
+  });
+
+  it("names the embedding models the deployment's index takes", () => {
+    const models = (o: object) => buildOpenApiDocument(o).components.schemas.CreateVectorStoreRequest.properties.embedding_model.enum;
+    expect(models({ embeddingDimensions: 768 })).toEqual(["@cf/baai/bge-base-en-v1.5"]);
+    expect(models({ embeddingDimensions: 1024 })).toEqual(["@cf/baai/bge-large-en-v1.5", "@cf/baai/bge-m3"]);
+    expect(models({})).toHaveLength(4);
+  });
+
+  it("says 401 answers carry WWW-Authenticate", () => {
+    const sync = doc.paths["/v1/connectors/pipeline/sync"].post;
+    expect(sync.responses["401"].headers["WWW-Authenticate"]).toEqual({ $ref: "#/components/headers/WWW-Authenticate" });
   });
 });

@@ -222,12 +222,18 @@ describe("data integrity", () => {
     const envelope = await sync(t, [], { sync_timestamp: "9999-12-31T23:59:59-00:01" });
     expect(envelope.status).toBe(400);
     expect(envelope.body.error.details.fields.sync_timestamp).toBeDefined();
-    // The edges themselves are fine.
+    // The first and last days are refused whole with an offset that leads out of the range (as
+    // the OpenAPI document's pattern says), even at an hour that would stay inside it.
+    const wholeDay = await sync(t, [], { sync_timestamp: "0000-01-01T12:00:00+01:00" });
+    expect(wholeDay.status).toBe(400);
+    expect((await sync(t, [], { sync_timestamp: "9999-12-31T01:00:00-01:00" })).status).toBe(400);
+    // The edges themselves are fine, and so is an offset that leads into the range.
     const edge = await sync(t, [
       upsert("b", { v: 1 }, "n", { updated_at: "9999-12-31T23:59:59.999999999Z" }),
       upsert("c", { v: 1 }, "n", { updated_at: "0000-01-01T00:00:00Z" }),
+      upsert("d", { v: 1 }, "n", { updated_at: "0000-01-01T00:00:00-01:00" }),
     ]);
-    expect(edge.body.results).toEqual({ upserted: 2, deleted: 0, unchanged: 0, failed: 0, stale: 0 });
+    expect(edge.body.results).toEqual({ upserted: 3, deleted: 0, unchanged: 0, failed: 0, stale: 0 });
   });
 
   it("versions keep sub-millisecond precision: a newer microsecond is not overwritten by an older one", async () => {

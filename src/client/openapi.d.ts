@@ -18,10 +18,10 @@ export interface paths {
          * Apply a batch of upserts and deletes (incremental) or refresh namespaces (full_refresh)
          * @description Applies a batch of at most 5000 operations to one vector store.
          *
-         *     - **incremental**: the upserts and deletes given. An operation older than the stored record's version is stale: ignored and counted `unchanged`, as is an upsert whose content did not change.
+         *     - **incremental**: the upserts and deletes given. An operation older than the stored record's version is stale: ignored and counted `stale`; an upsert whose content did not change is counted `unchanged`.
          *     - **full_refresh**: the namespaces named become exactly what was sent: records not sent are deleted (the *sweep*). A refresh larger than one request is a **run**: parts with `"final": false` (nothing swept), then `"final": true` (sweeps every namespace the run named, plus `namespaces`). Send the final again while `sweep.remaining > 0`.
          *
-         *     Operations that fail (validation, embedding, index) are listed in `errors` and counted `failed`; the others apply (`partial_success`). The answer is stored and served by `GET /v1/connectors/pipeline/syncs/{sync_id}`.
+         *     The envelope (every field but `operations`) is checked whole: a bad or unknown field is a 400 and nothing applies. Each operation is checked on its own: one that is not a valid upsert or delete (any JSON value is accepted in `operations`) or that fails downstream (embedding, index) is listed in `errors` with its `code` and counted `failed`; the others apply (`partial_success`; `failed` when none applied: still a 200). The answer is stored and served by `GET /v1/connectors/pipeline/syncs/{sync_id}`.
          *
          *     An `Idempotency-Key` makes retries safe: the same key and body answer the stored result (`Idempotent-Replayed: true`) without applying anything again.
          */
@@ -45,10 +45,10 @@ export interface paths {
          * The same as POST /v1/connectors/pipeline/sync (the contract names both paths)
          * @description Applies a batch of at most 5000 operations to one vector store.
          *
-         *     - **incremental**: the upserts and deletes given. An operation older than the stored record's version is stale: ignored and counted `unchanged`, as is an upsert whose content did not change.
+         *     - **incremental**: the upserts and deletes given. An operation older than the stored record's version is stale: ignored and counted `stale`; an upsert whose content did not change is counted `unchanged`.
          *     - **full_refresh**: the namespaces named become exactly what was sent: records not sent are deleted (the *sweep*). A refresh larger than one request is a **run**: parts with `"final": false` (nothing swept), then `"final": true` (sweeps every namespace the run named, plus `namespaces`). Send the final again while `sweep.remaining > 0`.
          *
-         *     Operations that fail (validation, embedding, index) are listed in `errors` and counted `failed`; the others apply (`partial_success`). The answer is stored and served by `GET /v1/connectors/pipeline/syncs/{sync_id}`.
+         *     The envelope (every field but `operations`) is checked whole: a bad or unknown field is a 400 and nothing applies. Each operation is checked on its own: one that is not a valid upsert or delete (any JSON value is accepted in `operations`) or that fails downstream (embedding, index) is listed in `errors` with its `code` and counted `failed`; the others apply (`partial_success`; `failed` when none applied: still a 200). The answer is stored and served by `GET /v1/connectors/pipeline/syncs/{sync_id}`.
          *
          *     An `Idempotency-Key` makes retries safe: the same key and body answer the stored result (`Idempotent-Replayed: true`) without applying anything again.
          */
@@ -314,6 +314,60 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/openapi.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** This OpenAPI 3.1 document */
+        get: operations["openapi"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/docs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The API reference (Swagger UI over /openapi.json) */
+        get: operations["docs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Links to /docs, /openapi.json and /health
+         * @description HTML when `Accept` names text/html (browsers), JSON otherwise.
+         */
+        get: operations["root"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -323,41 +377,57 @@ export interface components {
             vector_store_id: string;
             /** @enum {string} */
             sync_mode: "incremental" | "full_refresh";
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description ISO 8601 date-time with a time zone (Z or ±hh:mm), at most 9 fractional digits, in the years 0000-9999 UTC (so 0000-01-01 takes no positive offset and 9999-12-31 no negative one).
+             */
             sync_timestamp: string;
-            operations: ({
-                /** @constant */
-                action: "upsert";
-                id: string;
-                namespace: string;
-                data: {
-                    [key: string]: unknown;
-                };
-                file?: {
-                    file_url?: string;
-                    file_relative_path?: string;
-                    source_file_url?: string;
-                };
-                /** Format: date-time */
-                created_at?: string;
-                /** Format: date-time */
-                updated_at?: string;
-                source_system?: string;
-                text?: string;
-                metadata?: {
-                    [key: string]: string | number | boolean | string[];
-                };
-                vector?: number[];
-            } | {
-                /** @constant */
-                action: "delete";
-                id: string;
-                namespace: string;
-                /** Format: date-time */
-                updated_at?: string;
-            })[];
+            operations: (components["schemas"]["UpsertOperation"] | components["schemas"]["DeleteOperation"] | never)[];
+            /** @description full_refresh only. false: a part of a run (sweeps nothing); true: the run's final request (sweeps every namespace the run named). Absent: a run of this one request. */
             final?: boolean;
+            /** @description With "final": true only: namespaces the run empties too, though no part sent a record of them. */
             namespaces?: string[];
+        } & (unknown & unknown);
+        UpsertOperation: {
+            /** @constant */
+            action: "upsert";
+            id: string;
+            namespace: string;
+            data: {
+                [key: string]: unknown;
+            };
+            file?: {
+                file_url?: string;
+                file_relative_path?: string;
+                source_file_url?: string;
+            };
+            /**
+             * Format: date-time
+             * @description ISO 8601 date-time with a time zone (Z or ±hh:mm), at most 9 fractional digits, in the years 0000-9999 UTC (so 0000-01-01 takes no positive offset and 9999-12-31 no negative one).
+             */
+            created_at?: string;
+            /**
+             * Format: date-time
+             * @description ISO 8601 date-time with a time zone (Z or ±hh:mm), at most 9 fractional digits, in the years 0000-9999 UTC (so 0000-01-01 takes no positive offset and 9999-12-31 no negative one).
+             */
+            updated_at?: string;
+            source_system?: string;
+            text?: string;
+            metadata?: {
+                [key: string]: string | number | boolean | string[];
+            };
+            vector?: number[];
+        };
+        DeleteOperation: {
+            /** @constant */
+            action: "delete";
+            id: string;
+            namespace: string;
+            /**
+             * Format: date-time
+             * @description ISO 8601 date-time with a time zone (Z or ±hh:mm), at most 9 fractional digits, in the years 0000-9999 UTC (so 0000-01-01 takes no positive offset and 9999-12-31 no negative one).
+             */
+            updated_at?: string;
         };
         SyncResponse: {
             /** @enum {string} */
@@ -387,7 +457,19 @@ export interface components {
                 index: number | null;
                 id: string | null;
                 namespace: string | null;
-                code: string;
+                /**
+                 * @description Why the operation failed:
+                 *
+                 *     - `INVALID_OPERATION`: the operation is not a valid upsert or delete (not an object, unknown action, upsert without data, bad namespace or id, bad updated_at, metadata values that are not strings, finite numbers, booleans or string arrays, ...); `message` names the field and why
+                 *     - `INVALID_VECTOR`: `vector` is not an array of finite float32 numbers with the store's number of dimensions
+                 *     - `RECORD_TOO_LARGE`: the record (data, file, metadata and text) is over 256 KiB, or its text makes more chunks than one record may have
+                 *     - `METADATA_TOO_LARGE`: the record's vector metadata is over what Vectorize stores per vector
+                 *     - `REQUEST_CHUNK_BUDGET_EXCEEDED`: the request reached its budget of vectors; send this operation (and the ones after it) again in another request
+                 *     - `EMBEDDING_FAILED`: Workers AI failed to embed the record; send it again
+                 *     - `VECTOR_WRITE_FAILED`: Vectorize failed to write or delete the record's vectors (also a record a full_refresh failed to sweep, with index null); send it again
+                 * @enum {string}
+                 */
+                code: "INVALID_OPERATION" | "INVALID_VECTOR" | "RECORD_TOO_LARGE" | "METADATA_TOO_LARGE" | "REQUEST_CHUNK_BUDGET_EXCEEDED" | "EMBEDDING_FAILED" | "VECTOR_WRITE_FAILED";
                 message: string;
             }[];
             errors_omitted?: number;
@@ -565,17 +647,27 @@ export interface components {
             }[];
             next_cursor: string | null;
         };
+        /** @description Exactly one of `query` (text, embedded with the store's model) or `vector`. */
         SearchRequest: {
             query?: string;
             vector?: number[];
             namespace?: string | string[];
             /** @default 10 */
             top_k: number;
-            /** @description Vectorize metadata filter: {"field": value} or {"field": {"$op": value}} with $op one of $eq, $ne, $lt, $lte, $gt, $gte, $in or $nin */
+            /** @description Vectorize metadata filter: {"field": value} (equals) or {"field": {"$op": value}} with $op one of $eq, $ne, $lt, $lte, $gt, $gte, $in or $nin; two operators only as a lower bound ($gt or $gte) with an upper one ($lt or $lte). At most 10 fields and 1920 bytes as compact JSON. */
             filter?: {
-                [key: string]: unknown;
+                [key: string]: (string | number | boolean | null) | ({
+                    $eq?: string | number | boolean | null;
+                    $ne?: string | number | boolean | null;
+                    $lt?: string | number;
+                    $lte?: string | number;
+                    $gt?: string | number;
+                    $gte?: string | number;
+                    $in?: (string | number | boolean | null)[];
+                    $nin?: (string | number | boolean | null)[];
+                } | unknown | ((unknown | unknown) & (unknown | unknown)));
             };
-        };
+        } & (unknown | unknown);
         SearchResponse: {
             results: {
                 record_id: string;
@@ -592,7 +684,11 @@ export interface components {
             organization_id: string;
             name?: string;
             id?: string;
-            embedding_model?: string;
+            /**
+             * @description Default: the service's EMBEDDING_MODEL. One of the models whose dimensions are the vector index's.
+             * @enum {string}
+             */
+            embedding_model?: "@cf/baai/bge-small-en-v1.5" | "@cf/baai/bge-base-en-v1.5" | "@cf/baai/bge-large-en-v1.5" | "@cf/baai/bge-m3";
             text_fields?: string[];
             metadata_fields?: string[];
             index?: number;
@@ -670,6 +766,15 @@ export interface components {
                 };
             };
         };
+        RootLinks: {
+            name: string;
+            /** @constant */
+            docs: "/docs";
+            /** @constant */
+            openapi: "/openapi.json";
+            /** @constant */
+            health: "/health";
+        };
     };
     responses: never;
     parameters: {
@@ -686,6 +791,8 @@ export interface components {
         "X-Request-Id": string;
         /** @description Seconds to wait before retrying. */
         "Retry-After": number;
+        /** @description The credentials the route takes: `Bearer realm="unified-sync", X-API-Key realm="unified-sync"` (API key routes) or `Bearer realm="unified-sync admin"` (admin routes). */
+        "WWW-Authenticate": string;
         /** @description The ledger shard's D1 bookmark after this sync's commit (`<shard>:<bookmark>`). Send it back as the `X-D1-Bookmark` request header on reads of status, records or search to read your own writes. */
         "X-D1-Bookmark": string;
         /** @description `true` when the answer is the stored result of an earlier request with the same Idempotency-Key and body (nothing was applied again); absent otherwise. */
@@ -785,6 +892,7 @@ export interface operations {
             401: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1106,6 +1214,7 @@ export interface operations {
             401: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1394,6 +1503,7 @@ export interface operations {
             401: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1518,6 +1628,7 @@ export interface operations {
             401: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1669,6 +1780,7 @@ export interface operations {
             401: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1790,6 +1902,7 @@ export interface operations {
             401: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1936,6 +2049,7 @@ export interface operations {
             401: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2061,6 +2175,7 @@ export interface operations {
             401: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2243,6 +2358,7 @@ export interface operations {
             401: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2399,6 +2515,7 @@ export interface operations {
             401: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2560,6 +2677,7 @@ export interface operations {
             401: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2812,6 +2930,7 @@ export interface operations {
             401: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2986,6 +3105,7 @@ export interface operations {
             401: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3100,6 +3220,7 @@ export interface operations {
             401: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3232,6 +3353,7 @@ export interface operations {
             401: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3409,6 +3531,7 @@ export interface operations {
             401: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3558,6 +3681,70 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Health"];
+                };
+            };
+        };
+    };
+    openapi: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The document. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+        };
+    };
+    docs: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description An HTML page. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+        };
+    };
+    root: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The links. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RootLinks"];
+                    "text/html": string;
                 };
             };
         };

@@ -2,7 +2,9 @@ import { Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../env";
 import { MAX_BODY_CONTAINERS, MAX_BODY_DEPTH } from "../http/json-text";
-import { SyncRequest, SyncResponse, MAX_OPERATIONS } from "../schemas/sync";
+import { DeleteOperation, SyncRequest, SyncResponse, MAX_OPERATIONS, UpsertOperation } from "../schemas/sync";
+import { TIMESTAMP_PATTERN } from "../schemas/common";
+import { EMBEDDING_MODELS } from "../vectors/embedder";
 import {
   CreateApiKeyRequest,
   CreatedApiKey,
@@ -43,6 +45,8 @@ function jsonSchema(schema: z.ZodType, io: "input" | "output") {
 /** Component name -> [zod schema, which side of it the document shows]. */
 export const SCHEMAS = {
   SyncRequest: [SyncRequest, "input"],
+  UpsertOperation: [UpsertOperation, "input"],
+  DeleteOperation: [DeleteOperation, "input"],
   SyncResponse: [SyncResponse, "output"],
   SyncStatus: [SyncStatusResponse, "output"],
   SyncList: [SyncListResponse, "output"],
@@ -103,6 +107,23 @@ export const ERROR_CODES = {
   MOVE_CONFLICT: "the store is already on that ledger shard, or a move of it to another shard is unfinished",
 } as const;
 type ErrorCode = keyof typeof ERROR_CODES;
+
+/**
+ * The codes of a sync answer's `errors[].code`: an operation that fails alone, while the others
+ * apply (src/sync checks operations one by one; src/vectors embeds and writes them).
+ */
+export const OPERATION_ERROR_CODES = {
+  INVALID_OPERATION:
+    "the operation is not a valid upsert or delete (not an object, unknown action, upsert without data, bad namespace or id, bad updated_at, metadata values that are not strings, finite numbers, booleans or string arrays, ...); `message` names the field and why",
+  INVALID_VECTOR: "`vector` is not an array of finite float32 numbers with the store's number of dimensions",
+  RECORD_TOO_LARGE: "the record (data, file, metadata and text) is over 256 KiB, or its text makes more chunks than one record may have",
+  METADATA_TOO_LARGE: "the record's vector metadata is over what Vectorize stores per vector",
+  REQUEST_CHUNK_BUDGET_EXCEEDED:
+    "the request reached its budget of vectors; send this operation (and the ones after it) again in another request",
+  EMBEDDING_FAILED: "Workers AI failed to embed the record; send it again",
+  VECTOR_WRITE_FAILED:
+    "Vectorize failed to write or delete the record's vectors (also a record a full_refresh failed to sweep, with index null); send it again",
+} as const;
 
 /** Codes whose answer carries Retry-After. */
 const RETRY_AFTER_CODES: ReadonlySet<ErrorCode> = new Set([
@@ -165,7 +186,7 @@ const JSON_BODY: ErrorSpec = {
 const QUERY: ErrorSpec = { 400: ["VALIDATION_ERROR"] };
 const INTERNAL: ErrorSpec = { 500: ["INTERNAL_ERROR"] };
 
-const ref = (name: SchemaName) => ({ $ref: `#/components/schemas/${name}` });
+const ref = (name: SchemaName | "RootLinks") => ({ $ref: `#/components/schemas/${name}` });
 const json = (schema: object) => ({ content: { "application/json": { schema } } });
 const headerRef = (name: "X-Request-Id" | "Retry-After" | "Idempotent-Replayed" | "X-D1-Bookmark") => ({
   $ref: `#/components/headers/${name}`,
@@ -184,6 +205,7 @@ function errorResponses(spec: ErrorSpec) {
           description: `${STATUS_TEXT[status]}. \`error.code\` is one of:\n\n${codes.map((c) => `- \`${c}\`: ${ERROR_CODES[c]}`).join("\n")}`,
           headers: {
             "X-Request-Id": headerRef("X-Request-Id"),
+            ...(status === 401 ? { "WWW-Authenticate": { $ref: "#/components/headers/WWW-Authenticate" } } : {}),
             ...(retry.length > 0
               ? {
                   "Retry-After": retryNote
@@ -242,7 +264,7 @@ const pathParam = (name: keyof typeof PATH_PARAMS) => ({
   in: "path",
   required: true,
   description: PATH_PARAMS[name],
-  schema: { type: "string" },
+  schema: name === "sync_timestamp" ? { type: "string", pattern: TIMESTAMP_PATTERN } : { type: "string" },
   ...(PATH_EXAMPLES[name] ? { example: PATH_EXAMPLES[name] } : {}),
 });
 
@@ -271,7 +293,14 @@ interface Operation {
   security?: object[];
   parameters?: object[];
   body?: { schema: SchemaName; required: boolean; description?: string; example?: unknown };
-  ok: { status: 200 | 201 | 204; description: string; schema?: SchemaName; headers?: Record<string, object> };
+  ok: {
+    status: 200 | 201 | 204;
+    description: string;
+    schema?: SchemaName | "RootLinks";
+    /** Instead of `schema`: the answer's content by media type. */
+    content?: Record<string, object>;
+    headers?: Record<string, object>;
+  };
   errors: ErrorSpec;
 }
 
@@ -297,6 +326,7 @@ function operation(o: Operation) {
         description: o.ok.description,
         headers: { "X-Request-Id": headerRef("X-Request-Id"), ...o.ok.headers },
         ...(o.ok.schema ? json(ref(o.ok.schema)) : {}),
+        ...(o.ok.content ? { content: o.ok.content } : {}),
       },
       ...errorResponses(o.errors),
     },
@@ -305,10 +335,10 @@ function operation(o: Operation) {
 
 const SYNC_DESCRIPTION = `Applies a batch of at most ${MAX_OPERATIONS} operations to one vector store.
 
-- **incremental**: the upserts and deletes given. An operation older than the stored record's version is stale: ignored and counted \`unchanged\`, as is an upsert whose content did not change.
+- **incremental**: the upserts and deletes given. An operation older than the stored record's version is stale: ignored and counted \`stale\`; an upsert whose content did not change is counted \`unchanged\`.
 - **full_refresh**: the namespaces named become exactly what was sent: records not sent are deleted (the *sweep*). A refresh larger than one request is a **run**: parts with \`"final": false\` (nothing swept), then \`"final": true\` (sweeps every namespace the run named, plus \`namespaces\`). Send the final again while \`sweep.remaining > 0\`.
 
-Operations that fail (validation, embedding, index) are listed in \`errors\` and counted \`failed\`; the others apply (\`partial_success\`). The answer is stored and served by \`GET /v1/connectors/pipeline/syncs/{sync_id}\`.
+The envelope (every field but \`operations\`) is checked whole: a bad or unknown field is a 400 and nothing applies. Each operation is checked on its own: one that is not a valid upsert or delete (any JSON value is accepted in \`operations\`) or that fails downstream (embedding, index) is listed in \`errors\` with its \`code\` and counted \`failed\`; the others apply (\`partial_success\`; \`failed\` when none applied: still a 200). The answer is stored and served by \`GET /v1/connectors/pipeline/syncs/{sync_id}\`.
 
 An \`Idempotency-Key\` makes retries safe: the same key and body answer the stored result (\`Idempotent-Replayed: true\`) without applying anything again.`;
 
@@ -359,20 +389,136 @@ const INFO_DESCRIPTION = `One endpoint that data pipelines push batches of recor
 
 **Authentication.** Pipeline routes take an API key as \`X-API-Key: <key>\` or \`Authorization: Bearer <key>\`. Admin routes take \`Authorization: Bearer <ADMIN_TOKEN>\`.
 
-**Errors.** Every non-2xx answer is \`{"success": false, "error": {code, message, system_message, type, status, trace_id, timestamp, details}}\`; each operation lists its statuses and the codes each can carry. Every answer has an \`X-Request-Id\` header equal to the error's \`trace_id\`. 429 and 503 answers (and 409 \`IDEMPOTENCY_KEY_IN_PROGRESS\`) carry \`Retry-After\` in seconds.
+**Requests.** JSON bodies are strict: a field the schema does not name is a 400 VALIDATION_ERROR (a sync's operations excepted, see the sync operation). A sync body may be sent compressed (\`Content-Encoding: gzip\` or \`deflate\`).
+
+**Errors.** Every non-2xx answer is \`{"success": false, "error": {code, message, system_message, type, status, trace_id, timestamp, details}}\`; each operation lists its statuses and the codes each can carry. Every answer has an \`X-Request-Id\` header equal to the error's \`trace_id\`. 429 and 503 answers (and 409 \`IDEMPOTENCY_KEY_IN_PROGRESS\`) carry \`Retry-After\` in seconds; a 401 carries \`WWW-Authenticate\`. A path no route serves is a 404 \`NOT_FOUND\` whose \`details\` name the closest route (\`closest_route\`, e.g. \`"POST /v1/connectors/pipeline/sync"\`, or null) and \`docs\` (\`/docs\`).
 
 **Limits.** ${MAX_OPERATIONS} operations and 20 MiB per sync request (inflated, when sent with \`Content-Encoding: gzip\` or \`deflate\`), 1 MiB per operation's JSON, 256 KiB per search or admin body; 100 sync requests and 300 searches per minute per organization.`;
 
-export function buildOpenApiDocument() {
-  const schemas = Object.fromEntries(Object.entries(SCHEMAS).map(([name, [schema, io]]) => [name, jsonSchema(schema, io)]));
+/** A generated JSON Schema, edited by path (its shape is zod's output, known only at run time). */
+// biome-ignore lint/suspicious/noExplicitAny: walked by property paths that zod's output is known to have
+type JsonSchema = Record<string, any>;
+
+export interface DocumentOptions {
+  /** The deployment's EMBEDDING_DIMENSIONS: only models of those dimensions are accepted. Absent: every known model. */
+  embeddingDimensions?: number;
+}
+
+/**
+ * What the zod schemas check in code (refinements) said in JSON Schema, so that the document
+ * refuses what the server refuses and accepts what it accepts.
+ */
+function refineSchemas(schemas: Record<SchemaName, JsonSchema>, options: DocumentOptions) {
+  const sync = schemas.SyncRequest;
+  // Each operation is checked alone (a bad one fails alone, listed in errors): the array takes any
+  // value. The clients' types keep the two valid shapes (scripts/client-generate.mjs drops the
+  // third branch, marked x-fails-alone).
+  const valid = [ref("UpsertOperation"), ref("DeleteOperation")];
+  sync.properties.operations.items = {
+    description:
+      "An upsert or a delete. Any other value is accepted here and fails alone: it is listed in the answer's `errors` (code INVALID_OPERATION or INVALID_VECTOR) while the other operations apply.",
+    anyOf: [
+      ...valid,
+      {
+        // `type` names every JSON type: generators act on typed schemas only (openapi-typescript's transform).
+        type: ["object", "array", "string", "number", "boolean", "null"],
+        not: { anyOf: valid },
+        "x-fails-alone": true,
+        description: "Not a valid operation: accepted, and fails alone.",
+      },
+    ],
+  };
+  sync.allOf = [
+    // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then, not a thenable
+    { if: { required: ["final"] }, then: { properties: { sync_mode: { const: "full_refresh" } } } },
+    // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then, not a thenable
+    { if: { required: ["namespaces"] }, then: { required: ["final"], properties: { final: { const: true } } } },
+  ];
+  sync.properties.final.description =
+    "full_refresh only. false: a part of a run (sweeps nothing); true: the run's final request (sweeps every namespace the run named). Absent: a run of this one request.";
+  sync.properties.namespaces.description = 'With "final": true only: namespaces the run empties too, though no part sent a record of them.';
+
+  const search = schemas.SearchRequest;
+  search.oneOf = [{ required: ["query"] }, { required: ["vector"] }];
+  search.description = "Exactly one of `query` (text, embedded with the store's model) or `vector`.";
+
+  const models = [...EMBEDDING_MODELS]
+    .filter(([, d]) => options.embeddingDimensions === undefined || d === options.embeddingDimensions)
+    .map(([m]) => m);
+  const model = schemas.CreateVectorStoreRequest.properties.embedding_model;
+  delete model.minLength;
+  delete model.maxLength;
+  model.enum = models;
+  model.description = "Default: the service's EMBEDDING_MODEL. One of the models whose dimensions are the vector index's.";
+
+  const code = schemas.SyncResponse.properties.errors.items.properties.code;
+  code.enum = Object.keys(OPERATION_ERROR_CODES);
+  code.description = `Why the operation failed:\n\n${Object.entries(OPERATION_ERROR_CODES)
+    .map(([c, why]) => `- \`${c}\`: ${why}`)
+    .join("\n")}`;
+}
+
+const ROOT_PAGES = {
+  "/openapi.json": {
+    get: operation({
+      operationId: "openapi",
+      tag: "Service",
+      summary: "This OpenAPI 3.1 document",
+      ok: { status: 200, description: "The document.", content: { "application/json": { schema: { type: "object" } } } },
+      errors: {},
+    }),
+  },
+  "/docs": {
+    get: operation({
+      operationId: "docs",
+      tag: "Service",
+      summary: "The API reference (Swagger UI over /openapi.json)",
+      ok: { status: 200, description: "An HTML page.", content: { "text/html": { schema: { type: "string" } } } },
+      errors: {},
+    }),
+  },
+  "/": {
+    get: operation({
+      operationId: "root",
+      tag: "Service",
+      summary: "Links to /docs, /openapi.json and /health",
+      description: "HTML when `Accept` names text/html (browsers), JSON otherwise.",
+      ok: {
+        status: 200,
+        description: "The links.",
+        content: { "application/json": { schema: ref("RootLinks") }, "text/html": { schema: { type: "string" } } },
+      },
+      errors: {},
+    }),
+  },
+};
+
+export function buildOpenApiDocument(options: DocumentOptions = {}) {
+  const schemas = Object.fromEntries(Object.entries(SCHEMAS).map(([name, [schema, io]]) => [name, jsonSchema(schema, io)])) as Record<
+    SchemaName | "RootLinks",
+    JsonSchema
+  >;
+  refineSchemas(schemas, options);
+  schemas.RootLinks = {
+    type: "object",
+    properties: {
+      name: { type: "string" },
+      docs: { const: "/docs" },
+      openapi: { const: "/openapi.json" },
+      health: { const: "/health" },
+    },
+    required: ["name", "docs", "openapi", "health"],
+    additionalProperties: false,
+  };
   return {
     openapi: "3.1.0",
     info: { title: "Unified sync endpoint for pipeline data", version: "1.0.0", description: INFO_DESCRIPTION },
+    servers: [{ url: "/", description: "The server that serves this document." }],
     tags: [
       { name: "Sync", description: "Push records; read syncs and full_refresh runs." },
       { name: "Vector stores", description: "Read stores, namespaces and records; search; delete a namespace." },
       { name: "Admin", description: "Create stores and API keys, revoke keys, reconcile the index (admin token)." },
-      { name: "Service", description: "Liveness." },
+      { name: "Service", description: "Liveness, this document and its reference page." },
     ],
     components: {
       securitySchemes: {
@@ -412,6 +558,11 @@ export function buildOpenApiDocument() {
           schema: { type: "string" },
         },
         "Retry-After": { description: "Seconds to wait before retrying.", schema: { type: "integer", minimum: 0 } },
+        "WWW-Authenticate": {
+          description:
+            'The credentials the route takes: `Bearer realm="unified-sync", X-API-Key realm="unified-sync"` (API key routes) or `Bearer realm="unified-sync admin"` (admin routes).',
+          schema: { type: "string" },
+        },
         "X-D1-Bookmark": {
           description:
             "The ledger shard's D1 bookmark after this sync's commit (`<shard>:<bookmark>`). Send it back as the `X-D1-Bookmark` request header on reads of status, records or search to read your own writes.",
@@ -648,9 +799,13 @@ export function buildOpenApiDocument() {
           errors: {},
         }),
       },
+      ...ROOT_PAGES,
     },
   };
 }
 
 export const openApiRoutes = new Hono<AppEnv>();
-openApiRoutes.get("/openapi.json", (c) => c.json(buildOpenApiDocument()));
+openApiRoutes.get("/openapi.json", (c) => {
+  const dimensions = Number(c.env?.EMBEDDING_DIMENSIONS);
+  return c.json(buildOpenApiDocument(Number.isInteger(dimensions) ? { embeddingDimensions: dimensions } : {}));
+});

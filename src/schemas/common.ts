@@ -12,19 +12,36 @@ export const VectorStoreId = z
   .string({ error: "must be a string starting with 'vs_'" })
   .regex(/^vs_[A-Za-z0-9_-]{1,61}$/, "must be 'vs_' followed by 1-61 letters, digits, '_' or '-'");
 
+const ISO_DATETIME = z.iso.datetime({
+  offset: true,
+  error: "must be an ISO 8601 date-time with a time zone, e.g. 2026-01-15T10:00:00Z",
+});
+
+/**
+ * What Timestamp accepts, as a JSON Schema pattern (the OpenAPI document's): zod's own pattern of
+ * the date-time (calendar-checked) with at most MAX_FRACTION_DIGITS fractional digits, and
+ * without the range's first day at a positive offset or its last day at a negative one
+ * (tryNormalizeTimestamp refuses those days whole).
+ */
+export const TIMESTAMP_PATTERN = (() => {
+  const { pattern } = z.toJSONSchema(ISO_DATETIME) as { pattern: string };
+  const fraction = String.raw`(?:\.\d+)?`;
+  if (!pattern.startsWith("^") || !pattern.includes(fraction)) throw new Error("zod's date-time pattern changed: update TIMESTAMP_PATTERN");
+  const edges = String.raw`(?!0000-01-01T[^+]*\+(?!00:00)|9999-12-31T[^-]*-(?!00:00))`;
+  return `^${edges}${pattern.slice(1).replace(fraction, String.raw`(?:\.\d{1,${MAX_FRACTION_DIGITS}})?`)}`;
+})();
+
 /**
  * ISO 8601 date-time with a time zone (Z or ±hh:mm); calendar-checked (no February 30th); at
  * most nine fractional digits; in the years 0000-9999 once converted to UTC.
  */
-export const Timestamp = z.iso
-  .datetime({
-    offset: true,
-    error: "must be an ISO 8601 date-time with a time zone, e.g. 2026-01-15T10:00:00Z",
-  })
-  .refine(
-    (s) => tryNormalizeTimestamp(s) !== null,
-    `must be in the years 0000-9999 UTC, with at most ${MAX_FRACTION_DIGITS} fractional digits`,
-  );
+export const Timestamp = ISO_DATETIME.refine(
+  (s) => tryNormalizeTimestamp(s) !== null,
+  `must be in the years 0000-9999 UTC, with at most ${MAX_FRACTION_DIGITS} fractional digits`,
+).meta({
+  pattern: TIMESTAMP_PATTERN,
+  description: `ISO 8601 date-time with a time zone (Z or ±hh:mm), at most ${MAX_FRACTION_DIGITS} fractional digits, in the years 0000-9999 UTC (so 0000-01-01 takes no positive offset and 9999-12-31 no negative one).`,
+});
 
 export const Namespace = z
   .string({ error: "must be a string" })

@@ -92,11 +92,38 @@ export const MetadataFilter = z
       else for (const problem of conditionProblems(condition)) fail(problem, [field]);
     }
   })
-  .meta({
+  .meta(filterJsonSchema());
+
+/** The filter's rules above as JSON Schema (the OpenAPI document's), all but its size in bytes. */
+function filterJsonSchema() {
+  const scalar = { type: ["string", "number", "boolean", "null"] };
+  const operand = (op: string) =>
+    op === "$eq" || op === "$ne"
+      ? scalar
+      : op === "$in" || op === "$nin"
+        ? { type: "array", items: scalar, minItems: 1 }
+        : { type: ["string", "number"] };
+  const oneOf = (ops: string[]) => ({ anyOf: ops.map((op) => ({ required: [op] })) });
+  return {
     type: "object",
-    description: `Vectorize metadata filter: {"field": value} or {"field": {"$op": value}} with $op one of ${OPERATOR_LIST}`,
-    additionalProperties: true,
-  });
+    description: `Vectorize metadata filter: {"field": value} (equals) or {"field": {"$op": value}} with $op one of ${OPERATOR_LIST}; two operators only as a lower bound ($gt or $gte) with an upper one ($lt or $lte). At most ${MAX_FILTER_FIELDS} fields and ${MAX_FILTER_BYTES} bytes as compact JSON.`,
+    maxProperties: MAX_FILTER_FIELDS,
+    propertyNames: { pattern: '^[^$"][^"]*$', maxLength: MAX_FILTER_FIELD_LENGTH },
+    additionalProperties: {
+      anyOf: [
+        scalar,
+        {
+          type: "object",
+          properties: Object.fromEntries(FILTER_OPERATORS.map((op) => [op, operand(op)])),
+          additionalProperties: false,
+          minProperties: 1,
+          maxProperties: 2,
+          anyOf: [{ maxProperties: 1 }, { allOf: [oneOf([...LOWER_BOUNDS]), oneOf([...UPPER_BOUNDS])] }],
+        },
+      ],
+    },
+  };
+}
 
 export const SearchRequest = z
   .strictObject({
