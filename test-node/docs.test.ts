@@ -78,7 +78,19 @@ describe.skipIf(!haveChromium && !inCi)("/docs in a real browser, offline", () =
     const shown = (await liveResponse.locator(".response-col_description").first().innerText()).replace(/\s+/g, "");
     expect(shown).toContain('{"status":"ok"}');
 
+    // Authorize: three boxes, each saying which key goes in it; the first takes the development key.
+    await page.locator("button.authorize").first().click();
+    const boxes = page.locator(".modal-ux .auth-container");
+    await boxes.first().waitFor({ timeout: 10_000 });
+    const texts = (await boxes.allInnerTexts()).map((t) => t.replace(/\s+/g, " "));
+    expect(texts).toHaveLength(3);
+    expect(texts[0]).toMatch(/ApiKey.*Paste your API key here.*DEV_API_KEY/);
+    expect(texts[1]).toMatch(/ApiKeyBearer.*leave this empty when the box above is filled/);
+    expect(texts[2]).toMatch(/AdminToken.*Admin routes .* only.*not an API key/);
     mkdirSync(ARTIFACTS, { recursive: true });
+    await page.locator(".modal-ux").screenshot({ path: join(ARTIFACTS, "docs-authorize.png") });
+    await page.locator(".modal-ux button.close-modal").click();
+
     const shot = join(ARTIFACTS, "docs.png");
     await page.screenshot({ path: shot, fullPage: true });
     await health.screenshot({ path: join(ARTIFACTS, "docs-health.png") });

@@ -778,7 +778,7 @@ export interface components {
     };
     responses: never;
     parameters: {
-        /** @description 1-255 visible ASCII characters, unique per organization. A retry with the same key and body answers the stored result without applying it again; the same key with another body is 422 IDEMPOTENCY_KEY_REUSED; while the first request runs, 409 IDEMPOTENCY_KEY_IN_PROGRESS. */
+        /** @description 1-255 visible ASCII characters, unique per organization. A retry with the same key and body answers the stored result without applying it again; the same key with another body is 422 IDEMPOTENCY_KEY_REUSED. Sent again to the same store while the first request runs, it waits for it and replays its answer; to another store of the organization meanwhile, 409 IDEMPOTENCY_KEY_IN_PROGRESS. */
         IdempotencyKey: string;
         /** @description A compressed body: `gzip` or `deflate` (zlib). The 20 MiB limit applies to the inflated bytes, checked while inflating. Any other encoding: 415 UNSUPPORTED_MEDIA_TYPE. */
         ContentEncoding: "gzip" | "deflate" | "identity";
@@ -806,7 +806,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description 1-255 visible ASCII characters, unique per organization. A retry with the same key and body answers the stored result without applying it again; the same key with another body is 422 IDEMPOTENCY_KEY_REUSED; while the first request runs, 409 IDEMPOTENCY_KEY_IN_PROGRESS. */
+                /** @description 1-255 visible ASCII characters, unique per organization. A retry with the same key and body answers the stored result without applying it again; the same key with another body is 422 IDEMPOTENCY_KEY_REUSED. Sent again to the same store while the first request runs, it waits for it and replays its answer; to another store of the organization meanwhile, 409 IDEMPOTENCY_KEY_IN_PROGRESS. */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
                 /** @description A compressed body: `gzip` or `deflate` (zlib). The 20 MiB limit applies to the inflated bytes, checked while inflating. Any other encoding: 415 UNSUPPORTED_MEDIA_TYPE. */
                 "Content-Encoding"?: components["parameters"]["ContentEncoding"];
@@ -1128,7 +1128,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description 1-255 visible ASCII characters, unique per organization. A retry with the same key and body answers the stored result without applying it again; the same key with another body is 422 IDEMPOTENCY_KEY_REUSED; while the first request runs, 409 IDEMPOTENCY_KEY_IN_PROGRESS. */
+                /** @description 1-255 visible ASCII characters, unique per organization. A retry with the same key and body answers the stored result without applying it again; the same key with another body is 422 IDEMPOTENCY_KEY_REUSED. Sent again to the same store while the first request runs, it waits for it and replays its answer; to another store of the organization meanwhile, 409 IDEMPOTENCY_KEY_IN_PROGRESS. */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
                 /** @description A compressed body: `gzip` or `deflate` (zlib). The 20 MiB limit applies to the inflated bytes, checked while inflating. Any other encoding: 415 UNSUPPORTED_MEDIA_TYPE. */
                 "Content-Encoding"?: components["parameters"]["ContentEncoding"];

@@ -522,9 +522,25 @@ export function buildOpenApiDocument(options: DocumentOptions = {}) {
     ],
     components: {
       securitySchemes: {
-        ApiKey: { type: "apiKey", in: "header", name: "X-API-Key", description: "A pipeline API key (`usk_...`)." },
-        ApiKeyBearer: { type: "http", scheme: "bearer", description: "The same API key as `Authorization: Bearer <key>`." },
-        AdminToken: { type: "http", scheme: "bearer", description: "The ADMIN_TOKEN Worker secret." },
+        // Swagger UI's Authorize dialog shows one box per scheme: each says which key goes in it.
+        ApiKey: {
+          type: "apiKey",
+          in: "header",
+          name: "X-API-Key",
+          description:
+            "**Paste your API key here** (`usk_...`) for every route but `/v1/admin/...`. With `npm run dev`, the development key is `DEV_API_KEY` in `.dev.vars` (the README's curl example uses it).",
+        },
+        ApiKeyBearer: {
+          type: "http",
+          scheme: "bearer",
+          description: "The same API key sent as `Authorization: Bearer <key>` instead: leave this empty when the box above is filled.",
+        },
+        AdminToken: {
+          type: "http",
+          scheme: "bearer",
+          description:
+            "Admin routes (`/v1/admin/...`) only: the `ADMIN_TOKEN` Worker secret (`ADMIN_TOKEN` in `.dev.vars` with `npm run dev`), not an API key.",
+        },
       },
       parameters: {
         IdempotencyKey: {
@@ -532,7 +548,7 @@ export function buildOpenApiDocument(options: DocumentOptions = {}) {
           in: "header",
           required: false,
           description:
-            "1-255 visible ASCII characters, unique per organization. A retry with the same key and body answers the stored result without applying it again; the same key with another body is 422 IDEMPOTENCY_KEY_REUSED; while the first request runs, 409 IDEMPOTENCY_KEY_IN_PROGRESS.",
+            "1-255 visible ASCII characters, unique per organization. A retry with the same key and body answers the stored result without applying it again; the same key with another body is 422 IDEMPOTENCY_KEY_REUSED. Sent again to the same store while the first request runs, it waits for it and replays its answer; to another store of the organization meanwhile, 409 IDEMPOTENCY_KEY_IN_PROGRESS.",
           schema: { type: "string", pattern: "^[\\x21-\\x7e]{1,255}$" },
         },
         ContentEncoding: {
