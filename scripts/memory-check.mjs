@@ -361,27 +361,12 @@ async function start() {
   await mf.ready;
   const db = await mf.getD1Database("DB", "memory");
   for (const sql of schema) await db.prepare(sql).run();
-  const send = (method, path, body, headers) =>
-    mf.dispatchFetch(`http://memory.local${path}`, {
+  const call = async (method, path, body, headers = {}) => {
+    const res = await mf.dispatchFetch(`http://memory.local${path}`, {
       method,
       headers: { "Content-Type": "application/json", ...headers },
       body: body === undefined || typeof body === "string" || Buffer.isBuffer(body) ? body : JSON.stringify(body),
     });
-  const call = async (method, path, body, headers = {}) => {
-    // A body refused by its declared length is answered before it is read, and the connection is
-    // closed while the client may still be uploading: then fetch fails instead of reading the 413
-    // (a race of the local HTTP transport; seen once in about ten runs). Sent again, up to twice.
-    // A request that kills workerd fails every time, and /health is checked after each scenario.
-    let res;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        res = await send(method, path, body, headers);
-        break;
-      } catch (err) {
-        if (attempt >= 3 || !String(err).includes("fetch failed")) throw err;
-        await sleep(200);
-      }
-    }
     const text = await res.text();
     let json = null;
     try {
