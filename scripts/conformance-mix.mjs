@@ -228,7 +228,7 @@ export function* requests(t, adminToken, { gzipSync }) {
   );
   yield search(
     "search with a range filter",
-    { query: "docs", namespace: "tasks", filter: { status: "open", n: { $gte: 1, $lt: 5 } } },
+    { query: "docs", namespace: "tasks", filter: { status: "open", chunk: { $gte: 0, $lt: 5 } } },
     { status: 200 },
   );
   yield search("search refused: neither query nor vector", { top_k: 3 }, { invalid: true });
