@@ -40,15 +40,19 @@ function staleSession(): D1DatabaseSession {
   } as unknown as D1DatabaseSession;
 }
 
-function withStaleReplicas(log: Log): Cloudflare.Env {
+/**
+ * The bindings with each database wrapped: `withSession` is logged and answered by `session`
+ * (given whether the client brought a bookmark), queries to the binding itself are logged as the
+ * primary's.
+ */
+function withSessions(log: Log, session: (target: D1Database, arg: string | undefined, bookmark: boolean) => D1DatabaseSession) {
   const wrap = (name: string, db: D1Database): D1Database =>
     new Proxy(db, {
       get(target, prop) {
         if (prop === "withSession") {
           return (arg?: string) => {
             log.sessions.push(`${name} ${arg ?? ""}`);
-            const fresh = arg !== undefined && arg !== "first-unconstrained" && arg !== "first-primary";
-            return fresh ? target.withSession(arg) : staleSession();
+            return session(target, arg, arg !== undefined && arg !== "first-unconstrained" && arg !== "first-primary");
           };
         }
         if (prop === "prepare" || prop === "batch") log.primary.push(name);
@@ -58,6 +62,10 @@ function withStaleReplicas(log: Log): Cloudflare.Env {
     });
   return { ...env, DB: wrap("DB", env.DB), LEDGER_0: wrap("LEDGER_0", env.LEDGER_0), LEDGER_1: wrap("LEDGER_1", env.LEDGER_1) };
 }
+
+/** Every replica as stale as can be: a session from a bookmark is the real database, any other finds nothing. */
+const withStaleReplicas = (log: Log): Cloudflare.Env =>
+  withSessions(log, (target, arg, bookmark) => (bookmark ? target.withSession(arg) : staleSession()));
 
 /**
  * What a database that refuses the client's bookmark does (production D1's answer to a forged one
@@ -72,22 +80,7 @@ function withRefusedBookmarks(log: Log): Cloudflare.Env {
     const statement = { bind: () => statement, first: fail, all: fail, run: fail, raw: fail };
     return { prepare: () => statement, batch: fail, getBookmark: () => null } as unknown as D1DatabaseSession;
   };
-  const wrap = (name: string, db: D1Database): D1Database =>
-    new Proxy(db, {
-      get(target, prop) {
-        if (prop === "withSession") {
-          return (arg?: string) => {
-            log.sessions.push(`${name} ${arg ?? ""}`);
-            const bookmark = arg !== undefined && arg !== "first-unconstrained" && arg !== "first-primary";
-            return bookmark ? refusing() : target.withSession(arg);
-          };
-        }
-        if (prop === "prepare" || prop === "batch") log.primary.push(name);
-        const value = Reflect.get(target, prop);
-        return typeof value === "function" ? value.bind(target) : value;
-      },
-    });
-  return { ...env, DB: wrap("DB", env.DB), LEDGER_0: wrap("LEDGER_0", env.LEDGER_0), LEDGER_1: wrap("LEDGER_1", env.LEDGER_1) };
+  return withSessions(log, (target, arg, bookmark) => (bookmark ? refusing() : target.withSession(arg)));
 }
 
 /** A request to the Worker with replicas stale. */
