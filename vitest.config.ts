@@ -3,11 +3,11 @@ import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-worker
 import { buildSync } from "esbuild";
 import { defineConfig } from "vitest/config";
 
-// The local stand-ins run as an auxiliary worker (see test/stand-ins-worker.ts for why), which
+// The local stand-ins run as an auxiliary worker (see the stand-ins worker, test/support, for why), which
 // Miniflare loads as plain JavaScript: bundle it before the pool starts.
 const STAND_INS = ".vitest/stand-ins-worker.mjs";
 buildSync({
-  entryPoints: ["test/stand-ins-worker.ts"],
+  entryPoints: ["test/support/stand-ins-worker.ts"],
   outfile: STAND_INS,
   bundle: true,
   format: "esm",
@@ -16,7 +16,7 @@ buildSync({
   external: ["cloudflare:*"],
   logLevel: "warning",
 });
-// Hundreds of lines of expected "injected fault" output (test/quiet-faults.ts says why) are
+// Hundreds of lines of expected "injected fault" output (quiet-faults says why) are
 // dropped unless SHOW_INJECTED_FAULTS=1.
 const INJECTED = "injected fault";
 const showInjectedFaults = process.env.SHOW_INJECTED_FAULTS === "1";
@@ -25,7 +25,7 @@ const wrangler = readFileSync("wrangler.toml", "utf8");
 const compatibilityDate = /^compatibility_date = "([^"]+)"/m.exec(wrangler)![1]!;
 const dimensions = /^EMBEDDING_DIMENSIONS = "(\d+)"/m.exec(wrangler)![1]!;
 // The numbered migrations, split into statements the way `wrangler d1 migrations apply` splits
-// them; test/setup.ts applies them to each test file's fresh D1, as `npm run dev` does.
+// them; the setup file applies them to each test file's fresh D1, as `npm run dev` does.
 const migrationsDir = /^migrations_dir = "([^"]+)"/m.exec(wrangler)?.[1] ?? "migrations";
 const migrations = await readD1Migrations(migrationsDir);
 
@@ -41,7 +41,7 @@ const workers = {
           // Upstream retries back off 1 ms, 2 ms, 4 ms in tests instead of 200 ms, 400 ms, 800 ms.
           UPSTREAM_RETRY_BASE_MS: "1",
           TEST_MIGRATIONS: migrations,
-          // The readable full schema, which test/migrations.test.ts compares with the migrations.
+          // The readable full schema, which the migrations test compares with the migrations.
           SCHEMA_SQL: readFileSync("schema.sql", "utf8"),
         },
         serviceBindings: {
@@ -65,8 +65,8 @@ const workers = {
   test: {
     name: "workers",
     include: ["test/**/*.test.ts"],
-    setupFiles: ["./test/setup.ts"],
-    globalSetup: ["./test/quiet-faults.mjs"],
+    setupFiles: ["./test/support/setup.ts"],
+    globalSetup: ["./test/support/quiet-faults.mjs"],
     testTimeout: 30_000,
     onConsoleLog: (log: string) => (showInjectedFaults || !log.includes(INJECTED) ? undefined : false),
   },

@@ -4,10 +4,10 @@
 import worker from "../src/index";
 import { resetStats, stats } from "../src/local/faults";
 import type { Bindings } from "../src/env";
-import { profileReset, profileSnapshot, setProfiling } from "../src/profile";
-import { wrapD1 } from "../test/d1-wrapper";
+import { profileReset, profileSnapshot, setProfiling } from "../src/base/profile";
+import { wrapD1 } from "../test/support/d1-wrapper";
 
-import { VectorStoreSync } from "../src/sync/vector-store-sync";
+import { VectorStoreSync } from "../src/store/store-object";
 
 export { LocalEmbedder, LocalVectorIndex, LocalVectorStore } from "../src/dev-entry";
 

@@ -3,7 +3,7 @@
 // every remote binding records its calls (bench/latency-recorder.ts), and routes that read and
 // reset the records. The Worker and the object run in one isolate here, so they share the records.
 import worker from "../src/index";
-import { VectorStoreSync } from "../src/sync/vector-store-sync";
+import { VectorStoreSync } from "../src/store/store-object";
 import { addRequest, nextSeq, recorded, recordingEnv, resetRecords } from "./latency-recorder";
 
 export { LocalEmbedder, LocalVectorIndex, LocalVectorIndex1, LocalVectorStore } from "../src/dev-entry";

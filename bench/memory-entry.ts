@@ -4,7 +4,7 @@
 // the script can check its own measurement.
 import worker from "../src/index";
 import type { Bindings } from "../src/env";
-import { VectorStoreSync } from "../src/sync/vector-store-sync";
+import { VectorStoreSync } from "../src/store/store-object";
 
 export { LocalEmbedder, LocalVectorIndex, LocalVectorStore } from "../src/dev-entry";
 

@@ -1,12 +1,12 @@
 /**
  * `unified-sync push --dry-run`: every line checked offline with the server's own zod schema
- * (src/schemas/sync.ts SyncOperation), its exact-number parse and its record size limit, and the
+ * (SyncOperation), its exact-number parse and its record size limit, and the
  * parts the push would send counted. Nothing is sent; one line is held at a time.
  */
 import { createReadStream, statSync } from "node:fs";
 import type { Readable } from "node:stream";
-import { holdsExactly, MAYBE_INEXACT } from "../src/http/json-text";
-import { describeFields } from "../src/errors";
+import { holdsExactly, MAYBE_INEXACT } from "../src/base/json/json-text";
+import { describeFields } from "../src/base/errors";
 import { fieldErrors } from "../src/schemas/common";
 import { SyncOperation } from "../src/schemas/sync";
 import { IdCollisions, refuseCollidingId } from "./id-collisions";

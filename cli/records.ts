@@ -7,7 +7,7 @@
  * The line is parsed only to check that it is JSON, to know its namespace and id, and to
  * measure the record as the server does (the UTF-8 bytes of data, file, metadata and text JSON).
  */
-import { parseJsonExactly } from "../src/http/json-text";
+import { parseJsonExactly } from "../src/base/json/json-text";
 import { isPlainObject } from "../src/schemas/common";
 import { MAX_RECORD_BYTES } from "../src/schemas/sync";
 import type { IdSource } from "./id-collisions";
@@ -57,7 +57,7 @@ export function ownField(record: Record<string, unknown>, name: string): unknown
   return Object.hasOwn(record, name) ? record[name] : undefined;
 }
 
-/** The server's measure of a record (src/sync/operations.ts): data, file, metadata and text JSON. */
+/** The server's measure of a record (checkOperations): data, file, metadata and text JSON. */
 export function recordBytes(op: Record<string, unknown>): number {
   let bytes = 0;
   for (const field of ["data", "file", "metadata"] as const) {

@@ -1,5 +1,5 @@
 /**
- * Sending one part with retries, through the typed client (src/client).
+ * Sending one part with retries, through the typed client (createSyncClient).
  *
  * Retried: 429 and 503 (honouring Retry-After), 409 IDEMPOTENCY_KEY_IN_PROGRESS (our own earlier
  * attempt of this part is still running on the server: waiting is the fix), 502 and 504 (a

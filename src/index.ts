@@ -1,17 +1,15 @@
 import { Hono } from "hono";
 import type { AppEnv } from "./env";
-import { ApiError, errorResponse } from "./errors";
+import { ApiError, errorResponse } from "./base/errors";
+import { runScheduled } from "./jobs/scheduled";
 import { closestRoute, describeRoute, type Route } from "./http/closest-route";
-import { requestId } from "./middleware/request-id";
-import { healthRoutes } from "./routes/health";
-import { openApiRoutes } from "./routes/openapi";
-import { docsRoutes } from "./routes/docs";
-import { syncRoutes } from "./routes/sync";
-import { vectorStoreRoutes } from "./routes/vector-stores";
-import { adminRoutes } from "./routes/admin";
-import { reconcileAllStores } from "./vectors/scheduled-reconcile";
-import { measureLedgerShards } from "./db/placement";
-import { expireOnSchedule } from "./db/expiry";
+import { requestId } from "./http/middleware/request-id";
+import { healthRoutes } from "./http/routes/health";
+import { openApiRoutes } from "./http/routes/openapi";
+import { docsRoutes } from "./http/routes/docs";
+import { syncRoutes } from "./http/routes/sync";
+import { vectorStoreRoutes } from "./http/routes/vector-stores";
+import { adminRoutes } from "./http/routes/admin";
 
 export const app = new Hono<AppEnv>();
 
@@ -63,16 +61,12 @@ app.onError((err, c) => {
   );
 });
 
-export { VectorStoreSync } from "./sync/vector-store-sync";
+export { VectorStoreSync } from "./store/store-object";
 
 export default {
   fetch: app.fetch,
-  // Cron Trigger (wrangler.toml [triggers]): reconcile the index against the ledger, a page per
-  // store; expire old sync results and Idempotency-Keys, in bounded pages; measure the ledger
-  // shards for placement.
+  // Cron Trigger (wrangler.toml [triggers]): runScheduled.
   scheduled(_controller, env, ctx) {
-    ctx.waitUntil(reconcileAllStores(env));
-    ctx.waitUntil(expireOnSchedule(env));
-    ctx.waitUntil(measureLedgerShards(env));
+    runScheduled(env, ctx);
   },
 } satisfies ExportedHandler<AppEnv["Bindings"]>;

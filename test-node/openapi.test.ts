@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Validator } from "@seriousme/openapi-schema-validator";
 import { describe, expect, it } from "vitest";
-import { buildOpenApiDocument, ERROR_CODES, OPERATION_ERROR_CODES, SCHEMAS } from "../src/routes/openapi";
+import { buildOpenApiDocument, ERROR_CODES, OPERATION_ERROR_CODES, SCHEMAS } from "../src/http/routes/openapi";
 import { Timestamp, TIMESTAMP_PATTERN } from "../src/schemas/common";
 import { SearchRequest } from "../src/schemas/search";
 

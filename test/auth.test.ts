@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ADMIN, call, createTenant, sync, syncBody, upsert, type Tenant } from "./helpers";
+import { ADMIN, call, createTenant, sync, syncBody, upsert, type Tenant } from "./support/helpers";
 
 const get = (t: Tenant, path: string, key = t.key) => call("GET", path, undefined, { "X-API-Key": key });
 

@@ -1,14 +1,13 @@
 import { env } from "cloudflare:workers";
 import { expect, it } from "vitest";
 import { getVectorStore } from "../src/db/vector-stores";
-import { runSync } from "../src/sync/engine";
-import { retryPolicy } from "../src/vectors/deps";
-import type { EmbeddingBinding } from "../src/vectors/embedder";
-import type { IndexVector, VectorIndexBinding } from "../src/vectors/index-writer";
+import { checkAndRunSync } from "./support/run-sync";
+import { retryPolicy } from "../src/store/deps";
 import { hashEmbedding } from "../src/local/hash-embedding";
-import { createTenant } from "./helpers";
-import { expectIndexMatchesLedger } from "./stand-ins";
-import { indexOfStore, ledgerOfStore } from "./placement";
+import { createTenant } from "./support/helpers";
+import { expectIndexMatchesLedger } from "./support/stand-ins";
+import { indexOfStore, ledgerOfStore } from "./support/placement";
+import type { EmbeddingBinding, IndexVector, VectorIndexBinding } from "../src/model/bindings";
 
 const utf8 = new TextEncoder();
 
@@ -52,7 +51,7 @@ it("never sends more than 100 texts per AI call or 1000 vectors per upsert; ids 
     data: { title: `title ${i}`, body: words(i % 20 === 0 ? 1500 : 10, i) },
   }));
   const deps = { db: await ledgerOfStore(t.store), ai, index, retry: retryPolicy(env) };
-  const first = await runSync(deps, store, { mode: "incremental", syncTimestamp: "2026-01-15T10:00:00Z", operations });
+  const first = await checkAndRunSync(deps, store, { mode: "incremental", syncTimestamp: "2026-01-15T10:00:00Z", operations });
   expect(first.results.upserted).toBe(5000);
 
   expect(calls.models).toEqual(new Set(["@cf/baai/bge-base-en-v1.5"]));
@@ -72,7 +71,7 @@ it("never sends more than 100 texts per AI call or 1000 vectors per upsert; ids 
 
   // Deleting them all: deleteByIds in batches of at most 1000.
   const deletes = operations.map((op) => ({ action: "delete", id: op.id, namespace: op.namespace }));
-  const second = await runSync(deps, store, { mode: "incremental", syncTimestamp: "2026-01-16T10:00:00Z", operations: deletes });
+  const second = await checkAndRunSync(deps, store, { mode: "incremental", syncTimestamp: "2026-01-16T10:00:00Z", operations: deletes });
   expect(second.results.deleted).toBe(5000);
   expect(Math.max(...calls.deletes.map((b) => b.length))).toBeLessThanOrEqual(1000);
   expect(calls.deletes.flat().length).toBe(vectors.length);
@@ -90,11 +89,15 @@ it("reads Workers AI's own answer shape (data: number[][]) as well as the stand-
       return { shape: [inputs.text.length, 768], data: inputs.text.map((text) => hashEmbedding(text, 768)) };
     },
   };
-  const res = await runSync({ db: await ledgerOfStore(t.store), ai, index: await indexOfStore(t.store), retry: retryPolicy(env) }, store, {
-    mode: "incremental",
-    syncTimestamp: "2026-01-15T10:00:00Z",
-    operations: [{ action: "upsert", id: "plain", namespace: "ns", data: { title: "plain arrays" } }],
-  });
+  const res = await checkAndRunSync(
+    { db: await ledgerOfStore(t.store), ai, index: await indexOfStore(t.store), retry: retryPolicy(env) },
+    store,
+    {
+      mode: "incremental",
+      syncTimestamp: "2026-01-15T10:00:00Z",
+      operations: [{ action: "upsert", id: "plain", namespace: "ns", data: { title: "plain arrays" } }],
+    },
+  );
   expect(res.results.upserted).toBe(1);
   expect(calls).toEqual([["title: plain arrays"]]);
   expect(await expectIndexMatchesLedger(t.store)).toBe(1);

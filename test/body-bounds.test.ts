@@ -4,10 +4,10 @@
 // tests pin the answers.
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { operationStrings, splitSyncBody } from "../src/http/sync-body";
+import { operationStrings, splitSyncBody } from "../src/base/json/sync-body";
 import { findJsonProblem, MAX_JSON_DEPTH } from "../src/schemas/common";
 import { MAX_OPERATION_BYTES, MAX_OPERATIONS } from "../src/schemas/sync";
-import { BASE, call, createTenant, getRecord, sync, syncBody, upsert, type Tenant } from "./helpers";
+import { BASE, call, createTenant, getRecord, sync, syncBody, upsert, type Tenant } from "./support/helpers";
 
 const SYNC = "/v1/connectors/pipeline/sync";
 const utf8 = new TextEncoder();

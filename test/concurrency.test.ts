@@ -1,7 +1,7 @@
 import { expect, it } from "vitest";
-import { call, createTenant, syncBody } from "./helpers";
+import { call, createTenant, syncBody } from "./support/helpers";
 import { rng } from "../bench/records.mjs";
-import { applyModel, expectStoreMatchesModel, type ModelRequest } from "./model";
+import { applyModel, expectStoreMatchesModel, type ModelRequest } from "./support/model";
 
 it("24 concurrent overlapping syncs end as applying them in version order would", async () => {
   const t = await createTenant();

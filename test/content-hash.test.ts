@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { sha256Base64 } from "../src/crypto";
-import { canonicalJson } from "../src/sync/canonical-json";
+import { sha256Base64 } from "../src/base/crypto";
+import { canonicalJson } from "../src/base/json/canonical-json";
 import { checkOperations } from "../src/sync/operations";
 
 /**

@@ -1,14 +1,13 @@
 import { env } from "cloudflare:workers";
 import { expect, it } from "vitest";
 import { getVectorStore } from "../src/db/vector-stores";
-import { runSync } from "../src/sync/engine";
-import { retryPolicy, vectorDeps } from "../src/vectors/deps";
-import type { EmbeddingBinding } from "../src/vectors/embedder";
-import type { VectorIndexBinding } from "../src/vectors/index-writer";
+import { checkAndRunSync } from "./support/run-sync";
+import { retryPolicy, vectorDeps } from "../src/store/deps";
 import { DEFAULT_EMBED_CALLS_IN_FLIGHT } from "../src/vectors/vector-sync";
-import { createTenant, ledgerRows } from "./helpers";
-import { expectIndexMatchesLedger } from "./stand-ins";
-import { indexOfStore, ledgerOfStore } from "./placement";
+import { createTenant, ledgerRows } from "./support/helpers";
+import { expectIndexMatchesLedger } from "./support/stand-ins";
+import { indexOfStore, ledgerOfStore } from "./support/placement";
+import type { EmbeddingBinding, VectorIndexBinding } from "../src/model/bindings";
 
 /** Spies on the binding path: how many embedding calls are open at once, and the order of events. */
 function spies(target: VectorIndexBinding = env.VECTORIZE) {
@@ -55,7 +54,7 @@ it.each([1, 3, DEFAULT_EMBED_CALLS_IN_FLIGHT])(
     const store = (await getVectorStore(env.DB, t.store))!;
     const { ai, index, log, maxOpen } = spies(await indexOfStore(t.store));
     const deps = { db: await ledgerOfStore(t.store), ai, index, retry: retryPolicy(env), embedCallsInFlight: inFlight };
-    const res = await runSync(deps, store, { mode: "incremental", syncTimestamp: "2026-01-15T10:00:00Z", operations });
+    const res = await checkAndRunSync(deps, store, { mode: "incremental", syncTimestamp: "2026-01-15T10:00:00Z", operations });
     expect(res.results).toMatchObject({ upserted: 3000, failed: 0 });
     expect(log.filter((e) => e === "embed start")).toHaveLength(30);
     expect(maxOpen()).toBe(inFlight);
@@ -93,7 +92,7 @@ it("one slow embedding call does not hold up the others (no wave waits for its s
     },
   };
   const deps = { db: await ledgerOfStore(t.store), ai, index, retry: retryPolicy(env), embedCallsInFlight: 4 };
-  const res = await runSync(deps, store, { mode: "incremental", syncTimestamp: "2026-01-15T10:00:00Z", operations });
+  const res = await checkAndRunSync(deps, store, { mode: "incremental", syncTimestamp: "2026-01-15T10:00:00Z", operations });
   expect(res.results.upserted).toBe(3000);
   expect(startedWhileSlowOpen).toBe(20);
   await expectIndexMatchesLedger(t.store);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ADMIN, call, createTenant, sync, syncBody, upsert } from "./helpers";
+import { ADMIN, call, createTenant, sync, syncBody, upsert } from "./support/helpers";
 
 const SYNC = "/v1/connectors/pipeline/sync";
 

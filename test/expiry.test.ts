@@ -3,8 +3,8 @@ import { createExecutionContext, createScheduledController, waitOnExecutionConte
 import { describe, expect, it } from "vitest";
 import worker from "../src/index";
 import { expireOldRows, syncResultRetentionDays } from "../src/db/expiry";
-import { call, createTenant, sync, upsert } from "./helpers";
-import { ledgerOfStore } from "./placement";
+import { call, createTenant, sync, upsert } from "./support/helpers";
+import { ledgerOfStore } from "./support/placement";
 
 const DAY = 24 * 60 * 60 * 1000;
 const NOW = Date.parse("2026-11-29T12:00:00.000Z");

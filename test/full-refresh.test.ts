@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createTenant, del, getRecord, ledgerRows, sync, upsert } from "./helpers";
+import { createTenant, del, getRecord, ledgerRows, sync, upsert } from "./support/helpers";
 
 const REFRESH = { sync_mode: "full_refresh" };
 const ids = async (store: string, namespace = "clickup_tasks") =>

@@ -1,8 +1,8 @@
 import fc from "fast-check";
 import { expect, it } from "vitest";
-import { BASE, createTenant, type Tenant } from "./helpers";
+import { BASE, createTenant, type Tenant } from "./support/helpers";
 import { exports } from "cloudflare:workers";
-import { ledgerOfStore } from "./placement";
+import { ledgerOfStore } from "./support/placement";
 
 const hostileKey = fc.constantFrom("__proto__", "constructor", "prototype", "toString", "hasOwnProperty", "", "\ud800", "a".repeat(300));
 const hostileString = fc.oneof(

@@ -1,8 +1,8 @@
 // Regression tests for the defects an outside attack run found (issue "Hostile input"): each
 // failed before its fix. The fuzz test (fuzz.test.ts) covers the same classes at random.
 import { describe, expect, it } from "vitest";
-import { call, createTenant, getRecord, ledgerRows, sync, syncBody, upsert, type Tenant } from "./helpers";
-import { expectIndexMatchesLedger } from "./stand-ins";
+import { call, createTenant, getRecord, ledgerRows, sync, syncBody, upsert, type Tenant } from "./support/helpers";
+import { expectIndexMatchesLedger } from "./support/stand-ins";
 
 const SYNC = "/v1/connectors/pipeline/sync";
 const PROTO_NAMES = Object.getOwnPropertyNames(Object.prototype).sort();

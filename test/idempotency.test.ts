@@ -1,12 +1,12 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it } from "vitest";
-import { call, createTenant, ledgerRows, syncBody, unique, upsert } from "./helpers";
-import { ai, counting } from "./stand-ins";
-import { canonicalJson } from "../src/sync/canonical-json";
-import { sha256Base64 } from "../src/crypto";
-import { bodyHashOf } from "../src/sync/idempotency";
+import { call, createTenant, ledgerRows, syncBody, unique, upsert } from "./support/helpers";
+import { ai, counting } from "./support/stand-ins";
+import { canonicalJson } from "../src/base/json/canonical-json";
+import { sha256Base64 } from "../src/base/crypto";
+import { bodyHashOf } from "../src/store/store-sync";
 import { operationHashInput } from "../src/sync/operation-hash";
-import { ledgerOfStore } from "./placement";
+import { ledgerOfStore } from "./support/placement";
 
 const post = (t: { key: string }, body: unknown, key?: string) =>
   call("POST", "/v1/connectors/pipeline/sync", body, { "X-API-Key": t.key, ...(key ? { "Idempotency-Key": key } : {}) });

@@ -1,6 +1,6 @@
 import { expect, it, vi } from "vitest";
-import { call, createTenant, syncBody, upsert } from "./helpers";
-import { ledgerOfStore } from "./placement";
+import { call, createTenant, syncBody, upsert } from "./support/helpers";
+import { ledgerOfStore } from "./support/placement";
 
 it("a 500 is the envelope with a trace id and reveals no internals", async () => {
   const t = await createTenant();

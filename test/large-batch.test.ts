@@ -1,11 +1,11 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { runSync } from "../src/sync/engine";
+import { checkAndRunSync } from "./support/run-sync";
 import { getVectorStore } from "../src/db/vector-stores";
-import { vectorDeps } from "../src/vectors/deps";
-import { createTenant, ledgerRows, sync } from "./helpers";
-import { spyD1 } from "./d1-spy";
-import { ledgerOfStore } from "./placement";
+import { vectorDeps } from "../src/store/deps";
+import { createTenant, ledgerRows, sync } from "./support/helpers";
+import { spyD1 } from "./support/d1-spy";
+import { ledgerOfStore } from "./support/placement";
 
 const utf8 = new TextEncoder();
 
@@ -46,7 +46,7 @@ describe("a 5000-operation request", () => {
       const store = (await getVectorStore(env.DB, t.store))!;
       const input = { syncTimestamp: "2026-01-15T10:00:00Z" };
       // The records are ~1 KB each: 5000 of them exceed one 2 MB parameter and must be split.
-      const first = await runSync({ db: spy.db, ...vectorDeps(env, store) }, store, {
+      const first = await checkAndRunSync({ db: spy.db, ...vectorDeps(env, store) }, store, {
         ...input,
         mode: "incremental",
         operations: bigOps(n, `-${n}`),
@@ -57,7 +57,7 @@ describe("a 5000-operation request", () => {
 
       // A full_refresh of the same records (changed) with half of them gone also stays bounded.
       const refresh = spyD1(await ledgerOfStore(t.store));
-      const second = await runSync({ db: refresh.db, ...vectorDeps(env, store) }, store, {
+      const second = await checkAndRunSync({ db: refresh.db, ...vectorDeps(env, store) }, store, {
         ...input,
         mode: "full_refresh",
         syncTimestamp: "2026-02-01T00:00:00Z",

@@ -1,7 +1,7 @@
 import { afterEach, expect, it, vi } from "vitest";
-import { ADMIN, call, createTenant, sync, syncBody, upsert } from "./helpers";
-import { ai } from "./stand-ins";
-import { ledgerOfStore } from "./placement";
+import { ADMIN, call, createTenant, sync, syncBody, upsert } from "./support/helpers";
+import { ai } from "./support/stand-ins";
+import { ledgerOfStore } from "./support/placement";
 
 afterEach(async () => {
   vi.restoreAllMocks();

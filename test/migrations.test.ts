@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { createTenant, del, getRecord, ledgerRows, sync, upsert } from "./helpers";
-import { ledgerOfStore } from "./placement";
+import { createTenant, del, getRecord, ledgerRows, sync, upsert } from "./support/helpers";
+import { ledgerOfStore } from "./support/placement";
 
 // The numbered migrations (migrations/, applied by npm run dev, the tests and a deploy) and the
 // readable full schema (schema.sql) must describe the same database.

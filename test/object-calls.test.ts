@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { expect, it } from "vitest";
 import worker from "../src/index";
-import { ADMIN, BASE, createTenant, syncBody, upsert } from "./helpers";
+import { ADMIN, BASE, createTenant, syncBody, upsert } from "./support/helpers";
 
 // The sync path crosses once: the Worker makes no D1 call, and its one remote call is to the store's
 // Durable Object, which every path creates beside D1's primary (a locationHint on every get()).

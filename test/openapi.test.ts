@@ -1,8 +1,8 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import type { z } from "zod";
 import { app } from "../src/index";
-import { SCHEMAS } from "../src/routes/openapi";
-import { ADMIN, call, createTenant, del, syncBody, unique, upsert, type Tenant } from "./helpers";
+import { SCHEMAS } from "../src/http/routes/openapi";
+import { ADMIN, call, createTenant, del, syncBody, unique, upsert, type Tenant } from "./support/helpers";
 
 // The document against the app: the same routes, and every answer the routes give (each status,
 // error code, header and 2xx body exercised here) is one the document describes. The document's

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createTenant, getRecord, ledgerRows, sync, upsert } from "./helpers";
+import { createTenant, getRecord, ledgerRows, sync, upsert } from "./support/helpers";
 
 describe("operation-level validation: a bad operation fails alone", () => {
   it("one bad operation among good ones: the others apply, it is listed in errors", async () => {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { profileReset, profileSnapshot, setProfiling, span } from "../src/profile";
+import { profileReset, profileSnapshot, setProfiling, span } from "../src/base/profile";
 
 describe("timing spans (BENCH_PROFILE)", () => {
   afterEach(() => {

@@ -3,11 +3,11 @@ import fc from "fast-check";
 import { afterEach, beforeEach, expect, it, vi } from "vitest";
 import { getVectorStore, insertVectorStore } from "../src/db/vector-stores";
 import type { FaultPlan } from "../src/local/faults";
-import { runSync } from "../src/sync/engine";
-import { retryPolicy } from "../src/vectors/deps";
-import { failingD1 } from "./faulty-d1";
-import { expectStoreMatchesModel, type ModelRequest } from "./model";
-import { ai } from "./stand-ins";
+import { checkAndRunSync } from "./support/run-sync";
+import { retryPolicy } from "../src/store/deps";
+import { failingD1 } from "./support/faulty-d1";
+import { expectStoreMatchesModel, type ModelRequest } from "./support/model";
+import { ai } from "./support/stand-ins";
 
 // Injected faults make the engine warn about upstream failures, by design; not this test's output.
 beforeEach(() => {
@@ -112,7 +112,7 @@ it("random syncs with random injected faults, each retried until it succeeds, en
             if (faulty.kind === "stand-in") await ai.setFaults(faulty.plan);
             const db = faulty.kind === "d1" ? failingD1(env.LEDGER_0, faulty.failAt) : env.LEDGER_0;
             try {
-              const res = await runSync({ db, ai: env.AI, index: env.VECTORIZE, retry }, store, input);
+              const res = await checkAndRunSync({ db, ai: env.AI, index: env.VECTORIZE, retry }, store, input);
               done = res.results.failed === 0 && res.errors.length === 0 && (res.sweep?.remaining ?? 0) === 0;
             } catch {
               done = false; // 503 UPSTREAM_UNAVAILABLE or the injected D1 failure: retry

@@ -1,5 +1,5 @@
 import { expect, it } from "vitest";
-import { createTenant, sync } from "./helpers";
+import { createTenant, sync } from "./support/helpers";
 
 it("more than 100 sync requests a minute for one organization -> 429 with Retry-After; others unaffected", async () => {
   const t = await createTenant();

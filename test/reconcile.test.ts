@@ -3,9 +3,9 @@ import { describe, expect, it } from "vitest";
 import { createScheduledController, createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import worker from "../src/index";
 import { recordVectorStem, vectorId, vectorNamespace } from "../src/vectors/ids";
-import { ADMIN, call, createTenant, sync, upsert } from "./helpers";
-import { expectIndexMatchesLedger, index } from "./stand-ins";
-import { ledgerOfStore } from "./placement";
+import { ADMIN, call, createTenant, sync, upsert } from "./support/helpers";
+import { expectIndexMatchesLedger, index } from "./support/stand-ins";
+import { ledgerOfStore } from "./support/placement";
 
 const long = Array.from({ length: 900 }, (_, k) => `w${k}`).join(" ");
 const reconcile = async (store: string, body?: unknown) => {
@@ -101,8 +101,8 @@ describe("isQueryable", () => {
 
 describe("the Cron Trigger's round over many stores", () => {
   it("visits at most storesPerRun stores a run, with a bounded number of D1 round trips, and every store over successive runs", async () => {
-    const { reconcileAllStores } = await import("../src/vectors/scheduled-reconcile");
-    const { wrapD1 } = await import("./d1-wrapper");
+    const { reconcileAllStores } = await import("../src/jobs/reconcile");
+    const { wrapD1 } = await import("./support/d1-wrapper");
     // Whatever stores other tests made, the round must reach these three, each once per round.
     const mine = new Set<string>();
     for (let i = 0; i < 3; i++) mine.add((await createTenant()).store);

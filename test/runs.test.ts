@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { call, createTenant, del, getRecord, ledgerRows, sync, unique, upsert, type Tenant } from "./helpers";
-import { ai, counting, expectIndexMatchesLedger } from "./stand-ins";
-import { ledgerOfStore } from "./placement";
+import { call, createTenant, del, getRecord, ledgerRows, sync, unique, upsert, type Tenant } from "./support/helpers";
+import { ai, counting, expectIndexMatchesLedger } from "./support/stand-ins";
+import { ledgerOfStore } from "./support/placement";
 
 const TS = "2026-03-01T00:00:00Z";
 const part = (final: boolean, extra: Record<string, unknown> = {}) => ({ sync_mode: "full_refresh", sync_timestamp: TS, final, ...extra });

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { matchesFilter } from "../src/local/vector-math";
 import { recordVectorStem, vectorId, vectorNamespace } from "../src/vectors/ids";
-import { ADMIN, call, createTenant, sync, upsert, type Tenant } from "./helpers";
-import { indexOfStore } from "./placement";
-import { expectIndexMatchesLedger } from "./stand-ins";
+import { ADMIN, call, createTenant, sync, upsert, type Tenant } from "./support/helpers";
+import { indexOfStore } from "./support/placement";
+import { expectIndexMatchesLedger } from "./support/stand-ins";
 
 async function search(t: Tenant, body: unknown) {
   const res = await call("POST", `/v1/vector_stores/${t.store}/search`, body, { "X-API-Key": t.key });

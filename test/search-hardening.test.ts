@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { call, createTenant, sync, upsert, type Tenant } from "./helpers";
+import { call, createTenant, sync, upsert, type Tenant } from "./support/helpers";
 
 async function search(t: Tenant, body: unknown) {
   const res = await call("POST", `/v1/vector_stores/${t.store}/search`, body, { "X-API-Key": t.key });

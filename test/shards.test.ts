@@ -4,11 +4,12 @@ import { describe, expect, it } from "vitest";
 import worker from "../src/index";
 import { leastFull, measureLedgerShards, placeNewStore, SIZE_BUCKET_BYTES } from "../src/db/placement";
 import { getVectorStore } from "../src/db/vector-stores";
-import { advanceMove, newMoveState, type MoveState } from "../src/db/shard-move";
-import { failingD1 } from "./faulty-d1";
-import { ADMIN, call, createTenant, getRecord, ledgerRows, sync, syncBody, unique, upsert, del, type Tenant } from "./helpers";
-import { expectIndexMatchesLedger } from "./stand-ins";
-import { indexOfStore, ledgerOfStore, placementOf } from "./placement";
+import { advanceMove, newMoveState } from "../src/db/shard-move";
+import { failingD1 } from "./support/faulty-d1";
+import { ADMIN, call, createTenant, getRecord, ledgerRows, sync, syncBody, unique, upsert, del, type Tenant } from "./support/helpers";
+import { expectIndexMatchesLedger } from "./support/stand-ins";
+import { indexOfStore, ledgerOfStore, placementOf } from "./support/placement";
+import type { MoveState } from "../src/model/store-object";
 
 // Dev and the tests run with two ledger shards (LEDGER_0, LEDGER_1) and two indexes (VECTORIZE,
 // VECTORIZE_1), each a database or index of its own: a read or write sent to the wrong one finds

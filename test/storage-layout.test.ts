@@ -1,8 +1,8 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { commitPlan, getRecord, loadLedger, type SyncRow } from "../src/db/ledger";
-import type { RecordPayload } from "../src/sync/operations";
-import type { RecordTouch, RecordWrite, SyncPlan } from "../src/sync/plan";
+import type { RecordPayload } from "../src/model/operations";
+import type { RecordTouch, RecordWrite, SyncPlan } from "../src/model/plan";
 
 // The ledger's two tables (schema.sql, docs/storage.md): record_state, written by every commit
 // that touches a record, and record_bodies, written only when a record's content changes. These

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { operationCount, operationText, splitSyncBody } from "../src/http/sync-body";
-import { call, createTenant, ledgerRows, syncBody, upsert } from "./helpers";
+import { operationCount, operationText, splitSyncBody } from "../src/base/json/sync-body";
+import { call, createTenant, ledgerRows, syncBody, upsert } from "./support/helpers";
 
 const utf8 = new TextEncoder();
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { call, createTenant, del, getRecord, ledgerRows, sync, upsert } from "./helpers";
-import { ledgerOfStore } from "./placement";
+import { call, createTenant, del, getRecord, ledgerRows, sync, upsert } from "./support/helpers";
+import { ledgerOfStore } from "./support/placement";
 
 const counts = (upserted: number, deleted: number, unchanged: number, failed: number, stale = 0) => ({
   upserted,

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it } from "vitest";
-import { createTenant, del, getRecord, ledgerRows, sync, upsert } from "./helpers";
-import { ai, expectIndexMatchesLedger, index } from "./stand-ins";
+import { createTenant, del, getRecord, ledgerRows, sync, upsert } from "./support/helpers";
+import { ai, expectIndexMatchesLedger, index } from "./support/stand-ins";
 import { validateQuery, validateVectors } from "../src/local/local-vector-index";
 
 const longText = (words: number, seed: string) => Array.from({ length: words }, (_, i) => `${seed}${i} word`).join(" ");

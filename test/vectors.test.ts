@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { call, createTenant, del, ledgerRows, sync, upsert, type Tenant } from "./helpers";
-import { ai, counting, expectIndexMatchesLedger } from "./stand-ins";
+import { call, createTenant, del, ledgerRows, sync, upsert, type Tenant } from "./support/helpers";
+import { ai, counting, expectIndexMatchesLedger } from "./support/stand-ins";
 
 async function search(t: Tenant, body: Record<string, unknown>) {
   const res = await call("POST", `/v1/vector_stores/${t.store}/search`, body, { "X-API-Key": t.key });

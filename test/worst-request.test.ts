@@ -5,8 +5,8 @@ import { describe, expect, it } from "vitest";
 import { MAX_JSON_DEPTH } from "../src/schemas/common";
 import { MAX_RECORD_BYTES } from "../src/schemas/sync";
 import { MAX_CHUNKS_PER_REQUEST } from "../src/vectors/vector-sync";
-import { call, createTenant, sync, syncBody, upsert, type Tenant } from "./helpers";
-import { expectIndexMatchesLedger } from "./stand-ins";
+import { call, createTenant, sync, syncBody, upsert, type Tenant } from "./support/helpers";
+import { expectIndexMatchesLedger } from "./support/stand-ins";
 
 const MAX_BODY_BYTES = 20 * 1024 * 1024;
 

@@ -1,14 +1,5 @@
-import { randomToken, sha256Hex } from "../crypto";
-
-/** What KV holds for one API key, under the SHA-256 of the key. Never the plaintext. */
-export interface ApiKeyRecord {
-  key_id: string;
-  organization_id: string;
-  /** null: every vector store of the organization. */
-  vector_store_ids: string[] | null;
-  created_at: string;
-  revoked: boolean;
-}
+import { randomToken, sha256Hex } from "../base/crypto";
+import type { ApiKeyRecord } from "../model/api-key";
 
 const HASH_PREFIX = "key:";
 const ID_PREFIX = "keyid:";

@@ -1,6 +1,7 @@
-import type { ApiKeyRecord } from "./api-keys";
-import { Errors } from "../errors";
-import { getVectorStore, type VectorStore } from "../db/vector-stores";
+import { Errors } from "../base/errors";
+import { getVectorStore } from "../db/vector-stores";
+import type { ApiKeyRecord } from "../model/api-key";
+import type { VectorStore } from "../model/store";
 
 /**
  * The checks every store-scoped request goes through, in the contract's order:

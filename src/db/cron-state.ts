@@ -1,6 +1,7 @@
 // SQL of the Cron Trigger's own bookkeeping: where its rounds over the stores continue (table
 // cron_state) and where each store's reconciliation continues (table reconcile_cursors).
-import { getStoresPage, type VectorStore } from "./vector-stores";
+import { getStoresPage } from "./vector-stores";
+import type { VectorStore } from "../model/store";
 
 /** cron_state name: the last store id the reconciliation round visited ("" before the first). */
 export const CRON_RECONCILE_AFTER = "reconcile_after";

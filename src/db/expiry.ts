@@ -7,9 +7,7 @@
  * rows, found through an index on the age column, so a run's work and D1 rows read stay bounded
  * however much has piled up; what a run leaves, the next one takes.
  */
-import type { Bindings } from "../env";
-import { IDEMPOTENCY_WINDOW_MS } from "../sync/idempotency";
-import { ledgerOf, ledgerShards } from "./placement";
+import { IDEMPOTENCY_WINDOW_MS } from "./idempotency-keys";
 
 /** Rows one DELETE removes at most. */
 export const EXPIRY_PAGE = 1000;
@@ -74,26 +72,4 @@ export async function expireOldRows(
   const [keys, moreKeys] = await deletePages(db, EXPIRE_IDEMPOTENCY, new Date(now - IDEMPOTENCY_WINDOW_MS).toISOString(), pageSize, pages);
   const [syncs, moreSyncs] = await deletePages(db, EXPIRE_SYNCS, new Date(now - retentionDays * DAY_MS).toISOString(), pageSize, pages);
   return { idempotency_keys_deleted: keys, sync_results_deleted: syncs, more: moreKeys || moreSyncs };
-}
-
-/**
- * The Cron Trigger's expiry run, over the catalog (Idempotency-Keys) and every ledger shard (sync
- * results), in parallel: logs what it removed, and that more is left when it is.
- */
-export async function expireOnSchedule(env: Bindings): Promise<ExpiryReport> {
-  const now = Date.now();
-  const databases = [env.DB, ...ledgerShards(env).map((shard) => ledgerOf(env, { ledger_shard: shard }))];
-  // The run's queries stay bounded however many shards there are (they share one invocation's
-  // subrequests with the reconciliation): fewer pages per database when there are many.
-  const pages = Math.max(1, Math.min(EXPIRY_PAGES_PER_RUN, Math.floor(EXPIRY_QUERIES_PER_RUN / (2 * databases.length))));
-  const options = { retentionDays: syncResultRetentionDays(env.SYNC_RESULT_RETENTION_DAYS), pages };
-  const reports = await Promise.all(databases.map((db) => expireOldRows(db, now, options)));
-  const report = {
-    idempotency_keys_deleted: reports.reduce((n, r) => n + r.idempotency_keys_deleted, 0),
-    sync_results_deleted: reports.reduce((n, r) => n + r.sync_results_deleted, 0),
-    more: reports.some((r) => r.more),
-  };
-  if (report.idempotency_keys_deleted || report.sync_results_deleted)
-    console.log(JSON.stringify({ level: "info", event: "expiry", ...report }));
-  return report;
 }

@@ -7,7 +7,7 @@
 // store's ledger shard, and the key is completed in the catalog afterwards: two databases, two
 // transactions. Should the worker die between the two, the key stays pending with that sync id;
 // the request that takes the abandoned key over finds the sync committed in the shard and
-// answers with its stored result instead of running it again (src/sync/idempotency.ts).
+// answers with its stored result instead of running it again (runStoreSync).
 
 export interface IdempotencyKeyRow {
   reservation_id: string;
@@ -114,3 +114,6 @@ export async function releaseIdempotencyKey(catalog: D1Database, organizationId:
     .bind(organizationId, key, reservationId)
     .run();
 }
+
+/** How long a stored answer is replayed for the same Idempotency-Key. */
+export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;

@@ -1,14 +1,15 @@
 // All SQL of the records ledger. Plain functions over the D1 binding; each keeps its bound
-// parameters far below D1's limit of 100 by moving rows as JSON (see json-chunks.ts).
+// parameters far below D1's limit of 100 by moving rows as JSON (see jsonChunks).
 // A record lives in two tables (schema.sql, docs/storage.md): record_state, the narrow row that
 // planning reads and a touch rewrites, and record_bodies, its content, written only when the
 // content changes. The view `records` joins them, for people and tests (a delete through it, as
 // namespace deletion does, deletes both rows).
 import type { D1Reader } from "./sessions";
-import type { LedgerEntry, RecordKey, RecordSweep, RecordWrite, SyncPlan } from "../sync/plan";
-import { JsonChunker, jsonChunks } from "./json-chunks";
-import { SELECT_RUN, toRun, upsertRunStatement, type RunRow } from "./runs";
-import { displayTimestamp } from "../timestamps";
+import { JsonChunker, jsonChunks } from "../base/json/json-chunks";
+import { SELECT_RUN, toRun, upsertRunStatement } from "./runs";
+import { displayTimestamp } from "../base/timestamps";
+import type { LedgerEntry, RecordKey, RecordSweep, RecordWrite, SyncPlan } from "../model/plan";
+import type { RunRow } from "../model/runs";
 
 export interface StoredRecord {
   id: string;

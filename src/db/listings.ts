@@ -2,7 +2,7 @@
 // the last row's sort key, so a page never depends on an offset (rows may arrive meanwhile).
 import type { D1Reader } from "./sessions";
 import { withStale } from "../schemas/sync";
-import { displayTimestamp } from "../timestamps";
+import { displayTimestamp } from "../base/timestamps";
 
 export function encodeCursor(key: string[]): string {
   const bytes = new TextEncoder().encode(JSON.stringify(key)); // ids may be any Unicode: base64 of UTF-8

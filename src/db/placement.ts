@@ -6,12 +6,8 @@
 // The pools are whatever wrangler.toml binds: adding a shard or an index is a binding and a
 // deploy (docs/scaling.md); existing stores stay where they are.
 import type { Bindings } from "../env";
-import type { VectorIndexBinding } from "../vectors/index-writer";
-
-export interface Placement {
-  ledger_shard: number;
-  index: number;
-}
+import type { VectorIndexBinding } from "../model/bindings";
+import type { Placement } from "../model/store";
 
 const LEDGER_BINDING = /^LEDGER_(0|[1-9]\d{0,3})$/;
 const INDEX_BINDING = /^VECTORIZE(?:_([1-9]\d{0,3}))?$/;

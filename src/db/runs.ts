@@ -1,26 +1,9 @@
 // SQL of full_refresh runs (table sync_runs, schema.sql). A run is read in the sync's one read
-// batch (ledger.ts, loadLedger) and written in its one commit batch (ledger.ts, commitPlan).
+// batch (loadLedger) and written in its one commit batch (commitPlan).
 import type { D1Reader } from "./sessions";
-import { withStale, type Counts } from "../schemas/sync";
-import { displayTimestamp } from "../timestamps";
-
-/** A run as stored. The Durable Object of the store serialises its syncs, so read-modify-write is safe. */
-export interface RunRow {
-  vector_store_id: string;
-  sync_timestamp: string;
-  state: "open" | "completed";
-  final_sync_id: string | null;
-  parts: number;
-  results: Counts;
-  namespaces: string[];
-  /** Records whose operation failed in a part and that no later part applied: their namespaces are not swept. */
-  failed_keys: [string, string][];
-  blocked: string[];
-  swept: number;
-  started_at: string;
-  updated_at: string;
-  completed_at: string | null;
-}
+import { withStale } from "../schemas/sync";
+import { displayTimestamp } from "../base/timestamps";
+import type { RunRow, RunState, RunView } from "../model/runs";
 
 interface StoredRunRow extends Omit<RunRow, "results" | "namespaces" | "failed_keys" | "blocked"> {
   results: string;
@@ -30,9 +13,6 @@ interface StoredRunRow extends Omit<RunRow, "results" | "namespaces" | "failed_k
   /** The newest refresh watermark among the run's namespaces (only when read for a view). */
   newest_watermark?: string | null;
 }
-
-/** Blocked entry meaning "an operation whose namespace is unknown failed": nothing is swept. */
-export const ALL_NAMESPACES = "*";
 
 /** A run with no answer from its final request for this long is reported abandoned. */
 export const RUN_ABANDONED_AFTER_MS = 24 * 60 * 60 * 1000;
@@ -77,25 +57,6 @@ export function upsertRunStatement(db: D1Reader, run: RunRow): D1PreparedStateme
 /** Namespaces the run's final request will not sweep, as things stand. */
 export function blockedNamespaces(run: Pick<RunRow, "failed_keys" | "blocked">): string[] {
   return [...new Set([...run.blocked, ...run.failed_keys.map(([namespace]) => namespace)])].sort();
-}
-
-export type RunState = "open" | "completed" | "superseded" | "abandoned";
-
-/** What GET .../runs/{store}/{timestamp} answers. */
-export interface RunView {
-  vector_store_id: string;
-  sync_mode: "full_refresh";
-  sync_timestamp: string;
-  state: RunState;
-  parts: number;
-  results: Counts;
-  namespaces: string[];
-  blocked_namespaces: string[];
-  started_at: string;
-  updated_at: string;
-  completed_at: string | null;
-  swept: number;
-  final_sync_id: string | null;
 }
 
 /**

@@ -3,19 +3,14 @@
 // and never trusts a replica's "not found": an absence is checked again at the primary
 // (docs/latency.md). A sync's commit returns the bookmark of its shard, which the client may send
 // back (X-D1-Bookmark) so that its next reads see its own writes.
-import { Errors } from "../errors";
+import { Errors } from "../base/errors";
+import type { ShardBookmark } from "../model/store-object";
 
 /** What the read paths and the ledger's functions use of a database: a binding, or a session of one. */
 export type D1Reader = Pick<D1Database, "prepare" | "batch">;
 
 /** The header a sync answers with and the read paths accept: `<shard>:<D1 bookmark>`. */
 export const BOOKMARK_HEADER = "X-D1-Bookmark";
-
-/** A bookmark as the API shows it: which shard it belongs to, and D1's own bookmark. */
-export interface ShardBookmark {
-  shard: number;
-  bookmark: string;
-}
 
 export function formatBookmark(b: ShardBookmark): string {
   return `${b.shard}:${b.bookmark}`;

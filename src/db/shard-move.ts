@@ -7,7 +7,8 @@
 //   (switch - the catalog's vector_stores.ledger_shard, done by the caller between the two)
 //   cleanup - delete the store's rows from the source.
 // Vectors are not touched: their ids derive from (namespace, id, chunk), not from the shard.
-import { JsonChunker } from "./json-chunks";
+import { JsonChunker } from "../base/json/json-chunks";
+import type { MoveState } from "../model/store-object";
 
 /** Records read per page (narrow state rows; bodies are fetched in groups of bounded bytes). */
 export const MOVE_PAGE_RECORDS = 500;
@@ -15,20 +16,6 @@ export const MOVE_PAGE_RECORDS = 500;
 export const MOVE_BODY_BYTES = 4 * 1024 * 1024;
 /** Rows of syncs / sync_runs copied per statement, and rows deleted per statement in cleanup. */
 export const MOVE_PAGE_ROWS = 200;
-
-export type MovePhase = "clear" | "records" | "tables" | "switch" | "cleanup" | "done";
-
-export interface MoveState {
-  from: number;
-  to: number;
-  phase: MovePhase;
-  /** records: the last key copied; tables: [table, last key]. */
-  cursor: string[] | null;
-  records_copied: number;
-  syncs_copied: number;
-  runs_copied: number;
-  rows_deleted: number;
-}
 
 export function newMoveState(from: number, to: number): MoveState {
   return { from, to, phase: "clear", cursor: null, records_copied: 0, syncs_copied: 0, runs_copied: 0, rows_deleted: 0 };

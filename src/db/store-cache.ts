@@ -1,11 +1,12 @@
 // Stores' rows as the read paths see them: from memory for a short while, else from a catalog
 // replica, else (a replica's "not found" is never trusted) from the primary. A store's row changes
 // only through the admin API's shard move; a read that then finds nothing on the shard it was sent
-// to asks the primaries again (src/http/read-store.ts), so a stale entry costs one retry, never a
+// to asks the primaries again (readableStore), so a stale entry costs one retry, never a
 // wrong answer.
-import { getVectorStore, type VectorStore } from "./vector-stores";
+import { getVectorStore } from "./vector-stores";
 import { readSession } from "./sessions";
-import { ExpiringMap } from "./memo";
+import { ExpiringMap } from "../base/memo";
+import type { VectorStore } from "../model/store";
 
 /** How long a store's row is served from memory. */
 export const STORE_CACHE_TTL_MS = 30_000;

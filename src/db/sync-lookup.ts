@@ -4,10 +4,12 @@
 import type { Bindings } from "../env";
 import { getSyncResult } from "./ledger";
 import { ledgerOf, ledgerShards } from "./placement";
-import { readSession, type D1Reader, type ShardBookmark } from "./sessions";
-import { ExpiringMap } from "./memo";
+import { readSession, type D1Reader } from "./sessions";
+import { ExpiringMap } from "../base/memo";
 import { cachedStore } from "./store-cache";
-import { shardsOfOrganization, type VectorStore } from "./vector-stores";
+import { shardsOfOrganization } from "./vector-stores";
+import type { ShardBookmark } from "../model/store-object";
+import type { VectorStore } from "../model/store";
 
 export type SyncResultRow = NonNullable<Awaited<ReturnType<typeof getSyncResult>>>;
 

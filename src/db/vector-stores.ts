@@ -1,18 +1,5 @@
 import type { D1Reader } from "./sessions";
-export interface VectorStore {
-  id: string;
-  organization_id: string;
-  name: string;
-  created_at: string;
-  embedding_model: string;
-  dimensions: number;
-  text_fields: string[] | null;
-  metadata_fields: string[] | null;
-  /** The ledger shard holding the store's records, syncs and runs (LEDGER_<n>; src/db/placement.ts). */
-  ledger_shard: number;
-  /** The Vectorize index holding its vectors (VECTORIZE, or VECTORIZE_<n>). Column vector_index. */
-  index: number;
-}
+import type { VectorStore } from "../model/store";
 
 interface VectorStoreRow extends Omit<VectorStore, "text_fields" | "metadata_fields" | "index"> {
   text_fields: string | null;

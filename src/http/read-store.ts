@@ -3,12 +3,12 @@
 // bookmark), and an absence checked again at the primaries before it is answered.
 import type { Context } from "hono";
 import type { AppEnv } from "../env";
-import { Errors } from "../errors";
+import { Errors } from "../base/errors";
 import { checkStoreAccess } from "../auth/store-access";
 import { ledgerOf } from "../db/placement";
 import { BOOKMARK_HEADER, parseBookmark, readSession, type D1Reader } from "../db/sessions";
 import { cachedStore, primaryStore } from "../db/store-cache";
-import type { VectorStore } from "../db/vector-stores";
+import type { VectorStore } from "../model/store";
 
 /** The store a read names, if the key may read it: 403 (local checks), 404 (none at the primary). */
 export async function readableStore(c: Context<AppEnv>, storeId: string): Promise<VectorStore> {

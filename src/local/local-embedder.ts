@@ -22,7 +22,7 @@ export class LocalEmbedder extends WorkerEntrypoint {
     });
     await beginRemoteCall("embed");
     // Rows as Float32Array rather than Workers AI's number[]: one buffer each to cross RPC instead
-    // of 768 numbers. The service reads both (src/vectors/embedder.ts), and tests exercise both.
+    // of 768 numbers. The service reads both (embedTexts), and tests exercise both.
     return { shape: [texts.length, dimensions], data: texts.map((t) => Float32Array.from(hashEmbedding(t, dimensions))), pooling: "mean" };
   }
 

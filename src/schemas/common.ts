@@ -1,5 +1,8 @@
 import { z } from "zod";
-import { MAX_FRACTION_DIGITS, tryNormalizeTimestamp } from "../timestamps";
+import { MAX_FRACTION_DIGITS, tryNormalizeTimestamp } from "../base/timestamps";
+import { MAX_JSON_DEPTH } from "../base/json/json-text";
+
+export { MAX_JSON_DEPTH };
 
 // "." and ".." are refused: URL normalisation makes /records/{ns}/{id} unreachable for them.
 export const NAMESPACE_PATTERN = /^(?!\.\.?$)[A-Za-z0-9_.-]{1,64}$/;
@@ -60,9 +63,6 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
   return proto === Object.prototype || proto === null;
 }
 
-/** Deepest nesting accepted inside a record's data: deeper input is refused, not a stack overflow. */
-export const MAX_JSON_DEPTH = 64;
-
 type JsonProblem = { path: (string | number)[]; message: string };
 
 const NOT_EXACT =
@@ -71,7 +71,7 @@ const NOT_EXACT =
 /**
  * The first value under `root` that the service cannot keep: nesting deeper than `limit`, or a
  * number that is not finite (JSON overflow like 1e400, or a number the body parser found it
- * could not hold exactly, see http/json-body.ts). Iterative, with one entry per open container
+ * could not hold exactly, see parseJsonExactly). Iterative, with one entry per open container
  * (at most `limit`), never one per element: a 2-million-item array used to push 2 million frames
  * and ran the store's object out of heap.
  */

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { FileMetadata, SyncMode, SyncResponse } from "./sync";
 
 // Answers of the routes whose bodies no other schema describes, and the error envelope: the
-// OpenAPI document (routes/openapi.ts) is generated from them, and test/openapi.test.ts checks the
+// OpenAPI document (openApiRoutes) is generated from them, and the OpenAPI tests check the
 // served answers against them.
 
 /** GET /health */
@@ -80,7 +80,7 @@ export const ReconcileResponse = z.object({
   next_cursor: z.string().nullable().meta({ description: "Pass as `cursor` for the next page; null after the last page." }),
 });
 
-/** The `type` of every error the service answers (src/errors.ts ErrorType). */
+/** The `type` of every error the service answers (ErrorType). */
 export const ErrorType = z.enum([
   "invalid_request_error",
   "authentication_error",
@@ -91,7 +91,7 @@ export const ErrorType = z.enum([
   "api_error",
 ]);
 
-/** Every non-2xx answer (src/errors.ts errorResponse). */
+/** Every non-2xx answer (errorResponse). */
 export const ErrorResponse = z.object({
   success: z.literal(false),
   error: z.object({

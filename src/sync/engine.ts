@@ -1,29 +1,20 @@
-import { ApiError } from "../errors";
-import { span } from "../profile";
-import { randomToken } from "../crypto";
+import { ApiError } from "../base/errors";
+import { span } from "../base/profile";
+import { randomToken } from "../base/crypto";
 import type { D1Reader } from "../db/sessions";
 import { commitPlan, loadLedger, type LedgerSnapshot, type RefreshRead } from "../db/ledger";
-import type { VectorStore } from "../db/vector-stores";
 import type { SyncResponse } from "../schemas/sync";
 import { removeVectors, writeVectors, type VectorDeps } from "../vectors/vector-sync";
-import { checkOperations, type CheckedOperation, type OperationSource } from "./operations";
-import { countsByNamespace, failKeys, keyOf, planSync, skipSweepsAfterFailures, type RecordKey, type SyncMode } from "./plan";
+import { countsByNamespace, failKeys, planSync, skipSweepsAfterFailures } from "./plan";
 import { checkRunOpen, nextRun, requestKind, runAnswer, runFailures, runNamespaces } from "./runs";
 import { MAX_SWEEP_RECORDS, withinSweepBudget } from "../vectors/sweep-budget";
-import { ALL_NAMESPACES, type RunRow } from "../db/runs";
 import { NAMESPACE_PATTERN } from "../schemas/common";
-import { displayTimestamp, normalizeTimestamp } from "../timestamps";
-
-export interface SyncInput {
-  mode: SyncMode;
-  syncTimestamp: string;
-  /** Parsed operations, or a body's bytes with where each operation lies (parsed one batch at a time). */
-  operations: OperationSource;
-  /** full_refresh: false for a part of a run, true for its final request, absent for a run of one request. */
-  final?: boolean;
-  /** A run's final request: namespaces it empties too. */
-  namespaces?: string[];
-}
+import { displayTimestamp, normalizeTimestamp } from "../base/timestamps";
+import type { VectorStore } from "../model/store";
+import type { CheckedOperation } from "../model/operations";
+import { keyOf, type RecordKey } from "../model/plan";
+import { ALL_NAMESPACES, type RunRow } from "../model/runs";
+import type { SyncInput } from "../model/store-object";
 
 export interface SyncDeps extends VectorDeps {
   /** The store's ledger shard: its binding, or a session of it (whose bookmark a sync returns). */
@@ -101,34 +92,30 @@ export function readLedger(db: D1Reader, storeId: string, request: LedgerRequest
   return span("ledger read", () => loadLedger(db, storeId, request.keys, request.namespaces, request.refresh));
 }
 
+/** What the store's object has done before a sync runs: its operations checked, its ledger read, its id fixed. */
+export interface PreparedSync {
+  checked: CheckedOperation[];
+  request: LedgerRequest;
+  ledger: LedgerSnapshot;
+  /** Fixed before the sync runs (an Idempotency-Key's reservation names it). */
+  syncId: string;
+}
+
 /**
- * One sync request: check each operation, read the ledger once, plan against it, make the
- * index follow the plan (embed, upsert, delete), then commit the ledger in one transaction.
- * Vectors are written before the ledger commits, so any failure leaves a state that a replay
- * of the same request repairs. Takes its dependencies as arguments so it can run anywhere
- * (a route handler, a benchmark, a Durable Object).
+ * One sync request, its operations checked and its ledger read (runStoreSync does both, in the
+ * store's object, the one place a sync is orchestrated): plan against the ledger, make the index
+ * follow the plan (embed, upsert, delete), then commit the ledger in one transaction. Vectors are
+ * written before the ledger commits, so any failure leaves a state that a replay of the same
+ * request repairs. Takes its dependencies as arguments (a benchmark or a test can give its own).
  */
-export async function runSync(
-  deps: SyncDeps,
-  store: VectorStore,
-  input: SyncInput,
-  /** The sync's id, when fixed before it runs (an Idempotency-Key's reservation names it). */
-  givenSyncId: string | null = null,
-  /** The operations checked already (runIdempotentSync checks them before reserving its key). */
-  prechecked?: CheckedOperation[],
-  /** The ledger read already (the store's object starts it with its catalog reads), for these operations. */
-  preloaded?: { request: LedgerRequest; ledger: LedgerSnapshot },
-): Promise<SyncResponse> {
+export async function runSync(deps: SyncDeps, store: VectorStore, input: SyncInput, prepared: PreparedSync): Promise<SyncResponse> {
   const now = deps.now ?? Date.now;
   const started = now();
   const syncedAt = normalizeTimestamp(input.syncTimestamp);
   const kind = requestKind(input.mode, input.final);
-  const checked =
-    prechecked ?? (await span("check operations", () => checkOperations(input.operations, input.syncTimestamp, store.dimensions))).checked;
-  const request = preloaded?.request ?? ledgerRequest(input, checked);
+  const { checked, request, ledger } = prepared;
   const sweeps = kind === "single" || kind === "final";
   const namespaces = new Set(request.namespaces);
-  const ledger = preloaded?.ledger ?? (await readLedger(deps.db, store.id, request));
 
   if (kind !== "incremental") {
     checkRunOpen(kind, ledger.run, input.syncTimestamp);
@@ -210,7 +197,7 @@ export async function runSync(
 
   const processed = checked.length;
   const failed = plan.results.failed;
-  const syncId = givenSyncId ?? newSyncId();
+  const syncId = prepared.syncId;
   const response: SyncResponse = {
     status: failed === 0 && plan.errors.length === 0 ? "success" : failed === processed ? "failed" : "partial_success",
     sync_id: syncId,

@@ -1,4 +1,4 @@
-import { sortedCopy } from "./canonical-json";
+import { sortedCopy } from "../base/json/canonical-json";
 
 /**
  * The text an operation's part of an Idempotency-Key's body hash is taken over. Two operations

@@ -1,50 +1,15 @@
 import { NAMESPACE_PATTERN, fieldErrors, isPlainObject } from "../schemas/common";
-import { MAX_OPERATION_BYTES, MAX_RECORD_BYTES, MAX_VECTOR_DIMENSIONS, SyncOperation, type OperationError } from "../schemas/sync";
-import { sha256Base64, sha256Base64OfBytes } from "../crypto";
-import { describeFields } from "../errors";
-import { canonicalJsonOf } from "./canonical-json";
+import { MAX_OPERATION_BYTES, MAX_RECORD_BYTES, MAX_VECTOR_DIMENSIONS, SyncOperation } from "../schemas/sync";
+import { sha256Base64, sha256Base64OfBytes } from "../base/crypto";
+import { describeFields } from "../base/errors";
+import { canonicalJsonOf } from "../base/json/canonical-json";
 import { operationHashInput } from "./operation-hash";
-import { normalizeTimestamp } from "../timestamps";
-import { utf8Length } from "../db/json-chunks";
-import { invalidJson, invalidUtf8 } from "../http/json-body";
-import { parseJsonExactly } from "../http/json-text";
-import { operationBytes, operationCount, operationSlice, operationStrings, operationText, type OperationBytes } from "../http/sync-body";
-
-/** An operation that passed validation, with what the planner and the ledger need precomputed. */
-export interface ValidOperation {
-  index: number;
-  action: "upsert" | "delete";
-  namespace: string;
-  id: string;
-  /** updated_at, else the request's sync_timestamp, normalised: the order operations apply in. */
-  version: string;
-  updatedAt: string | null;
-  /** Upserts only: the stored columns and the content hash over them. */
-  record?: RecordPayload;
-}
-
-export interface RecordPayload {
-  data: string;
-  file: string | null;
-  createdAt: string | null;
-  sourceSystem: string | null;
-  /** The operation's own text, metadata (JSON) and vector, when it brought them. */
-  text: string | null;
-  metadata: string | null;
-  vector: number[] | null;
-  contentHash: string;
-  /** data and file as parsed from the request, so that nothing parses them again (small bodies only). */
-  parsed?: { data: Record<string, unknown>; file: { file_relative_path?: string } | null };
-}
-
-/** An operation that failed validation; `key` is set when its namespace and id are usable. */
-export interface FailedOperation {
-  index: number;
-  error: OperationError;
-  key: { namespace: string; id: string } | null;
-}
-
-export type CheckedOperation = ({ ok: true } & ValidOperation) | ({ ok: false } & FailedOperation);
+import { normalizeTimestamp } from "../base/timestamps";
+import { utf8Length } from "../base/json/json-chunks";
+import { invalidJson, invalidUtf8 } from "../base/json/json-errors";
+import { parseJsonExactly } from "../base/json/json-text";
+import { operationBytes, operationCount, operationSlice, operationStrings, operationText } from "../base/json/sync-body";
+import type { RecordPayload, CheckedOperation, OperationSource } from "../model/operations";
 
 /** Longest message of one operation's error: an answer's size must not follow the client's keys. */
 export const MAX_ERROR_MESSAGE_CHARS = 300;
@@ -85,9 +50,6 @@ function tooLarge(index: number, raw: unknown, bytes: number): CheckedOperation 
     `record is ${bytes} bytes (data, file, metadata and text); the limit is ${MAX_RECORD_BYTES}`,
   );
 }
-
-/** Where a sync's operations come from: parsed already (tests, the whole-body path) or a body's bytes. */
-export type OperationSource = unknown[] | OperationBytes;
 
 /** Operations validated synchronously before their content hashes are awaited together. */
 const CHECK_BATCH = 64;

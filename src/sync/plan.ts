@@ -1,67 +1,17 @@
 import type { Counts, OperationError } from "../schemas/sync";
-import type { CheckedOperation, ValidOperation } from "./operations";
-import { ALL_NAMESPACES } from "../db/runs";
-
-export type SyncMode = "incremental" | "full_refresh";
-
-/** What the ledger holds for one record, as far as planning needs. */
-export interface LedgerEntry {
-  namespace: string;
-  id: string;
-  deleted: boolean;
-  contentHash: string | null;
-  version: string;
-  syncedAt: string;
-  /** Vectors the record has in the index now (ids _0 .. _{chunkCount-1}). */
-  chunkCount: number;
-}
-
-export interface RecordKey {
-  namespace: string;
-  id: string;
-}
-
-/** A row to write: a live record, or a tombstone (`record` null). */
-export interface RecordWrite extends RecordKey {
-  key: string;
-  version: string;
-  updatedAt: string | null;
-  record: ValidOperation["record"] | null;
-  /** Vectors the record has in the index before this write, and will have after it. */
-  previousChunkCount: number;
-  chunkCount: number;
-}
-
-/** A live record a full_refresh removes, with the vectors it has. */
-export interface RecordSweep extends RecordKey {
-  chunkCount: number;
-}
-
-/** A record seen again without a content change: only its version and synced_at move. */
-export interface RecordTouch extends RecordKey {
-  version: string;
-  updatedAt: string | null;
-}
-
-export interface SyncPlan {
-  writes: RecordWrite[];
-  touches: RecordTouch[];
-  /** full_refresh, final or only request: live records of the run's namespaces it did not see. */
-  sweeps: RecordSweep[];
-  /** full_refresh: the namespaces whose refresh watermark this request advances. */
-  refreshedNamespaces: string[];
-  /** Namespaces whose sweep was dropped because an operation failed in them ("*": any namespace). */
-  sweepBlocked: Set<string>;
-  results: Counts;
-  /** Keyed by the client's namespaces, so a Map: "__proto__" is a namespace like any other. */
-  byNamespace: Map<string, Counts>;
-  errors: OperationError[];
-  /** Per record key, the operations counted for it (so a failure downstream can recount them). */
-  outcomes: Map<string, { index: number; namespace: string; id: string; outcome: keyof Counts }[]>;
-  /** The ledger as read, per record key. */
-  ledger: Map<string, LedgerEntry>;
-  syncedAt: string;
-}
+import type { CheckedOperation, ValidOperation } from "../model/operations";
+import { ALL_NAMESPACES } from "../model/runs";
+import {
+  keyOf,
+  type SyncMode,
+  type LedgerEntry,
+  type RecordKey,
+  type RecordWrite,
+  type RecordSweep,
+  type RecordTouch,
+  type SyncPlan,
+  type KeyFailure,
+} from "../model/plan";
 
 export interface PlanInput {
   mode: SyncMode;
@@ -78,7 +28,6 @@ export interface PlanInput {
   refreshWatermarks?: Map<string, string>;
 }
 
-export const keyOf = (namespace: string, id: string): string => `${namespace}\u0000${id}`;
 const INVALID_NAMESPACE = "(invalid)";
 
 const zero = (): Counts => ({ upserted: 0, deleted: 0, unchanged: 0, failed: 0, stale: 0 });
@@ -221,11 +170,6 @@ export function planSync(input: PlanInput): SyncPlan {
     ledger: original,
     syncedAt: input.syncedAt,
   };
-}
-
-export interface KeyFailure {
-  code: string;
-  message: string;
 }
 
 /**

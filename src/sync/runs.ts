@@ -5,13 +5,13 @@
  * final request ("final": true) sweeps, once, every namespace the run named. A full_refresh
  * without "final" is a run of that one request. Pure rules here; the engine reads and writes.
  */
-import { ApiError, Errors } from "../errors";
-import { ALL_NAMESPACES, type RunRow } from "../db/runs";
+import { ApiError, Errors } from "../base/errors";
 import { MAX_RUN_NAMESPACES, type Counts, type SyncResponse } from "../schemas/sync";
-import { displayTimestamp } from "../timestamps";
+import { displayTimestamp } from "../base/timestamps";
 import { NAMESPACE_PATTERN } from "../schemas/common";
-import type { CheckedOperation } from "./operations";
-import { keyOf, type SyncPlan } from "./plan";
+import { ALL_NAMESPACES, type RunRow } from "../model/runs";
+import type { CheckedOperation } from "../model/operations";
+import { keyOf, type SyncPlan } from "../model/plan";
 
 export type RequestKind = "incremental" | "single" | "part" | "final";
 

@@ -1,4 +1,5 @@
-import { inSlices, withRetry, type RetryPolicy } from "./retry";
+import { inSlices, withRetry, type RetryPolicy } from "../base/retry";
+import type { EmbeddingBinding } from "../model/bindings";
 
 /** Workers AI takes at most 100 texts per embedding call. */
 export const MAX_TEXTS_PER_CALL = 100;
@@ -11,11 +12,6 @@ export const EMBEDDING_MODELS: ReadonlyMap<string, number> = new Map([
   ["@cf/baai/bge-large-en-v1.5", 1024],
   ["@cf/baai/bge-m3", 1024],
 ]);
-
-/** The slice of the Workers AI binding the service uses (the local stand-in implements the same). */
-export interface EmbeddingBinding {
-  run(model: string, inputs: { text: string[] }): Promise<unknown>;
-}
 
 type Vector = number[] | Float32Array;
 export type EmbedOutcome = { ok: true; vector: Vector } | { ok: false; error: string };

@@ -2,7 +2,7 @@
  * Deterministic identities in the index, so that a replay overwrites instead of duplicating.
  * Vectorize caps vector ids and namespace names at 64 bytes.
  */
-import { sha256Base64Url } from "../crypto";
+import { sha256Base64Url } from "../base/crypto";
 
 /** The stem of a record's vector ids: 43 characters of base64url SHA-256 of (store, namespace, id). */
 export function recordVectorStem(storeId: string, namespace: string, recordId: string): Promise<string> {

@@ -1,4 +1,5 @@
-import { inSlices, withRetry, type RetryPolicy } from "./retry";
+import { inSlices, withRetry, type RetryPolicy } from "../base/retry";
+import type { IndexVector, VectorIndexBinding } from "../model/bindings";
 
 /** Vectorize takes at most 1000 vectors per upsert and 1000 ids per deleteByIds through the binding. */
 export const MAX_VECTORS_PER_UPSERT = 1000;
@@ -6,22 +7,6 @@ export const MAX_IDS_PER_DELETE = 1000;
 /** Vectorize returns at most 20 vectors with values and metadata in one answer. */
 export const MAX_IDS_PER_GET = 20;
 const CONCURRENT_CALLS = 4;
-
-export interface IndexVector {
-  id: string;
-  values: Float32Array | number[];
-  namespace: string;
-  metadata: Record<string, VectorizeVectorMetadata>;
-}
-
-/** The slice of the Vectorize binding the service uses (the local stand-in implements the same). */
-export interface VectorIndexBinding {
-  upsert(vectors: IndexVector[]): Promise<{ mutationId: string }>;
-  deleteByIds(ids: string[]): Promise<{ mutationId: string }>;
-  getByIds(ids: string[]): Promise<VectorizeVector[]>;
-  query(vector: number[], options: VectorizeQueryOptions): Promise<VectorizeMatches>;
-  describe(): Promise<VectorizeIndexInfo>;
-}
 
 export interface WriteBatchResult<T> {
   items: T[];

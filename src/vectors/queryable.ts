@@ -1,4 +1,4 @@
-import type { VectorIndexBinding } from "./index-writer";
+import type { VectorIndexBinding } from "../model/bindings";
 
 /**
  * Vectorize applies writes asynchronously: a sync is queryable once the index has processed

@@ -1,13 +1,13 @@
-import type { VectorStore } from "../db/vector-stores";
-import { span } from "../profile";
-import type { KeyFailure, RecordWrite, SyncPlan } from "../sync/plan";
-import { keyOf } from "../sync/plan";
-import { embedTexts, MAX_TEXTS_PER_CALL, type EmbeddingBinding } from "./embedder";
+import { span } from "../base/profile";
+import { embedTexts, MAX_TEXTS_PER_CALL } from "./embedder";
 import { recordVectorStem, vectorId, vectorIds, vectorNamespace } from "./ids";
-import { deleteVectors, MAX_VECTORS_PER_UPSERT, upsertBatch, type IndexVector, type VectorIndexBinding } from "./index-writer";
+import { deleteVectors, MAX_VECTORS_PER_UPSERT, upsertBatch } from "./index-writer";
 import { buildMetadata, MAX_METADATA_BYTES, metadataBytes } from "./metadata";
-import type { RetryPolicy } from "./retry";
+import type { RetryPolicy } from "../base/retry";
 import { chunkText, deriveText, TextTooLarge } from "./text";
+import type { VectorStore } from "../model/store";
+import { keyOf, type KeyFailure, type RecordWrite, type SyncPlan } from "../model/plan";
+import type { EmbeddingBinding, IndexVector, VectorIndexBinding } from "../model/bindings";
 
 /** What of a vector store the vector step needs. */
 export type StoreEmbeddingConfig = Omit<VectorStore, "name" | "created_at">;
