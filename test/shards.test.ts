@@ -10,6 +10,9 @@ import { ADMIN, call, createTenant, getRecord, ledgerRows, sync, syncBody, uniqu
 import { expectIndexMatchesLedger } from "./support/stand-ins";
 import { indexOfStore, ledgerOfStore, placementOf } from "./support/placement";
 import type { MoveState } from "../src/model/store-object";
+import { SearchRequest } from "../src/schemas/search";
+import { searchThroughStoreObject } from "../src/store/store-client";
+import { primaryStore } from "../src/db/store-cache";
 
 // Dev and the tests run with two ledger shards (LEDGER_0, LEDGER_1) and two indexes (VECTORIZE,
 // VECTORIZE_1), each a database or index of its own: a read or write sent to the wrong one finds
@@ -286,6 +289,18 @@ describe("moving a store to another shard", () => {
     expect((await ledgerRows(t.store)).map((r) => r.id)).toEqual(["a", "c"]);
     expect(await rowsIn(shards[stale.ledger_shard]!, t.store)).toMatchObject({ state: 0 });
     await expectIndexMatchesLedger(t.store);
+  });
+
+  it("a search with the store as read before the switch still finds its records (searches run outside the sync object)", async () => {
+    const t = await createTenant();
+    await sync(t, [upsert("a", { title: "quarterly invoice overdue" }), upsert("b", { title: "printer jam" })]);
+    const stale = (await getVectorStore(env.DB, t.store))!;
+    expect((await move(t.store, { ledger_shard: 1 - stale.ledger_shard })).status).toBe(200);
+    // A search object knows nothing of the move: the stale row names the emptied shard, every
+    // match is a ghost there, and the empty answer is checked against the catalog's primary.
+    const request = SearchRequest.parse({ query: "quarterly invoice overdue", top_k: 1 });
+    const answer = await searchThroughStoreObject(env, stale, request, null, () => primaryStore(env.DB, t.store));
+    expect(answer.results.map((r) => r.record_id)).toEqual(["a"]);
   });
 
   it("a move too large for one call resumes; syncs between its calls are refused with 503 and lose nothing", async () => {

@@ -185,10 +185,10 @@ export class VectorStoreSync extends DurableObject<Bindings> implements StoreObj
   }
 
   /**
-   * A search of this store, run here, beside D1's primary and (for the model of docs/latency.md)
-   * Workers AI and Vectorize: the Worker far away makes one call instead of three in a row. Not
-   * queued behind syncs: a search only reads. Its ledger read goes to a replica, or to the
-   * client's bookmark.
+   * A search of this store, in one of its search objects (searchObject; never the sync object, so
+   * no sync's CPU is in its way): beside D1's primary and (for the model of docs/latency.md) Workers
+   * AI and Vectorize, so the Worker far away makes one call instead of three in a row. Its ledger
+   * read goes to a replica, or to the client's bookmark.
    */
   async search(store: VectorStore, request: SearchRequest, bookmark: ShardBookmark | null): Promise<Outcome<SearchAnswer>> {
     try {

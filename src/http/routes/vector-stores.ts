@@ -15,6 +15,7 @@ import { MAX_VECTOR_DIMENSIONS } from "../../schemas/sync";
 import { BOOKMARK_HEADER, parseBookmark } from "../../db/sessions";
 import { storeMoving } from "../../store/store-sync";
 import { searchThroughStoreObject, storeObject } from "../../store/store-client";
+import { primaryStore } from "../../db/store-cache";
 
 export const vectorStoreRoutes = new Hono<AppEnv>();
 // Reads check revocation at the catalog's primary while they run (apiKeyAuthConcurrent) and read
@@ -107,8 +108,9 @@ vectorStoreRoutes.post("/v1/vector_stores/:vector_store_id/search", apiKeyAuthCo
   if (overlong) throw Errors.validation(overlong);
   const parsed = SearchRequest.safeParse(body);
   if (!parsed.success) throw Errors.validation(fieldErrors(parsed.error, body));
-  // In the store's object, beside the index and the embedding model; the ledger (a replica, or the
-  // client's bookmark of the store's shard) gives each match its text.
+  // In one of the store's search objects, beside the index and the embedding model; the ledger (a
+  // replica, or the client's bookmark of the store's shard) gives each match its text. An empty
+  // answer is checked against the catalog's primary (the store may have moved shards).
   const bookmark = parseBookmark(c.req.header(BOOKMARK_HEADER));
-  return c.json(await searchThroughStoreObject(c.env, store, parsed.data, bookmark));
+  return c.json(await searchThroughStoreObject(c.env, store, parsed.data, bookmark, () => primaryStore(c.env.DB, store.id)));
 });
