@@ -10,25 +10,14 @@ import { SELECT_RUN, toRun, upsertRunStatement } from "./runs";
 import { displayTimestamp } from "../base/timestamps";
 import type { LedgerEntry, RecordKey, RecordSweep, RecordWrite, SyncPlan } from "../model/plan";
 import type { RunRow } from "../model/runs";
+import type { z } from "zod";
+import type { NamespaceListResponse, StoredRecordResponse } from "../schemas/responses";
 
-export interface StoredRecord {
-  id: string;
-  namespace: string;
-  data: unknown;
-  file: unknown;
-  created_at: string | null;
-  updated_at: string | null;
-  synced_at: string;
-  sync_id: string;
-}
+/** GET .../records/{namespace}/{record_id}: data and file are read from stored JSON, as sent. */
+export type StoredRecord = z.infer<typeof StoredRecordResponse>;
 
-export interface NamespaceSummary {
-  namespace: string;
-  record_count: number;
-  /** Vectors the index holds for the namespace (the ledger tracks each record's chunk count). */
-  vector_count: number;
-  last_synced_at: string | null;
-}
+/** One namespace of GET .../namespaces (vector_count: the ledger tracks each record's chunk count). */
+export type NamespaceSummary = z.infer<typeof NamespaceListResponse>["namespaces"][number];
 
 export interface LedgerSnapshot {
   entries: LedgerEntry[];

@@ -1,6 +1,8 @@
 // Paginated reads for the API's list endpoints. Cursors are opaque to clients: base64url JSON of
 // the last row's sort key, so a page never depends on an offset (rows may arrive meanwhile).
+import type { z } from "zod";
 import type { D1Reader } from "./sessions";
+import type { RecordListResponse, SyncListResponse } from "../schemas/lists";
 import { withStale } from "../schemas/sync";
 import { displayTimestamp } from "../base/timestamps";
 
@@ -23,17 +25,8 @@ export function decodeCursor(cursor: string, length: number): string[] | null {
   }
 }
 
-export interface SyncListItem {
-  sync_id: string;
-  vector_store_id: string;
-  sync_mode: string;
-  sync_timestamp: string;
-  status: string;
-  processed: number;
-  results: unknown;
-  final: boolean | null;
-  created_at: string;
-}
+/** One sync of GET /v1/connectors/pipeline/syncs. */
+export type SyncListItem = z.infer<typeof SyncListResponse>["syncs"][number];
 
 interface SyncListRow extends Omit<SyncListItem, "results" | "final" | "sync_id"> {
   id: string;
@@ -95,13 +88,8 @@ export async function listSyncs(
   };
 }
 
-export interface RecordListItem {
-  id: string;
-  created_at: string | null;
-  updated_at: string | null;
-  synced_at: string;
-  sync_id: string;
-}
+/** One record of GET /v1/vector_stores/{id}/records/{namespace}. */
+export type RecordListItem = z.infer<typeof RecordListResponse>["records"][number];
 
 /** A namespace's live records in id order (tombstones are never listed). */
 export async function listRecords(

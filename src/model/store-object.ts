@@ -5,7 +5,7 @@ import type { z } from "zod";
 import type { SyncResponse } from "../schemas/sync";
 import type { SearchRequest, SearchResponse } from "../schemas/search";
 import type { NamespaceDeletionResponse } from "../schemas/lists";
-import type { ReconcileResponse } from "../schemas/responses";
+import type { MoveResponse, ReconcileResponse } from "../schemas/responses";
 import type { VectorStore } from "./store";
 import type { SyncMode } from "./plan";
 import type { OperationSource } from "./operations";
@@ -16,19 +16,10 @@ export interface ShardBookmark {
   bookmark: string;
 }
 
-export type MovePhase = "clear" | "records" | "tables" | "switch" | "cleanup" | "done";
+export type MovePhase = MoveReport["phase"];
 
-export interface MoveState {
-  from: number;
-  to: number;
-  phase: MovePhase;
-  /** records: the last key copied; tables: [table, last key]. */
-  cursor: string[] | null;
-  records_copied: number;
-  syncs_copied: number;
-  runs_copied: number;
-  rows_deleted: number;
-}
+/** A shard move's state, as the store's object keeps it between calls. */
+export type MoveState = Omit<MoveReport, "vector_store_id" | "done">;
 
 /** An error refused with, as it crosses back from the object: an ApiError does not survive RPC as a class. */
 export interface RefusedError {
@@ -49,10 +40,7 @@ export type SyncOutcome =
   | { ok: false; error: RefusedError };
 
 /** A move's answer: where it stands (call again while `done` is false). */
-export interface MoveReport extends MoveState {
-  vector_store_id: string;
-  done: boolean;
-}
+export type MoveReport = z.infer<typeof MoveResponse>;
 
 export interface IdempotencyRequest {
   organizationId: string;

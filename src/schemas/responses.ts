@@ -50,7 +50,7 @@ export const SyncStatusResponse = SyncResponse.extend({
   }),
 });
 
-/** POST /v1/admin/vector-stores/{vector_store_id}/reconcile: one page of the ledger checked against the index. */
+/** POST /v1/admin/vector-stores/{vector_store_id}/move: where a move of the store's ledger stands. */
 export const MoveResponse = z.object({
   vector_store_id: z.string(),
   from: z.number().int().meta({ description: "The shard the store is moving from." }),
