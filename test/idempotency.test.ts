@@ -11,6 +11,12 @@ import { ledgerOfStore } from "./support/placement";
 const post = (t: { key: string }, body: unknown, key?: string) =>
   call("POST", "/v1/connectors/pipeline/sync", body, { "X-API-Key": t.key, ...(key ? { "Idempotency-Key": key } : {}) });
 
+/** The body hash runStoreSync reserves a key with: over the envelope and each operation's hash. */
+async function hashOf(body: unknown): Promise<string> {
+  const { operations, ...envelope } = body as { operations: unknown[] };
+  return bodyHashOf(canonicalJson(envelope), await Promise.all(operations.map((op) => sha256Base64(canonicalJson(op)))));
+}
+
 describe("Idempotency-Key and replays", () => {
   it("the same key and body answer the stored result without applying anything again", async () => {
     const t = await createTenant();
@@ -225,15 +231,16 @@ describe("Idempotency-Key reservations, per organization", () => {
 
   it("a pending key answers 409 IDEMPOTENCY_KEY_IN_PROGRESS to its body and 422 to another, until it is abandoned", async () => {
     const t = await createTenant();
+    const elsewhere = await createTenant({ org: t.org });
     const body = syncBody(t, [upsert("p", { v: 1 })]);
-    const { operations, ...envelope } = body as { operations: unknown[] };
-    const bodyHash = await bodyHashOf(canonicalJson(envelope), await Promise.all(operations.map((op) => sha256Base64(canonicalJson(op)))));
-    // A request that reserved the key and whose worker then died: its reservation stays pending.
+    const bodyHash = await hashOf(body);
+    // A request that reserved the key for another store of the organization (another object, which
+    // may still be running it, or whose worker died): its reservation stays pending.
     const reserve = (createdAt: string) =>
       env.DB.prepare(`
         INSERT INTO idempotency_reservations (organization_id, key, reservation_id, body_hash, vector_store_id, state, created_at)
         VALUES (?1, 'pending-key', 'idr_dead', ?2, ?3, 'pending', ?4)`)
-        .bind(t.org, bodyHash, t.store, createdAt)
+        .bind(t.org, bodyHash, elsewhere.store, createdAt)
         .run();
     await reserve(new Date(Date.now() - 60_000).toISOString());
 
@@ -262,6 +269,24 @@ describe("Idempotency-Key reservations, per organization", () => {
     const later = await post(t, syncBody(t, [upsert("q", { v: 2 })]), "pending-key");
     expect(later.status).toBe(200);
     expect((await ledgerRows(t.store)).map((r) => r.id)).toEqual(["p", "q"]);
+  });
+
+  it("a pending key of this store left by a gone instance of its object is taken over at once, keeping its sync id", async () => {
+    const t = await createTenant();
+    const body = syncBody(t, [upsert("g", { v: 1 })]);
+    // The store's object crashed mid-sync (its reservation, seconds old, names an instance that no
+    // longer exists): a retry runs now instead of hearing 409 for two minutes.
+    await env.DB.prepare(`
+      INSERT INTO idempotency_reservations (organization_id, key, reservation_id, body_hash, vector_store_id, state, sync_id, created_at)
+      VALUES (?1, 'crashed-key', 'idr_0123456789abcdef_00', ?2, ?3, 'pending', 'sync_never_committed', ?4)`)
+      .bind(t.org, await hashOf(body), t.store, new Date(Date.now() - 5_000).toISOString())
+      .run();
+    const retry = await post(t, body, "crashed-key");
+    expect(retry.status).toBe(200);
+    expect(retry.headers.get("Idempotent-Replayed")).toBeNull();
+    expect(((await retry.json()) as any).sync_id).toBe("sync_never_committed");
+    expect((await ledgerRows(t.store)).map((r) => r.id)).toEqual(["g"]);
+    await expect.poll(() => reservation(t.org, "crashed-key")).toMatchObject({ state: "completed", sync_id: "sync_never_committed" });
   });
 
   it("a sync that committed in its shard but whose key was never completed (its worker died) is answered, not run again", async () => {

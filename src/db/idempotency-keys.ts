@@ -21,7 +21,10 @@ export interface IdempotencyKeyRow {
 }
 
 // Inserts a pending reservation, or takes over a row that no longer counts: a pending one older
-// than the abandonment bound (its worker died) or a completed one past the replay window.
+// than the abandonment bound (its worker died), a pending one of this store made by another
+// instance of its object (?11: reservation ids start with their instance's prefix; a Durable
+// Object has one live instance at a time, so that instance is gone and its sync never finished),
+// or a completed one past the replay window.
 // Anything else stays as it is. Taking over an abandoned reservation of the same body keeps its
 // sync id (that sync may have committed before its worker died). Only for a request that may run:
 // its API key not revoked (?10) and its store the organization's; otherwise nothing is written
@@ -40,6 +43,8 @@ const RESERVE = `
                   idempotency_reservations.sync_id, excluded.sync_id),
     state = 'pending', created_at = excluded.created_at, completed_at = NULL
   WHERE (idempotency_reservations.state = 'pending' AND idempotency_reservations.created_at < ?7)
+     OR (idempotency_reservations.state = 'pending' AND idempotency_reservations.vector_store_id = ?5
+         AND substr(idempotency_reservations.reservation_id, 1, length(?11)) <> ?11)
      OR (idempotency_reservations.state = 'completed' AND idempotency_reservations.completed_at < ?8)`;
 
 const READ = `
@@ -55,6 +60,8 @@ export interface Reservation {
   syncId: string;
   /** The API key making the request: nothing is reserved for a revoked one. */
   apiKeyId: string;
+  /** The prefix of every reservation id the store's object instance makes (reservationId starts with it). */
+  instancePrefix: string;
   /** ISO timestamps: now, and the cut-offs before which a pending / completed row may be taken over. */
   now: string;
   abandonedBefore: string;
@@ -83,6 +90,7 @@ export function reservationStatements(catalog: D1Database, r: Reservation): D1Pr
         r.expiredBefore,
         r.syncId,
         r.apiKeyId,
+        r.instancePrefix,
       ),
     catalog.prepare(READ).bind(r.organizationId, r.key),
   ];

@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Bindings } from "../env";
 import { ApiError } from "../base/errors";
+import { randomToken } from "../base/crypto";
 import { storeDeps } from "./deps";
 import { ledgerOf } from "../db/placement";
 import { switchLedgerShard } from "../db/vector-stores";
@@ -53,6 +54,8 @@ export class VectorStoreSync extends DurableObject<Bindings> implements StoreObj
   private afterwards: Promise<void> = Promise.resolve();
   /** The store as last read from the catalog (placed): its next sync reads its ledger at once. */
   private lastSeen: VectorStore | null = null;
+  /** This instance's prefix of reservation ids (StoreSyncDeps.instancePrefix): new with every instance. */
+  private readonly instancePrefix = `idr_${randomToken(8)}_`;
 
   /**
    * A sync of this store. Its access is checked here, in the object's first round of D1 calls
@@ -155,6 +158,7 @@ export class VectorStoreSync extends DurableObject<Bindings> implements StoreObj
           depsFor: (store) => storeDeps(this.env, store),
           place: (store) => this.placed(store),
           lastSeen: this.lastSeen,
+          instancePrefix: this.instancePrefix,
         },
         access,
         input,

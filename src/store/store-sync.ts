@@ -59,6 +59,12 @@ export interface StoreSyncDeps {
   place: (store: VectorStore) => Promise<VectorStore | null>;
   /** The store's placement as last seen, so its ledger read can start with the catalog's (null: not known yet). */
   lastSeen: VectorStore | null;
+  /**
+   * This instance of the store's object, as the prefix of its reservation ids: a pending key of the
+   * store reserved under another prefix was left by an instance that is gone, and is taken over at
+   * once instead of after ABANDONED_RESERVATION_MS.
+   */
+  instancePrefix: string;
 }
 
 export interface StoreSyncResult {
@@ -131,7 +137,7 @@ export async function runStoreSync(
   const request = refusal ? null : ledgerRequest(input, checked);
 
   const now = Date.now();
-  const reservationId = `idr_${randomToken(12)}`;
+  const reservationId = `${deps.instancePrefix}${randomToken(12)}`;
   const bodyHash = idempotency && !refusal ? await bodyHashOf(idempotency.envelope, operationHashes!) : null;
   const syncId = newSyncId();
   const statements = [
@@ -146,6 +152,7 @@ export async function runStoreSync(
           vectorStoreId: access.storeId,
           syncId,
           apiKeyId: access.apiKeyId,
+          instancePrefix: deps.instancePrefix,
           now: new Date(now).toISOString(),
           abandonedBefore: new Date(now - ABANDONED_RESERVATION_MS).toISOString(),
           expiredBefore: new Date(now - IDEMPOTENCY_WINDOW_MS).toISOString(),
