@@ -4,7 +4,7 @@
  * part's deterministic Idempotency-Key.
  */
 import { createHash } from "node:crypto";
-import type { Operation } from "./records";
+import type { Operation } from "./operation";
 
 export interface Envelope {
   organizationId: string;
@@ -18,7 +18,7 @@ export interface Envelope {
  * (at most 1000 names of at most 64 characters, quoted): the operations get the rest.
  */
 export const ENVELOPE_RESERVE_BYTES = 80 * 1024;
-/** The server's limits (src/schemas/sync.ts MAX_OPERATIONS; MAX_BODY_BYTES, 20 MiB). */
+/** The server's limits (the sync schema's MAX_OPERATIONS; MAX_BODY_BYTES, 20 MiB). */
 export const SERVER_MAX_OPERATIONS = 5000;
 export const SERVER_MAX_BODY_BYTES = 20 * 1024 * 1024;
 /** A final request names at most this many namespaces (MAX_NAMESPACES_PER_REQUEST). */
