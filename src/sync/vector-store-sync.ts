@@ -213,7 +213,7 @@ export class VectorStoreSync extends DurableObject<Bindings> {
   }
 
   /**
-   * A search of this store, run here, beside D1's primary and (for the model of docs/latency.md)
+   * A search of this store, run here, beside D1's primary and (for the model of docs/measurements.md#latency)
    * Workers AI and Vectorize: the Worker far away makes one call instead of three in a row. Not
    * queued behind syncs: a search only reads. Its ledger read goes to a replica, or to the
    * client's bookmark.
