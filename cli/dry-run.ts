@@ -1,6 +1,6 @@
 /**
  * `unified-sync push --dry-run`: every line checked offline with the server's own zod schema
- * (src/schemas/sync.ts SyncOperation), its exact-number parse and its record size limit, and the
+ * (the sync schema's SyncOperation), its exact-number parse and its record size limit, and the
  * parts the push would send counted. Nothing is sent; one line is held at a time.
  */
 import { createReadStream, statSync } from "node:fs";
