@@ -1,6 +1,6 @@
 # The Airbyte destination image: `unified-sync airbyte` as one bundled file on Node 20.
 #   docker build -f airbyte.Dockerfile -t unified-sync/destination-unified-sync:0.1.0 .
-# (docs/airbyte.md: registering it in Airbyte as a custom connector.)
+# (docs/pipelines.md, the Docker image: registering it in Airbyte as a custom connector.)
 
 # Build: the CLI (TypeScript, sharing the service's zod schemas and typed client) bundled with its
 # npm dependencies into one ES module, so the image needs no node_modules at all.

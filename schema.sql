@@ -1,7 +1,7 @@
 -- The records ledger: the source of truth for what each vector store holds.
 -- Every database of the service (the catalog, bound as DB, and each ledger shard, LEDGER_<n>) has
 -- this whole schema; the catalog uses vector_stores, ledger_shards, idempotency_reservations,
--- revoked_api_keys, reconcile_cursors and cron_state, a shard the rest (docs/scaling.md).
+-- revoked_api_keys, reconcile_cursors and cron_state, a shard the rest (docs/storage.md).
 -- The full schema, for reading: what the numbered migrations in migrations/ build, applied in
 -- order (npm run dev, the tests and the deploy guide apply those; test/migrations.test.ts checks
 -- that the two agree). A change of schema is a new migration plus its edit here.
@@ -17,7 +17,7 @@ CREATE TABLE IF NOT EXISTS vector_stores (
   dimensions      INTEGER NOT NULL,
   text_fields     TEXT,            -- JSON array of dot paths, or NULL: every scalar leaf of data
   metadata_fields TEXT             -- JSON array of dot paths copied into vector metadata, or NULL
-  -- Placement, fixed at creation (src/db/placement.ts, docs/scaling.md): the ledger database
+  -- Placement, fixed at creation (src/db/placement.ts, docs/storage.md): the ledger database
   -- (binding LEDGER_<n>) holding the store's records, syncs and runs, and its Vectorize index
   -- (VECTORIZE for 0, VECTORIZE_<n> otherwise). Only an admin shard move changes ledger_shard.
 , ledger_shard INTEGER NOT NULL DEFAULT 0, vector_index INTEGER NOT NULL DEFAULT 0);

@@ -1,6 +1,6 @@
 /**
  * Raw records' ids that two different source values could share. An id is a string or an
- * integer written as its decimal text (cli/records.ts), so the only values that can map to the
+ * integer written as its decimal text (rawId), so the only values that can map to the
  * same record id are the number N and the string "N" (canonical decimal text of a safe integer).
  * Every such id of a push is kept, keyed by its integer value (a float64 holds a safe integer
  * exactly: no hash, no false alarm), with the first line that gave it and which of the two kinds
@@ -13,13 +13,11 @@
  * whose integer ids are all of one kind (all numbers, or all strings) is never refused.
  */
 
-import type { Operation, Skipped } from "./records";
+import type { IdSource, Operation, Skipped } from "./operation";
 
 const MIN_SLOTS = 1 << 12;
 export const MAX_SLOTS = 1 << 21;
 export const MAX_IDS = MAX_SLOTS / 2;
-
-export type IdSource = "number" | "string";
 
 export type IdCheck =
   | { ok: true }

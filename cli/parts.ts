@@ -4,7 +4,7 @@
  * part's deterministic Idempotency-Key.
  */
 import { createHash } from "node:crypto";
-import type { Operation } from "./records";
+import type { Operation } from "./operation";
 
 export interface Envelope {
   organizationId: string;

@@ -10,7 +10,7 @@
 import { parseJsonExactly } from "../src/base/json/json-text";
 import { isPlainObject } from "../src/schemas/common";
 import { MAX_RECORD_BYTES } from "../src/schemas/sync";
-import type { IdSource } from "./id-collisions";
+import type { IdSource, Operation, Skipped } from "./operation";
 import { memberText } from "./json-member";
 
 export interface Mapping {
@@ -19,31 +19,6 @@ export interface Mapping {
   idField?: string;
   /** Raw records: a truthy value of this field makes the record a delete. */
   deleteField?: string;
-}
-
-export interface Operation {
-  kind: "op";
-  line: number;
-  /** The operation as JSON text, ready to join into the request's operations array. */
-  json: string;
-  /** UTF-8 bytes of `json`. */
-  bytes: number;
-  action: string | null;
-  namespace: string | null;
-  id: string | null;
-  /** Raw records: whether the id was a string or an integer in the source (see IdCollisions). */
-  idSource?: IdSource;
-  /** The parsed operation (for --dry-run validation). */
-  value: unknown;
-}
-
-export interface Skipped {
-  kind: "skip";
-  line: number;
-  code: string;
-  message: string;
-  namespace: string | null;
-  id: string | null;
 }
 
 const utf8Bytes = (s: string) => Buffer.byteLength(s, "utf8");

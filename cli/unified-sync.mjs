@@ -3,7 +3,7 @@
 // server's zod schemas (src/schemas) and the typed client (src/client), which Node 20 cannot run
 // as they are.
 // - Installed from a packed tarball (`npm pack`; the sources are not shipped): it runs the bundle
-//   that the pack step made (scripts/bundle-cli.mjs, npm's prepack), cli/dist/unified-sync.mjs.
+//   that the pack step made (bundleCli, npm's prepack), cli/dist/unified-sync.mjs.
 //   No esbuild, no devDependencies.
 // - In a checkout (cli/main.ts is here): it bundles cli/main.ts with esbuild's API on every start
 //   (about 0.1 s; npm packages stay external and load from node_modules), writes the bundle under

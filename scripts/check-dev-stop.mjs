@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm run check:dev-stop [-- --port N] [-- scenario...]`: starts `npm run dev` once per way of
 // stopping it, waits for /health, stops it that way, and checks that within 15 s no process of
-// that run (npm, scripts/dev.mjs, wrangler, workerd, esbuild) is left and the port is closed.
+// that run (npm, dev.mjs, wrangler, workerd, esbuild) is left and the port is closed.
 // Linux only (reads /proc). Not part of `npm test`, which runs inside workerd.
 import { spawn } from "node:child_process";
 import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync } from "node:fs";

@@ -1,18 +1,16 @@
 #!/usr/bin/env node
 // npm run check:pack: the CLI works installed from its tarball, with no checkout and no
-// devDependencies. Packs the package (npm's prepack bundles the CLI: scripts/bundle-cli.mjs),
+// devDependencies. Packs the package (npm's prepack bundles the CLI: bundleCli),
 // checks the tarball holds only what runs, installs it into an empty prefix with --omit=dev (from
 // npm's cache when it has the packages), then runs the installed `unified-sync --help` and a push
 // of three records against a dev server of its own (free ports, its own local state), and reads
 // the records back. Prints the tarball's and the bundle's sizes and each step's time.
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { devVar, root, startDevServer, stopDevServer } from "./dev-server.mjs";
 
-const root = fileURLToPath(new URL("..", import.meta.url));
 const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
 const work = mkdtempSync(join(tmpdir(), "unified-sync-pack-"));
 const npm = process.platform === "win32" ? "npm.cmd" : "npm";
@@ -29,64 +27,6 @@ function run(cmd, args, options = {}) {
   const r = spawnSync(cmd, args, { encoding: "utf8", maxBuffer: 64 << 20, ...options });
   if (r.status !== 0) fail(`${cmd} ${args.join(" ")} exited ${r.status}:\n${r.stdout}\n${r.stderr}`);
   return r;
-}
-
-const freePort = () =>
-  new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-
-function devVar(name) {
-  for (const file of [".dev.vars", ".dev.vars.example"]) {
-    if (!existsSync(join(root, file))) continue;
-    const m = new RegExp(`^\\s*${name}\\s*=\\s*"?(.*?)"?\\s*$`, "m").exec(readFileSync(join(root, file), "utf8"));
-    if (m) return m[1];
-  }
-  fail(`${name} is in neither .dev.vars nor .dev.vars.example`);
-}
-
-/** `node scripts/dev.mjs` on free ports with its own state; resolves once /health answers. */
-async function startDevServer(state) {
-  const port = await freePort();
-  const args = ["scripts/dev.mjs", "--port", String(port), "--inspector-port", String(await freePort()), "--persist-to", state];
-  // Its own process group: what scripts/dev.mjs starts while preparing the local databases is not
-  // stopped by it when it fails or is stopped then; stopDevServer ends the whole group.
-  const child = spawn(process.execPath, args, { cwd: root, stdio: ["ignore", "pipe", "pipe"], detached: true });
-  let output = "";
-  child.stdout.on("data", (c) => (output = (output + c).slice(-5000)));
-  child.stderr.on("data", (c) => (output = (output + c).slice(-5000)));
-  const exited = new Promise((resolve) => child.once("exit", resolve));
-  const base = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 180_000;
-  while (Date.now() < deadline && child.exitCode === null) {
-    try {
-      if ((await fetch(`${base}/health`, { signal: AbortSignal.timeout(5000) })).ok) return { child, base, exited };
-    } catch {
-      /* not up yet */
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  await stopDevServer({ child, exited });
-  throw new Error(`npm run dev did not answer /health on ${base}:\n${output}`);
-}
-
-async function stopDevServer({ child, exited }) {
-  if (child.exitCode === null && child.signalCode === null) {
-    child.kill("SIGTERM"); // scripts/dev.mjs stops wrangler's process group before it exits
-    const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
-    await exited;
-    clearTimeout(timer);
-  }
-  try {
-    process.kill(-child.pid, "SIGKILL");
-  } catch {
-    /* the group is gone */
-  }
 }
 
 async function admin(base, path, body) {
@@ -141,14 +81,7 @@ try {
 
   // 4. A push against a dev server.
   t0 = Date.now();
-  try {
-    server = await startDevServer(join(work, "state"));
-  } catch (err) {
-    // Preparing a new local state can fail once under load (SQLITE_BUSY while scripts/dev.mjs
-    // migrates its databases side by side), as the Node tests' helper also sees: one retry.
-    console.warn(`check:pack: retrying npm run dev once: ${String(err).slice(-500)}`);
-    server = await startDevServer(join(work, "state-2"));
-  }
+  server = await startDevServer({ persistTo: join(work, "state"), ownGroup: true, limitMs: 180_000 });
   step("dev server up", t0);
   t0 = Date.now();
   const org = `org_pack_${Math.random().toString(36).slice(2, 10)}`;

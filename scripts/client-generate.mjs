@@ -3,10 +3,10 @@
 // the OpenAPI document the app serves at GET /openapi.json.
 // `npm run client:check`: the same in memory; exits 1 when the committed file differs (CI).
 //
-// No server needed: the Worker's app (src/index.ts) is bundled with esbuild for Node, with the
+// No server needed: the Worker's app (its entry) is bundled with esbuild for Node, with the
 // `cloudflare:*` modules replaced by empty stand-ins (only Durable Object / entrypoint classes
 // come from them, and /openapi.json uses neither), and asked for /openapi.json through
-// app.fetch. So the types follow exactly what the route serves, however src/routes/openapi.ts
+// app.fetch. So the types follow exactly what the route serves, however the OpenAPI route
 // builds it. `--url http://127.0.0.1:8787` reads the document from a running server instead.
 import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";

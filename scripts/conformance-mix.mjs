@@ -1,4 +1,4 @@
-// The traffic mix of npm run conformance (scripts/conformance.mjs): every route, valid requests and
+// The traffic mix of npm run conformance: every route, valid requests and
 // invalid ones (`invalid: true`: the server refuses it with 400 or 401, and so must the document).
 // Small bodies only: Prism cannot carry bodies over 10 MB.
 

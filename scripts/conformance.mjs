@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // npm run conformance (CI): the served OpenAPI document says exactly what the server does.
 //
-// 1. Starts `npm run dev` (scripts/dev.mjs) on free ports with its own local state, reads
+// 1. Starts `npm run dev` (startDevServer) on free ports with its own local state, reads
 //    GET /openapi.json and lints it with Redocly (`redocly lint`, rules in redocly.yaml): no error.
 // 2. Runs Prism (`prism proxy <doc> <server> --errors`) in front of the server and sends a traffic
 //    mix of every route, valid and invalid requests, through it. Prism refuses a request the
@@ -13,83 +13,18 @@
 //    - an answer that does not match the document (Prism's VIOLATIONS, or an `sl-violations` header).
 // Prints each disagreement and a final "N passed, N failed" line (one per request of the mix plus
 // the lint); exit code 1 on any disagreement. Bodies stay small: Prism cannot carry 10 MB.
-import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
+import { devVar, freePort, root, spawnKept, startDevServer, stopChild, stopDevServer, waitFor } from "./dev-server.mjs";
 
-const root = fileURLToPath(new URL("..", import.meta.url));
 const bin = (name) => join(root, "node_modules", ".bin", name);
-const START_LIMIT_MS = 120_000;
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-function devVar(name) {
-  for (const file of [".dev.vars", ".dev.vars.example"]) {
-    const path = join(root, file);
-    if (!existsSync(path)) continue;
-    const m = new RegExp(`^\\s*${name}\\s*=\\s*"?(.*?)"?\\s*$`, "m").exec(readFileSync(path, "utf8"));
-    if (m) return m[1];
-  }
-  throw new Error(`${name} is in neither .dev.vars nor .dev.vars.example`);
-}
-
-/** A child with its output kept (the last lines), and a promise of its exit. */
-function start(command, args, options = {}) {
-  const child = spawn(command, args, { cwd: root, stdio: ["ignore", "pipe", "pipe"], ...options });
-  const lines = [];
-  const keep = (chunk) => {
-    lines.push(...chunk.toString().split("\n"));
-    lines.splice(0, Math.max(0, lines.length - 100));
-  };
-  child.stdout.on("data", keep);
-  child.stderr.on("data", keep);
-  const exited = new Promise((resolve) => child.once("exit", (code) => resolve(code)));
-  return { child, exited, output: () => lines.join("\n") };
-}
-
-async function stop(proc, signal = "SIGTERM") {
-  if (proc.child.exitCode !== null || proc.child.signalCode !== null) return;
-  proc.child.kill(signal);
-  const stopped = await Promise.race([proc.exited.then(() => true), sleep(15_000).then(() => false)]);
-  if (!stopped) {
-    proc.child.kill("SIGKILL");
-    await proc.exited;
-  }
-}
-
-async function waitFor(url, proc, what) {
-  const deadline = Date.now() + START_LIMIT_MS;
-  while (Date.now() < deadline && proc.child.exitCode === null) {
-    try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
-      await res.arrayBuffer();
-      return;
-    } catch {
-      await sleep(250);
-    }
-  }
-  throw new Error(`${what} did not start:\n${proc.output()}`);
-}
 
 const state = mkdtempSync(join(tmpdir(), "conformance-"));
-const devPort = await freePort();
 const prismPort = await freePort();
-const server = `http://127.0.0.1:${devPort}`;
 const prism = `http://127.0.0.1:${prismPort}`;
+let server;
 let dev;
 let proxy;
 let failed = 0;
@@ -97,16 +32,8 @@ let passed = 0;
 const started = Date.now();
 
 try {
-  dev = start(process.execPath, [
-    "scripts/dev.mjs",
-    "--port",
-    String(devPort),
-    "--inspector-port",
-    String(await freePort()),
-    "--persist-to",
-    state,
-  ]);
-  await waitFor(`${server}/health`, dev, "npm run dev");
+  dev = await startDevServer({ persistTo: state, limitMs: 120_000 });
+  server = dev.base;
   console.log(`dev server up in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
   const docFile = join(state, "openapi.json");
@@ -114,7 +41,7 @@ try {
 
   // No telemetry and no update notice: the check stays offline.
   const quiet = { REDOCLY_TELEMETRY: "off", REDOCLY_SUPPRESS_NOTIFICATIONS: "true", REDOCLY_SUPPRESS_UPDATE_NOTICE: "true" };
-  const lint = start(bin("redocly"), ["lint", docFile, "--config", join(root, "redocly.yaml"), "--format", "stylish"], {
+  const lint = spawnKept(bin("redocly"), ["lint", docFile, "--config", join(root, "redocly.yaml"), "--format", "stylish"], {
     env: { ...process.env, ...quiet },
   });
   const lintCode = await lint.exited;
@@ -134,8 +61,8 @@ try {
     console.log("DISAGREEMENT redocly lint: the document has errors (above)");
   }
 
-  proxy = start(bin("prism"), ["proxy", docFile, server, "--errors", "--port", String(prismPort), "--host", "127.0.0.1"]);
-  await waitFor(`${prism}/health`, proxy, "prism proxy");
+  proxy = spawnKept(bin("prism"), ["proxy", docFile, server, "--errors", "--port", String(prismPort), "--host", "127.0.0.1"]);
+  await waitFor(`${prism}/health`, proxy, { what: "prism proxy", limitMs: 120_000 });
 
   const mix = await import("./conformance-mix.mjs");
   const tenant = await mix.createTenant(server, devVar("ADMIN_TOKEN"));
@@ -151,8 +78,8 @@ try {
   failed += 1;
   console.error(err);
 } finally {
-  if (proxy) await stop(proxy);
-  if (dev) await stop(dev);
+  if (proxy) await stopChild(proxy);
+  if (dev) await stopDevServer(dev);
   rmSync(state, { recursive: true, force: true });
 }
 console.log(`conformance: ${((Date.now() - started) / 1000).toFixed(0)} s`);

@@ -71,7 +71,7 @@ async function prepareCatalog() {
   // its baseline, as a no-op and is converted by the later ones.
   const migrate = ["d1", "migrations", "apply", "DB", "--local", "--env", "dev", ...persistArgs];
   if (!(await run(migrate, { quiet: true }))) {
-    // A database made from today's schema.sql (the full schema, which test/migrations.test.ts keeps
+    // A database made from today's schema.sql (the full schema, which the migrations test keeps
     // equal to all the migrations) and never migrated refuses 0001: record every migration as
     // applied to it, then apply again (which then fails as before for any other reason).
     const names = readdirSync(join(root, "migrations")).filter((name) => name.endsWith(".sql"));
@@ -93,7 +93,7 @@ const tmp = mkdtempSync(join(tmpdir(), "sync-dev-"));
 const seedFile = join(tmp, "seed.sql");
 writeFileSync(seedFile, seedSql);
 
-// KV holds only the key's SHA-256 (src/auth/api-keys.ts), also for the development key.
+// KV holds only the key's SHA-256 (as the API-key check reads it), also for the development key.
 const hash = createHash("sha256").update(vars.DEV_API_KEY).digest("hex");
 const record = { key_id: "key_dev", organization_id: org, vector_store_ids: null, created_at: new Date().toISOString(), revoked: false };
 const kvFile = join(tmp, "kv.json");

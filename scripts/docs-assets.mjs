@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Copies Swagger UI's script and stylesheet from node_modules/swagger-ui-dist into assets/, the
 // Workers Static Assets directory (wrangler.toml [assets]), so /docs loads nothing from outside.
-// Run before `npm run dev` (scripts/dev.mjs imports this file), `npm test`, `npm run build` and
+// Run before `npm run dev` (dev.mjs imports this file), `npm test`, `npm run build` and
 // `npm run deploy`. Importing it copies too; it is quick and copies only what changed.
 import { copyFileSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import { createRequire } from "node:module";

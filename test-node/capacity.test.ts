@@ -1,19 +1,10 @@
-// The capacity model (scripts/capacity.mjs, docs/capacity.md) behaves like the system it models:
+// The capacity model (simulate, docs/measurements.md#capacity) behaves like the system it models:
 // deterministic, more shards never lower throughput, waits grow as a shard fills up, storage
 // follows bytes x ingest. No timing is asserted: the model runs on recorded calibration figures.
 import { describe, expect, it } from "vitest";
-import {
-  CALIBRATION,
-  DEFAULTS,
-  LIMITS,
-  calibrate,
-  capacities,
-  commitBusyMs,
-  daysToFill,
-  maxSustained,
-  readBusyMs,
-  simulate,
-} from "../scripts/capacity.mjs";
+import { calibrate } from "../measure/capacity/calibrate.mjs";
+import { capacities, commitBusyMs, daysToFill, maxSustained, readBusyMs, simulate } from "../measure/capacity/model.mjs";
+import { CALIBRATION, DEFAULTS, LIMITS } from "../measure/capacity/params.mjs";
 
 /** Shards are the wall here: Workers AI's limit raised, the catalog off the sync path. */
 const SHARD_BOUND = { aiCallsPerMinute: 30_000, catalogReadsPerSync: 0, idempotencyOnShard: true };

@@ -1,4 +1,4 @@
-// Helpers of the push CLI's tests (the dev server itself: ./dev-server): a fresh organization,
+// Helpers of the push CLI's tests (the dev server itself: startDevServer): a fresh organization,
 // store and API key per scenario (the admin API; the local state under .wrangler/state is shared
 // with every other dev server, and rate limits count per organization), the CLI run as a child
 // process, and a fault-injecting proxy.
@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { type IncomingMessage, type ServerResponse, createServer as createHttpServer } from "node:http";
 import { join } from "node:path";
 import { createSyncClient } from "../src/client/index";
-import { root, sleep } from "./dev-server";
+import { root, sleep } from "../scripts/dev-server.mjs";
 
 export { root };
 export const CLI = join(root, "cli", "unified-sync.mjs");

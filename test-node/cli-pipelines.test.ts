@@ -20,7 +20,7 @@ import {
   startRecorder,
   uniqueWord,
 } from "./cli-pipeline-helpers";
-import { type DevServer, freePort, startDevServer, stopDevServer } from "./dev-server";
+import { type DevServer, freePort, startDevServer, stopDevServer } from "../scripts/dev-server.mjs";
 
 let server: DevServer;
 let dir: string;

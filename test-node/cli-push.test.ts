@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createSyncClient } from "../src/client/index";
 import { type FaultProxy, type Tenant, listRecordIds, listSyncs, newTenant, runCli, startCli, startFaultProxy, until } from "./cli-helpers";
-import { type DevServer, freePort, startDevServer, stopDevServer } from "./dev-server";
+import { type DevServer, freePort, startDevServer, stopDevServer } from "../scripts/dev-server.mjs";
 
 const LINES = 12_000;
 const NS = "items";

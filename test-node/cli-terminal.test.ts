@@ -9,7 +9,7 @@ import { join } from "node:path";
 import xterm from "@xterm/headless";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI, newTenant, root } from "./cli-helpers";
-import { type DevServer, startDevServer, stopDevServer } from "./dev-server";
+import { type DevServer, startDevServer, stopDevServer } from "../scripts/dev-server.mjs";
 
 const COLS = 100;
 const ROWS = 30;

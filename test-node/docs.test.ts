@@ -1,4 +1,4 @@
-// /docs in a real browser against a real `npm run dev` (scripts/dev.mjs), with every request to
+// /docs in a real browser against a real `npm run dev` (startDevServer), with every request to
 // anything but this machine blocked: the page must work fully offline. Needs Debian's chromium
 // (`apt-get install -y chromium`); without it the test is skipped, except under CI=true, where
 // it fails. Saves screenshots to test-node/artifacts/ (gitignored).
@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Browser, chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type DevServer, root, startDevServer, stopDevServer } from "./dev-server";
+import { type DevServer, root, startDevServer, stopDevServer } from "../scripts/dev-server.mjs";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const ARTIFACTS = join(root, "test-node", "artifacts");

@@ -1,11 +1,11 @@
-// The latency model (scripts/latency-model.mjs, docs/latency.md) on synthetic call lists, and
+// The latency model (modelRequest, docs/measurements.md#latency) on synthetic call lists, and
 // `npm run latency` itself: the round trips each request type makes today. No time is asserted.
 import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-import { INTRA_REGION_MS, RTT_MS, assumedMs, busyMs, modelRequest, waveNumbers } from "../scripts/latency-model.mjs";
+import { INTRA_REGION_MS, RTT_MS, assumedMs, busyMs, modelRequest, waveNumbers } from "../measure/latency/model.mjs";
 
 /**
  * THE CONTRACT: sequential remote round trips and cross-region round trips per request type, as
@@ -173,7 +173,7 @@ describe("latency model", () => {
 
 describe("npm run latency", () => {
   it("makes the round trips of the contract, per request type", async () => {
-    const { stdout } = await promisify(execFile)(process.execPath, [join(root, "scripts/latency.mjs"), "--runs=1"], {
+    const { stdout } = await promisify(execFile)(process.execPath, [join(root, "measure/latency/run.mjs"), "--runs=1"], {
       cwd: root,
       maxBuffer: 16 * 1024 * 1024,
       timeout: 110_000,

@@ -4,7 +4,7 @@
 import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
-import { root } from "./dev-server";
+import { root } from "../scripts/dev-server.mjs";
 
 /** The tree's top-level folders, lowest first: each may import only those before it (and itself). */
 const TOP = ["src", "cli", "scripts", "measure"];

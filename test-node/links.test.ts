@@ -4,7 +4,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
-import { root } from "./dev-server";
+import { root } from "../scripts/dev-server.mjs";
 
 const documents = [
   "README.md",

@@ -1,6 +1,6 @@
 // The OpenAPI document, checked in Node: @seriousme/openapi-schema-validator reads its meta-schemas
 // from disk and compiles them with Ajv (code generation), neither of which workerd allows.
-// src/routes/openapi.ts imports only zod schemas, so vitest loads it here as it is.
+// The OpenAPI route imports only zod schemas, so vitest loads it here as it is.
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";

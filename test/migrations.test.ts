@@ -54,7 +54,7 @@ describe("schema migrations", () => {
     const migrated = await schemaOf(env.DB);
 
     await dropAll(env.DB);
-    // Split as scripts/memory.mjs and bench/run.mjs split it: at every line that ends with ";".
+    // Split as the measurements split it (schemaStatements): at every line that ends with ";".
     const statements = env.SCHEMA_SQL.split(/;\s*$/m)
       .map((s) => s.replace(/^\s*--.*$/gm, "").trim())
       .filter(Boolean);

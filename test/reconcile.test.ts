@@ -102,7 +102,7 @@ describe("isQueryable", () => {
 describe("the Cron Trigger's round over many stores", () => {
   it("visits at most storesPerRun stores a run, with a bounded number of D1 round trips, and every store over successive runs", async () => {
     const { reconcileAllStores } = await import("../src/jobs/reconcile");
-    const { wrapD1 } = await import("./support/d1-wrapper");
+    const { wrapD1 } = await import("../measure/d1-wrapper");
     // Whatever stores other tests made, the round must reach these three, each once per round.
     const mine = new Set<string>();
     for (let i = 0; i < 3; i++) mine.add((await createTenant()).store);

@@ -11,7 +11,7 @@ import { runWrite } from "./write";
 export function registerAirbyte(program: Command) {
   const airbyte = program
     .command("airbyte")
-    .description("An Airbyte destination: Airbyte Protocol messages on stdin and stdout (docs/airbyte.md)");
+    .description("An Airbyte destination: Airbyte Protocol messages on stdin and stdout (docs/pipelines.md#airbyte-destination)");
   airbyte
     .command("spec")
     .description("print the SPEC message")

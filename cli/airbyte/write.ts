@@ -11,16 +11,12 @@
  * After any failure: a TRACE error, no further state, exit 1.
  */
 import type { Readable } from "node:stream";
-import { createSyncClient } from "../../src/client/index";
-import { Checkpoints } from "../pipeline/checkpoints";
 import { loadConfig } from "../pipeline/config";
-import { messageLines } from "../pipeline/input";
 import { memberText, withMember } from "../pipeline/json-spans";
 import { findOpenRuns } from "../pipeline/open-runs";
+import { InputError, isObject, MessagePump, pipelineWriter } from "../pipeline/pump";
 import { recordOperation } from "../pipeline/record-op";
-import { PipelineFailure, type Run, Writer } from "../pipeline/writer";
-import { SERVER_MAX_BODY_BYTES } from "../parts";
-import { DEFAULT_RETRY } from "../retry";
+import { PipelineFailure, type Run } from "../pipeline/writer";
 import { type StreamPlan, loadCatalog, streamKey } from "./catalog";
 import { log, type Output, traceError } from "./protocol";
 
@@ -30,10 +26,6 @@ interface Active extends StreamPlan {
   run: Run | null;
   incomplete: boolean;
 }
-
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
-
-class InputError extends Error {}
 
 export async function runWrite(out: Output, configPath: string, catalogPath: string, input: Readable): Promise<number> {
   const loaded = loadConfig(configPath);
@@ -48,18 +40,7 @@ export async function runWrite(out: Output, configPath: string, catalogPath: str
     return 1;
   }
 
-  const retry = { ...DEFAULT_RETRY, attempts: config.max_retries };
-  const client = createSyncClient({ baseUrl: config.url, apiKey: config.api_key, headers: { "User-Agent": "unified-sync-airbyte/0.1" } });
-  const writer = new Writer({
-    client,
-    organizationId: config.organization_id,
-    vectorStoreId: config.vector_store_id,
-    retry,
-    maxOperations: config.batch_size,
-    maxBodyBytes: SERVER_MAX_BODY_BYTES,
-    log: (level, message) => log(out, level, message),
-    url: config.url,
-  });
+  const { client, writer, retry } = pipelineWriter(config, "unified-sync-airbyte/0.1", (level, message) => log(out, level, message));
   const streams = new Map<string, Active>();
   const byName = new Map<string, Active[]>();
   let unfinished: Map<string, string>;
@@ -93,9 +74,6 @@ export async function runWrite(out: Output, configPath: string, catalogPath: str
     return same?.length === 1 ? same[0] : undefined;
   };
 
-  const intervalMs = config.flush_interval_seconds * 1000;
-  const checkpoints = new Checkpoints<string>();
-  const lines = messageLines(input);
   // Records since the last state: per stream (STREAM states) and in all (GLOBAL and LEGACY states).
   const sinceState = new Map<string, number>();
   let sinceGlobal = 0;
@@ -103,27 +81,20 @@ export async function runWrite(out: Output, configPath: string, catalogPath: str
   let emitted = 0;
   let skipped = 0;
   let sourceFailed = false;
-  // Held checkpoints can only become releasable when a request was answered or a state arrived:
-  // checked then, not on every record (committedThrough looks at every run's buffer).
-  let releasedAt = -1;
-  const release = () => {
-    releasedAt = writer.totals.requests;
-    for (const text of checkpoints.release(writer.committedThrough(received))) {
-      out.line(text);
-      emitted++;
-    }
-  };
+  const pump = new MessagePump(
+    writer,
+    config.flush_interval_seconds * 1000,
+    () => received,
+    (ready) => {
+      for (const text of ready) {
+        out.line(text);
+        emitted++;
+      }
+    },
+  );
 
   try {
-    for (;;) {
-      const next = await lines.next(checkpoints.waitMs(intervalMs));
-      if (next === "end") break;
-      if (next === "timeout") {
-        await writer.flush();
-        release();
-        continue;
-      }
-      if ("error" in next) throw new InputError(`input line ${next.number}: ${next.message}`);
+    await pump.run(input, async (next) => {
       let message: unknown;
       try {
         message = JSON.parse(next.text);
@@ -133,7 +104,7 @@ export async function runWrite(out: Output, configPath: string, catalogPath: str
       if (!isObject(message) || typeof message.type !== "string") {
         // As the Airbyte CDK does: a line that is not a message is logged and ignored.
         log(out, "WARN", `input line ${next.number} is not an Airbyte message; ignored`);
-        continue;
+        return null;
       }
       if (message.type === "RECORD") {
         const record = message.record;
@@ -180,7 +151,7 @@ export async function runWrite(out: Output, configPath: string, catalogPath: str
         }
         const stateText = memberText(next.text, "state")!;
         const text = withMember(next.text, "state", withMember(stateText, "destinationStats", `{"recordCount":${count}}`));
-        checkpoints.add(received, text, text.length);
+        pump.checkpoints.add(received, text, text.length);
       } else if (message.type === "TRACE") {
         const trace = isObject(message.trace) ? message.trace : {};
         if (trace.type === "ERROR") {
@@ -194,10 +165,8 @@ export async function runWrite(out: Output, configPath: string, catalogPath: str
         }
       }
       // Other types (LOG, CONTROL, ...) are the platform's business, not the destination's.
-
-      if (checkpoints.due(intervalMs)) await writer.flush();
-      if (checkpoints.size > 0 && (message.type === "STATE" || writer.totals.requests !== releasedAt)) release();
-    }
+      return message.type;
+    });
 
     // A finished run's last operations go in its final request; everything else is sent as it is.
     const unfinished: Active[] = [];
@@ -211,7 +180,7 @@ export async function runWrite(out: Output, configPath: string, catalogPath: str
       log(out, "WARN", `stream ${stream.label}: the source did not finish it; its run stays open and nothing is swept`);
       writer.dropRun(stream.run!);
     }
-    release();
+    pump.release();
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     if (err instanceof PipelineFailure) {

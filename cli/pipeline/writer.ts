@@ -13,7 +13,7 @@
  */
 import type { SyncClient, SyncResponse } from "../../src/client/index";
 import { MAX_FINAL_NAMESPACES, PartBuilder, partBody, partKey, sha256Hex, type Envelope } from "../parts";
-import type { Operation } from "../records";
+import type { Operation } from "../operation";
 import { PartFailed, sendPart, type RetryPolicy } from "../retry";
 
 /**

@@ -8,7 +8,7 @@ import { runSinger } from "./target";
 export function registerSinger(program: Command) {
   program
     .command("singer")
-    .description("A Singer target: SCHEMA, RECORD, STATE and ACTIVATE_VERSION messages on stdin (docs/singer.md)")
+    .description("A Singer target: SCHEMA, RECORD, STATE and ACTIVATE_VERSION messages on stdin (docs/pipelines.md#singer-target)")
     .requiredOption("--config <file>", "the target's config (JSON; the same keys as the Airbyte destination's)")
     .action(async (flags: { config: string }) => {
       process.exitCode = await runSinger(

@@ -16,18 +16,14 @@
  *   only the last, as Singer targets do. Logs go to stderr.
  */
 import type { Readable } from "node:stream";
-import { createSyncClient } from "../../src/client/index";
-import { Checkpoints } from "../pipeline/checkpoints";
 import { loadConfig } from "../pipeline/config";
-import { messageLines } from "../pipeline/input";
 import { memberText } from "../pipeline/json-spans";
 import { NamespaceMap } from "../pipeline/namespaces";
 import { findOpenRuns } from "../pipeline/open-runs";
+import { InputError, isObject, MessagePump, pipelineWriter } from "../pipeline/pump";
 import { recordOperation } from "../pipeline/record-op";
-import { PipelineFailure, type Run, Writer } from "../pipeline/writer";
+import { PipelineFailure, type Run } from "../pipeline/writer";
 import { MAX_RUN_NAMESPACES } from "../../src/schemas/sync";
-import { SERVER_MAX_BODY_BYTES } from "../parts";
-import { DEFAULT_RETRY } from "../retry";
 
 const DELETE_FIELD = "_sdc_deleted_at";
 /** Streams one input may declare (the service's MAX_RUN_NAMESPACES): the target keeps one entry each. */
@@ -44,10 +40,6 @@ interface SingerStream {
   hadRun: boolean;
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
-
-class InputError extends Error {}
-
 export interface SingerIo {
   /** A state value's JSON text, one line. */
   state(text: string): void;
@@ -61,37 +53,24 @@ export async function runSinger(io: SingerIo, configPath: string, input: Readabl
     return 1;
   }
   const config = loaded.config;
-  const retry = { ...DEFAULT_RETRY, attempts: config.max_retries };
-  const client = createSyncClient({ baseUrl: config.url, apiKey: config.api_key, headers: { "User-Agent": "unified-sync-singer/0.1" } });
-  const writer = new Writer({
-    client,
-    organizationId: config.organization_id,
-    vectorStoreId: config.vector_store_id,
-    retry,
-    maxOperations: config.batch_size,
-    maxBodyBytes: SERVER_MAX_BODY_BYTES,
-    log: (level, message) => io.log(level === "WARN" ? `warning: ${message}` : message),
-    url: config.url,
-  });
+  const { client, writer, retry } = pipelineWriter(config, "unified-sync-singer/0.1", (level, message) =>
+    io.log(level === "WARN" ? `warning: ${message}` : message),
+  );
   const names = new NamespaceMap(config.namespace_prefix, config.stream_namespaces);
   const streams = new Map<string, SingerStream>();
-  const intervalMs = config.flush_interval_seconds * 1000;
-  const checkpoints = new Checkpoints<string>();
-  const lines = messageLines(input);
   let received = 0;
   let skipped = 0;
   let states = 0;
-  // Held checkpoints can only become releasable when a request was answered or a state arrived:
-  // checked then, not on every record (committedThrough looks at every run's buffer).
-  let releasedAt = -1;
-  const release = () => {
-    releasedAt = writer.totals.requests;
-    const ready = checkpoints.release(writer.committedThrough(received));
-    if (ready.length > 0) {
+  // Several states released together print only the last, as Singer targets do.
+  const pump = new MessagePump(
+    writer,
+    config.flush_interval_seconds * 1000,
+    () => received,
+    (ready) => {
       io.state(ready[ready.length - 1]!);
       states++;
-    }
-  };
+    },
+  );
   const streamOf = (line: number, name: unknown): SingerStream => {
     const stream = typeof name === "string" ? streams.get(name) : undefined;
     if (!stream) throw new InputError(`input line ${line}: stream '${String(name)}' has had no SCHEMA message`);
@@ -121,15 +100,7 @@ export async function runSinger(io: SingerIo, configPath: string, input: Readabl
   };
 
   try {
-    for (;;) {
-      const next = await lines.next(checkpoints.waitMs(intervalMs));
-      if (next === "end") break;
-      if (next === "timeout") {
-        await writer.flush();
-        release();
-        continue;
-      }
-      if ("error" in next) throw new InputError(`input line ${next.number}: ${next.message}`);
+    await pump.run(input, async (next) => {
       let message: unknown;
       try {
         message = JSON.parse(next.text);
@@ -180,7 +151,7 @@ export async function runSinger(io: SingerIo, configPath: string, input: Readabl
           // Activating another version than the one being sent would drop the records of the one
           // being sent: nothing is swept; the open run's own ACTIVATE_VERSION finishes it.
           io.log(`warning: stream ${stream.name}: ACTIVATE_VERSION ${version} while version ${stream.version} is being sent; ignored`);
-          continue;
+          return null;
         }
         const run = await runFor(stream, version);
         await writer.finishRun(run);
@@ -189,13 +160,11 @@ export async function runSinger(io: SingerIo, configPath: string, input: Readabl
         io.log(`stream ${stream.name}: version ${version} activated (run ${run.syncTimestamp} completed)`);
       } else if (message.type === "STATE") {
         const text = memberText(next.text, "value") ?? "null";
-        checkpoints.add(received, text, text.length);
+        pump.checkpoints.add(received, text, text.length);
       }
       // Other types (BATCH, ...) are not supported and ignored.
-
-      if (checkpoints.due(intervalMs)) await writer.flush();
-      if (checkpoints.size > 0 && (message.type === "STATE" || writer.totals.requests !== releasedAt)) release();
-    }
+      return String(message.type);
+    });
     await writer.flush();
     for (const stream of streams.values()) {
       if (stream.run) {
@@ -203,7 +172,7 @@ export async function runSinger(io: SingerIo, configPath: string, input: Readabl
         writer.dropRun(stream.run);
       }
     }
-    release();
+    pump.release();
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     io.log(`failed: ${message}`);

@@ -7,7 +7,7 @@ const ID_PREFIX = "keyid:";
 /**
  * Seconds a key's record may be served from the edge cache of the location reading it (KV's
  * cacheTtl, at least KV's minimum): a read then costs no trip to KV's central store. A revoked
- * key's stale record is harmless: revocations are checked in D1 (docs/latency.md).
+ * key's stale record is harmless: revocations are checked in D1 (docs/measurements.md#latency).
  */
 export const API_KEY_CACHE_TTL_SECONDS = 60;
 

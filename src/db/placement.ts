@@ -4,7 +4,7 @@
 // .vector_index). Every ledger read and write of a store goes to its shard and every vector
 // operation to its index, so stores on different shards never wait for one another's commits.
 // The pools are whatever wrangler.toml binds: adding a shard or an index is a binding and a
-// deploy (docs/scaling.md); existing stores stay where they are.
+// deploy (docs/storage.md); existing stores stay where they are.
 import type { Bindings } from "../env";
 import type { VectorIndexBinding } from "../model/bindings";
 import type { Placement } from "../model/store";

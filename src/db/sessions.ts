@@ -1,7 +1,7 @@
 // D1 read replicas, through the Sessions API (withSession). A read path reads a ledger shard (and
 // the catalog, for a store's row) from the nearest replica unless the client brings a bookmark,
 // and never trusts a replica's "not found": an absence is checked again at the primary
-// (docs/latency.md). A sync's commit returns the bookmark of its shard, which the client may send
+// (docs/measurements.md#latency). A sync's commit returns the bookmark of its shard, which the client may send
 // back (X-D1-Bookmark) so that its next reads see its own writes.
 import { Errors } from "../base/errors";
 import type { ShardBookmark } from "../model/store-object";

@@ -1,4 +1,4 @@
-// Moving one vector store's ledger from one shard to another (docs/scaling.md), run by the
+// Moving one vector store's ledger from one shard to another (docs/storage.md), run by the
 // store's Durable Object so that no sync, reconciliation or namespace deletion of the store
 // interleaves with it. Four phases, each in bounded pages, resumable from a saved state:
 //   clear   - delete what an interrupted earlier move left of the store on the target;

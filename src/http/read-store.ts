@@ -1,4 +1,4 @@
-// The read paths' access to a store and its ledger shard (docs/latency.md): the key's local checks,
+// The read paths' access to a store and its ledger shard (docs/measurements.md#latency): the key's local checks,
 // the store's row from memory or a replica, the shard read from a replica (or from the client's
 // bookmark), and an absence checked again at the primaries before it is answered.
 import type { Context } from "hono";

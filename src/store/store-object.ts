@@ -190,7 +190,7 @@ export class VectorStoreSync extends DurableObject<Bindings> implements StoreObj
 
   /**
    * A search of this store, in one of its search objects (searchObject; never the sync object, so
-   * no sync's CPU is in its way): beside D1's primary and (for the model of docs/latency.md) Workers
+   * no sync's CPU is in its way): beside D1's primary and (for the model of docs/measurements.md#latency) Workers
    * AI and Vectorize, so the Worker far away makes one call instead of three in a row. Its ledger
    * read goes to a replica, or to the client's bookmark.
    */

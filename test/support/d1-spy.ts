@@ -1,4 +1,4 @@
-import { wrapD1 } from "./d1-wrapper";
+import { wrapD1 } from "../../measure/d1-wrapper";
 
 /** Records what the service asks of D1: round trips and each statement's bound parameters. */
 export interface D1Spy {

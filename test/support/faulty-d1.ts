@@ -1,4 +1,4 @@
-import { wrapD1 } from "./d1-wrapper";
+import { wrapD1 } from "../../measure/d1-wrapper";
 
 /** Fails the N-th D1 round trip, as a D1 outage or timeout in the middle of a sync would. */
 export function failingD1(real: D1Database, failAt: number): D1Database {

@@ -78,7 +78,7 @@ adminRoutes.delete("/v1/admin/api-keys/:key_id", async (c) => {
   return c.body(null, 204);
 });
 
-// Moves a store's ledger to another shard, through its Durable Object (docs/scaling.md). A large
+// Moves a store's ledger to another shard, through its Durable Object (docs/storage.md). A large
 // store takes several calls: call again while "done" is false.
 adminRoutes.post("/v1/admin/vector-stores/:vector_store_id/move", async (c) => {
   const id = c.req.param("vector_store_id");

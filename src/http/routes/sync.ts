@@ -94,7 +94,7 @@ async function handleSync(c: Context<AppEnv>) {
 
   // Checked here, from the key's record: the organization and a restricted key's stores. Whether
   // the key is revoked and the store exists is checked in the store's object, with its first D1
-  // calls: the Worker makes none on the sync path (docs/latency.md).
+  // calls: the Worker makes none on the sync path (docs/measurements.md#latency).
   const key = c.get("apiKey");
   checkStoreAccess(key, request.vector_store_id, request.organization_id);
   const idempotencyKey = c.req.header("Idempotency-Key");

@@ -3,34 +3,21 @@
 // small syncs from 100 connections across 10 organizations (past their rate limits), and five
 // 5000-operation syncs at the same time. Reports throughput, latency and status codes, then
 // checks with the reconciliation endpoint that the ledger and the index agree.
-import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
+import { devVar, startDevServer } from "../../scripts/dev-server.mjs";
 
-const root = fileURLToPath(new URL("..", import.meta.url));
 const PORT = Number(process.env.LOAD_PORT ?? 8797);
-const BASE = `http://127.0.0.1:${PORT}`;
 const ORGS = 10;
 const SMALL_REQUESTS = Number(process.env.LOAD_REQUESTS ?? 1200); // 120 per organization: 100 pass, the rest are 429
 const run = Date.now().toString(36);
 
-const dev = spawn(process.execPath, [join(root, "scripts/dev.mjs"), "--port", String(PORT)], {
-  cwd: root,
-  stdio: ["ignore", "pipe", "pipe"],
-  detached: true,
-});
-let devLog = "";
-dev.stdout.on("data", (d) => {
-  devLog += d;
-});
-dev.stderr.on("data", (d) => {
-  devLog += d;
-});
+// Its own process group (ended whole on exit), on the shared local state; every line of its log
+// kept: the report counts the worker's upstream failures and runtime messages in it.
+const dev = await startDevServer({ port: PORT, ownGroup: true, keepLines: Infinity, limitMs: 60_000 });
+const devLog = () => dev.output();
 const stop = () => {
   try {
-    process.kill(-dev.pid, "SIGTERM");
+    process.kill(-dev.child.pid, "SIGTERM");
   } catch {
     /* gone */
   }
@@ -38,19 +25,8 @@ const stop = () => {
 process.on("exit", stop);
 process.on("SIGINT", () => process.exit(130));
 
-async function waitForServer() {
-  for (let i = 0; i < 120; i++) {
-    try {
-      if ((await fetch(`${BASE}/health`)).ok) return;
-    } catch {
-      /* not yet */
-    }
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  throw new Error(`dev server did not start:\n${devLog.slice(-2000)}`);
-}
-
-const adminToken = /ADMIN_TOKEN=(.*)/.exec(readFileSync(join(root, ".dev.vars"), "utf8"))?.[1]?.trim();
+const adminToken = devVar("ADMIN_TOKEN");
+const BASE = dev.base;
 async function api(method, path, body, headers = {}) {
   const res = await fetch(BASE + path, {
     method,
@@ -69,7 +45,6 @@ async function tenant(i) {
 }
 const record = (i) => ({ title: `load record ${i}`, status: ["open", "done"][i % 2], body: `text of record ${i} `.repeat(40) });
 
-await waitForServer();
 const small = await Promise.all(Array.from({ length: ORGS }, (_, i) => tenant(i)));
 const big = await Promise.all(Array.from({ length: Number(process.env.LOAD_BIG ?? 5) }, (_, i) => tenant(100 + i)));
 
@@ -221,7 +196,7 @@ console.log(
 console.log(
   `ledger vs index: ${report.agreement.vectors_checked} vectors checked, ${report.agreement.missing} missing, ${report.agreement.stale} stale`,
 );
-const runtime = devLog
+const runtime = devLog()
   .split("\n")
   .filter((l) => /memory|exceeded|restart|overloaded|fatal|ERROR|Error:/.test(l) && !/Request.cf|ENOTFOUND|getaddrinfo/.test(l));
 if (runtime.length)
@@ -232,7 +207,9 @@ if (runtime.length)
       .join("\n  ")}`,
   );
 if (unexpectedBodies.length) console.log(`unexpected answers, e.g.:\n  ${unexpectedBodies.join("\n  ")}`);
-const upstream = devLog.split("\n").filter((l) => l.includes("upstream_failure"));
+const upstream = devLog()
+  .split("\n")
+  .filter((l) => l.includes("upstream_failure"));
 if (upstream.length) console.log(`upstream failures logged by the worker: ${upstream.length}, e.g. ${upstream[0].slice(0, 400)}`);
 console.log(JSON.stringify(report));
 // Within one rate-limit window each organization gets exactly 100 syncs through; a run that

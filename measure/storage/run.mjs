@@ -5,7 +5,7 @@
 //
 // 1. Bytes on disk: for each layout, a fresh SQLite file (better-sqlite3, 4 KiB pages as D1),
 //    100,000 records of about 1.2 KB of JSON committed 5000 at a time, the way the service commits
-//    them: "after" runs the project's own commitPlan (src/db/ledger.ts, bundled with esbuild) over
+//    them: "after" runs the project's own commitPlan (bundled with esbuild) over
 //    a thin D1 shim; "before" runs the statements commitPlan ran before 0002 (copied below from
 //    commit 84026ca). Then file size / records, and each table's and index's share (dbstat).
 // 2. Rows written: the same commits through Miniflare's local D1 (workerd's SQLite, whose result
@@ -21,9 +21,9 @@ import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
 import { Miniflare } from "miniflare";
 import { unstable_splitSqlQuery as splitSql } from "wrangler";
-import { d1Shim, importLedger } from "./d1-shim.mjs";
+import { d1Shim, importLedger } from "../d1-shim.mjs";
 
-const root = fileURLToPath(new URL("..", import.meta.url));
+const root = fileURLToPath(new URL("../..", import.meta.url));
 const RECORDS = Number(process.env.STORAGE_RECORDS ?? 100_000);
 const BATCH = 5000;
 const STORE = "vs_0123456789abcdef01234567"; // the shape of the service's ids
@@ -40,7 +40,7 @@ const AFTER_SCHEMA = migrations.flatMap((m) => m.queries);
 const tmp = mkdtempSync(join(tmpdir(), "storage-"));
 const { commitPlan } = await importLedger();
 
-// commitPlan's statements as they stood before migration 0002 (src/db/ledger.ts at 84026ca).
+// commitPlan's statements as they stood before migration 0002 (the ledger module at 84026ca).
 const OLD_UPSERT_RECORDS = `
   INSERT INTO records (vector_store_id, namespace, id, deleted, data, file, created_at, updated_at,
                        source_system, content_hash, version, text, metadata, vector, chunk_count, synced_at, sync_id)

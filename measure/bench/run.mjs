@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 // npm run bench: drives the worker (dev build: same app, same local stand-ins as `npm run dev`)
 // through Miniflare and through the real dev server over HTTP, scenario by scenario, each run
-// interleaved with LangChain.js index() on the same records (bench/langchain-peer.mjs), and
+// interleaved with LangChain.js index() on the same records (langchainStore), and
 // measures what a sync costs against the floor, against LangChain, and in D1 rows and bytes.
 //   BENCH_RUNS=N        runs after a warm-up (default 5); times are medians
 //   BENCH_MODE=M        miniflare | http | both (default both)
-//   BENCH_PROFILE=1     print the phase profile (spans of src/profile.ts; Miniflare mode)
+//   BENCH_PROFILE=1     print the phase profile (the service's timing spans; Miniflare mode)
 import { mkdirSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
@@ -13,10 +13,10 @@ import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
 import { build } from "esbuild";
 import { LANGCHAIN_CORE_VERSION, langchainStore } from "./langchain-peer.mjs";
-import { upserts } from "./records.mjs";
+import { upserts } from "../records.mjs";
 import { httpTarget, miniflareTarget, rssMb } from "./targets.mjs";
 
-const root = fileURLToPath(new URL("..", import.meta.url));
+const root = fileURLToPath(new URL("../..", import.meta.url));
 const out = join(root, ".bench");
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const MODE = process.env.BENCH_MODE ?? "both";
@@ -30,14 +30,14 @@ mkdirSync(out, { recursive: true });
 const common = { bundle: true, format: "esm", logLevel: "error", sourcemap: false };
 await build({
   ...common,
-  entryPoints: [join(root, "bench/bench-entry.ts")],
+  entryPoints: [join(root, "measure/bench/entry.ts")],
   outfile: join(out, "worker.js"),
   platform: "neutral",
   conditions: ["workerd", "worker", "browser"],
   mainFields: ["module", "main"],
   external: ["cloudflare:*"],
 });
-await build({ ...common, entryPoints: [join(root, "bench/floor-lib.ts")], outfile: join(out, "floor-lib.mjs"), platform: "node" });
+await build({ ...common, entryPoints: [join(root, "measure/bench/floor-lib.ts")], outfile: join(out, "floor-lib.mjs"), platform: "node" });
 const floorLib = await import(join(out, "floor-lib.mjs"));
 
 // --- the floor, measured first, on a quiet machine ------------------------------------------
@@ -356,8 +356,8 @@ const modes = {};
 for (const mode of MODES) {
   const target =
     mode === "miniflare"
-      ? await miniflareTarget({ root, scriptPath: join(out, "worker.js"), admin: "bench-admin-token" })
-      : await httpTarget({ root, stateParent: out });
+      ? await miniflareTarget({ scriptPath: join(out, "worker.js"), admin: "bench-admin-token" })
+      : await httpTarget({ stateParent: out });
   const stop = () => void target.stop().finally(() => process.exit(130));
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);

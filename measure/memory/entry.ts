@@ -1,12 +1,12 @@
-// Entry of scripts/memory.mjs only: the dev worker (same app, same local stand-ins as `npm run dev`)
+// Entry of the memory measurement and check only: the dev worker (same app, same local stand-ins as `npm run dev`)
 // plus two routes for the memory script: one wakes every isolate the app uses (workerd runs an
 // inspector-requested GC only once the isolate runs again), one holds a known amount of heap so
 // the script can check its own measurement.
-import worker from "../src/index";
-import type { Bindings } from "../src/env";
-import { VectorStoreSync } from "../src/store/store-object";
+import worker from "../../src/index";
+import type { Bindings } from "../../src/env";
+import { VectorStoreSync } from "../../src/store/store-object";
 
-export { LocalEmbedder, LocalVectorIndex, LocalVectorStore } from "../src/dev-entry";
+export { LocalEmbedder, LocalVectorIndex, LocalVectorStore } from "../../src/dev-entry";
 
 /** The per-store object, with one more method: a no-op call that wakes its isolate. */
 export class MemoryVectorStoreSync extends VectorStoreSync {

@@ -1,10 +1,10 @@
 #!/usr/bin/env node
-// node scripts/memory.mjs [--layout=shared|split|both] [scenario ...]: peak JavaScript heap of the
+// npm run memory -- [--layout=shared|split|both] [scenario ...]: peak JavaScript heap of the
 // worker's isolates while they handle the worst sync requests the service's limits allow (20 MiB
 // bodies, 5000 operations, 256 KiB records, 64-level nesting). Default: every scenario, both layouts.
 //
 // Method. Each scenario gets a fresh Miniflare running the dev worker built from
-// bench/memory-entry.ts (same app and local stand-ins as bench/run.mjs, production MAX_BODY_BYTES,
+// the memory entry (MemoryVectorStoreSync; same app and local stand-ins as the bench, production MAX_BODY_BYTES,
 // rate limits out of the way) with `inspectorPort`, so workerd serves V8's inspector on a
 // loopback port; GET /json lists one target per worker ("core:user:<name>"), one isolate each.
 // The script opens a WebSocket to each isolate of the app, sends one small warm-up sync (so
@@ -16,7 +16,7 @@
 // (heap V8 had committed), peak backingStorageSize (ArrayBuffers, outside usedSize); and the
 // workerd process's peak RSS over its baseline (VmHWM, reset through /proc/<pid>/clear_refs).
 //
-// Layouts. shared (as bench/run.mjs and `npm run dev`): worker, Durable Object and stand-ins in
+// Layouts. shared (as the bench and `npm run dev`): worker, Durable Object and stand-ins in
 // one isolate, an upper bound for any one production isolate. split (as production): the Durable
 // Object (VectorStoreSync) in a worker of its own, the stand-ins in a third; worker and DO shown.
 //
@@ -32,103 +32,22 @@
 // Exit code 0 when every scenario ran, 1 when one timed out, failed to run or crashed workerd
 // (Miniflare is restarted for the next scenario; an out-of-memory crash is itself the finding).
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
-import { join } from "node:path";
+import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { build } from "esbuild";
-import { Miniflare } from "miniflare";
-import WebSocket from "ws"; // Miniflare's own dependency (Node 20 has no global WebSocket)
-import { rng, upserts } from "../bench/records.mjs";
+import { upserts } from "../records.mjs";
+import { alive, buildMemoryWorker, envelope, MAX_BODY_BYTES, MiB, sleep, startApp, stopApp, withTimeout } from "./harness.mjs";
+import { SCENARIOS } from "./scenarios.mjs";
 import { patchMiniflareV8Flags } from "./v8-flags.mjs";
 
 // MEMORY_V8_FLAGS="--max-heap-size=64": V8 flags for workerd (Config.v8Flags; Miniflare has no
-// option, see v8-flags.mjs). With a heap cap, a scenario that needs more than the cap of live
+// option, see patchMiniflareV8Flags). With a heap cap, a scenario that needs more than the cap of live
 // memory kills workerd (the run reports it as crashed): survival is the test, not the samples.
 const V8_FLAGS = (process.env.MEMORY_V8_FLAGS ?? "").split(/\s+/).filter(Boolean);
 if (V8_FLAGS.length) patchMiniflareV8Flags(V8_FLAGS);
 
-const root = fileURLToPath(new URL("..", import.meta.url));
-const MAX_BODY_BYTES = 20_971_520; // wrangler.toml, production and dev
-const MAX_RECORD_BYTES = 256 * 1024; // src/schemas/sync.ts: UTF-8 bytes of data (+ file, metadata, text)
+const root = fileURLToPath(new URL("../..", import.meta.url));
 const TIMEOUT_MS = Number(process.env.MEMORY_TIMEOUT_MS ?? 300_000);
-const ADMIN = "memory-admin-token";
-const ORG = "org_memory";
-const MiB = 2 ** 20;
 const mb = (bytes) => (bytes == null ? null : Number((bytes / MiB).toFixed(1))); // MiB, printed as "MB"
-
-// --- scenarios: each builds its operations (deterministic) ---------------------------------------
-const PROSE = (
-  "the a of to and in that is for on with as it by this be are from at or an was which we our " +
-  "customer team release report invoice meeting project design review deploy server request record system " +
-  "data update change issue plan migration schedule budget contract support ticket account policy quarter " +
-  "should would could will must may often always never quickly carefully again later before after during"
-).split(" ");
-function prose(r, length) {
-  let s = "";
-  while (s.length < length) {
-    const words = Array.from({ length: 6 + Math.floor(r() * 14) }, () => PROSE[Math.floor(r() * PROSE.length)]);
-    s += words[0][0].toUpperCase() + words.join(" ").slice(1) + (r() < 0.2 ? ", and then " : ". ");
-  }
-  return s.slice(0, length);
-}
-const envelopeBytes = JSON.stringify({
-  organization_id: ORG,
-  vector_store_id: "vs_memory_00",
-  sync_mode: "incremental",
-  sync_timestamp: "2026-01-01T00:00:00Z",
-  operations: [],
-}).length;
-const BODY_BUDGET = MAX_BODY_BYTES - envelopeBytes - 4096; // room for the longer store id and rounding
-const op = (id, namespace, data) => ({ action: "upsert", id, namespace, data });
-
-const SCENARIOS = {
-  calibration: null, // not a sync: the worker holds 32 MiB across an await (bench/memory-entry.ts)
-  bench_like: () => upserts(5000, { seed: 42 }),
-  largest_body: () => {
-    // 5000 prose records (the operation limit), each as large as the body budget allows
-    const r = rng(2);
-    const each = Math.floor(BODY_BUDGET / 5000) - 1;
-    return Array.from({ length: 5000 }, (_, i) => {
-      const skeleton = op(`doc_${i}`, "docs", { title: `Document ${i}`, body: "" });
-      skeleton.data.body = prose(r, each - JSON.stringify(skeleton).length);
-      return skeleton;
-    });
-  },
-  largest_records: () => {
-    // records just under the per-record limit, as many as fit in the body
-    const r = rng(3);
-    const dataBytes = MAX_RECORD_BYTES - 64;
-    const one = (i) =>
-      op(`page_${i}`, "wiki", { title: `Page ${i}`, body: prose(r, dataBytes - JSON.stringify({ title: `Page ${i}`, body: "" }).length) });
-    const count = Math.floor(BODY_BUDGET / (JSON.stringify(one(0)).length + 1));
-    return Array.from({ length: count }, (_, i) => one(i));
-  },
-  amplification: () => {
-    // a 1000-character key over 50,000 zeros: once made huge derived text
-    const r = rng(4);
-    return Array.from({ length: 200 }, (_, i) => {
-      const key = `${i}_${prose(r, 1200).replace(/[^a-z]+/gi, "_")}`.slice(0, 1000);
-      return op(`grid_${i}`, "sheets", { [key]: new Array(50_000).fill(0) });
-    });
-  },
-  tiny_chunks: () =>
-    Array.from({ length: 80 }, (_, i) => {
-      // ~250 KB of "1,2,3,...": a token a character
-      let csv = "";
-      for (let n = 1 + i * 1000; csv.length < 250_000; n++) csv += `${n},`;
-      return op(`csv_${i}`, "exports", { csv: csv.slice(0, csv.lastIndexOf(",", 250_000)) });
-    }),
-  deep: () => {
-    // 5000 records whose data nests 60 objects deep (the limit is 64)
-    const r = rng(6);
-    return Array.from({ length: 5000 }, (_, i) => {
-      let data = { level: 60, note: prose(r, 24) };
-      for (let level = 59; level >= 1; level--) data = { level, note: prose(r, 24), child: data };
-      return op(`deep_${i}`, "trees", data);
-    });
-  },
-};
 
 const args = process.argv.slice(2);
 const layoutArg = (args.find((a) => a.startsWith("--layout=")) ?? "--layout=both").slice("--layout=".length);
@@ -139,7 +58,7 @@ const unknown = [
 ];
 if (unknown.length) {
   console.error(
-    `unknown: ${unknown.join(" ")}\nusage: node scripts/memory.mjs [--layout=shared|split|both] [${Object.keys(SCENARIOS).join("|")} ...]`,
+    `unknown: ${unknown.join(" ")}\nusage: npm run memory -- [--layout=shared|split|both] [${Object.keys(SCENARIOS).join("|")} ...]`,
   );
   process.exit(2);
 }
@@ -150,44 +69,8 @@ const layouts = layoutArg === "both" ? ["shared", "split"] : [layoutArg];
 const git = (...a) => execFileSync("git", a, { cwd: root, encoding: "utf8" }).trim();
 const commit = git("rev-parse", "--short", "HEAD");
 const srcChanges = git("status", "--short", "src");
-const out = join(root, ".bench");
-mkdirSync(out, { recursive: true });
-await build({
-  bundle: true,
-  format: "esm",
-  logLevel: "error",
-  sourcemap: false,
-  entryPoints: [join(root, "bench/memory-entry.ts")],
-  outfile: join(out, "memory-worker.js"),
-  platform: "neutral",
-  conditions: ["workerd", "worker", "browser"],
-  mainFields: ["module", "main"],
-  external: ["cloudflare:*"],
-});
-const schema = readFileSync(join(root, "schema.sql"), "utf8")
-  .split(/;\s*$/m)
-  .map((s) => s.replace(/^\s*--.*$/gm, "").trim())
-  .filter(Boolean);
+const scriptPath = await buildMemoryWorker("memory-worker.js");
 
-const freePort = () =>
-  new Promise((resolve, reject) => {
-    const server = createServer()
-      .once("error", reject)
-      .listen(0, "127.0.0.1", () => {
-        const { port } = server.address();
-        server.close(() => resolve(port));
-      });
-  });
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-function withTimeout(promise, ms, what) {
-  let timer;
-  return Promise.race([
-    promise,
-    new Promise((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`timeout: ${what}`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
 const procStatus = (pid, field) => {
   try {
     return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, "utf8"))[1]) * 1024;
@@ -195,164 +78,12 @@ const procStatus = (pid, field) => {
     return null;
   }
 };
-const alive = (pid) => {
-  try {
-    return !/State:\s+Z/.test(readFileSync(`/proc/${pid}/status`, "utf8"));
-  } catch {
-    return false;
-  }
-};
 
-/** One inspector session (a WebSocket to one isolate): send(method, params) resolves with the result. */
-async function inspector(port, targetId) {
-  const ws = new WebSocket(`ws://127.0.0.1:${port}/${targetId}`);
-  await new Promise((resolve, reject) => {
-    ws.once("open", resolve);
-    ws.once("error", reject);
-  });
-  const pending = new Map();
-  let nextId = 0;
-  ws.on("message", (data) => {
-    const msg = JSON.parse(String(data));
-    const entry = pending.get(msg.id);
-    if (!entry) return;
-    pending.delete(msg.id);
-    if (msg.error) entry.reject(new Error(`${msg.error.message} (${msg.error.code})`));
-    else entry.resolve(msg.result);
-  });
-  ws.on("close", () => {
-    for (const { reject } of pending.values()) reject(new Error("inspector closed"));
-    pending.clear();
-  });
-  ws.on("error", () => {});
-  const send = (method, params = {}) =>
-    new Promise((resolve, reject) => {
-      if (ws.readyState !== WebSocket.OPEN) return reject(new Error("inspector closed"));
-      const id = ++nextId;
-      pending.set(id, { resolve, reject });
-      ws.send(JSON.stringify({ id, method, params }));
-    });
-  return { send, close: () => ws.close() };
-}
-
-// shared: as bench/run.mjs, one worker holds the app, its Durable Object and the stand-ins (one isolate).
-// split: as production, the Durable Object in a worker (isolate) of its own; the stand-ins in a third.
-const LAYOUTS = {
-  shared: { isolates: { all: "memory" }, shown: ["all"] },
-  split: { isolates: { worker: "memory", do: "memory-do", standins: "memory-standins" }, shown: ["worker", "do"] },
-};
-function workerOptions(layout) {
-  const base = {
-    modules: true,
-    scriptPath: join(out, "memory-worker.js"),
-    compatibilityDate: "2026-05-03",
-    bindings: {
-      ADMIN_TOKEN: ADMIN,
-      MAX_BODY_BYTES: String(MAX_BODY_BYTES),
-      EMBEDDING_MODEL: "@cf/baai/bge-base-en-v1.5",
-      EMBEDDING_DIMENSIONS: "768",
-    },
-  };
-  const standIns = layout === "shared" ? "memory" : "memory-standins";
-  const app = {
-    ...base,
-    // The catalog and ledger shard 0 in one database, as a deploy with one database has them.
-    d1Databases: { DB: "DB", LEDGER_0: "DB" },
-    kvNamespaces: ["API_KEYS"],
-    serviceBindings: { AI: { name: standIns, entrypoint: "LocalEmbedder" }, VECTORIZE: { name: standIns, entrypoint: "LocalVectorIndex" } },
-    ratelimits: {
-      SYNC_RATE_LIMITER: { simple: { limit: 1_000_000, period: 60 } },
-      SEARCH_RATE_LIMITER: { simple: { limit: 1_000_000, period: 60 } },
-    },
-  };
-  const storeSync = { className: "MemoryVectorStoreSync", useSQLite: true };
-  const localIndex = { LOCAL_VECTOR_STORE: { className: "LocalVectorStore", useSQLite: true } };
-  if (layout === "shared") return [{ ...app, name: "memory", durableObjects: { ...localIndex, STORE_SYNC: storeSync } }];
-  return [
-    { ...app, name: "memory", durableObjects: { STORE_SYNC: { className: "MemoryVectorStoreSync", scriptName: "memory-do" } } },
-    { ...app, name: "memory-do", durableObjects: { STORE_SYNC: storeSync } },
-    { ...base, name: "memory-standins", durableObjects: localIndex },
-  ];
-}
-
-/** Starts Miniflare and attaches to the isolates of `layout`; returns what a scenario needs. */
-async function start(layout) {
-  const inspectorPort = await freePort();
-  const mf = new Miniflare({ host: "127.0.0.1", inspectorPort, workers: workerOptions(layout) });
-  const session = { mf, pid: null, isolates: {} };
-  try {
-    await mf.ready;
-    session.pid =
-      execFileSync("ps", ["-o", "pid=,comm=", "--ppid", String(process.pid)], { encoding: "utf8" })
-        .split("\n")
-        .filter((l) => l.includes("workerd"))
-        .map((l) => Number(l.trim().split(/\s+/)[0]))
-        .find(alive) ?? null;
-    const db = await mf.getD1Database("DB", "memory");
-    for (const sql of schema) await db.prepare(sql).run();
-    const targets = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json`)).json()).map((t) => t.id);
-    for (const [label, worker] of Object.entries(LAYOUTS[layout].isolates)) {
-      if (!targets.includes(`core:user:${worker}`)) throw new Error(`no inspector target core:user:${worker} in ${targets.join(", ")}`);
-      session.isolates[label] = await inspector(inspectorPort, `core:user:${worker}`);
-    }
-    session.call = async (method, path, body, headers = {}) => {
-      const res = await mf.dispatchFetch(`http://memory.local${path}`, {
-        method,
-        headers: { "Content-Type": "application/json", ...headers },
-        body: typeof body === "string" || body === undefined ? body : JSON.stringify(body),
-      });
-      const text = await res.text();
-      let json = null;
-      try {
-        json = text ? JSON.parse(text) : null;
-      } catch {
-        /* not JSON */
-      }
-      return { status: res.status, json, text };
-    };
-    const admin = { Authorization: `Bearer ${ADMIN}` };
-    const key = await session.call("POST", "/v1/admin/api-keys", { organization_id: ORG }, admin);
-    if (key.status >= 300) throw new Error(`api key: ${key.status} ${key.text.slice(0, 200)}`);
-    session.apiKey = key.json.api_key;
-    let stores = 0;
-    session.newStore = async () => {
-      const res = await session.call(
-        "POST",
-        "/v1/admin/vector-stores",
-        { organization_id: ORG, id: `vs_memory_${String(++stores).padStart(2, "0")}` },
-        admin,
-      );
-      if (res.status >= 300) throw new Error(`vector store: ${res.status} ${res.text.slice(0, 200)}`);
-      return res.json.id;
-    };
-    return session;
-  } catch (err) {
-    await stop(session);
-    throw err;
-  }
-}
-const bodyOf = (store, operations) =>
-  JSON.stringify({
-    organization_id: ORG,
-    vector_store_id: store,
-    sync_mode: "incremental",
-    sync_timestamp: "2026-01-01T00:00:00Z",
-    operations,
-  });
-
-async function stop(session) {
-  for (const isolate of Object.values(session?.isolates ?? {}))
-    try {
-      isolate.close();
-    } catch {
-      /* closed */
-    }
-  try {
-    await session?.mf.dispose();
-  } catch {
-    /* already gone */
-  }
-}
+// The isolates shown per layout (WORKERS names them all).
+const SHOWN = { shared: ["all"], split: ["worker", "do"] };
+const start = (layout) => startApp(layout, { scriptPath });
+const stop = stopApp;
+const bodyOf = (store, operations) => JSON.stringify(envelope(store, operations));
 
 /** A full GC of every isolate: workerd runs one only once the isolate runs again, so /__memory/wake follows. */
 async function collectGarbage(session) {
@@ -454,11 +185,11 @@ process.on("SIGINT", () => {
 for (const layout of layouts) {
   console.log(
     layout === "shared"
-      ? "\nlayout shared (as bench/run.mjs): the worker, its Durable Object and the AI/Vectorize stand-ins share one isolate;\n" +
+      ? "\nlayout shared (as the bench): the worker, its Durable Object and the AI/Vectorize stand-ins share one isolate;\n" +
           "production gives the Durable Object its own isolate and has no stand-ins, so these figures are an upper bound for one isolate."
       : "\nlayout split (as production): the worker, its Durable Object and the stand-ins in three isolates; worker and DO shown.",
   );
-  const shown = LAYOUTS[layout].shown;
+  const shown = SHOWN[layout];
   const cols = shown.flatMap((l) => [`${l} +MB`, `${l} MB`, `${l} tot`, `${l} ext`, `${l} gap`]);
   console.log(
     [

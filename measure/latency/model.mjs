@@ -1,7 +1,7 @@
-// The region model of `npm run latency` (docs/latency.md): turns the remote calls one request made
-// locally (recorded by bench/latency-recorder.ts) into round trips and a modelled time, as if the
+// The region model of `npm run latency` (docs/measurements.md#latency): turns the remote calls one request made
+// locally (recorded by recordingEnv) into round trips and a modelled time, as if the
 // Worker ran in Sydney and what it calls sat where the table below puts it. Pure: no I/O, so
-// test-node/latency.test.ts exercises it on synthetic call lists.
+// Its test exercises it on synthetic call lists.
 
 /** Round-trip times between locations, ms. Stated, not measured. */
 export const RTT_MS = {

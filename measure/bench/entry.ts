@@ -1,15 +1,15 @@
 // Entry of the benchmark build only: the dev worker (same app, same local stand-ins) with a
 // thin counting wrapper around the D1 binding, and routes that read and reset the counters,
 // switch the phase profile on and read it, and check how workerd's clocks move.
-import worker from "../src/index";
-import { resetStats, stats } from "../src/local/faults";
-import type { Bindings } from "../src/env";
-import { profileReset, profileSnapshot, setProfiling } from "../src/base/profile";
-import { wrapD1 } from "../test/support/d1-wrapper";
+import worker from "../../src/index";
+import { resetStats, stats } from "../../src/local/faults";
+import type { Bindings } from "../../src/env";
+import { profileReset, profileSnapshot, setProfiling } from "../../src/base/profile";
+import { wrapD1 } from "../d1-wrapper";
 
-import { VectorStoreSync } from "../src/store/store-object";
+import { VectorStoreSync } from "../../src/store/store-object";
 
-export { LocalEmbedder, LocalVectorIndex, LocalVectorStore } from "../src/dev-entry";
+export { LocalEmbedder, LocalVectorIndex, LocalVectorStore } from "../../src/dev-entry";
 
 const emptyD1 = () => ({ roundTrips: 0, statements: 0, rowsRead: 0, rowsWritten: 0, sizeAfter: 0, unmetered: 0 });
 let d1 = emptyD1();
@@ -34,7 +34,7 @@ const countingD1 = (db: D1Database) =>
 
 /**
  * The per-store object, with the same counting D1 (the engine's reads and writes happen in it):
- * the catalog and ledger shard 0, one database here (bench/targets.mjs) as in a one-database deploy.
+ * the catalog and ledger shard 0, one database here (miniflareTarget) as in a one-database deploy.
  */
 export class BenchVectorStoreSync extends VectorStoreSync {
   constructor(ctx: DurableObjectState, env: Bindings) {

@@ -1,4 +1,4 @@
-// The call recorder of `npm run latency` (scripts/latency.mjs, docs/latency.md): wraps every
+// The call recorder of `npm run latency` (docs/measurements.md#latency): wraps every
 // remote binding of an env so that each call made through it is recorded with who made it (the
 // Worker or the Durable Object), what it reached and when it started and ended. Bindings are
 // wrapped by name and shape only, never by what src/ does with them, so the recorder keeps working
@@ -31,7 +31,7 @@ export interface Call {
   failed?: boolean;
   /**
    * The code awaits this call only at the end of the request (its SQL carries the marker
-   * CONCURRENT_MARK, as src/auth/api-keys.ts's revocation check on the read paths does): the model
+   * CONCURRENT_MARK, as the API-key check's revocation read on the read paths does): the model
    * runs it as a branch of its own, which gates no other call.
    */
   concurrent?: boolean;
@@ -117,7 +117,7 @@ function sessionRoute(arg: unknown): Route {
   };
 }
 
-/** The SQL comment by which the code marks a query it awaits only at the end (src/auth/api-keys.ts). */
+/** The SQL comment by which the code marks a query it awaits only at the end (the API-key check's revocation read). */
 const CONCURRENT_MARK = "/* concurrent */";
 const concurrent = (sql: string) => (sql.includes(CONCURRENT_MARK) ? { concurrent: true } : {});
 

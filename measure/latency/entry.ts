@@ -1,12 +1,12 @@
-// Entry of the latency build only (`npm run latency`, scripts/latency.mjs): the dev worker (same
+// Entry of the latency build only (`npm run latency`): the dev worker (same
 // app, same local stand-ins) whose fetch and whose per-store Durable Object see an env in which
-// every remote binding records its calls (bench/latency-recorder.ts), and routes that read and
+// every remote binding records its calls (recordingEnv), and routes that read and
 // reset the records. The Worker and the object run in one isolate here, so they share the records.
-import worker from "../src/index";
-import { VectorStoreSync } from "../src/store/store-object";
-import { addRequest, nextSeq, recorded, recordingEnv, resetRecords } from "./latency-recorder";
+import worker from "../../src/index";
+import { VectorStoreSync } from "../../src/store/store-object";
+import { addRequest, nextSeq, recorded, recordingEnv, resetRecords } from "./recorder";
 
-export { LocalEmbedder, LocalVectorIndex, LocalVectorIndex1, LocalVectorStore } from "../src/dev-entry";
+export { LocalEmbedder, LocalVectorIndex, LocalVectorIndex1, LocalVectorStore } from "../../src/dev-entry";
 
 type Env = ConstructorParameters<typeof VectorStoreSync>[1];
 

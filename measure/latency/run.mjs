@@ -1,30 +1,21 @@
 #!/usr/bin/env node
 // npm run latency: real requests against the local stack (the dev worker in Miniflare, three D1
-// databases, the local stand-ins), every remote call recorded (bench/latency-entry.ts), and the
+// databases, the local stand-ins), every remote call recorded (the latency entry), and the
 // recorded call graph turned into a modelled production latency per request type by a region map
-// (scripts/latency-model.mjs; docs/latency.md). Prints the map, each type's call graph, a table,
+// (modelRequest; docs/measurements.md#latency). Prints the map, each type's call graph, a table,
 // and last one JSON line: {"small_sync": {"sequential_remote_round_trips": N,
 // "cross_region_round_trips": N, "modelled_ms": N}, "first_sync_5000": {...}, ...}.
 //   --runs=N   measured runs per request type after one warm-up (default 5); the median counts
-import { mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 import { Miniflare } from "miniflare";
-import { upserts } from "../bench/records.mjs";
-import {
-  ASSUMED_MS,
-  CROSS_REGION_OVER_MS,
-  INTRA_REGION_MS,
-  PLACES,
-  RTT_MS,
-  TARGETS,
-  describe,
-  median,
-  modelRequest,
-} from "./latency-model.mjs";
+import { upserts } from "../records.mjs";
+import { schemaStatements } from "../schema.mjs";
+import { ASSUMED_MS, CROSS_REGION_OVER_MS, INTRA_REGION_MS, PLACES, RTT_MS, TARGETS, describe, median, modelRequest } from "./model.mjs";
 
-const root = fileURLToPath(new URL("..", import.meta.url));
+const root = fileURLToPath(new URL("../..", import.meta.url));
 const out = join(root, ".bench", "latency");
 const runsArg = process.argv.find((a) => a.startsWith("--runs="));
 const RUNS = runsArg ? Number(runsArg.slice("--runs=".length)) : 5;
@@ -35,7 +26,7 @@ const ORG = "org_latency";
 mkdirSync(out, { recursive: true });
 const scriptPath = join(out, "worker.js");
 await build({
-  entryPoints: [join(root, "bench/latency-entry.ts")],
+  entryPoints: [join(root, "measure/latency/entry.ts")],
   outfile: scriptPath,
   bundle: true,
   format: "esm",
@@ -78,10 +69,7 @@ const mf = new Miniflare({
 
 try {
   await mf.ready;
-  const schema = readFileSync(join(root, "schema.sql"), "utf8")
-    .split(/;\s*$/m)
-    .map((s) => s.replace(/^\s*--.*$/gm, "").trim())
-    .filter(Boolean);
+  const schema = schemaStatements();
   for (const name of ["DB", "LEDGER_0", "LEDGER_1"]) {
     const db = await mf.getD1Database(name);
     for (const sql of schema) await db.prepare(sql).run();

@@ -7,7 +7,7 @@ import { build } from "esbuild";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 
-/** src/db/ledger.ts, bundled with esbuild and imported: its exports (loadLedger, commitPlan, ...). */
+/** The service's ledger module, bundled with esbuild and imported: its exports (loadLedger, commitPlan, ...). */
 export async function importLedger() {
   const bundled = await build({
     entryPoints: [join(root, "src/db/ledger.ts")],
