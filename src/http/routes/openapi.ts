@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../../env";
-import { MAX_BODY_CONTAINERS, MAX_BODY_DEPTH } from "../../base/json/json-text";
+import { OPERATION_ERRORS, REQUEST_ERRORS } from "../../base/error-codes";
 import { DeleteOperation, SyncRequest, SyncResponse, MAX_OPERATIONS, UpsertOperation } from "../../schemas/sync";
 import { TIMESTAMP_PATTERN } from "../../schemas/common";
 import { EMBEDDING_MODELS } from "../../vectors/embedder";
@@ -73,65 +73,8 @@ type SchemaName = keyof typeof SCHEMAS;
 // ---------------------------------------------------------------------------------------------
 // Errors: what each code means, and which codes each status of each operation can carry.
 
-/** Every error code the service answers, with what it means (the error catalogue, the routes, the engine, body reading). */
-export const ERROR_CODES = {
-  INVALID_JSON: "the body is not valid JSON, or not valid UTF-8",
-  JSON_TOO_DEEP: `the body nests deeper than ${MAX_BODY_DEPTH} levels (refused before parsing)`,
-  JSON_TOO_COMPLEX: `the body holds more than ${MAX_BODY_CONTAINERS} arrays and objects (refused before parsing)`,
-  VALIDATION_ERROR: "a field, query parameter or header is invalid; `details.fields` maps each path to its messages",
-  BATCH_SIZE_EXCEEDED: `more than ${MAX_OPERATIONS} operations in one request`,
-  AUTHENTICATION_REQUIRED: "no credentials, or (admin routes) not the admin token",
-  INVALID_API_KEY: "the API key is unknown or revoked",
-  INSUFFICIENT_PERMISSIONS: "the key belongs to another organization than the one given, or is not allowed this vector store",
-  VECTOR_STORE_NOT_FOUND: "no such vector store in the key's organization",
-  SYNC_NOT_FOUND: "no such sync visible to this key",
-  RUN_NOT_FOUND: "no full_refresh run of the store has this sync_timestamp",
-  RECORD_NOT_FOUND: "no live record with this namespace and id",
-  NAMESPACE_NOT_FOUND: "the namespace holds no records (or is not a valid namespace)",
-  API_KEY_NOT_FOUND: "no such API key",
-  STALE_SYNC: "a newer full_refresh was already applied to these namespaces; nothing was changed",
-  RUN_COMPLETED: "the full_refresh run with this sync_timestamp is completed; start a new run with a later sync_timestamp",
-  IDEMPOTENCY_KEY_IN_PROGRESS:
-    "a request with this Idempotency-Key and body is still running for another store of the organization (sent to the same store, it waits and replays); retry after Retry-After",
-  VECTOR_STORE_EXISTS: "a vector store with this id exists",
-  PAYLOAD_TOO_LARGE:
-    "the body is over MAX_BODY_BYTES (20 MiB by default; counted inflated for a compressed sync body), a sync's fields other than operations are over 1 MiB, or a search or admin body is over 256 KiB",
-  UNSUPPORTED_MEDIA_TYPE:
-    "Content-Type is not application/json, or Content-Encoding is not one the route accepts (sync: gzip or deflate; others: none)",
-  IDEMPOTENCY_KEY_REUSED: "this Idempotency-Key was used with a different body",
-  RATE_LIMIT_EXCEEDED: "too many requests of this kind for the organization; retry after Retry-After",
-  INTERNAL_ERROR: "an unexpected failure; retry later, quoting the trace_id",
-  UPSTREAM_UNAVAILABLE: "Workers AI or Vectorize failed and nothing was applied; retry the same request after Retry-After",
-  STORE_MOVING:
-    "the store's ledger is being copied to another shard (an admin move of a large store) and nothing was applied; retry after Retry-After",
-  MOVE_CONFLICT: "the store is already on that ledger shard, or a move of it to another shard is unfinished",
-} as const;
-type ErrorCode = keyof typeof ERROR_CODES;
-
-/**
- * The codes of a sync answer's `errors[].code`: an operation that fails alone, while the others
- * apply (checkOperations checks operations one by one; writeVectors embeds and writes them).
- */
-export const OPERATION_ERROR_CODES = {
-  INVALID_OPERATION:
-    "the operation is not a valid upsert or delete (not an object, unknown action, upsert without data, bad namespace or id, bad updated_at, metadata values that are not strings, finite numbers, booleans or string arrays, ...); `message` names the field and why",
-  INVALID_VECTOR: "`vector` is not an array of finite float32 numbers with the store's number of dimensions",
-  RECORD_TOO_LARGE: "the record (data, file, metadata and text) is over 256 KiB, or its text makes more chunks than one record may have",
-  METADATA_TOO_LARGE: "the record's vector metadata is over what Vectorize stores per vector",
-  REQUEST_CHUNK_BUDGET_EXCEEDED:
-    "the request reached its budget of vectors; send this operation (and the ones after it) again in another request",
-  EMBEDDING_FAILED: "Workers AI failed to embed the record; send it again",
-  VECTOR_WRITE_FAILED:
-    "Vectorize failed to write or delete the record's vectors (also a record a full_refresh failed to sweep, with index null); send it again",
-} as const;
-
-/** Codes whose answer carries Retry-After. */
-const RETRY_AFTER_CODES: ReadonlySet<ErrorCode> = new Set([
-  "RATE_LIMIT_EXCEEDED",
-  "UPSTREAM_UNAVAILABLE",
-  "STORE_MOVING",
-  "IDEMPOTENCY_KEY_IN_PROGRESS",
-]);
+/** The codes an operation documents: every request error but NOT_FOUND, which answers no operation's path. */
+type ErrorCode = Exclude<keyof typeof REQUEST_ERRORS, "NOT_FOUND">;
 
 const STATUS_TEXT = {
   400: "Bad request",
@@ -148,20 +91,6 @@ const STATUS_TEXT = {
 } as const;
 type ErrorStatus = keyof typeof STATUS_TEXT;
 
-/** The envelope's `type` of each status (ErrorType). */
-const STATUS_TYPE: Record<ErrorStatus, z.infer<typeof ErrorResponse>["error"]["type"]> = {
-  400: "invalid_request_error",
-  401: "authentication_error",
-  403: "authorization_error",
-  404: "not_found_error",
-  409: "conflict_error",
-  413: "invalid_request_error",
-  415: "invalid_request_error",
-  422: "invalid_request_error",
-  429: "rate_limit_error",
-  500: "api_error",
-  503: "api_error",
-};
 type ErrorSpec = Partial<Record<ErrorStatus, readonly ErrorCode[]>>;
 
 function errorsOf(...specs: ErrorSpec[]): ErrorSpec {
@@ -197,12 +126,13 @@ function errorResponses(spec: ErrorSpec) {
   return Object.fromEntries(
     statuses.map((status) => {
       const codes = spec[status]!;
-      const retry = codes.filter((c) => RETRY_AFTER_CODES.has(c));
+      const retry = codes.filter((c) => "retryAfter" in REQUEST_ERRORS[c]);
+      const types = [...new Set(codes.map((c) => REQUEST_ERRORS[c].type))];
       const retryNote = retry.length === codes.length ? "" : ` (with ${retry.join(", ")})`;
       return [
         String(status),
         {
-          description: `${STATUS_TEXT[status]}. \`error.code\` is one of:\n\n${codes.map((c) => `- \`${c}\`: ${ERROR_CODES[c]}`).join("\n")}`,
+          description: `${STATUS_TEXT[status]}. \`error.code\` is one of:\n\n${codes.map((c) => `- \`${c}\`: ${REQUEST_ERRORS[c].description}`).join("\n")}`,
           headers: {
             "X-Request-Id": headerRef("X-Request-Id"),
             ...(status === 401 ? { "WWW-Authenticate": { $ref: "#/components/headers/WWW-Authenticate" } } : {}),
@@ -224,7 +154,7 @@ function errorResponses(spec: ErrorSpec) {
                     type: "object",
                     properties: {
                       code: { type: "string", enum: [...codes] },
-                      type: { const: STATUS_TYPE[status] },
+                      type: types.length === 1 ? { const: types[0] } : { enum: types },
                       status: { const: status },
                     },
                   },
@@ -452,8 +382,8 @@ function refineSchemas(schemas: Record<SchemaName, JsonSchema>, options: Documen
   model.description = "Default: the service's EMBEDDING_MODEL. One of the models whose dimensions are the vector index's.";
 
   const code = schemas.SyncResponse.properties.errors.items.properties.code;
-  code.enum = Object.keys(OPERATION_ERROR_CODES);
-  code.description = `Why the operation failed:\n\n${Object.entries(OPERATION_ERROR_CODES)
+  code.enum = Object.keys(OPERATION_ERRORS);
+  code.description = `Why the operation failed:\n\n${Object.entries(OPERATION_ERRORS)
     .map(([c, why]) => `- \`${c}\`: ${why}`)
     .join("\n")}`;
 }
