@@ -7,7 +7,7 @@ import { describeOperation } from "../openapi/describe";
 // GET /openapi.json: the OpenAPI 3.1 document of the routes the app serves. Each route describes
 // itself next to its handler (describeOperation); hono-openapi's generateSpecs collects those
 // descriptions from the app's routes, so a route without one is missing from the document
-// (test/openapi.test.ts fails on it), and the components come from the zod schemas.
+// (the OpenAPI tests fail on it), and the components come from the zod schemas.
 
 /** The tags in the document's order; the paths are listed tag by tag, each in the app's order. */
 const TAG_ORDER = ["Sync", "Vector stores", "Admin", "Service"];
