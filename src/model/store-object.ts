@@ -2,6 +2,7 @@
 // Bindings type STORE_SYNC by StoreObjectRpc, never by the class, so nothing below the object
 // depends on it.
 import type { z } from "zod";
+import type { ErrorCode, ErrorType } from "../base/error-codes";
 import type { SyncResponse } from "../schemas/sync";
 import type { SearchRequest, SearchResponse } from "../schemas/search";
 import type { NamespaceDeletionResponse } from "../schemas/lists";
@@ -24,9 +25,9 @@ export type MoveState = Omit<MoveReport, "vector_store_id" | "done">;
 /** An error refused with, as it crosses back from the object: an ApiError does not survive RPC as a class. */
 export interface RefusedError {
   status: number;
-  code: string;
+  code: ErrorCode;
   message: string;
-  type: string;
+  type: ErrorType;
   details: Record<string, unknown>;
   systemMessage: string;
   headers: Record<string, string>;

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { ERROR_TYPES } from "../base/error-codes";
 import { FileMetadata, SyncMode, SyncResponse } from "./sync";
 
 // Answers of the routes whose bodies no other schema describes, and the error envelope: the
@@ -81,15 +82,7 @@ export const ReconcileResponse = z.object({
 });
 
 /** The `type` of every error the service answers (ErrorType). */
-export const ErrorType = z.enum([
-  "invalid_request_error",
-  "authentication_error",
-  "authorization_error",
-  "not_found_error",
-  "conflict_error",
-  "rate_limit_error",
-  "api_error",
-]);
+export const ErrorType = z.enum(ERROR_TYPES);
 
 /** Every non-2xx answer (errorResponse). */
 export const ErrorResponse = z.object({

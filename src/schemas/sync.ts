@@ -1,7 +1,8 @@
 import { z } from "zod";
+import { MAX_OPERATIONS } from "../base/json/sync-body";
 import { JsonObject, Namespace, OrganizationId, RecordId, Timestamp, VectorStoreId } from "./common";
 
-export const MAX_OPERATIONS = 5000;
+export { MAX_OPERATIONS };
 /** Namespaces a request's `namespaces` list may name (a run may name at most MAX_RUN_NAMESPACES). */
 export const MAX_NAMESPACES_PER_REQUEST = 1000;
 export const MAX_RUN_NAMESPACES = 5000;

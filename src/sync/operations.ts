@@ -2,6 +2,7 @@ import { NAMESPACE_PATTERN, fieldErrors, isPlainObject } from "../schemas/common
 import { MAX_OPERATION_BYTES, MAX_RECORD_BYTES, MAX_VECTOR_DIMENSIONS, SyncOperation } from "../schemas/sync";
 import { sha256Base64, sha256Base64OfBytes } from "../base/crypto";
 import { describeFields } from "../base/errors";
+import type { OperationErrorCode } from "../base/error-codes";
 import { canonicalJsonOf } from "../base/json/canonical-json";
 import { operationHashInput } from "./operation-hash";
 import { normalizeTimestamp } from "../base/timestamps";
@@ -24,7 +25,7 @@ function identify(raw: unknown): { namespace: string | null; id: string | null; 
   return { namespace, id, usable };
 }
 
-function failure(index: number, raw: unknown, code: string, message: string): CheckedOperation {
+function failure(index: number, raw: unknown, code: OperationErrorCode, message: string): CheckedOperation {
   const who = identify(raw);
   return {
     ok: false,

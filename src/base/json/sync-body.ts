@@ -12,6 +12,9 @@
  */
 import { MAX_BODY_CONTAINERS, MAX_BODY_DEPTH } from "./json-text";
 
+/** Most operations one sync request may carry (BATCH_SIZE_EXCEEDED past it). */
+export const MAX_OPERATIONS = 5000;
+
 /** The operations of a sync body, as bytes and the [start, end) byte offsets of each operation. */
 export interface OperationBytes {
   bytes: Uint8Array;

@@ -13,6 +13,7 @@ import { getVectorStore, insertVectorStore, listStoreIdsOfOrganization } from ".
 import { createApiKey, revokeApiKey } from "../../auth/api-keys";
 import { EMBEDDING_MODELS } from "../../vectors/embedder";
 import { storeObject } from "../../store/store-client";
+import { ADMIN, ADMIN_AUTH, describeOperation, INTERNAL, JSON_BODY, pathParam } from "../openapi/describe";
 
 export const adminRoutes = new Hono<AppEnv>();
 adminRoutes.use("/v1/admin/*", adminAuth);
@@ -23,7 +24,27 @@ function parse<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
   return parsed.data;
 }
 
-adminRoutes.post("/v1/admin/vector-stores", async (c) => {
+const describeCreateStore = describeOperation({
+  operationId: "createVectorStore",
+  tag: "Admin",
+  summary: "Create a vector store",
+  security: ADMIN,
+  body: {
+    schema: "CreateVectorStoreRequest",
+    required: true,
+    example: {
+      organization_id: "org_abc123",
+      id: "vs_tickets",
+      name: "Support tickets",
+      text_fields: ["subject", "body"],
+      metadata_fields: ["status", "priority"],
+    },
+  },
+  ok: { status: 201, description: "The store.", schema: "VectorStore" },
+  errors: [...ADMIN_AUTH, ...JSON_BODY, "VECTOR_STORE_EXISTS", ...INTERNAL],
+});
+
+adminRoutes.post("/v1/admin/vector-stores", describeCreateStore, async (c) => {
   const body = parse(CreateVectorStoreRequest, await readJsonBody(c));
   const id = body.id ?? `vs_${randomToken(12)}`;
   const model = body.embedding_model ?? c.env.EMBEDDING_MODEL;
@@ -53,7 +74,21 @@ adminRoutes.post("/v1/admin/vector-stores", async (c) => {
   return c.json(store, 201);
 });
 
-adminRoutes.post("/v1/admin/api-keys", async (c) => {
+const describeCreateKey = describeOperation({
+  operationId: "createApiKey",
+  tag: "Admin",
+  summary: "Create a pipeline API key (the plaintext key is shown once)",
+  security: ADMIN,
+  body: {
+    schema: "CreateApiKeyRequest",
+    required: true,
+    example: { organization_id: "org_abc123", vector_store_ids: ["vs_demo"] },
+  },
+  ok: { status: 201, description: "The key.", schema: "CreatedApiKey" },
+  errors: [...ADMIN_AUTH, ...JSON_BODY, ...INTERNAL],
+});
+
+adminRoutes.post("/v1/admin/api-keys", describeCreateKey, async (c) => {
   const body = parse(CreateApiKeyRequest, await readJsonBody(c));
   const wanted = body.vector_store_ids ? [...new Set(body.vector_store_ids)] : null;
   if (wanted) {
@@ -70,7 +105,17 @@ adminRoutes.post("/v1/admin/api-keys", async (c) => {
   );
 });
 
-adminRoutes.delete("/v1/admin/api-keys/:key_id", async (c) => {
+const describeRevokeKey = describeOperation({
+  operationId: "revokeApiKey",
+  tag: "Admin",
+  summary: "Revoke an API key (it stops working at once)",
+  security: ADMIN,
+  parameters: [pathParam("key_id")],
+  ok: { status: 204, description: "Revoked." },
+  errors: [...ADMIN_AUTH, "API_KEY_NOT_FOUND", ...INTERNAL],
+});
+
+adminRoutes.delete("/v1/admin/api-keys/:key_id", describeRevokeKey, async (c) => {
   const keyId = c.req.param("key_id");
   if (!(await revokeApiKey(c.env.API_KEYS, c.env.DB, keyId))) {
     throw Errors.notFound("API_KEY_NOT_FOUND", `API key '${keyId}' was not found.`, { key_id: keyId });
@@ -80,7 +125,23 @@ adminRoutes.delete("/v1/admin/api-keys/:key_id", async (c) => {
 
 // Moves a store's ledger to another shard, through its Durable Object (docs/storage.md). A large
 // store takes several calls: call again while "done" is false.
-adminRoutes.post("/v1/admin/vector-stores/:vector_store_id/move", async (c) => {
+const describeMove = describeOperation({
+  operationId: "moveVectorStore",
+  tag: "Admin",
+  summary: "Move a store's ledger to another shard (call again while done is false)",
+  security: ADMIN,
+  parameters: [pathParam("vector_store_id")],
+  body: { schema: "MoveStoreRequest", required: true, example: { ledger_shard: 1 } },
+  ok: {
+    status: 200,
+    description:
+      "Where the move stands. It runs in the store's Durable Object, between its syncs; a store too large for one call takes several, and its syncs are answered 503 STORE_MOVING until the copy is complete and the store switched.",
+    schema: "MoveReport",
+  },
+  errors: [...ADMIN_AUTH, "VECTOR_STORE_NOT_FOUND", "MOVE_CONFLICT", ...JSON_BODY, ...INTERNAL],
+});
+
+adminRoutes.post("/v1/admin/vector-stores/:vector_store_id/move", describeMove, async (c) => {
   const id = c.req.param("vector_store_id");
   const store = await getVectorStore(c.env.DB, id);
   if (!store) throw Errors.storeNotFound(id);
@@ -95,7 +156,27 @@ adminRoutes.post("/v1/admin/vector-stores/:vector_store_id/move", async (c) => {
   return c.json(report);
 });
 
-adminRoutes.post("/v1/admin/vector-stores/:vector_store_id/reconcile", async (c) => {
+const describeReconcile = describeOperation({
+  operationId: "reconcileVectorStore",
+  tag: "Admin",
+  summary: "Check one page of a store's ledger against the index and repair it",
+  security: ADMIN,
+  parameters: [pathParam("vector_store_id")],
+  body: {
+    schema: "ReconcileRequest",
+    required: false,
+    description: "Optional: an empty body (or none, without Content-Type) starts at the beginning with the default page size.",
+    example: { limit: 500 },
+  },
+  ok: {
+    status: 200,
+    description: "The page's findings; pass `next_cursor` as `cursor` for the next page.",
+    schema: "ReconcileReport",
+  },
+  errors: [...ADMIN_AUTH, "VECTOR_STORE_NOT_FOUND", ...JSON_BODY, ...INTERNAL],
+});
+
+adminRoutes.post("/v1/admin/vector-stores/:vector_store_id/reconcile", describeReconcile, async (c) => {
   const id = c.req.param("vector_store_id");
   const store = await getVectorStore(c.env.DB, id);
   if (!store) throw Errors.storeNotFound(id);

@@ -2,6 +2,8 @@ import { swaggerUI } from "@hono/swagger-ui";
 import { Hono } from "hono";
 import type { AppEnv } from "../../env";
 import { ApiError } from "../../base/errors";
+import { ref } from "../openapi/components";
+import { describeOperation } from "../openapi/describe";
 
 // `/docs`: Swagger UI over /openapi.json, fully offline. Its script and stylesheet are Workers
 // Static Assets (wrangler.toml [assets], copied from swagger-ui-dist by scripts/docs-assets.mjs)
@@ -41,6 +43,13 @@ const swaggerPage = swaggerUI({
 
 docsRoutes.get(
   "/docs",
+  describeOperation({
+    operationId: "docs",
+    tag: "Service",
+    summary: "The API reference (Swagger UI over /openapi.json)",
+    ok: { status: 200, description: "An HTML page.", content: { "text/html": { schema: { type: "string" } } } },
+    errors: [],
+  }),
   async (c, next) => {
     await next();
     c.res.headers.set("Content-Security-Policy", DOCS_CSP);
@@ -83,7 +92,20 @@ const ROOT_HTML = `<!doctype html>
 `;
 
 /** `/`: links to the API reference; HTML for browsers, JSON for everyone else. */
-docsRoutes.get("/", (c) => {
+const describeRoot = describeOperation({
+  operationId: "root",
+  tag: "Service",
+  summary: "Links to /docs, /openapi.json and /health",
+  description: "HTML when `Accept` names text/html (browsers), JSON otherwise.",
+  ok: {
+    status: 200,
+    description: "The links.",
+    content: { "application/json": { schema: ref("RootLinks") }, "text/html": { schema: { type: "string" } } },
+  },
+  errors: [],
+});
+
+docsRoutes.get("/", describeRoot, (c) => {
   const accept = c.req.header("Accept") ?? "";
   if (/\btext\/html\b/i.test(accept)) return c.html(ROOT_HTML);
   return c.json({ name: "unified-sync-endpoint", ...ROOT_LINKS });

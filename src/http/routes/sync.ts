@@ -26,6 +26,18 @@ import { canonicalJson } from "../../base/json/canonical-json";
 import { span } from "../../base/profile";
 import type { OperationSource } from "../../model/operations";
 import { syncThroughStoreObject } from "../../store/store-client";
+import {
+  API_KEY,
+  describeOperation,
+  headerRef,
+  INTERNAL,
+  JSON_BODY,
+  KEY_AUTH,
+  pathParam,
+  QUERY,
+  queryParams,
+  STORE_ACCESS,
+} from "../openapi/describe";
 
 export const syncRoutes = new Hono<AppEnv>();
 
@@ -127,12 +139,86 @@ async function handleSync(c: Context<AppEnv>) {
   return c.json(response, 200);
 }
 
-// The contract documents both paths for the same endpoint.
-for (const path of ["/v1/connectors/pipeline/sync", "/v1/pipeline/sync"]) {
-  syncRoutes.post(path, apiKeyAuthDeferred, syncRateLimit, handleSync);
-}
+const SYNC_DESCRIPTION = `Applies a batch of at most ${MAX_OPERATIONS} operations to one vector store.
 
-syncRoutes.get("/v1/connectors/pipeline/syncs", apiKeyAuthConcurrent, async (c) => {
+- **incremental**: the upserts and deletes given. An operation older than the stored record's version is stale: ignored and counted \`stale\`; an upsert whose content did not change is counted \`unchanged\`.
+- **full_refresh**: the namespaces named become exactly what was sent: records not sent are deleted (the *sweep*). A refresh larger than one request is a **run**: parts with \`"final": false\` (nothing swept), then \`"final": true\` (sweeps every namespace the run named, plus \`namespaces\`). Send the final again while \`sweep.remaining > 0\`.
+
+The envelope (every field but \`operations\`) is checked whole: a bad or unknown field is a 400 and nothing applies. Each operation is checked on its own: one that is not a valid upsert or delete (any JSON value is accepted in \`operations\`) or that fails downstream (embedding, index) is listed in \`errors\` with its \`code\` and counted \`failed\`; the others apply (\`partial_success\`; \`failed\` when none applied: still a 200). The answer is stored and served by \`GET /v1/connectors/pipeline/syncs/{sync_id}\`.
+
+An \`Idempotency-Key\` makes retries safe: the same key and body answer the stored result (\`Idempotent-Replayed: true\`) without applying anything again.`;
+
+const describeSync = (operationId: string, summary: string) =>
+  describeOperation({
+    operationId,
+    tag: "Sync",
+    summary,
+    description: SYNC_DESCRIPTION,
+    security: API_KEY,
+    parameters: [{ $ref: "#/components/parameters/IdempotencyKey" }, { $ref: "#/components/parameters/ContentEncoding" }],
+    body: {
+      schema: "SyncRequest",
+      required: true,
+      example: {
+        organization_id: "org_abc123",
+        vector_store_id: "vs_demo",
+        sync_mode: "incremental",
+        sync_timestamp: "2026-01-15T10:00:00Z",
+        operations: [
+          { action: "upsert", id: "task_123", namespace: "clickup_tasks", data: { name: "Implement new feature", status: "in_progress" } },
+          { action: "delete", id: "task_99", namespace: "clickup_tasks" },
+        ],
+      },
+    },
+    ok: {
+      status: 200,
+      description: "The sync's result (also when some or all operations failed: see `status` and `errors`).",
+      schema: "SyncResponse",
+      headers: { "Idempotent-Replayed": headerRef("Idempotent-Replayed"), "X-D1-Bookmark": headerRef("X-D1-Bookmark") },
+    },
+    errors: [
+      ...KEY_AUTH,
+      "RATE_LIMIT_EXCEEDED",
+      ...JSON_BODY,
+      "BATCH_SIZE_EXCEEDED",
+      ...STORE_ACCESS,
+      "STALE_SYNC",
+      "RUN_COMPLETED",
+      "IDEMPOTENCY_KEY_IN_PROGRESS",
+      "IDEMPOTENCY_KEY_REUSED",
+      "UPSTREAM_UNAVAILABLE",
+      "STORE_MOVING",
+      ...INTERNAL,
+    ],
+  });
+
+// The contract documents both paths for the same endpoint.
+syncRoutes.post(
+  "/v1/connectors/pipeline/sync",
+  describeSync("sync", "Apply a batch of upserts and deletes (incremental) or refresh namespaces (full_refresh)"),
+  apiKeyAuthDeferred,
+  syncRateLimit,
+  handleSync,
+);
+syncRoutes.post(
+  "/v1/pipeline/sync",
+  describeSync("syncAlias", "The same as POST /v1/connectors/pipeline/sync (the contract names both paths)"),
+  apiKeyAuthDeferred,
+  syncRateLimit,
+  handleSync,
+);
+
+const describeListSyncs = describeOperation({
+  operationId: "listSyncs",
+  tag: "Sync",
+  summary: "The key's syncs, newest first",
+  security: API_KEY,
+  parameters: [...queryParams(SyncListQuery), { $ref: "#/components/parameters/D1Bookmark" }],
+  ok: { status: 200, description: "A page of syncs.", schema: "SyncList" },
+  errors: [...QUERY, ...KEY_AUTH, ...STORE_ACCESS, ...INTERNAL],
+});
+
+syncRoutes.get("/v1/connectors/pipeline/syncs", describeListSyncs, apiKeyAuthConcurrent, async (c) => {
   const parsed = SyncListQuery.safeParse(c.req.query());
   if (!parsed.success) throw Errors.validation(fieldErrors(parsed.error));
   const { vector_store_id: storeId, limit, cursor } = parsed.data;
@@ -167,7 +253,17 @@ syncRoutes.get("/v1/connectors/pipeline/syncs", apiKeyAuthConcurrent, async (c) 
   return c.json({ syncs: page.items, next_cursor: page.next ? encodeCursor(page.next) : null });
 });
 
-syncRoutes.get("/v1/connectors/pipeline/runs/:vector_store_id/:sync_timestamp", apiKeyAuthConcurrent, async (c) => {
+const describeGetRun = describeOperation({
+  operationId: "getRun",
+  tag: "Sync",
+  summary: "A full_refresh run: its parts, summed results and state",
+  security: API_KEY,
+  parameters: [pathParam("vector_store_id"), pathParam("sync_timestamp"), { $ref: "#/components/parameters/D1Bookmark" }],
+  ok: { status: 200, description: "The run.", schema: "Run" },
+  errors: [...QUERY, ...KEY_AUTH, ...STORE_ACCESS, "RUN_NOT_FOUND", ...INTERNAL],
+});
+
+syncRoutes.get("/v1/connectors/pipeline/runs/:vector_store_id/:sync_timestamp", describeGetRun, apiKeyAuthConcurrent, async (c) => {
   // Any spelling of the same instant finds the run: it is stored under the normalised form.
   const raw = c.req.param("sync_timestamp");
   const syncTimestamp = Timestamp.safeParse(raw).success ? tryNormalizeTimestamp(raw) : null;
@@ -190,7 +286,17 @@ syncRoutes.get("/v1/connectors/pipeline/runs/:vector_store_id/:sync_timestamp", 
   return c.json(run);
 });
 
-syncRoutes.get("/v1/connectors/pipeline/syncs/:sync_id", apiKeyAuthConcurrent, async (c) => {
+const describeGetSync = describeOperation({
+  operationId: "getSync",
+  tag: "Sync",
+  summary: "A sync's stored result, with whether searches see it yet",
+  security: API_KEY,
+  parameters: [pathParam("sync_id"), { $ref: "#/components/parameters/D1Bookmark" }],
+  ok: { status: 200, description: "The stored SyncResponse plus where it belongs and `queryable`.", schema: "SyncStatus" },
+  errors: [...QUERY, ...KEY_AUTH, "SYNC_NOT_FOUND", ...INTERNAL],
+});
+
+syncRoutes.get("/v1/connectors/pipeline/syncs/:sync_id", describeGetSync, apiKeyAuthConcurrent, async (c) => {
   const syncId = c.req.param("sync_id");
   const key = c.get("apiKey");
   const row = await findSyncResult(c.env, key.organization_id, syncId, parseBookmark(c.req.header(BOOKMARK_HEADER)));
