@@ -162,7 +162,7 @@ export function langchainStore(floorLib) {
  * What recordChunks reads of a record: its parsed data (the peer has the objects in hand), and
  * its data as JSON only if the derivation asks for that form instead.
  */
-function textSource(op) {
+export function textSource(op) {
   return {
     text: null,
     file: null,
