@@ -15,6 +15,7 @@ import { build } from "esbuild";
 import { LANGCHAIN_CORE_VERSION, langchainStore } from "./langchain-peer.mjs";
 import { upserts } from "../records.mjs";
 import { httpTarget, miniflareTarget, rssMb } from "./targets.mjs";
+import { WORKER_BUILD } from "../worker-build.mjs";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const out = join(root, ".bench");
@@ -28,15 +29,7 @@ const N = 5000;
 
 mkdirSync(out, { recursive: true });
 const common = { bundle: true, format: "esm", logLevel: "error", sourcemap: false };
-await build({
-  ...common,
-  entryPoints: [join(root, "measure/bench/entry.ts")],
-  outfile: join(out, "worker.js"),
-  platform: "neutral",
-  conditions: ["workerd", "worker", "browser"],
-  mainFields: ["module", "main"],
-  external: ["cloudflare:*"],
-});
+await build({ ...WORKER_BUILD, entryPoints: [join(root, "measure/bench/entry.ts")], outfile: join(out, "worker.js") });
 await build({ ...common, entryPoints: [join(root, "measure/bench/floor-lib.ts")], outfile: join(out, "floor-lib.mjs"), platform: "node" });
 const floorLib = await import(join(out, "floor-lib.mjs"));
 

@@ -14,6 +14,7 @@ import { Miniflare } from "miniflare";
 import { upserts } from "../records.mjs";
 import { schemaStatements } from "../schema.mjs";
 import { ASSUMED_MS, CROSS_REGION_OVER_MS, INTRA_REGION_MS, PLACES, RTT_MS, TARGETS, describe, median, modelRequest } from "./model.mjs";
+import { WORKER_BUILD } from "../worker-build.mjs";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const out = join(root, ".bench", "latency");
@@ -28,14 +29,7 @@ const scriptPath = join(out, "worker.js");
 await build({
   entryPoints: [join(root, "measure/latency/entry.ts")],
   outfile: scriptPath,
-  bundle: true,
-  format: "esm",
-  logLevel: "error",
-  sourcemap: false,
-  platform: "neutral",
-  conditions: ["workerd", "worker", "browser"],
-  mainFields: ["module", "main"],
-  external: ["cloudflare:*"],
+  ...WORKER_BUILD,
 });
 
 const mf = new Miniflare({

@@ -13,6 +13,7 @@ import { Miniflare } from "miniflare";
 import WebSocket from "ws"; // Miniflare's own dependency (Node 20 has no global WebSocket)
 import { freePort, sleep } from "../../scripts/dev-server.mjs";
 import { schemaStatements } from "../schema.mjs";
+import { WORKER_BUILD } from "../worker-build.mjs";
 
 export { freePort, sleep };
 
@@ -45,18 +46,7 @@ export async function buildMemoryWorker(name) {
   const out = join(root, ".bench");
   mkdirSync(out, { recursive: true });
   const outfile = join(out, name);
-  await build({
-    bundle: true,
-    format: "esm",
-    logLevel: "error",
-    sourcemap: false,
-    entryPoints: [join(root, "measure/memory/entry.ts")],
-    outfile,
-    platform: "neutral",
-    conditions: ["workerd", "worker", "browser"],
-    mainFields: ["module", "main"],
-    external: ["cloudflare:*"],
-  });
+  await build({ ...WORKER_BUILD, entryPoints: [join(root, "measure/memory/entry.ts")], outfile });
   return outfile;
 }
 
