@@ -52,13 +52,14 @@ interface EntryRow {
   version: string;
   synced_at: string;
   chunk_count: number;
+  chunk_hashes: string | null;
 }
 
 // CROSS JOIN makes SQLite drive the loop from the request's keys (a primary-key lookup each),
 // instead of scanning the whole store and probing the keys: the cost follows the request's
 // size, not the store's.
 const SELECT_ENTRIES = `
-  SELECT r.namespace, r.id, r.deleted, r.content_hash, r.version, r.synced_at, r.chunk_count
+  SELECT r.namespace, r.id, r.deleted, r.content_hash, r.version, r.synced_at, r.chunk_count, r.chunk_hashes
   FROM json_each(?2) j CROSS JOIN record_state r
     ON r.vector_store_id = ?1 AND r.namespace = j.value ->> 0 AND r.id = j.value ->> 1`;
 
@@ -145,6 +146,7 @@ export async function loadLedger(
         version: row.version,
         syncedAt: row.synced_at,
         chunkCount: row.chunk_count,
+        chunkHashes: row.chunk_hashes,
       });
     }
   }
@@ -164,16 +166,19 @@ export async function loadLedger(
 // body row; one that has none yet gets a new body_id: past the largest in use (a scalar subquery,
 // read once per statement) by ?5 + j.key, its place among the request's writes, so that ids are
 // distinct whichever statements ran before. Tombstones get no new body.
-// State rows: [namespace, id, deleted, content_hash, chunk_count, version, created_at, updated_at].
+// State rows: [namespace, id, deleted, content_hash, chunk_count, version, created_at, updated_at,
+// chunk_hashes].
 const UPSERT_STATE = `
   INSERT INTO record_state (vector_store_id, namespace, id, deleted, content_hash, chunk_count, version,
-                            synced_at, sync_id, created_at, updated_at, body_id)
+                            synced_at, sync_id, created_at, updated_at, body_id, chunk_hashes)
   SELECT ?1, j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4, j.value ->> 5,
          ?3, ?4, j.value ->> 6, j.value ->> 7,
-         iif(j.value ->> 2 = 0, (SELECT coalesce(max(body_id), 0) FROM record_bodies) + 1 + ?5 + j.key, NULL)
+         iif(j.value ->> 2 = 0, (SELECT coalesce(max(body_id), 0) FROM record_bodies) + 1 + ?5 + j.key, NULL),
+         j.value ->> 8
   FROM json_each(?2) j WHERE true
   ON CONFLICT (vector_store_id, namespace, id) DO UPDATE SET
     deleted = excluded.deleted, content_hash = excluded.content_hash, chunk_count = excluded.chunk_count,
+    chunk_hashes = excluded.chunk_hashes,
     version = excluded.version, synced_at = max(record_state.synced_at, excluded.synced_at),
     sync_id = excluded.sync_id, created_at = excluded.created_at, updated_at = excluded.updated_at,
     body_id = coalesce(record_state.body_id, excluded.body_id)
@@ -221,7 +226,7 @@ const SWEEP_BODIES = `
                       ON s.vector_store_id = ?1 AND s.namespace = j.value ->> 0 AND s.id = j.value ->> 1
                     WHERE s.deleted = 0 AND s.synced_at < ?3)`;
 const SWEEP_STATE = `
-  UPDATE record_state SET deleted = 1, content_hash = NULL, chunk_count = 0, version = max(version, ?3),
+  UPDATE record_state SET deleted = 1, content_hash = NULL, chunk_count = 0, chunk_hashes = NULL, version = max(version, ?3),
     synced_at = ?3, sync_id = ?4
   WHERE vector_store_id = ?1 AND deleted = 0 AND synced_at < ?3
     AND (namespace, id) IN (SELECT j.value ->> 0, j.value ->> 1 FROM json_each(?2) j)`;
@@ -265,7 +270,17 @@ function writePieces(plan: SyncPlan): { state: JsonChunker; bodies: string[] } {
     (writes as (RecordWrite | undefined)[])[i] = undefined;
     const r = w.record;
     state.add(
-      JSON.stringify([w.namespace, w.id, r ? 0 : 1, r?.contentHash ?? null, w.chunkCount, w.version, r?.createdAt ?? null, w.updatedAt]),
+      JSON.stringify([
+        w.namespace,
+        w.id,
+        r ? 0 : 1,
+        r?.contentHash ?? null,
+        w.chunkCount,
+        w.version,
+        r?.createdAt ?? null,
+        w.updatedAt,
+        r ? (w.chunkHashes ?? null) : null,
+      ]),
     );
     const head = JSON.stringify([w.namespace, w.id, w.version]).slice(0, -1);
     const mid = JSON.stringify([r?.sourceSystem ?? null, r?.text ?? null]).slice(1, -1);

@@ -14,6 +14,8 @@ export interface LedgerEntry {
   syncedAt: string;
   /** Vectors the record has in the index now (ids _0 .. _{chunkCount-1}). */
   chunkCount: number;
+  /** The text hash of each of those vectors' chunks (see ledgerChunkHashes); null: none known. */
+  chunkHashes?: string | null;
 }
 
 export interface RecordKey {
@@ -30,6 +32,9 @@ export interface RecordWrite extends RecordKey {
   /** Vectors the record has in the index before this write, and will have after it. */
   previousChunkCount: number;
   chunkCount: number;
+  /** Its chunks' text hashes before this write (a chunk whose text stays keeps its vector), and after it. */
+  previousChunkHashes?: string | null;
+  chunkHashes?: string | null;
 }
 
 /** A live record a full_refresh removes, with the vectors it has. */

@@ -72,6 +72,7 @@ export function planSync(input: PlanInput): SyncPlan {
       updatedAt: op.updatedAt,
       record,
       previousChunkCount: original.get(key)?.chunkCount ?? 0,
+      previousChunkHashes: original.get(key)?.chunkHashes ?? null,
       chunkCount: 0,
     });
   };
