@@ -16,6 +16,8 @@ export interface LedgerEntry {
   chunkCount: number;
   /** The text hash of each of those vectors' chunks (see ledgerChunkHashes); null: none known. */
   chunkHashes?: string | null;
+  /** The bytes hash of the last operation applied to the live record (ValidOperation.sourceHash); null: none known. */
+  opHash?: string | null;
 }
 
 export interface RecordKey {
@@ -35,6 +37,8 @@ export interface RecordWrite extends RecordKey {
   /** Its chunks' text hashes before this write (a chunk whose text stays keeps its vector), and after it. */
   previousChunkHashes?: string | null;
   chunkHashes?: string | null;
+  /** The bytes hash of the last operation applied to it (ValidOperation.sourceHash). */
+  opHash?: string | null;
 }
 
 /** A live record a full_refresh removes, with the vectors it has. */
@@ -46,6 +50,8 @@ export interface RecordSweep extends RecordKey {
 export interface RecordTouch extends RecordKey {
   version: string;
   updatedAt: string | null;
+  /** The bytes hash of the last operation applied to it; null keeps the stored one. */
+  opHash?: string | null;
 }
 
 export interface SyncPlan {
