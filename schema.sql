@@ -54,6 +54,13 @@ CREATE TABLE IF NOT EXISTS record_state (
   created_at      TEXT,
   updated_at      TEXT,
   body_id         INTEGER,          -- its row of record_bodies, kept (emptied) by a tombstone; NULL: none yet
+  -- The text hash of each chunk its vectors were embedded from (16 characters of base64url SHA-256
+  -- each, in chunk order); NULL: none known (a record with its own vector, or written before
+  -- migration 0006). A chunk whose text is unchanged keeps its vector (docs/vectors.md).
+  chunk_hashes    TEXT,
+  -- The hash of the bytes of the last operation applied to the live record, with its updated_at
+  -- (operationSourceHash); NULL: none known. The same bytes again are unchanged unparsed (docs/vectors.md).
+  op_hash         TEXT,
   PRIMARY KEY (vector_store_id, namespace, id)
 ) WITHOUT ROWID;
 -- What a full_refresh sweep reads: the live records of a namespace not synced since a time.

@@ -109,6 +109,8 @@ describe("schema migrations", () => {
       ["gone", 1, true, true],
       ["never", 1, true, true],
     ]);
+    // Later migrations of record_state (0006: chunk hashes, NULL for these rows: their next change embeds every chunk).
+    await apply(db, migration("0006"));
 
     // A later sync: the same contents are unchanged (their hashes survived), a change is written,
     // a tombstone still holds off an older upsert, a deleted record comes back.

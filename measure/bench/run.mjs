@@ -81,14 +81,39 @@ function changedOps(run) {
   );
 }
 
+/** 10% of the records (i % 10 === 5) with another priority: a one-token change near the end of the text. */
+function editOneChunkOps(ops) {
+  return ops.map((op, i) =>
+    i % 10 === 5 && op.action === "upsert" ? { ...op, data: { ...op.data, priority: (op.data.priority % 4) + 1 } } : op,
+  );
+}
+
+/** Chunk texts of `next` that its record did not have in `previous` (what must be embedded). */
+function newChunks(previous, next) {
+  let count = 0;
+  next.forEach((op, i) => {
+    if (op.action !== "upsert" || previous[i].action !== "upsert" || op.data === previous[i].data) return;
+    const before = new Set(chunksOf([previous[i]]));
+    count += chunksOf([op]).filter((c) => !before.has(c)).length;
+  });
+  return count;
+}
+
+/** 10% of the records (i % 10 === 3) with another status, a metadata field outside text_fields. */
+function statusFlipOps(ops) {
+  const flip = { open: "in_progress", in_progress: "review", review: "done", done: "blocked", blocked: "open" };
+  return ops.map((op, i) => (i % 10 === 3 ? { ...op, data: { ...op.data, status: flip[op.data.status] } } : op));
+}
+
 /** Everything one mode measures, against one target (Miniflare or the dev server). */
 async function benchMode(target) {
   const { call, mode } = target;
   const admin = { Authorization: `Bearer ${target.admin}` };
   const { api_key: apiKey } = await call("POST", "/v1/admin/api-keys", { organization_id: ORG }, admin);
   let storeCounter = 0;
-  const newStore = async () =>
-    (await call("POST", "/v1/admin/vector-stores", { organization_id: ORG, id: `vs_bench_${mode}_${++storeCounter}` }, admin)).id;
+  const newStore = async (config = {}) =>
+    (await call("POST", "/v1/admin/vector-stores", { organization_id: ORG, id: `vs_bench_${mode}_${++storeCounter}`, ...config }, admin))
+      .id;
   const sync = (store, operations, sync_timestamp, sync_mode = "incremental", extra = {}) =>
     call(
       "POST",
@@ -163,7 +188,14 @@ async function benchMode(target) {
     return after;
   }
 
-  const samples = { first_sync: [], unchanged: [], unchanged_new_ts: [], changed_10pct: [] };
+  const samples = {
+    first_sync: [],
+    unchanged: [],
+    unchanged_new_ts: [],
+    changed_10pct: [],
+    edit_one_chunk_10pct: [],
+    metadata_only_10pct: [],
+  };
   const scalingSamples = { 500: [], 1000: [], 2500: [], 5000: [] };
   const expectResults = (name, m, want) => {
     const got = m.responses.results;
@@ -200,6 +232,21 @@ async function benchMode(target) {
     expectResults("changed_10pct", changedRun, { upserted: N / 10, deleted: N / 100 });
     changedRun.expected_texts = chunksOf(ops.filter((_, i) => i % 10 === 0)).length;
     await peerTurn("changed_10pct", peer, changedRun, ops, store, vectors, embeddedBy(changedRun, changedRun.expected_texts));
+    // A one-token edit of 10% of the records: only the chunks whose text changed are embedded.
+    const edited = editOneChunkOps(ops);
+    const editRun = await measure(N, () => sync(store, edited, "2026-01-04T00:00:00Z"));
+    expectResults("edit_one_chunk_10pct", editRun, { upserted: N / 10, failed: 0 });
+    editRun.expected_texts = newChunks(ops, edited);
+    embeddedBy(editRun, editRun.expected_texts);
+    // A status flip on 10% of a store whose text is name and description and whose metadata is
+    // status: no text changes, so nothing is embedded; every vector of the flipped records is
+    // upserted again with its new metadata.
+    const metaStore = await newStore({ text_fields: ["name", "description"], metadata_fields: ["status"] });
+    await sync(metaStore, base, "2026-01-01T00:00:00Z");
+    const metaRun = await measure(N, () => sync(metaStore, statusFlipOps(base), "2026-01-02T00:00:00Z"));
+    expectResults("metadata_only_10pct", metaRun, { upserted: N / 10, failed: 0 });
+    metaRun.expected_texts = 0;
+    embeddedBy(metaRun, 0);
     if (target.instrumented) {
       for (const size of [500, 1000, 2500, 5000]) {
         const s = await newStore();
@@ -212,6 +259,8 @@ async function benchMode(target) {
       samples.unchanged.push(unchanged);
       samples.unchanged_new_ts.push(unchangedNewTs);
       samples.changed_10pct.push(changedRun);
+      samples.edit_one_chunk_10pct.push(editRun);
+      samples.metadata_only_10pct.push(metaRun);
     }
   }
   // LangChain has one re-sync: unchanged_new_ts is compared with the same LangChain runs as unchanged.
@@ -223,6 +272,11 @@ async function benchMode(target) {
     unchanged: summarize(samples.unchanged),
     unchanged_new_ts: summarize(samples.unchanged_new_ts),
     changed_10pct: { ...summarize(samples.changed_10pct), changed_chunks: samples.changed_10pct.at(-1).expected_texts },
+    edit_one_chunk_10pct: {
+      ...summarize(samples.edit_one_chunk_10pct),
+      changed_chunks: samples.edit_one_chunk_10pct.at(-1).expected_texts,
+    },
+    metadata_only_10pct: { ...summarize(samples.metadata_only_10pct), changed_chunks: 0 },
   };
   const profiles = PROFILE ? Object.fromEntries(Object.entries(samples).map(([k, xs]) => [k, xs.map((s) => s.profile)])) : null;
   if (!target.instrumented) return { result, profiles };
@@ -280,6 +334,8 @@ async function benchMode(target) {
   result.scaling = Object.entries(scalingSamples).map(([ops, xs]) => ({ ops: Number(ops), ms_per_op: round(median(xs), 3) }));
   result.checks = {
     changed_embeds_exactly_changed_chunks: samples.changed_10pct.every((s) => s.texts_embedded === s.expected_texts),
+    edit_one_chunk_embeds_exactly_edited_chunks: samples.edit_one_chunk_10pct.every((s) => s.texts_embedded === s.expected_texts),
+    metadata_only_embeds_nothing: samples.metadata_only_10pct.every((s) => s.texts_embedded === 0),
     d1_round_trips: { first_sync: samples.first_sync.at(-1).d1_round_trips, unchanged: samples.unchanged.at(-1).d1_round_trips },
   };
   return { result, profiles, clock: PROFILE ? await clockCheck(call) : null };
@@ -385,6 +441,8 @@ if (mf) {
     ),
     unchanged_5x_faster: mf.first_sync.median_ms >= 5 * mf.unchanged.median_ms,
     changed_embeds_exactly_changed_chunks: mf.checks.changed_embeds_exactly_changed_chunks,
+    edit_one_chunk_10pct_embeds_exactly_edited_chunks: mf.checks.edit_one_chunk_embeds_exactly_edited_chunks,
+    metadata_only_10pct_embeds_nothing: mf.checks.metadata_only_embeds_nothing,
     d1_round_trips_bounded:
       Math.abs(mf.checks.d1_round_trips.first_sync - mf.checks.d1_round_trips.unchanged) <= 2 && mf.checks.d1_round_trips.first_sync <= 6,
     scaling_5000_within_1_5x_of_500: scale[3].ms_per_op <= 1.5 * scale[0].ms_per_op,
@@ -439,6 +497,9 @@ console.log(
 );
 for (const [mode, { result: r }] of Object.entries(modes)) {
   for (const name of ["first_sync", "unchanged", "unchanged_new_ts", "changed_10pct"]) console.log(row(mode, name, r[name]));
+  for (const name of ["edit_one_chunk_10pct", "metadata_only_10pct"]) {
+    console.log(`${row(mode, name, r[name])}  (${r[name].changed_chunks} chunk texts changed)`);
+  }
   if (r.full_refresh_20k) {
     console.log(
       `${row(mode, "full_refresh_20k", r.full_refresh_20k)}  (4 parts: 1000 changed, ${r.full_refresh_20k.swept} swept by the final)`,

@@ -133,6 +133,8 @@ async function commitAfter(db, writes, touches, hour) {
       },
       previousChunkCount: 0,
       chunkCount: 1,
+      // The one chunk's text hash, as the ledger keeps it (16 characters; LEDGER_HASH_CHARS).
+      chunkHashes: r.hash.slice(0, 16),
     })),
     touches: touches.map((r) => ({ namespace: NAMESPACE, id: r.id, version, updatedAt: null })),
     sweeps: [],

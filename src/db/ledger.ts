@@ -41,13 +41,16 @@ interface EntryRow {
   version: string;
   synced_at: string;
   chunk_count: number;
+  chunk_hashes: string | null;
+  op_hash: string | null;
 }
 
 // CROSS JOIN makes SQLite drive the loop from the request's keys (a primary-key lookup each),
 // instead of scanning the whole store and probing the keys: the cost follows the request's
 // size, not the store's.
 const SELECT_ENTRIES = `
-  SELECT r.namespace, r.id, r.deleted, r.content_hash, r.version, r.synced_at, r.chunk_count
+  SELECT r.namespace, r.id, r.deleted, r.content_hash, r.version, r.synced_at, r.chunk_count, r.chunk_hashes,
+         r.op_hash
   FROM json_each(?2) j CROSS JOIN record_state r
     ON r.vector_store_id = ?1 AND r.namespace = j.value ->> 0 AND r.id = j.value ->> 1`;
 
@@ -82,6 +85,32 @@ const SELECT_WATERMARKS = `
   WHERE vector_store_id = ?1 AND (namespace IN (SELECT value FROM json_each(?2))
     OR namespace IN (SELECT j.value FROM sync_runs r, json_each(r.namespaces) j
                      WHERE ?4 AND r.vector_store_id = ?1 AND r.sync_timestamp = ?3))`;
+
+function toEntry(row: EntryRow): LedgerEntry {
+  return {
+    namespace: row.namespace,
+    id: row.id,
+    deleted: row.deleted === 1,
+    contentHash: row.content_hash,
+    version: row.version,
+    syncedAt: row.synced_at,
+    chunkCount: row.chunk_count,
+    chunkHashes: row.chunk_hashes,
+    opHash: row.op_hash,
+  };
+}
+
+/**
+ * The ledger rows of the given keys alone, in one round trip: read before the operations are
+ * checked, so that operations whose bytes are those of the row's last operation need no parsing
+ * (checkOperations' unchanged-bytes path); loadLedger then reads the rest without these keys.
+ */
+export async function loadLedgerEntries(db: D1Reader, storeId: string, keys: RecordKey[]): Promise<LedgerEntry[]> {
+  if (keys.length === 0) return [];
+  const statements = jsonChunks(keys.map((k) => [k.namespace, k.id])).map((json) => db.prepare(SELECT_ENTRIES).bind(storeId, json));
+  const results = await db.batch(statements);
+  return results.flatMap((result) => (result.results as unknown as EntryRow[]).map(toEntry));
+}
 
 /** What a full_refresh reads besides the records: its run, and what its sweep would remove. */
 export interface RefreshRead {
@@ -123,20 +152,7 @@ export async function loadLedger(
   }
   const results = await db.batch(statements);
 
-  const entries: LedgerEntry[] = [];
-  for (const result of results.slice(0, entryStatements)) {
-    for (const row of result.results as unknown as EntryRow[]) {
-      entries.push({
-        namespace: row.namespace,
-        id: row.id,
-        deleted: row.deleted === 1,
-        contentHash: row.content_hash,
-        version: row.version,
-        syncedAt: row.synced_at,
-        chunkCount: row.chunk_count,
-      });
-    }
-  }
+  const entries = results.slice(0, entryStatements).flatMap((result) => (result.results as unknown as EntryRow[]).map(toEntry));
   const refreshWatermarks = new Map<string, string>();
   for (const row of (results[entryStatements]?.results ?? []) as { namespace: string; last_full_refresh: string }[]) {
     refreshWatermarks.set(row.namespace, row.last_full_refresh);
@@ -153,16 +169,19 @@ export async function loadLedger(
 // body row; one that has none yet gets a new body_id: past the largest in use (a scalar subquery,
 // read once per statement) by ?5 + j.key, its place among the request's writes, so that ids are
 // distinct whichever statements ran before. Tombstones get no new body.
-// State rows: [namespace, id, deleted, content_hash, chunk_count, version, created_at, updated_at].
+// State rows: [namespace, id, deleted, content_hash, chunk_count, version, created_at, updated_at,
+// chunk_hashes, op_hash].
 const UPSERT_STATE = `
   INSERT INTO record_state (vector_store_id, namespace, id, deleted, content_hash, chunk_count, version,
-                            synced_at, sync_id, created_at, updated_at, body_id)
+                            synced_at, sync_id, created_at, updated_at, body_id, chunk_hashes, op_hash)
   SELECT ?1, j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4, j.value ->> 5,
          ?3, ?4, j.value ->> 6, j.value ->> 7,
-         iif(j.value ->> 2 = 0, (SELECT coalesce(max(body_id), 0) FROM record_bodies) + 1 + ?5 + j.key, NULL)
+         iif(j.value ->> 2 = 0, (SELECT coalesce(max(body_id), 0) FROM record_bodies) + 1 + ?5 + j.key, NULL),
+         j.value ->> 8, j.value ->> 9
   FROM json_each(?2) j WHERE true
   ON CONFLICT (vector_store_id, namespace, id) DO UPDATE SET
     deleted = excluded.deleted, content_hash = excluded.content_hash, chunk_count = excluded.chunk_count,
+    chunk_hashes = excluded.chunk_hashes, op_hash = excluded.op_hash,
     version = excluded.version, synced_at = max(record_state.synced_at, excluded.synced_at),
     sync_id = excluded.sync_id, created_at = excluded.created_at, updated_at = excluded.updated_at,
     body_id = coalesce(record_state.body_id, excluded.body_id)
@@ -186,18 +205,19 @@ const UPSERT_BODIES = `
     data = excluded.data, file = excluded.file, source_system = excluded.source_system,
     text = excluded.text, metadata = excluded.metadata, vector = excluded.vector`;
 
-// A touch writes the state row only (and its entry in record_state_sweep, since synced_at moves).
+// A touch writes the state row only (op_hash: the touching operation's bytes hash, when it has one) (and its entry in record_state_sweep, since synced_at moves).
 // Written as an upsert so that each touched row is one primary-key lookup (UPDATE ... FROM a
 // json_each lets SQLite scan the store once per key: 5000 touches took 10 s in the benchmark).
 // Rows always exist here (the ledger never forgets a key); were one missing, it would be
 // inserted as a harmless tombstone.
 const TOUCH_RECORDS = `
-  INSERT INTO record_state (vector_store_id, namespace, id, deleted, version, updated_at, synced_at, sync_id)
-  SELECT ?1, j.value ->> 0, j.value ->> 1, 1, j.value ->> 2, j.value ->> 3, ?3, ?4
+  INSERT INTO record_state (vector_store_id, namespace, id, deleted, version, updated_at, synced_at, sync_id, op_hash)
+  SELECT ?1, j.value ->> 0, j.value ->> 1, 1, j.value ->> 2, j.value ->> 3, ?3, ?4, j.value ->> 4
   FROM json_each(?2) j WHERE true
   ON CONFLICT (vector_store_id, namespace, id) DO UPDATE SET
     synced_at = max(record_state.synced_at, excluded.synced_at),
     sync_id = excluded.sync_id,
+    op_hash = coalesce(excluded.op_hash, record_state.op_hash),
     updated_at = CASE WHEN excluded.version > record_state.version
                       THEN coalesce(excluded.updated_at, record_state.updated_at) ELSE record_state.updated_at END,
     version = max(record_state.version, excluded.version)
@@ -210,7 +230,7 @@ const SWEEP_BODIES = `
                       ON s.vector_store_id = ?1 AND s.namespace = j.value ->> 0 AND s.id = j.value ->> 1
                     WHERE s.deleted = 0 AND s.synced_at < ?3)`;
 const SWEEP_STATE = `
-  UPDATE record_state SET deleted = 1, content_hash = NULL, chunk_count = 0, version = max(version, ?3),
+  UPDATE record_state SET deleted = 1, content_hash = NULL, chunk_count = 0, chunk_hashes = NULL, op_hash = NULL, version = max(version, ?3),
     synced_at = ?3, sync_id = ?4
   WHERE vector_store_id = ?1 AND deleted = 0 AND synced_at < ?3
     AND (namespace, id) IN (SELECT j.value ->> 0, j.value ->> 1 FROM json_each(?2) j)`;
@@ -254,7 +274,18 @@ function writePieces(plan: SyncPlan): { state: JsonChunker; bodies: string[] } {
     (writes as (RecordWrite | undefined)[])[i] = undefined;
     const r = w.record;
     state.add(
-      JSON.stringify([w.namespace, w.id, r ? 0 : 1, r?.contentHash ?? null, w.chunkCount, w.version, r?.createdAt ?? null, w.updatedAt]),
+      JSON.stringify([
+        w.namespace,
+        w.id,
+        r ? 0 : 1,
+        r?.contentHash ?? null,
+        w.chunkCount,
+        w.version,
+        r?.createdAt ?? null,
+        w.updatedAt,
+        r ? (w.chunkHashes ?? null) : null,
+        r ? (w.opHash ?? null) : null,
+      ]),
     );
     const head = JSON.stringify([w.namespace, w.id, w.version]).slice(0, -1);
     const mid = JSON.stringify([r?.sourceSystem ?? null, r?.text ?? null]).slice(1, -1);
@@ -279,7 +310,7 @@ export async function commitPlan(db: D1Reader, plan: SyncPlan, sync: SyncRow, sy
   const statements = [
     ...statePieces.map((json, i) => db.prepare(UPSERT_STATE).bind(storeId, json, syncedAt, sync.id, state.starts[i]!)),
     ...bodies.map((json) => db.prepare(UPSERT_BODIES).bind(storeId, json)),
-    ...jsonChunks(plan.touches.map((t) => [t.namespace, t.id, t.version, t.updatedAt])).map((json) =>
+    ...jsonChunks(plan.touches.map((t) => [t.namespace, t.id, t.version, t.updatedAt, t.opHash ?? null])).map((json) =>
       db.prepare(TOUCH_RECORDS).bind(storeId, json, syncedAt, sync.id),
     ),
     ...sweepPieces.map((json) => db.prepare(SWEEP_BODIES).bind(storeId, json, syncedAt)),

@@ -25,6 +25,8 @@ export interface StandInStats {
   deleteCalls: number;
   idsDeleted: number;
   queryCalls: number;
+  getCalls: number;
+  idsRead: number;
 }
 
 const emptyStats = (): StandInStats => ({
@@ -36,6 +38,8 @@ const emptyStats = (): StandInStats => ({
   deleteCalls: 0,
   idsDeleted: 0,
   queryCalls: 0,
+  getCalls: 0,
+  idsRead: 0,
 });
 
 const state = { faults: {} as Required<Pick<FaultPlan, "failNext">> & FaultPlan, stats: emptyStats() };

@@ -267,6 +267,10 @@ export class LocalVectorIndex extends WorkerEntrypoint<LocalEnv> {
   }
 
   async getByIds(ids: string[]) {
+    record((s) => {
+      s.getCalls += 1;
+      s.idsRead += ids.length;
+    });
     await beginRemoteCall("getByIds");
     return this.store.getByIds(ids);
   }

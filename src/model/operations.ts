@@ -13,6 +13,13 @@ export interface ValidOperation {
   updatedAt: string | null;
   /** Upserts only: the stored columns and the content hash over them. */
   record?: RecordPayload;
+  /**
+   * An upsert read from bytes: the hash of its bytes as the ledger keeps it (operationSourceHash),
+   * so that the same bytes sent again are known unchanged without being parsed.
+   */
+  sourceHash?: string | null;
+  /** Known unchanged from its bytes (never parsed): its record holds the content hash only, and it is never written. */
+  unread?: boolean;
 }
 
 export interface RecordPayload {

@@ -15,6 +15,10 @@ export interface LedgerEntry {
   syncedAt: string;
   /** Vectors the record has in the index now (ids _0 .. _{chunkCount-1}). */
   chunkCount: number;
+  /** The text hash of each of those vectors' chunks (see ledgerChunkHashes); null: none known. */
+  chunkHashes?: string | null;
+  /** The bytes hash of the last operation applied to the live record (ValidOperation.sourceHash); null: none known. */
+  opHash?: string | null;
 }
 
 export interface RecordKey {
@@ -31,6 +35,11 @@ export interface RecordWrite extends RecordKey {
   /** Vectors the record has in the index before this write, and will have after it. */
   previousChunkCount: number;
   chunkCount: number;
+  /** Its chunks' text hashes before this write (a chunk whose text stays keeps its vector), and after it. */
+  previousChunkHashes?: string | null;
+  chunkHashes?: string | null;
+  /** The bytes hash of the last operation applied to it (ValidOperation.sourceHash). */
+  opHash?: string | null;
 }
 
 /** A live record a full_refresh removes, with the vectors it has. */
@@ -42,6 +51,8 @@ export interface RecordSweep extends RecordKey {
 export interface RecordTouch extends RecordKey {
   version: string;
   updatedAt: string | null;
+  /** The bytes hash of the last operation applied to it; null keeps the stored one. */
+  opHash?: string | null;
 }
 
 export interface SyncPlan {

@@ -3,6 +3,7 @@ import { loadLiveRecords } from "../db/ledger";
 import { ApiError, Errors } from "../base/errors";
 import type { SearchRequest } from "../schemas/search";
 import { embedTexts } from "../vectors/embedder";
+import { TEXT_HASH_KEY } from "../vectors/chunk-hashes";
 import { vectorNamespace } from "../vectors/ids";
 import { getVectors, MAX_IDS_PER_GET } from "../vectors/index-writer";
 import { flattenPaths } from "../vectors/metadata-paths";
@@ -141,7 +142,10 @@ export async function searchStore(
     if (!record || !(chunk < record.chunk_count)) continue; // not in the ledger (any more): never shown
     const chunks = record.vector ? [recordText(store, record)] : recordChunks(store, record);
     // Shown by dotted path, the names a filter uses: nested metadata comes back as it was named.
-    const metadata = Object.fromEntries(Object.entries(flattenPaths(hit.meta)).filter(([k]) => !SERVICE_KEYS.has(k)));
+    // (The text hash is the service's too, but not filterable: no metadata index is asked for it.)
+    const metadata = Object.fromEntries(
+      Object.entries(flattenPaths(hit.meta)).filter(([k]) => !SERVICE_KEYS.has(k) && k !== TEXT_HASH_KEY),
+    );
     results.push({ record_id: recordId, namespace, score: hit.score, chunk, text: chunks[chunk] ?? "", metadata });
   }
   return { results };

@@ -8,13 +8,21 @@ import {
   type IdempotencyKeyRow,
   IDEMPOTENCY_WINDOW_MS,
 } from "../db/idempotency-keys";
-import { getSyncResult } from "../db/ledger";
+import { getSyncResult, loadLedgerEntries } from "../db/ledger";
 import { storeFromResult, vectorStoreStatement } from "../db/vector-stores";
 import { revocationStatement } from "../auth/api-keys";
 import { storedSyncResponse, type SyncResponse } from "../schemas/sync";
 import { Errors } from "../base/errors";
 import { ledgerRequest, newSyncId, readLedger, runSync, type SyncDeps } from "../sync/engine";
-import { checkOperations } from "../sync/operations";
+import { checkOperations, countOperations } from "../sync/operations";
+import {
+  hashOperationBytes,
+  MIN_OPERATIONS_FOR_UNCHANGED_BYTES,
+  operationKeys,
+  unchangedBytes,
+  type UnchangedBytes,
+} from "../sync/unchanged-bytes";
+import { keyOf, type LedgerEntry, type RecordKey } from "../model/plan";
 import { span } from "../base/profile";
 import { sha256Base64 } from "../base/crypto";
 import type { VectorStore } from "../model/store";
@@ -119,6 +127,23 @@ export async function runStoreSync(
   }
   const dimensions = deps.lastSeen!.dimensions;
 
+  // The unchanged-bytes path (a large body without an Idempotency-Key): the ledger rows of the
+  // keys read off the operations' bytes come first, so that an operation whose bytes are its
+  // record's last applied operation's is not parsed; the ledger read below skips those keys.
+  const source = input.operations;
+  let unchanged: UnchangedBytes | undefined;
+  let prefetched: { keys: Set<string>; entries: LedgerEntry[] } | null = null;
+  if (!idempotency && !Array.isArray(source) && countOperations(source) >= MIN_OPERATIONS_FOR_UNCHANGED_BYTES) {
+    const keys = operationKeys(source);
+    const asked = new Map<string, RecordKey>();
+    for (const key of keys) if (key) asked.set(keyOf(key.namespace, key.id), key);
+    const [hashes, entries] = await span("unchanged bytes: hash and ledger read", () =>
+      Promise.all([hashOperationBytes(source), loadLedgerEntries(deps.depsFor(deps.lastSeen!).db, access.storeId, [...asked.values()])]),
+    );
+    unchanged = unchangedBytes(hashes, keys, entries);
+    prefetched = { keys: new Set(asked.keys()), entries };
+  }
+
   // Checked before anything is reserved: a body that is not JSON is refused without touching it.
   let checked: CheckedOperation[] = [];
   let operationHashes: string[] | null = null;
@@ -127,14 +152,19 @@ export async function runStoreSync(
     ({ checked, operationHashes } = await span("check operations", () =>
       checkOperations(input.operations, input.syncTimestamp, dimensions, {
         hashOperations: idempotency !== null,
+        unchanged,
       }),
     ));
   } catch (err) {
     if (!(err instanceof ApiError)) throw err;
     refusal = err;
   }
+  // Kept only while the shard the early rows came from may prove wrong (then checked again in full).
+  let recheck = unchanged ? source : null;
   if (options.consumeOperations) input.operations = [];
-  const request = refusal ? null : ledgerRequest(input, checked);
+  let request = refusal ? null : ledgerRequest(input, checked);
+  const asked = prefetched?.keys;
+  const rest = request && asked ? { ...request, keys: request.keys.filter((k) => !asked.has(keyOf(k.namespace, k.id))) } : request;
 
   const now = Date.now();
   const reservationId = `${deps.instancePrefix}${randomToken(12)}`;
@@ -161,7 +191,7 @@ export async function runStoreSync(
   ];
   // The ledger read, beside the catalog's: on the shard the store was last seen on.
   const guess = deps.lastSeen!;
-  const early = request ? settle(readLedger(deps.depsFor(guess).db, access.storeId, request)) : null;
+  const early = rest ? settle(readLedger(deps.depsFor(guess).db, access.storeId, rest)) : null;
   const results = await span("access and key (catalog)", () => catalog.batch(statements));
 
   const row = checkAccess(results);
@@ -184,9 +214,23 @@ export async function runStoreSync(
     return b === null ? null : { shard: store.ledger_shard, bookmark: b };
   };
 
+  if (recheck && guess.ledger_shard !== store.ledger_shard) {
+    // The early rows came from the wrong shard: what they made known unchanged is checked in full.
+    ({ checked } = await checkOperations(recheck, input.syncTimestamp, dimensions));
+    request = ledgerRequest(input, checked);
+    prefetched = null;
+  }
+  recheck = null;
   const ledgerFor = async () => {
     const got = early && guess.ledger_shard === store.ledger_shard ? await early : null;
-    if (got && "value" in got) return { request: request!, ledger: got.value };
+    if (got && "value" in got) {
+      const ledger = got.value;
+      if (prefetched) {
+        const wanted = new Set(request!.keys.map((k) => keyOf(k.namespace, k.id)));
+        ledger.entries = [...prefetched.entries.filter((e) => wanted.has(keyOf(e.namespace, e.id))), ...ledger.entries];
+      }
+      return { request: request!, ledger };
+    }
     return { request: request!, ledger: await readLedger(storeDeps.db, store.id, request!) };
   };
 

@@ -11,6 +11,8 @@ import { invalidJson, invalidUtf8 } from "../base/json/json-errors";
 import { parseJsonExactly } from "../base/json/json-text";
 import { operationBytes, operationCount, operationSlice, operationStrings, operationText } from "../base/json/sync-body";
 import type { RecordPayload, CheckedOperation, OperationSource } from "../model/operations";
+import { keyOf } from "../model/plan";
+import { hashOperationBytes, operationSourceHash, unreadOperation, type UnchangedBytes } from "./unchanged-bytes";
 
 /** Longest message of one operation's error: an answer's size must not follow the client's keys. */
 export const MAX_ERROR_MESSAGE_CHARS = 300;
@@ -64,6 +66,12 @@ const KEEP_PARSED_BODY_BYTES = 8 * 1024 * 1024;
 export interface CheckOptions {
   /** Also hash each operation as sent (canonical JSON), for an Idempotency-Key's body hash. */
   hashOperations?: boolean;
+  /**
+   * The bytes hashes, keys and ledger rows of a body's operations: an upsert whose bytes are its
+   * record's last applied operation's is taken as unchanged unparsed (unreadOperation). Not with
+   * hashOperations, whose canonical hash needs the parse.
+   */
+  unchanged?: UnchangedBytes;
 }
 
 export interface CheckedOperations {
@@ -109,6 +117,33 @@ export async function checkOperations(
   const keepParsed = Array.isArray(source) || source.bytes.byteLength <= KEEP_PARSED_BODY_BYTES;
   const checked: CheckedOperation[] = new Array(count);
   const operationHashes: string[] | null = options.hashOperations ? new Array(count) : null;
+  const known = options.hashOperations || Array.isArray(source) ? undefined : options.unchanged;
+  // Each upsert's bytes hash is kept in the ledger, so that the same bytes are known next time.
+  const bytesHashes = Array.isArray(source) ? null : (known?.hashes ?? (await hashOperationBytes(source)));
+
+  /** The full check of operation `index` (the bytes of a body are parsed here). */
+  const checkFully = (index: number, pending: Promise<void>[]) => {
+    const raw = operationAt(source, index);
+    if (operationHashes) {
+      pending.push(
+        sha256Base64(operationHashInput(raw)).then((h) => {
+          operationHashes[index] = h;
+        }),
+      );
+    }
+    const result = checkOne(raw, index, defaultVersion, dimensions, keepParsed);
+    if ("hashInput" in result) {
+      const { hashInput, operation } = result;
+      if (bytesHashes) operation.sourceHash = operationSourceHash(bytesHashes[index]!, operation.updatedAt);
+      checked[index] = operation;
+      pending.push(
+        sha256Base64(hashInput).then((h) => {
+          operation.record!.contentHash = h;
+        }),
+      );
+    } else checked[index] = result;
+  };
+
   for (let from = 0; from < count; from += CHECK_BATCH) {
     const to = Math.min(count, from + CHECK_BATCH);
     const pending: Promise<void>[] = [];
@@ -133,24 +168,26 @@ export async function checkOperations(
         }
         continue;
       }
-      const raw = operationAt(source, index);
-      if (operationHashes) {
-        pending.push(
-          sha256Base64(operationHashInput(raw)).then((h) => {
-            operationHashes[index] = h;
-          }),
-        );
-      }
-      const result = checkOne(raw, index, defaultVersion, dimensions, keepParsed);
-      if ("hashInput" in result) {
-        const { hashInput, operation } = result;
-        checked[index] = operation;
-        pending.push(
-          sha256Base64(hashInput).then((h) => {
-            operation.record!.contentHash = h;
-          }),
-        );
-      } else checked[index] = result;
+      const unread = known ? unreadOperation(known, index, defaultVersion) : null;
+      if (unread) checked[index] = unread;
+      else checkFully(index, pending);
+    }
+    await Promise.all(pending);
+  }
+  // An operation known unchanged from its bytes must be its record's only operation in the request
+  // (another one may change the record before it, and it has no content to write): any other takes
+  // the full check after all.
+  if (known) {
+    const perKey = new Map<string, number>();
+    const keyOfChecked = (op: CheckedOperation) =>
+      op.ok ? keyOf(op.namespace, op.id) : op.key ? keyOf(op.key.namespace, op.key.id) : null;
+    for (const op of checked) {
+      const key = keyOfChecked(op);
+      if (key !== null) perKey.set(key, (perKey.get(key) ?? 0) + 1);
+    }
+    const pending: Promise<void>[] = [];
+    for (const op of checked) {
+      if (op.ok && op.unread && perKey.get(keyOf(op.namespace, op.id))! > 1) checkFully(op.index, pending);
     }
     await Promise.all(pending);
   }

@@ -65,6 +65,9 @@ export function planSync(input: PlanInput): SyncPlan {
     outcomes.set(key, list);
   };
   const write = (key: string, op: ValidOperation, record: RecordWrite["record"]) => {
+    // Known unchanged from its bytes, so never parsed: its key is the request's only operation of
+    // that record and the ledger holds its content (checkOperations), so it cannot come here.
+    if (op.unread) throw new Error("an operation known unchanged from its bytes was planned as a write");
     writes.set(key, {
       ...keyFields(op),
       key,
@@ -72,11 +75,14 @@ export function planSync(input: PlanInput): SyncPlan {
       updatedAt: op.updatedAt,
       record,
       previousChunkCount: original.get(key)?.chunkCount ?? 0,
+      previousChunkHashes: original.get(key)?.chunkHashes ?? null,
       chunkCount: 0,
     });
   };
 
   const writes = new Map<string, RecordWrite>();
+  /** Per key, the bytes hash of the last operation applied (upserted or unchanged); null after a delete. */
+  const lastHash = new Map<string, string | null>();
   const seen = new Map<string, RecordKey>();
   const touchUpdatedAt = new Map<string, string | null>();
   const namespaces = new Set<string>();
@@ -111,6 +117,7 @@ export function planSync(input: PlanInput): SyncPlan {
     }
     if (op.action === "upsert") {
       const record = op.record!;
+      lastHash.set(key, op.sourceHash ?? null);
       if (current && !current.deleted && current.contentHash === record.contentHash) {
         countOp(key, op, "unchanged");
         if (op.version > current.version) {
@@ -130,6 +137,7 @@ export function planSync(input: PlanInput): SyncPlan {
       });
       write(key, op, record);
     } else {
+      lastHash.set(key, null);
       countOp(key, op, "deleted");
       if (current?.deleted && current.version === op.version) continue; // already this tombstone
       state.set(key, { ...keyFields(op), deleted: true, contentHash: null, version: op.version, syncedAt: input.syncedAt, chunkCount: 0 });
@@ -144,7 +152,7 @@ export function planSync(input: PlanInput): SyncPlan {
     if (writes.has(key) || !before || before.deleted || !now) continue;
     // Only rows where something moves are written: an identical re-sync costs no write.
     if (before.syncedAt < input.syncedAt || now.version > before.version) {
-      touches.push({ namespace, id, version: now.version, updatedAt: touchUpdatedAt.get(key) ?? null });
+      touches.push({ namespace, id, version: now.version, updatedAt: touchUpdatedAt.get(key) ?? null, opHash: lastHash.get(key) ?? null });
     }
   }
 
@@ -157,6 +165,7 @@ export function planSync(input: PlanInput): SyncPlan {
     count(candidate.namespace, "deleted");
   }
 
+  for (const [key, w] of writes) if (w.record) w.opHash = lastHash.get(key) ?? null;
   return {
     writes: [...writes.values()],
     touches,

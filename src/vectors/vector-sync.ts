@@ -1,7 +1,8 @@
 import { span } from "../base/profile";
 import { embedTexts, MAX_TEXTS_PER_CALL } from "./embedder";
+import { chunkPositions, chunkTextHash, LEDGER_HASH_CHARS, ledgerChunkHashes, TEXT_HASH_CHARS, TEXT_HASH_KEY } from "./chunk-hashes";
 import { recordVectorStem, vectorId, vectorIds, vectorNamespace } from "./ids";
-import { deleteVectors, MAX_VECTORS_PER_UPSERT, upsertBatch } from "./index-writer";
+import { deleteVectors, MAX_IDS_PER_GET, MAX_VECTORS_PER_UPSERT, upsertBatch } from "./index-writer";
 import { buildMetadata, MAX_METADATA_BYTES, metadataBytes } from "./metadata";
 import type { RetryPolicy } from "../base/retry";
 import { chunkText, deriveText, TextTooLarge } from "./text";
@@ -24,6 +25,8 @@ export interface VectorOutcome {
   failures: Map<string, KeyFailure & { transient: boolean }>;
   mutationIds: string[];
   textsEmbedded: number;
+  /** Vectors written with values read back from the index (their chunk's text unchanged), not embedded. */
+  vectorsReused: number;
 }
 
 const EMPTY = new Float32Array(0);
@@ -35,6 +38,10 @@ const EMPTY = new Float32Array(0);
 export const DEFAULT_EMBED_CALLS_IN_FLIGHT = 8;
 /** Upsert batches in flight at once: embedding goes on meanwhile. */
 const MAX_UPSERTS_IN_FLIGHT = 4;
+/** getByIds calls (of up to 20 ids) in flight at once, reading back vectors to reuse. */
+const MAX_READS_IN_FLIGHT = 8;
+/** Chunk texts hashed together (one await for all of them: an await per text costs more than the hash). */
+const HASH_BATCH_TEXTS = 200;
 /**
  * Vectors one sync request may write. Past it, the request's remaining changed records fail on
  * their own (REQUEST_CHUNK_BUDGET_EXCEEDED) and are applied when sent again: the work and the
@@ -58,9 +65,11 @@ function allFinite(values: Float32Array): boolean {
 
 interface PendingRecord {
   key: string;
+  write: RecordWrite;
+  stem: string;
   vectors: IndexVector[];
-  /** Chunk texts still to embed, by position in `vectors`. */
-  toEmbed: { position: number; text: string }[];
+  /** Chunk texts, by position in `vectors` (none for a record that brought its own vector). */
+  texts: string[];
 }
 
 type RecordTextSource = {
@@ -115,14 +124,15 @@ function prepareRecord(store: StoreEmbeddingConfig, write: RecordWrite, stem: st
     store.metadata_fields,
     record.metadata ? JSON.parse(record.metadata) : null,
   );
-  const bytes = metadataBytes(metadata, chunks.length);
+  // Each embedded chunk's vector also carries its text's hash (TEXT_HASH_KEY), counted here.
+  const bytes = metadataBytes(record.vector ? metadata : { ...metadata, [TEXT_HASH_KEY]: "x".repeat(TEXT_HASH_CHARS) }, chunks.length);
   if (bytes > MAX_METADATA_BYTES) {
     return {
       code: "METADATA_TOO_LARGE",
       message: `vector metadata is ${bytes} bytes; Vectorize stores at most ${MAX_METADATA_BYTES} per vector`,
     };
   }
-  const entry: PendingRecord = { key: write.key, vectors: [], toEmbed: [] };
+  const entry: PendingRecord = { key: write.key, write, stem, vectors: [], texts: [] };
   chunks.forEach((text, chunk) => {
     entry.vectors.push({
       id: vectorId(stem, chunk),
@@ -130,14 +140,31 @@ function prepareRecord(store: StoreEmbeddingConfig, write: RecordWrite, stem: st
       values: record.vector ? Float32Array.from(record.vector) : EMPTY,
       metadata: { ...metadata, chunk },
     });
-    if (text !== null) entry.toEmbed.push({ position: chunk, text });
+    if (text !== null) entry.texts.push(text);
   });
   return entry;
 }
 
 /**
+ * The values of a vector read back from the index, when they may stand for a chunk of text hash
+ * `hash`: its metadata says it was embedded from exactly that text (so neither an index that has
+ * not yet applied a later write nor a half-applied batch can hand back another text's vector), and
+ * it has the store's dimensions, all finite. Otherwise null: the chunk is embedded.
+ */
+function reusableValues(vector: VectorizeVector | undefined, hash: string, dimensions: number): Float32Array | null {
+  if (!vector || vector.metadata?.[TEXT_HASH_KEY] !== hash) return null;
+  const values = vector.values as number[] | Float32Array | undefined;
+  if (!values || values.length !== dimensions) return null;
+  const own = ownFloat32(values);
+  return allFinite(own) ? own : null;
+}
+
+/**
  * Embeds and upserts the changed records' chunks, before the ledger commits, and sets each
- * write's new chunk count. Records are taken in request order and in waves of about 1000 texts:
+ * write's new chunk count and chunk hashes. A chunk whose text the record already had (its hash
+ * is among the ledger's previousChunkHashes) is read back from the index and upserted with the
+ * new metadata, not embedded; one that cannot be read back as exactly that text's vector is
+ * embedded (reusableValues). Records are taken in request order and in waves of about 1000 texts:
  * texts are derived, embedded (calls of up to 100) and their vectors upserted (batches of up to
  * 1000, a few in flight while the next wave embeds), then let go, so memory follows the wave,
  * not the request. Whatever could not be done is returned as a failure per record key, for
@@ -178,19 +205,36 @@ export async function writeVectors(deps: VectorDeps, store: StoreEmbeddingConfig
   };
 
   // Embedding: a fixed number of calls in flight; each takes the next (up to) 100 texts queued,
-  // across records. A record's vectors are ready once its last text is answered.
+  // across records. Reading back: chunks whose text hash the ledger already has for the record
+  // are read from the index (getByIds, up to 20 ids a call) instead; a chunk that cannot be read
+  // back as exactly its text's vector joins the embedding queue. A record's vectors are ready once
+  // its last chunk has values.
   interface Queued {
     record: PendingRecord;
     position: number;
     text: string;
   }
+  interface ReadBack extends Queued {
+    id: string;
+    hash: string;
+  }
   const waiting = new Map<PendingRecord, { left: number; failed: string | null }>();
   let queue: Queued[] = [];
+  let reads: ReadBack[] = [];
   const calls = new Set<Promise<void>>();
+  const readCalls = new Set<Promise<void>>();
   let textsEmbedded = 0;
+  let vectorsReused = 0;
   const recordDone = (record: PendingRecord, failed: string | null) => {
     if (failed) failures.set(record.key, { code: "EMBEDDING_FAILED", message: failed, transient: true });
     else for (const vector of record.vectors) ready.push({ vector, key: record.key });
+  };
+  const chunkDone = (record: PendingRecord) => {
+    const state = waiting.get(record)!;
+    if (--state.left === 0) {
+      waiting.delete(record);
+      recordDone(record, state.failed);
+    }
   };
   const embedCall = async (slice: Queued[]) => {
     const outcomes = await span("vectors: embedding", () =>
@@ -214,10 +258,7 @@ export async function writeVectors(deps: VectorDeps, store: StoreEmbeddingConfig
         // One bad answer must not fail its batch's other 999 vectors at the index.
         if (!allFinite(values)) state.failed = "embedding service returned a non-finite value";
       }
-      if (--state.left === 0) {
-        waiting.delete(record);
-        recordDone(record, state.failed);
-      }
+      chunkDone(record);
     });
     await startUpserts(false);
   };
@@ -234,9 +275,86 @@ export async function writeVectors(deps: VectorDeps, store: StoreEmbeddingConfig
       calls.add(call);
     }
   };
+  // No retry: a read that fails costs only the embedding it would have saved.
+  const readCall = async (slice: ReadBack[]) => {
+    let found: VectorizeVector[] = [];
+    try {
+      found = await span("vectors: read back", () => deps.index.getByIds(slice.map((r) => r.id)));
+    } catch {
+      found = [];
+    }
+    const byId = new Map(found.map((v) => [v.id, v]));
+    for (const item of slice) {
+      const values = reusableValues(byId.get(item.id), item.hash, store.dimensions);
+      if (!values) {
+        queue.push(item);
+        continue;
+      }
+      item.record.vectors[item.position]!.values = values;
+      vectorsReused += 1;
+      chunkDone(item.record);
+    }
+    await startUpserts(false);
+  };
+  const startReads = async (all: boolean) => {
+    while (reads.length >= MAX_IDS_PER_GET || (all && reads.length > 0)) {
+      if (readCalls.size >= MAX_READS_IN_FLIGHT) {
+        await Promise.race(readCalls);
+        continue;
+      }
+      const slice = reads.slice(0, MAX_IDS_PER_GET);
+      reads = reads.slice(MAX_IDS_PER_GET);
+      const call = readCall(slice).finally(() => readCalls.delete(call));
+      readCalls.add(call);
+    }
+  };
 
   let budget = MAX_CHUNKS_PER_REQUEST;
   let overBudget = false;
+  /** Hashes the chunk texts of prepared records (in one await), then queues each record's chunks, in request order. */
+  const queueRecords = async (batch: PendingRecord[]) => {
+    const hashes = await span("vectors: chunk hashes", () => Promise.all(batch.flatMap((r) => r.texts.map(chunkTextHash))));
+    let next = 0;
+    for (const record of batch) {
+      const write = record.write;
+      const own = hashes.slice(next, next + record.texts.length);
+      next += record.texts.length;
+      // Once one record does not fit, the later ones fail too: the client re-sends the tail in order.
+      if (overBudget || record.vectors.length > budget) {
+        overBudget = true;
+        failures.set(write.key, {
+          code: "REQUEST_CHUNK_BUDGET_EXCEEDED",
+          transient: false,
+          message: `this request reached its budget of ${MAX_CHUNKS_PER_REQUEST} vectors; send this operation again in another request`,
+        });
+        continue;
+      }
+      budget -= record.vectors.length;
+      write.chunkCount = record.vectors.length;
+      write.chunkHashes = ledgerChunkHashes(own);
+      if (own.length === 0) {
+        recordDone(record, null); // its own vector (or no text): nothing to embed
+        continue;
+      }
+      const previous = chunkPositions(write.previousChunkHashes, write.previousChunkCount);
+      waiting.set(record, { left: own.length, failed: null });
+      own.forEach((hash, position) => {
+        record.vectors[position]!.metadata[TEXT_HASH_KEY] = hash;
+        const text = record.texts[position]!;
+        const from = previous.get(hash.slice(0, LEDGER_HASH_CHARS));
+        if (from === undefined) queue.push({ record, position, text });
+        else reads.push({ record, position, text, hash, id: vectorId(record.stem, from) });
+      });
+      record.texts = [];
+    }
+    await startUpserts(false);
+    await startReads(false);
+    // Texts are prepared only as fast as the calls take them: memory follows the calls in flight.
+    await startCalls(false);
+  };
+
+  let batch: PendingRecord[] = [];
+  let batchTexts = 0;
   for (let i = 0; i < live.length; i++) {
     const write = live[i]!;
     const prepared = span("vectors: text, chunks, metadata", () =>
@@ -246,33 +364,22 @@ export async function writeVectors(deps: VectorDeps, store: StoreEmbeddingConfig
       failures.set(write.key, { ...prepared, transient: false });
       continue;
     }
-    // Once one record does not fit, the later ones fail too: the client re-sends the tail in order.
-    if (overBudget || prepared.vectors.length > budget) {
-      overBudget = true;
-      failures.set(write.key, {
-        code: "REQUEST_CHUNK_BUDGET_EXCEEDED",
-        transient: false,
-        message: `this request reached its budget of ${MAX_CHUNKS_PER_REQUEST} vectors; send this operation again in another request`,
-      });
-      continue;
+    batch.push(prepared);
+    batchTexts += prepared.texts.length;
+    if (batchTexts >= HASH_BATCH_TEXTS) {
+      await queueRecords(batch);
+      batch = [];
+      batchTexts = 0;
     }
-    budget -= prepared.vectors.length;
-    write.chunkCount = prepared.vectors.length;
-    if (prepared.toEmbed.length === 0) {
-      recordDone(prepared, null); // its own vector: nothing to embed
-      await startUpserts(false);
-      continue;
-    }
-    waiting.set(prepared, { left: prepared.toEmbed.length, failed: null });
-    for (const { position, text } of prepared.toEmbed) queue.push({ record: prepared, position, text });
-    // Texts are prepared only as fast as the calls take them: memory follows the calls in flight.
-    await startCalls(false);
   }
+  await queueRecords(batch);
+  await startReads(true);
+  await Promise.all(readCalls);
   await startCalls(true);
   await Promise.all(calls);
   await startUpserts(true);
   await Promise.all(upserts);
-  return { failures, mutationIds, textsEmbedded };
+  return { failures, mutationIds, textsEmbedded, vectorsReused };
 }
 
 /**
@@ -298,7 +405,7 @@ export async function removeVectors(deps: VectorDeps, store: StoreEmbeddingConfi
     else
       for (const id of batch.items) failures.set(doomed.get(id)!, { code: "VECTOR_WRITE_FAILED", message: batch.error!, transient: true });
   }
-  return { failures, mutationIds, textsEmbedded: 0 };
+  return { failures, mutationIds, textsEmbedded: 0, vectorsReused: 0 };
 }
 
 /** Both steps, for a caller with no ledger plan to take failures back from (reconciliation). */
@@ -309,5 +416,6 @@ export async function applyPlanToIndex(deps: VectorDeps, store: StoreEmbeddingCo
     failures: new Map([...written.failures, ...removed.failures]),
     mutationIds: [...written.mutationIds, ...removed.mutationIds],
     textsEmbedded: written.textsEmbedded,
+    vectorsReused: written.vectorsReused,
   };
 }

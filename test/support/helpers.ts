@@ -29,7 +29,7 @@ export interface Tenant {
 
 /** Creates an organization's vector store and an API key for it through the admin API. */
 export async function createTenant(
-  opts: { org?: string; store?: string; restrictToStore?: boolean; metadataFields?: string[] } = {},
+  opts: { org?: string; store?: string; restrictToStore?: boolean; metadataFields?: string[]; textFields?: string[] } = {},
 ): Promise<Tenant> {
   const org = opts.org ?? unique("org");
   const storeRes = await call(
@@ -39,6 +39,7 @@ export async function createTenant(
       organization_id: org,
       ...(opts.store ? { id: opts.store } : {}),
       ...(opts.metadataFields ? { metadata_fields: opts.metadataFields } : {}),
+      ...(opts.textFields ? { text_fields: opts.textFields } : {}),
     },
     ADMIN,
   );
