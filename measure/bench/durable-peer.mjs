@@ -60,7 +60,9 @@ export class SQLiteRecordManager extends RecordManager {
       INSERT INTO upsertion_record (uuid, key, namespace, group_id, updated_at) VALUES (?, ?, ?, ?, ?)
       ON CONFLICT (key, namespace) DO UPDATE SET updated_at = excluded.updated_at, group_id = excluded.group_id`);
     this.db.transaction(() => {
-      keys.forEach((key, i) => upsert.run(crypto.randomUUID(), key, this.namespace, groupIds[i], updatedAt));
+      keys.forEach((key, i) => {
+        upsert.run(crypto.randomUUID(), key, this.namespace, groupIds[i], updatedAt);
+      });
     })();
   }
 
@@ -79,10 +81,14 @@ export class SQLiteRecordManager extends RecordManager {
     const { before, after, limit, groupIds } = options ?? {};
     let sql = "SELECT key FROM upsertion_record WHERE namespace = ?";
     const params = [this.namespace];
-    if (before) (sql += " AND updated_at < ?"), params.push(before);
-    if (after) (sql += " AND updated_at > ?"), params.push(after);
-    if (groupIds) (sql += " AND group_id IN (SELECT value FROM json_each(?))"), params.push(JSON.stringify(groupIds));
-    if (limit) (sql += " LIMIT ?"), params.push(limit);
+    const where = (clause, value) => {
+      sql += clause;
+      params.push(value);
+    };
+    if (before) where(" AND updated_at < ?", before);
+    if (after) where(" AND updated_at > ?", after);
+    if (groupIds) where(" AND group_id IN (SELECT value FROM json_each(?))", JSON.stringify(groupIds));
+    if (limit) where(" LIMIT ?", limit);
     return this.db
       .prepare(sql)
       .all(...params)
