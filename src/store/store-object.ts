@@ -11,6 +11,7 @@ import { searchStore } from "./search";
 import type { SearchRequest } from "../schemas/search";
 
 import { reconcilePage } from "./reconcile";
+import { searchableChunks } from "../vectors/vector-sync";
 import { deleteNamespacePage } from "./namespace-delete";
 import type { VectorStore } from "../model/store";
 import type {
@@ -121,6 +122,7 @@ export class VectorStoreSync extends DurableObject<Bindings> implements StoreObj
             if (this.lastSeen) this.lastSeen = { ...this.lastSeen, ledger_shard: current.to };
           },
           save: (next) => this.ctx.storage.put(MOVE, next),
+          keywordTexts: (record) => searchableChunks(store, record),
         },
         current,
       );
