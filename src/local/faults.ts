@@ -3,7 +3,7 @@
  * index stand-in always run in one isolate (the dev worker's own, or the test pool's stand-ins
  * worker), so one copy serves both; callers reach it through either binding's RPC switches.
  */
-export type FaultTarget = "embed" | "upsert" | "insert" | "deleteByIds" | "getByIds" | "query" | "describe";
+export type FaultTarget = "embed" | "rerank" | "upsert" | "insert" | "deleteByIds" | "getByIds" | "query" | "describe";
 
 export interface FaultPlan {
   /** Fail the next N calls of each target (Infinity: until cleared). */
@@ -25,6 +25,8 @@ export interface StandInStats {
   deleteCalls: number;
   idsDeleted: number;
   queryCalls: number;
+  rerankCalls: number;
+  maxContextsPerRerankCall: number;
 }
 
 const emptyStats = (): StandInStats => ({
@@ -36,6 +38,8 @@ const emptyStats = (): StandInStats => ({
   deleteCalls: 0,
   idsDeleted: 0,
   queryCalls: 0,
+  rerankCalls: 0,
+  maxContextsPerRerankCall: 0,
 });
 
 const state = { faults: {} as Required<Pick<FaultPlan, "failNext">> & FaultPlan, stats: emptyStats() };

@@ -198,7 +198,10 @@ export class VectorStoreSync extends DurableObject<Bindings> implements StoreObj
       const deps = storeDeps(this.env, placed);
       // A bookmark is of one database: used only on the shard it came from.
       const from = bookmark?.shard === placed.ledger_shard ? bookmark.bookmark : null;
-      return { ok: true, value: await searchStore({ ...deps, db: readSession(deps.db, from), primary: deps.db }, placed, request) };
+      return {
+        ok: true,
+        value: await searchStore({ ...deps, db: readSession(deps.db, from), primary: deps.db, reranker: this.env.AI }, placed, request),
+      };
     } catch (err) {
       return refused(err);
     }
