@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { call, createTenant, del, sync, upsert, type Tenant } from "./support/helpers";
+import { ADMIN, call, createTenant, del, sync, upsert, type Tenant } from "./support/helpers";
 import { ai, expectIndexMatchesLedger } from "./support/stand-ins";
 import { searchStore } from "../src/store/search";
 import { vectorDeps } from "../src/store/deps";
@@ -159,6 +159,37 @@ describe("keyword and hybrid search", () => {
       expect(ids(res), mode).toEqual(["open1"]);
       expect(res.body.results[0].metadata).toEqual({ status: "open" });
     }
+  });
+});
+
+describe("reconciliation checks the keyword index", () => {
+  it("rewrites the rows of records that have none (synced before the index existed) or too many", async () => {
+    const t = await createTenant();
+    await sync(t, tickets);
+    const db = await ledgerOfStore(t.store);
+    const body = async (id: string) =>
+      (await db
+        .prepare("SELECT body_id FROM record_state WHERE vector_store_id = ?1 AND id = ?2")
+        .bind(t.store, id)
+        .first<{ body_id: number }>())!.body_id;
+    // t1 loses its rows, as a record synced before migration 0007; t2 gets a stray row past its chunks.
+    const [b1, b2] = [await body("t1"), await body("t2")];
+    await db
+      .prepare("DELETE FROM chunk_keywords WHERE rowid BETWEEN ?1 AND ?2")
+      .bind(b1 * 256, b1 * 256 + 255)
+      .run();
+    await db
+      .prepare("INSERT INTO chunk_keywords (rowid, scope, text) VALUES (?1, 'x', 'stray words')")
+      .bind(b2 * 256 + 9)
+      .run();
+    expect(ids(await search(t, { query: "PN-48213", mode: "keyword" }))).toEqual([]);
+
+    const res = await call("POST", `/v1/admin/vector-stores/${t.store}/reconcile`, {}, ADMIN);
+    expect(await res.json()).toMatchObject({ missing: 0, keywords_repaired: 2, failed: 0 });
+    expect(ids(await search(t, { query: "PN-48213", mode: "keyword" }))).toEqual(["t1"]);
+    const again = await call("POST", `/v1/admin/vector-stores/${t.store}/reconcile`, {}, ADMIN);
+    expect(await again.json()).toMatchObject({ keywords_repaired: 0 });
+    await expectIndexMatchesLedger(t.store);
   });
 });
 

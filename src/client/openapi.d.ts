@@ -735,6 +735,7 @@ export interface components {
             repaired: number;
             stale_deleted: number;
             failed: number;
+            keywords_repaired: number;
             /** @description Pass as `cursor` for the next page; null after the last page. */
             next_cursor: string | null;
         };

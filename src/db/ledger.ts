@@ -437,6 +437,7 @@ export interface LedgerPageRow {
   content_hash: string | null;
   version: string;
   chunk_count: number;
+  body_id: number | null;
 }
 
 /** One page of a store's ledger in key order, after `after` ([namespace, id]), for reconciliation. */
@@ -444,7 +445,7 @@ export async function listLedgerPage(db: D1Reader, storeId: string, after: [stri
   const { results } = await db
     .prepare(`
       SELECT s.namespace, s.id, s.deleted, b.data, b.file, b.text, b.metadata, b.vector, s.content_hash, s.version,
-             s.chunk_count
+             s.chunk_count, s.body_id
       FROM record_state s LEFT JOIN record_bodies b ON b.body_id = s.body_id
       WHERE s.vector_store_id = ?1 AND (s.namespace, s.id) > (?2, ?3)
       ORDER BY s.namespace, s.id LIMIT ?4`)

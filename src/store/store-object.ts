@@ -68,7 +68,7 @@ export class VectorStoreSync extends DurableObject<Bindings> implements StoreObj
     return this.serially(async () => {
       const placed = await this.placed(store);
       // While the ledger is half copied, nothing is checked: the next run comes back to this page.
-      if (!placed) return { checked: 0, missing: 0, repaired: 0, stale_deleted: 0, failed: 0, next_cursor: cursor };
+      if (!placed) return { checked: 0, missing: 0, repaired: 0, stale_deleted: 0, failed: 0, keywords_repaired: 0, next_cursor: cursor };
       return reconcilePage(storeDeps(this.env, placed), placed, cursor, limit);
     });
   }
