@@ -276,7 +276,7 @@ function writePieces(plan: SyncPlan, keywordTexts: KeywordTexts | null): { state
       `${head},${r?.data ?? "null"},${r?.file ?? "null"},${mid},${r?.metadata ?? "null"},${r?.vector ? JSON.stringify(r.vector) : "null"}]`,
     );
     if (r && keywordTexts && w.chunkCount > 0)
-      keywords.add({ namespace: w.namespace, id: w.id, version: w.version, texts: keywordTexts(w) });
+      keywords.add({ namespace: w.namespace, id: w.id, version: w.version, texts: keywordTexts(w).slice(0, w.chunkCount) });
   }
   writes.length = 0;
   return { state, bodies: bodies.finish(), keywords: keywords.finish() };

@@ -1,0 +1,222 @@
+#!/usr/bin/env node
+// `npm run search-eval`: search quality and time by mode, with the local stand-ins (docs/vectors.md).
+//
+// 1. Starts `npm run dev` (scripts/dev.mjs) on free ports with its own local state.
+// 2. Generates the corpus (corpus.mjs: support tickets with part numbers, error codes, prose) and
+//    pushes it to one store per mode (the search rate limit is per organization: 300 a minute).
+// 3. Runs every query in each mode (vector, keyword, hybrid, hybrid + rerank), top_k 10, and
+//    reports recall@10 and MRR per query class, and the p50/p95 time of a search over HTTP.
+//
+// SEARCH_EVAL_RECORDS=N and SEARCH_EVAL_QUERIES=N (per class) change the sizes (4000, 80).
+// Prints a Markdown table and, last, one JSON line.
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { generate } from "./corpus.mjs";
+
+const root = fileURLToPath(new URL("../..", import.meta.url));
+const RECORDS = Number(process.env.SEARCH_EVAL_RECORDS ?? 4000);
+const PER_CLASS = Number(process.env.SEARCH_EVAL_QUERIES ?? 80);
+const TOP_K = 10;
+const NAMESPACE = "tickets";
+const MODES = [
+  { name: "vector", body: { mode: "vector" } },
+  { name: "keyword", body: { mode: "keyword" } },
+  { name: "hybrid", body: { mode: "hybrid" } },
+  { name: "hybrid + rerank", body: { mode: "hybrid", rerank: true } },
+];
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function devVar(name) {
+  for (const file of [".dev.vars", ".dev.vars.example"]) {
+    const path = join(root, file);
+    if (!existsSync(path)) continue;
+    const m = new RegExp(`^\\s*${name}\\s*=\\s*"?(.*?)"?\\s*$`, "m").exec(readFileSync(path, "utf8"));
+    if (m) return m[1];
+  }
+  throw new Error(`${name} is in neither .dev.vars nor .dev.vars.example`);
+}
+
+async function startDev(state) {
+  const port = await freePort();
+  const args = ["scripts/dev.mjs", "--port", String(port), "--inspector-port", String(await freePort()), "--persist-to", state];
+  // Its own process group: stopping it stops wrangler, workerd and esbuild under it too.
+  const child = spawn(process.execPath, args, { cwd: root, stdio: ["ignore", "pipe", "pipe"], detached: true });
+  const lines = [];
+  const keep = (chunk) => {
+    lines.push(...chunk.toString().split("\n"));
+    lines.splice(0, Math.max(0, lines.length - 60));
+  };
+  child.stdout.on("data", keep);
+  child.stderr.on("data", keep);
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  const dev = { child, exited };
+  const base = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 300_000;
+  while (Date.now() < deadline && child.exitCode === null) {
+    try {
+      if ((await fetch(`${base}/health`, { signal: AbortSignal.timeout(2000) })).ok) return { ...dev, base };
+    } catch {
+      /* not up yet */
+    }
+    await sleep(250);
+  }
+  await stopDev(dev);
+  throw new Error(`npm run dev did not start:\n${lines.slice(-40).join("\n")}`);
+}
+
+/** Stops the dev server's whole process group (SIGKILL if it lingers). */
+async function stopDev(dev) {
+  const group = (signal) => {
+    try {
+      process.kill(-dev.child.pid, signal);
+    } catch {
+      /* already gone */
+    }
+  };
+  group("SIGTERM");
+  if (!(await Promise.race([dev.exited.then(() => true), sleep(15_000).then(() => false)]))) group("SIGKILL");
+  await sleep(500);
+  group("SIGKILL"); // what outlived its parent
+}
+
+async function request(base, method, path, headers, body) {
+  for (;;) {
+    const started = performance.now();
+    const res = await fetch(`${base}${path}`, {
+      method,
+      headers: { ...headers, "Content-Type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    const ms = performance.now() - started;
+    if (res.status === 429) {
+      // Over the per-organization limit: wait as told (not counted in the times).
+      await res.arrayBuffer();
+      await sleep(1000 * Number(res.headers.get("Retry-After") ?? 5));
+      continue;
+    }
+    const json = await res.json();
+    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json).slice(0, 300)}`);
+    return { json, ms };
+  }
+}
+
+async function createStore(base, admin) {
+  const org = `org_eval_${Math.random().toString(36).slice(2, 10)}`;
+  const headers = { Authorization: `Bearer ${admin}` };
+  const store = (await request(base, "POST", "/v1/admin/vector-stores", headers, { organization_id: org })).json;
+  const key = (await request(base, "POST", "/v1/admin/api-keys", headers, { organization_id: org })).json;
+  return { org, store: store.id, headers: { "X-API-Key": key.api_key } };
+}
+
+async function push(base, tenant, tickets) {
+  for (let i = 0; i < tickets.length; i += 2000) {
+    const operations = tickets.slice(i, i + 2000).map((t) => ({ action: "upsert", namespace: NAMESPACE, id: t.id, data: t.data }));
+    const { json } = await request(base, "POST", "/v1/connectors/pipeline/sync", tenant.headers, {
+      organization_id: tenant.org,
+      vector_store_id: tenant.store,
+      sync_mode: "incremental",
+      sync_timestamp: new Date().toISOString(),
+      operations,
+    });
+    if (json.results.failed > 0) throw new Error(`sync failed for ${json.results.failed} records`);
+  }
+}
+
+const quantile = (values, q) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
+};
+
+function score(results, relevant) {
+  const ranked = [...new Set(results.map((r) => r.record_id))];
+  const wanted = new Set(relevant);
+  const found = ranked.slice(0, TOP_K).filter((id) => wanted.has(id)).length;
+  const first = ranked.findIndex((id) => wanted.has(id));
+  return { recall: found / Math.min(wanted.size, TOP_K), rr: first >= 0 && first < TOP_K ? 1 / (first + 1) : 0 };
+}
+
+const state = mkdtempSync(join(tmpdir(), "search-eval-"));
+let dev;
+try {
+  const { tickets, queries } = generate({ records: RECORDS, perClass: PER_CLASS });
+  // Start-up can fail once when its parallel migrations race (test-node/dev-server.ts retries too).
+  dev = await startDev(state).catch((err) => {
+    console.error(`retrying npm run dev once: ${String(err).slice(0, 300)}`);
+    return startDev(mkdtempSync(join(tmpdir(), "search-eval-")));
+  });
+  const admin = devVar("ADMIN_TOKEN");
+  const classes = [...new Set(queries.map((q) => q.class))];
+  const rows = [];
+  for (const mode of MODES) {
+    const tenant = await createStore(dev.base, admin);
+    const pushed = performance.now();
+    await push(dev.base, tenant, tickets);
+    console.error(`${mode.name}: ${tickets.length} records pushed in ${Math.round(performance.now() - pushed)} ms`);
+    const byClass = new Map(classes.map((c) => [c, { recall: 0, rr: 0, n: 0 }]));
+    const times = [];
+    for (const q of queries) {
+      const { json, ms } = await request(dev.base, "POST", `/v1/vector_stores/${tenant.store}/search`, tenant.headers, {
+        query: q.text,
+        namespace: NAMESPACE,
+        top_k: TOP_K,
+        ...mode.body,
+      });
+      times.push(ms);
+      const s = score(json.results, q.relevant);
+      const c = byClass.get(q.class);
+      c.recall += s.recall;
+      c.rr += s.rr;
+      c.n += 1;
+    }
+    rows.push({
+      mode: mode.name,
+      classes: Object.fromEntries([...byClass].map(([name, c]) => [name, { recall: c.recall / c.n, mrr: c.rr / c.n }])),
+      p50_ms: quantile(times, 0.5),
+      p95_ms: quantile(times, 0.95),
+    });
+  }
+
+  const f = (x) => x.toFixed(2);
+  console.log(`\n${RECORDS} tickets, ${queries.length} queries (${PER_CLASS} per class), top_k ${TOP_K}, local stand-ins\n`);
+  console.log(
+    `| mode | ${classes.map((c) => `${c} recall@10 | ${c} MRR`).join(" | ")} | p50 ms | p95 ms |\n|---|${classes.map(() => "---|---").join("|")}|---|---|`,
+  );
+  for (const r of rows) {
+    console.log(
+      `| ${r.mode} | ${classes.map((c) => `${f(r.classes[c].recall)} | ${f(r.classes[c].mrr)}`).join(" | ")} | ${Math.round(r.p50_ms)} | ${Math.round(r.p95_ms)} |`,
+    );
+  }
+  // The issue's bar: hybrid at least as good as the better of vector and keyword, class by class.
+  const by = Object.fromEntries(rows.map((r) => [r.mode, r]));
+  const short = [];
+  for (const c of classes) {
+    for (const metric of ["recall", "mrr"]) {
+      const best = Math.max(by.vector.classes[c][metric], by.keyword.classes[c][metric]);
+      if (by.hybrid.classes[c][metric] + 1e-9 < best) short.push(`${c} ${metric}: hybrid ${f(by.hybrid.classes[c][metric])} < ${f(best)}`);
+    }
+  }
+  console.log(
+    short.length === 0
+      ? "\nhybrid >= max(vector, keyword) on every class and metric"
+      : `\nhybrid below the better of the two: ${short.join("; ")}`,
+  );
+  console.log(JSON.stringify({ records: RECORDS, queries: queries.length, top_k: TOP_K, rows }));
+} finally {
+  if (dev) await stopDev(dev);
+  rmSync(state, { recursive: true, force: true });
+}
