@@ -7,6 +7,7 @@
 // 3. Runs every query in each mode (vector, keyword, hybrid, hybrid + rerank), top_k 10, and
 //    reports recall@10 and MRR per query class, and the p50/p95 time of a search over HTTP.
 //
+// `--in-process`: the same searches without a dev server (in-process.mjs), for a loaded machine.
 // SEARCH_EVAL_RECORDS=N and SEARCH_EVAL_QUERIES=N (per class) change the sizes (4000, 80).
 // Prints a Markdown table and, last, one JSON line.
 import { spawn } from "node:child_process";
@@ -16,6 +17,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { generate } from "./corpus.mjs";
+import { inProcessTarget } from "./in-process.mjs";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const RECORDS = Number(process.env.SEARCH_EVAL_RECORDS ?? 4000);
@@ -64,7 +66,7 @@ async function startDev(state) {
   child.stdout.on("data", keep);
   child.stderr.on("data", keep);
   const exited = new Promise((resolve) => child.once("exit", resolve));
-  const dev = { child, exited };
+  const dev = { child, exited, output: () => lines.join("\n") };
   const base = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 300_000;
   while (Date.now() < deadline && child.exitCode === null) {
@@ -109,7 +111,13 @@ async function request(base, method, path, headers, body) {
       await sleep(1000 * Number(res.headers.get("Retry-After") ?? 5));
       continue;
     }
-    const json = await res.json();
+    const text = await res.text();
+    let json;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      throw new Error(`${method} ${path}: ${res.status} answered no JSON: ${text.slice(0, 300)}`);
+    }
     if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json).slice(0, 300)}`);
     return { json, ms };
   }
@@ -150,32 +158,40 @@ function score(results, relevant) {
   return { recall: found / Math.min(wanted.size, TOP_K), rr: first >= 0 && first < TOP_K ? 1 / (first + 1) : 0 };
 }
 
-const state = mkdtempSync(join(tmpdir(), "search-eval-"));
-let dev;
-try {
-  const { tickets, queries } = generate({ records: RECORDS, perClass: PER_CLASS });
+/** The dev server as the target: a store per mode, pushed and searched over HTTP. */
+async function devTarget(state) {
   // Start-up can fail once when its parallel migrations race (test-node/dev-server.ts retries too).
-  dev = await startDev(state).catch((err) => {
+  const dev = await startDev(state).catch((err) => {
     console.error(`retrying npm run dev once: ${String(err).slice(0, 300)}`);
     return startDev(mkdtempSync(join(tmpdir(), "search-eval-")));
   });
   const admin = devVar("ADMIN_TOKEN");
+  return {
+    dev,
+    createStore: () => createStore(dev.base, admin),
+    push: (tenant, _namespace, tickets) => push(dev.base, tenant, tickets),
+    search: (tenant, body) => request(dev.base, "POST", `/v1/vector_stores/${tenant.store}/search`, tenant.headers, body),
+    close: () => stopDev(dev),
+  };
+}
+
+const inProcess = process.argv.includes("--in-process");
+const state = mkdtempSync(join(tmpdir(), "search-eval-"));
+let target;
+try {
+  const { tickets, queries } = generate({ records: RECORDS, perClass: PER_CLASS });
+  target = inProcess ? await inProcessTarget() : await devTarget(state);
   const classes = [...new Set(queries.map((q) => q.class))];
   const rows = [];
   for (const mode of MODES) {
-    const tenant = await createStore(dev.base, admin);
+    const tenant = await target.createStore();
     const pushed = performance.now();
-    await push(dev.base, tenant, tickets);
+    await target.push(tenant, NAMESPACE, tickets);
     console.error(`${mode.name}: ${tickets.length} records pushed in ${Math.round(performance.now() - pushed)} ms`);
     const byClass = new Map(classes.map((c) => [c, { recall: 0, rr: 0, n: 0 }]));
     const times = [];
     for (const q of queries) {
-      const { json, ms } = await request(dev.base, "POST", `/v1/vector_stores/${tenant.store}/search`, tenant.headers, {
-        query: q.text,
-        namespace: NAMESPACE,
-        top_k: TOP_K,
-        ...mode.body,
-      });
+      const { json, ms } = await target.search(tenant, { query: q.text, namespace: NAMESPACE, top_k: TOP_K, ...mode.body });
       times.push(ms);
       const s = score(json.results, q.relevant);
       const c = byClass.get(q.class);
@@ -192,7 +208,8 @@ try {
   }
 
   const f = (x) => x.toFixed(2);
-  console.log(`\n${RECORDS} tickets, ${queries.length} queries (${PER_CLASS} per class), top_k ${TOP_K}, local stand-ins\n`);
+  const where = inProcess ? "in process (no HTTP, no workerd)" : "over HTTP to npm run dev";
+  console.log(`\n${RECORDS} tickets, ${queries.length} queries (${PER_CLASS} per class), top_k ${TOP_K}, local stand-ins, ${where}\n`);
   console.log(
     `| mode | ${classes.map((c) => `${c} recall@10 | ${c} MRR`).join(" | ")} | p50 ms | p95 ms |\n|---|${classes.map(() => "---|---").join("|")}|---|---|`,
   );
@@ -215,8 +232,11 @@ try {
       ? "\nhybrid >= max(vector, keyword) on every class and metric"
       : `\nhybrid below the better of the two: ${short.join("; ")}`,
   );
-  console.log(JSON.stringify({ records: RECORDS, queries: queries.length, top_k: TOP_K, rows }));
+  console.log(JSON.stringify({ records: RECORDS, queries: queries.length, top_k: TOP_K, in_process: inProcess, rows }));
+} catch (err) {
+  if (target?.dev) console.error(`dev server's last output:\n${target.dev.output()}`);
+  throw err;
 } finally {
-  if (dev) await stopDev(dev);
+  if (target) await target.close();
   rmSync(state, { recursive: true, force: true });
 }
