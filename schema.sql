@@ -100,6 +100,23 @@ CREATE TRIGGER IF NOT EXISTS records_insert INSTEAD OF INSERT ON records BEGIN
             coalesce(new.chunk_count, 0), new.version, new.synced_at, new.sync_id, new.created_at,
             new.updated_at, (SELECT last_insert_rowid() WHERE coalesce(new.deleted, 0) = 0)); END;
 
+-- The keyword index: every chunk of a live record as SQLite FTS5 indexes it (keyword and hybrid
+-- search, docs/vectors.md). Contentless: the chunk texts derive from the record's data, which
+-- record_bodies already stores, so only the index is kept; contentless_delete lets a row go by its
+-- rowid, body_id * 256 + chunk (a record has at most 256 chunks). scope holds the tokens
+-- 's<hex of the store id>' and 'n<hex of the namespace>' that a query is restricted by. The sync's
+-- commit writes a record's rows in its batch (src/db/keywords.ts); the triggers remove a body's
+-- rows whenever the body changes or goes, in the same statement.
+CREATE VIRTUAL TABLE IF NOT EXISTS chunk_keywords USING fts5(
+  scope, text, content = '', contentless_delete = 1, tokenize = 'unicode61 remove_diacritics 2'
+);
+-- A keyword hit's record: its body's state row.
+CREATE INDEX IF NOT EXISTS record_state_by_body ON record_state (body_id);
+CREATE TRIGGER IF NOT EXISTS record_bodies_keywords_update AFTER UPDATE ON record_bodies BEGIN
+  DELETE FROM chunk_keywords WHERE rowid BETWEEN old.body_id * 256 AND old.body_id * 256 + 255; END;
+CREATE TRIGGER IF NOT EXISTS record_bodies_keywords_delete AFTER DELETE ON record_bodies BEGIN
+  DELETE FROM chunk_keywords WHERE rowid BETWEEN old.body_id * 256 AND old.body_id * 256 + 255; END;
+
 -- The newest full_refresh applied to each namespace: an older one is refused (409 STALE_SYNC).
 CREATE TABLE IF NOT EXISTS namespace_state (
   vector_store_id   TEXT NOT NULL,

@@ -7,10 +7,15 @@ import { build } from "esbuild";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 
-/** The service's ledger module, bundled with esbuild and imported: its exports (loadLedger, commitPlan, ...). */
-export async function importLedger() {
+/** src/db/ledger.ts, bundled with esbuild and imported: its exports (loadLedger, commitPlan, ...). */
+export function importLedger() {
+  return importSource("src/db/ledger.ts");
+}
+
+/** A module of the project (a path from the repository's root), bundled with esbuild and imported. */
+export async function importSource(path) {
   const bundled = await build({
-    entryPoints: [join(root, "src/db/ledger.ts")],
+    entryPoints: [join(root, path)],
     bundle: true,
     write: false,
     format: "esm",

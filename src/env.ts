@@ -1,6 +1,6 @@
 import type { StoreObjectRpc } from "./model/store-object";
 import type { ApiKeyRecord } from "./model/api-key";
-import type { EmbeddingBinding, VectorIndexBinding } from "./model/bindings";
+import type { EmbeddingBinding, RerankBinding, VectorIndexBinding } from "./model/bindings";
 
 /** Bindings shared by production and the dev environment (see wrangler.toml). */
 export interface Bindings {
@@ -16,8 +16,8 @@ export interface Bindings {
   SEARCH_RATE_LIMITER: RateLimit;
   /** One Durable Object per vector store: syncs of a store run there, one at a time. */
   STORE_SYNC: DurableObjectNamespace<StoreObjectRpc>;
-  /** Workers AI in production; the local embedder (a service binding) in dev and tests. */
-  AI: EmbeddingBinding;
+  /** Workers AI in production (embeddings, reranking); the local embedder (a service binding) in dev and tests. */
+  AI: EmbeddingBinding & RerankBinding;
   /**
    * Vector index 0: a Vectorize index in production; the local vector index (a service binding)
    * in dev and tests. Indexes 1.. are bound as VECTORIZE_1, VECTORIZE_2... and found by name.

@@ -30,7 +30,9 @@ async function dropAll(db: D1Database) {
   const objects = await schemaOf(db);
   const drops = [
     ...objects.filter((o) => o.type === "view").map((o) => `DROP VIEW "${o.name}"`),
-    ...objects.filter((o) => o.type === "table").map((o) => `DROP TABLE "${o.name}"`),
+    // A virtual table first: dropping it drops its shadow tables (chunk_keywords_data...) too.
+    ...objects.filter((o) => o.type === "table" && o.sql?.startsWith("CREATE VIRTUAL")).map((o) => `DROP TABLE "${o.name}"`),
+    ...objects.filter((o) => o.type === "table" && !o.sql?.startsWith("CREATE VIRTUAL")).map((o) => `DROP TABLE IF EXISTS "${o.name}"`),
     "DROP TABLE IF EXISTS d1_migrations",
   ];
   await db.batch(drops.map((sql) => db.prepare(sql)));

@@ -7,7 +7,7 @@ import { checkAndRunSync } from "./support/run-sync";
 import { retryPolicy } from "../src/store/deps";
 import { failingD1 } from "./support/faulty-d1";
 import { expectStoreMatchesModel, type ModelRequest } from "./support/model";
-import { ai } from "./support/stand-ins";
+import { ai, expectKeywordsMatchLedger } from "./support/stand-ins";
 
 // Injected faults make the engine warn about upstream failures, by design; not this test's output.
 beforeEach(() => {
@@ -122,6 +122,8 @@ it("random syncs with random injected faults, each retried until it succeeds, en
           expect(done).toBe(true);
         }
         applied.push({ mode: r.refresh ? "full_refresh" : "incremental", ts, ops });
+        // The keyword index commits with the ledger: in step after every request, faults or not.
+        await expectKeywordsMatchLedger(id);
       }
       await expectStoreMatchesModel(id, applied);
     }),

@@ -34,7 +34,15 @@ describe("reconciliation and queryability", () => {
 
     const report = await reconcile(t.store);
     expect(report.status).toBe(200);
-    expect(report.body).toEqual({ checked: total, missing: 2, repaired: 2, stale_deleted: 1, failed: 0, next_cursor: null });
+    expect(report.body).toEqual({
+      checked: total,
+      missing: 2,
+      repaired: 2,
+      stale_deleted: 1,
+      failed: 0,
+      keywords_repaired: 0,
+      next_cursor: null,
+    });
     await expectIndexMatchesLedger(t.store);
     const again = await reconcile(t.store, { limit: 2 });
     expect(again.body).toMatchObject({ missing: 0, repaired: 0, stale_deleted: 0, next_cursor: expect.any(String) });

@@ -249,7 +249,12 @@ describe("reads under stale replicas", () => {
     const shardDb = withRefusedBookmarks(log)[`LEDGER_${shard}` as "LEDGER_0"];
     const store = (await primaryStore(env.DB, t.store))!;
     const found = await searchStore(
-      { ...vectorDeps(env as unknown as Bindings, store), db: readSession(shardDb, "forged-bookmark"), primary: shardDb },
+      {
+        ...vectorDeps(env as unknown as Bindings, store),
+        db: readSession(shardDb, "forged-bookmark"),
+        primary: shardDb,
+        reranker: (env as unknown as Bindings).AI,
+      },
       store,
       { query: "alpha", top_k: 5 },
     );

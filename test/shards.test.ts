@@ -4,7 +4,8 @@ import { describe, expect, it } from "vitest";
 import worker from "../src/index";
 import { leastFull, measureLedgerShards, placeNewStore, SIZE_BUCKET_BYTES } from "../src/db/placement";
 import { getVectorStore } from "../src/db/vector-stores";
-import { advanceMove, newMoveState } from "../src/db/shard-move";
+import { advanceMove, newMoveState, type StoredContent } from "../src/db/shard-move";
+import { searchableChunks } from "../src/vectors/vector-sync";
 import { failingD1 } from "./support/faulty-d1";
 import { ADMIN, call, createTenant, getRecord, ledgerRows, sync, syncBody, unique, upsert, del, type Tenant } from "./support/helpers";
 import { expectIndexMatchesLedger } from "./support/stand-ins";
@@ -353,6 +354,7 @@ describe("moving a store to another shard", () => {
     const before = await ledgerRowsIn(source, t.store);
     let saved = newMoveState(from, 1 - from);
     let switched = 0;
+    const placedStore = (await getVectorStore(env.DB, t.store))!;
     const step = (db: D1Database) => ({
       source,
       target: db,
@@ -365,6 +367,7 @@ describe("moving a store to another shard", () => {
       save: async (state: MoveState) => {
         saved = structuredClone(state);
       },
+      keywordTexts: (record: StoredContent) => searchableChunks(placedStore, record),
     });
     // The target fails on its 6th round trip (after 4 of clearing: the page's second group, its
     // first written), then on its 2nd after that (the second group again, the first rewritten).

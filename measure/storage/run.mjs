@@ -13,6 +13,10 @@
 //    5000 new records, the same 5000 re-synced unchanged (a touch: version, synced_at, sync_id)
 //    and 5000 of which 10% changed.
 //
+// 3. The keyword index (migration 0007): "keywords" is "after" with it, each record's chunk texts
+//    (searchableChunks, as a sync derives them) written by the same commitPlan, and the index
+//    on record_state (body_id) that maps a keyword hit to its record.
+//
 // STORAGE_RECORDS=N changes the record count of part 1 (default 100000).
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -21,7 +25,7 @@ import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
 import { Miniflare } from "miniflare";
 import { unstable_splitSqlQuery as splitSql } from "wrangler";
-import { d1Shim, importLedger } from "../d1-shim.mjs";
+import { d1Shim, importLedger, importSource } from "../d1-shim.mjs";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const RECORDS = Number(process.env.STORAGE_RECORDS ?? 100_000);
@@ -35,10 +39,14 @@ const migrations = readdirSync(join(root, "migrations"))
   .sort()
   .map((name) => ({ name, queries: splitSql(readFileSync(join(root, "migrations", name), "utf8")) }));
 const BEFORE_SCHEMA = migrations.filter((m) => m.name.startsWith("0001_")).flatMap((m) => m.queries);
-const AFTER_SCHEMA = migrations.flatMap((m) => m.queries);
+const AFTER_SCHEMA = migrations.filter((m) => m.name < "0007_").flatMap((m) => m.queries);
+const KEYWORDS_SCHEMA = migrations.flatMap((m) => m.queries);
 
 const tmp = mkdtempSync(join(tmpdir(), "storage-"));
 const { commitPlan } = await importLedger();
+const { searchableChunks } = await importSource("src/vectors/vector-sync.ts");
+/** The store's text settings: every scalar leaf of data is text (text_fields null). */
+const STORE_SETTINGS = { id: STORE, text_fields: null, metadata_fields: null };
 
 // commitPlan's statements as they stood before migration 0002 (the ledger module at 84026ca).
 const OLD_UPSERT_RECORDS = `
@@ -111,8 +119,13 @@ function records(from, to, revision = 0, changedEvery = 1) {
 }
 
 // --- the two ways of committing ----------------------------------------------------------------
+/** The service's commit with the keyword index: the same plan, each write's chunk texts too. */
+function commitKeywords(db, writes, touches, hour) {
+  return commitAfter(db, writes, touches, hour, (write) => searchableChunks(STORE_SETTINGS, write.record));
+}
+
 /** The service's commit (after): commitPlan with a plan of writes and touches. */
-async function commitAfter(db, writes, touches, hour) {
+async function commitAfter(db, writes, touches, hour, keywordTexts = null) {
   const version = timestamp(hour);
   const plan = {
     writes: writes.map((r) => ({
@@ -150,7 +163,7 @@ async function commitAfter(db, writes, touches, hour) {
     result: {},
     mutationIds: [],
   };
-  await commitPlan(db, plan, sync, version);
+  await commitPlan(db, plan, sync, version, null, keywordTexts);
 }
 
 /** The commit before 0002: the same pieces through the old statements (writes, touches, the sync row). */
@@ -251,10 +264,14 @@ try {
   console.log(
     `bytes on disk: ${fmt(RECORDS)} records of about ${fmt(records(0, 100).reduce((s, r) => s + r.data.length, 0) / 100)} bytes of JSON, committed ${BATCH} at a time`,
   );
-  const disk = [await measureDisk("before", BEFORE_SCHEMA, commitBefore), await measureDisk("after", AFTER_SCHEMA, commitAfter)];
+  const disk = [
+    await measureDisk("before", BEFORE_SCHEMA, commitBefore),
+    await measureDisk("after", AFTER_SCHEMA, commitAfter),
+    await measureDisk("keywords", KEYWORDS_SCHEMA, commitKeywords),
+  ];
   for (const d of disk) {
     console.log(
-      `  ${d.label.padEnd(7)} ${fmt(d.perRecord).padStart(6)} bytes per record  (${(d.size / 1e6).toFixed(1)} MB file, inserts ${fmt(d.insertMs)} ms)`,
+      `  ${d.label.padEnd(8)} ${fmt(d.perRecord).padStart(6)} bytes per record  (${(d.size / 1e6).toFixed(1)} MB file, inserts ${fmt(d.insertMs)} ms)`,
     );
     for (const p of d.parts) console.log(`          ${p.name.padEnd(20)} ${fmt(p.bytes / RECORDS).padStart(6)} bytes per record`);
   }
@@ -262,15 +279,19 @@ try {
   const mf = new Miniflare({
     modules: true,
     script: "export default { fetch() { return new Response(null); } }",
-    d1Databases: { BEFORE: "storage-before", AFTER: "storage-after" },
+    d1Databases: { BEFORE: "storage-before", AFTER: "storage-after", KEYWORDS: "storage-keywords" },
   });
   await mf.ready;
-  const rows = [await measureRows(mf, "BEFORE", BEFORE_SCHEMA, commitBefore), await measureRows(mf, "AFTER", AFTER_SCHEMA, commitAfter)];
+  const rows = [
+    await measureRows(mf, "BEFORE", BEFORE_SCHEMA, commitBefore),
+    await measureRows(mf, "AFTER", AFTER_SCHEMA, commitAfter),
+    await measureRows(mf, "KEYWORDS", KEYWORDS_SCHEMA, commitKeywords),
+  ];
   await mf.dispose();
   console.log(`\nD1 rows written per commit of ${BATCH} operations (Miniflare's D1; the sync's own row included), and its time:`);
   const cell = (s) => `${fmt(s.rows)} rows ${fmt(s.ms).padStart(5)} ms`.padStart(22);
-  console.log(`  ${"".padEnd(7)} ${"new records".padStart(22)} ${"unchanged (touches)".padStart(22)} ${"10% changed".padStart(22)}`);
-  for (const r of rows) console.log(`  ${r.name.toLowerCase().padEnd(7)} ${cell(r.first)} ${cell(r.unchanged)} ${cell(r.changed10)}`);
+  console.log(`  ${"".padEnd(8)} ${"new records".padStart(22)} ${"unchanged (touches)".padStart(22)} ${"10% changed".padStart(22)}`);
+  for (const r of rows) console.log(`  ${r.name.toLowerCase().padEnd(8)} ${cell(r.first)} ${cell(r.unchanged)} ${cell(r.changed10)}`);
   console.log(
     JSON.stringify({
       records: RECORDS,

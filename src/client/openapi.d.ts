@@ -667,12 +667,32 @@ export interface components {
                     $nin?: (string | number | boolean | null)[];
                 } | unknown | ((unknown | unknown) & (unknown | unknown)));
             };
+            /**
+             * @description How chunks are found: "vector" (nearest embeddings), "keyword" (BM25 over the words of the chunks), or "hybrid" (both, fused by reciprocal rank). Default: "hybrid" for a text query, "vector" for a vector.
+             * @enum {string}
+             */
+            mode?: "vector" | "keyword" | "hybrid";
+            /** @description Default false. Reorder the best `candidates` with a cross-encoder (Workers AI @cf/baai/bge-reranker-base); needs a text query. */
+            rerank?: boolean;
+            /** @description Default 50. With rerank: how many of the best chunks the reranker reorders (each of vector and keyword search is asked for as many). */
+            candidates?: number;
         } & (unknown | unknown);
         SearchResponse: {
             results: {
                 record_id: string;
                 namespace: string;
+                /** @description The score the results are ordered by: rerank when reranked, else fused (hybrid), vector or keyword (by mode). */
                 score: number;
+                scores: {
+                    /** @description Cosine similarity of the query's embedding (vector and hybrid search). */
+                    vector: number | null;
+                    /** @description BM25 of the query's words, larger is better (keyword and hybrid search). */
+                    keyword: number | null;
+                    /** @description Reciprocal rank fusion of the vector and keyword ranks (hybrid search). */
+                    fused: number | null;
+                    /** @description The cross-encoder's relevance (rerank: true). */
+                    rerank: number | null;
+                };
                 chunk: number;
                 text: string;
                 metadata: {
@@ -715,6 +735,7 @@ export interface components {
             repaired: number;
             stale_deleted: number;
             failed: number;
+            keywords_repaired: number;
             /** @description Pass as `cursor` for the next page; null after the last page. */
             next_cursor: string | null;
         };

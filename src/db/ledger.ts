@@ -12,6 +12,7 @@ import type { LedgerEntry, RecordKey, RecordSweep, RecordWrite, SyncPlan } from 
 import type { RunRow } from "../model/runs";
 import type { z } from "zod";
 import type { NamespaceListResponse, StoredRecordResponse } from "../schemas/responses";
+import { insertKeywordStatements, KeywordPieces } from "./keywords";
 
 /** GET .../records/{namespace}/{record_id}: data and file are read from stored JSON, as sent. */
 export type StoredRecord = z.infer<typeof StoredRecordResponse>;
@@ -264,9 +265,10 @@ export interface SyncRow {
  * payload (its data, text...), so with the request's other references gone it can be collected
  * while the rest is serialised. plan.writes is empty afterwards.
  */
-function writePieces(plan: SyncPlan): { state: JsonChunker; bodies: string[] } {
+function writePieces(plan: SyncPlan, keywordTexts: KeywordTexts | null): { state: JsonChunker; bodies: string[]; keywords: string[] } {
   const state = new JsonChunker();
   const bodies = new JsonChunker();
+  const keywords = new KeywordPieces();
   const writes = plan.writes;
   plan.writes = [];
   for (let i = 0; i < writes.length; i++) {
@@ -293,23 +295,39 @@ function writePieces(plan: SyncPlan): { state: JsonChunker; bodies: string[] } {
     bodies.add(
       `${head},${r?.data ?? "null"},${r?.file ?? "null"},${mid},${r?.metadata ?? "null"},${r?.vector ? JSON.stringify(r.vector) : "null"}]`,
     );
+    if (r && keywordTexts && w.chunkCount > 0)
+      keywords.add({ namespace: w.namespace, id: w.id, version: w.version, texts: keywordTexts(w).slice(0, w.chunkCount) });
   }
   writes.length = 0;
-  return { state, bodies: bodies.finish() };
+  return { state, bodies: bodies.finish(), keywords: keywords.finish() };
 }
+
+/** A live write's chunk texts for the keyword index (the texts its vectors were embedded from). */
+export type KeywordTexts = (write: RecordWrite) => string[];
 
 /**
  * Commits a plan and the sync's stored result in one D1 batch: one transaction, one round trip.
+ * The keyword index follows in the same batch: the rows of every live write (keywordTexts; null
+ * writes none, for callers that measure the ledger alone), after its body; the triggers on
+ * record_bodies have removed the rows of every body this batch changes or sweeps.
  * Consumes plan.writes (see writePieces): the plan is spent once committed.
  */
-export async function commitPlan(db: D1Reader, plan: SyncPlan, sync: SyncRow, syncedAt: string, run: RunRow | null = null): Promise<void> {
+export async function commitPlan(
+  db: D1Reader,
+  plan: SyncPlan,
+  sync: SyncRow,
+  syncedAt: string,
+  run: RunRow | null = null,
+  keywordTexts: KeywordTexts | null = null,
+): Promise<void> {
   const storeId = sync.vectorStoreId;
-  const { state, bodies } = writePieces(plan);
+  const { state, bodies, keywords } = writePieces(plan, keywordTexts);
   const statePieces = state.finish();
   const sweepPieces = jsonChunks(plan.sweeps.map((s) => [s.namespace, s.id]));
   const statements = [
     ...statePieces.map((json, i) => db.prepare(UPSERT_STATE).bind(storeId, json, syncedAt, sync.id, state.starts[i]!)),
     ...bodies.map((json) => db.prepare(UPSERT_BODIES).bind(storeId, json)),
+    ...insertKeywordStatements(db, storeId, keywords),
     ...jsonChunks(plan.touches.map((t) => [t.namespace, t.id, t.version, t.updatedAt, t.opHash ?? null])).map((json) =>
       db.prepare(TOUCH_RECORDS).bind(storeId, json, syncedAt, sync.id),
     ),
@@ -439,6 +457,7 @@ export interface LedgerPageRow {
   content_hash: string | null;
   version: string;
   chunk_count: number;
+  body_id: number | null;
 }
 
 /** One page of a store's ledger in key order, after `after` ([namespace, id]), for reconciliation. */
@@ -446,7 +465,7 @@ export async function listLedgerPage(db: D1Reader, storeId: string, after: [stri
   const { results } = await db
     .prepare(`
       SELECT s.namespace, s.id, s.deleted, b.data, b.file, b.text, b.metadata, b.vector, s.content_hash, s.version,
-             s.chunk_count
+             s.chunk_count, s.body_id
       FROM record_state s LEFT JOIN record_bodies b ON b.body_id = s.body_id
       WHERE s.vector_store_id = ?1 AND (s.namespace, s.id) > (?2, ?3)
       ORDER BY s.namespace, s.id LIMIT ?4`)

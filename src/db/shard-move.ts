@@ -2,13 +2,24 @@
 // store's Durable Object so that no sync, reconciliation or namespace deletion of the store
 // interleaves with it. Four phases, each in bounded pages, resumable from a saved state:
 //   clear   - delete what an interrupted earlier move left of the store on the target;
-//   records - copy record_state and record_bodies in key order (bodies get the target's own ids);
+//   records - copy record_state and record_bodies in key order (bodies get the target's own ids),
+//             and the live records' keyword rows (under the target's body ids: their texts derived
+//             again, since the keyword index keeps none);
 //   tables  - copy namespace_state, sync_runs and syncs;
 //   (switch - the catalog's vector_stores.ledger_shard, done by the caller between the two)
 //   cleanup - delete the store's rows from the source.
 // Vectors are not touched: their ids derive from (namespace, id, chunk), not from the shard.
 import { JsonChunker } from "../base/json/json-chunks";
 import type { MoveState } from "../model/store-object";
+import { insertKeywordStatements, KeywordPieces } from "./keywords";
+
+/** A live record's stored content, as its keyword texts are derived from it. */
+export interface StoredContent {
+  data: string;
+  file: string | null;
+  text: string | null;
+  vector: string | null;
+}
 
 /** Records read per page (narrow state rows; bodies are fetched in groups of bounded bytes). */
 export const MOVE_PAGE_RECORDS = 500;
@@ -138,6 +149,7 @@ async function copyRecordPage(
   state: MoveState,
   budget: Budget,
   pageRecords: number,
+  keywordTexts: (record: StoredContent) => string[],
 ) {
   const after = state.cursor ?? ["", ""];
   const { results: rows } = await budget.spend(
@@ -157,10 +169,20 @@ async function copyRecordPage(
   for (const keys of groups) {
     const { results } = await budget.spend(source.prepare(READ_BODIES).bind(storeId, JSON.stringify(keys)).all<{ row: string }>());
     const pieces = new JsonChunker();
-    for (const r of results) pieces.add(r.row);
+    const keywords = new KeywordPieces();
+    for (const r of results) {
+      pieces.add(r.row);
+      const row = JSON.parse(r.row) as unknown[];
+      const [namespace, id, deleted, , chunkCount, version] = row as [string, string, number, unknown, number, string];
+      if (deleted !== 0 || chunkCount === 0) continue;
+      const json = (v: unknown) => (v === null ? null : JSON.stringify(v));
+      const content = { data: json(row[10])!, file: json(row[11]), text: row[13] as string | null, vector: json(row[15]) };
+      keywords.add({ namespace, id, version, texts: keywordTexts(content).slice(0, chunkCount) });
+    }
     const statements = [
       ...CLEAR_GROUP.map((sql) => target.prepare(sql).bind(storeId, JSON.stringify(keys))),
       ...pieces.finish().map((json) => target.prepare(INSERT_RECORDS).bind(storeId, json)),
+      ...insertKeywordStatements(target, storeId, keywords.finish()),
     ];
     await budget.spend(target.batch(statements));
   }
@@ -244,6 +266,8 @@ export interface MoveStep {
   switchPlacement: (state: MoveState) => Promise<void>;
   /** Saves the move's state (after every step, so that a failed call resumes where it was). */
   save: (state: MoveState) => Promise<void>;
+  /** A live record's chunk texts for the keyword index (searchableChunks with the store's settings). */
+  keywordTexts: (record: StoredContent) => string[];
   pageRecords?: number;
   pageRows?: number;
 }
@@ -267,7 +291,7 @@ export async function advanceMove(step: MoveStep, state: MoveState): Promise<voi
         }
         break;
       case "records":
-        if ((await copyRecordPage(step.source, step.target, step.storeId, state, budget, pageRecords)) < pageRecords) {
+        if ((await copyRecordPage(step.source, step.target, step.storeId, state, budget, pageRecords, step.keywordTexts)) < pageRecords) {
           state.phase = "tables";
           state.cursor = null;
         }

@@ -27,7 +27,7 @@ export async function reconcileAllStores(env: Bindings, storesPerRun = SCHEDULED
     const stub = storeObject(env, store.id);
     const report = await stub.reconcile(store, cursor, SCHEDULED_PAGE);
     cursors.push([store.id, report.next_cursor]);
-    if (report.missing || report.stale_deleted || report.failed) {
+    if (report.missing || report.stale_deleted || report.failed || report.keywords_repaired) {
       console.log(JSON.stringify({ level: "warn", event: "reconcile", vector_store_id: store.id, ...report, next_cursor: undefined }));
     }
     out.push({ store: store.id, report });

@@ -3,7 +3,7 @@
  * index stand-in always run in one isolate (the dev worker's own, or the test pool's stand-ins
  * worker), so one copy serves both; callers reach it through either binding's RPC switches.
  */
-export type FaultTarget = "embed" | "upsert" | "insert" | "deleteByIds" | "getByIds" | "query" | "describe";
+export type FaultTarget = "embed" | "rerank" | "upsert" | "insert" | "deleteByIds" | "getByIds" | "query" | "describe";
 
 export interface FaultPlan {
   /** Fail the next N calls of each target (Infinity: until cleared). */
@@ -27,6 +27,8 @@ export interface StandInStats {
   queryCalls: number;
   getCalls: number;
   idsRead: number;
+  rerankCalls: number;
+  maxContextsPerRerankCall: number;
 }
 
 const emptyStats = (): StandInStats => ({
@@ -40,6 +42,8 @@ const emptyStats = (): StandInStats => ({
   queryCalls: 0,
   getCalls: 0,
   idsRead: 0,
+  rerankCalls: 0,
+  maxContextsPerRerankCall: 0,
 });
 
 const state = { faults: {} as Required<Pick<FaultPlan, "failNext">> & FaultPlan, stats: emptyStats() };

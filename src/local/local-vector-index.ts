@@ -3,7 +3,8 @@ import { MAX_IDS_PER_DELETE, MAX_VECTORS_PER_UPSERT } from "../vectors/index-wri
 import { MAX_METADATA_BYTES } from "../vectors/metadata";
 import { clearFaults, record, resetStats, setFaults, stats, takeHalfApply, type FaultPlan } from "./faults";
 import { beginRemoteCall } from "./remote-call";
-import { cosine, matchesFilter } from "./vector-math";
+import { cosine } from "./vector-math";
+import { matchesFilter } from "../vectors/metadata-filter";
 
 interface LocalEnv {
   LOCAL_VECTOR_STORE: DurableObjectNamespace<LocalVectorStore>;

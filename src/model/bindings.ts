@@ -6,6 +6,11 @@ export interface EmbeddingBinding {
   run(model: string, inputs: { text: string[] }): Promise<unknown>;
 }
 
+/** The slice of the Workers AI binding a search's reranking uses: a cross-encoder (bge-reranker-base). */
+export interface RerankBinding {
+  run(model: string, inputs: { query: string; contexts: { text: string }[]; top_k?: number }): Promise<unknown>;
+}
+
 export interface IndexVector {
   id: string;
   values: Float32Array | number[];

@@ -78,6 +78,8 @@ export const ReconcileResponse = z.object({
   stale_deleted: z.number().int(),
   /** Records the page could not repair (retry later). */
   failed: z.number().int(),
+  /** Records whose keyword index rows were not exactly their chunks (e.g. synced before the index existed), rewritten. */
+  keywords_repaired: z.number().int(),
   next_cursor: z.string().nullable().meta({ description: "Pass as `cursor` for the next page; null after the last page." }),
 });
 

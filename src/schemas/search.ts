@@ -3,6 +3,11 @@ import { isPlainObject, Namespace } from "./common";
 import { OwnVector } from "./sync";
 
 export const MAX_TOP_K = 50;
+/** Most candidates a reranked search reorders (each side, vector and keyword, is asked for as many). */
+export const MAX_CANDIDATES = 100;
+export const DEFAULT_CANDIDATES = 50;
+export const SEARCH_MODES = ["vector", "keyword", "hybrid"] as const;
+export type SearchMode = (typeof SEARCH_MODES)[number];
 /** Most namespaces one search names. */
 export const MAX_SEARCH_NAMESPACES = 20;
 
@@ -133,17 +138,57 @@ export const SearchRequest = z
     top_k: z.number().int().min(1).max(MAX_TOP_K).default(10),
     /** A Vectorize metadata filter over the records' metadata fields, e.g. {"status": {"$eq": "open"}}. */
     filter: MetadataFilter.optional(),
+    mode: z
+      .enum(SEARCH_MODES)
+      .optional()
+      .describe(
+        'How chunks are found: "vector" (nearest embeddings), "keyword" (BM25 over the words of the chunks), or "hybrid" (both, fused by reciprocal rank). Default: "hybrid" for a text query, "vector" for a vector.',
+      ),
+    rerank: z
+      .boolean()
+      .optional()
+      .describe(
+        "Default false. Reorder the best `candidates` with a cross-encoder (Workers AI @cf/baai/bge-reranker-base); needs a text query.",
+      ),
+    candidates: z
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_CANDIDATES)
+      .optional()
+      .describe(
+        `Default ${DEFAULT_CANDIDATES}. With rerank: how many of the best chunks the reranker reorders (each of vector and keyword search is asked for as many).`,
+      ),
   })
   .refine((r) => (r.query === undefined) !== (r.vector === undefined), {
     message: "give exactly one of 'query' (text) or 'vector'",
     path: ["query"],
+  })
+  .refine((r) => r.query !== undefined || r.mode === undefined || r.mode === "vector", {
+    message: "keyword and hybrid search need a text 'query'",
+    path: ["mode"],
+  })
+  .refine((r) => r.query !== undefined || !r.rerank, {
+    message: "reranking needs a text 'query'",
+    path: ["rerank"],
   });
 export type SearchRequest = z.infer<typeof SearchRequest>;
+
+/** A hit's score by each ranking that saw it; null where a ranking did not run or did not find it. */
+export const SearchScores = z.object({
+  vector: z.number().nullable().describe("Cosine similarity of the query's embedding (vector and hybrid search)."),
+  keyword: z.number().nullable().describe("BM25 of the query's words, larger is better (keyword and hybrid search)."),
+  fused: z.number().nullable().describe("Reciprocal rank fusion of the vector and keyword ranks (hybrid search)."),
+  rerank: z.number().nullable().describe("The cross-encoder's relevance (rerank: true)."),
+});
 
 export const SearchResult = z.object({
   record_id: z.string(),
   namespace: z.string(),
-  score: z.number(),
+  score: z
+    .number()
+    .describe("The score the results are ordered by: rerank when reranked, else fused (hybrid), vector or keyword (by mode)."),
+  scores: SearchScores,
   chunk: z.number().int(),
   text: z.string(),
   metadata: z.record(z.string(), z.unknown()),

@@ -1,8 +1,9 @@
-import { listLedgerPage } from "../db/ledger";
+import { type LedgerPageRow, listLedgerPage } from "../db/ledger";
+import { countKeywordRows, rewriteKeywords } from "../db/keywords";
 import { recordVectorStem, vectorIds } from "../vectors/ids";
 import { deleteVectors, getVectors } from "../vectors/index-writer";
 import { hasFlatDottedKey } from "../vectors/metadata-paths";
-import { applyPlanToIndex, type VectorDeps } from "../vectors/vector-sync";
+import { applyPlanToIndex, searchableChunks, type VectorDeps } from "../vectors/vector-sync";
 import type { VectorStore } from "../model/store";
 import { keyOf, type SyncPlan, type RecordWrite } from "../model/plan";
 import type { ReconcileReport } from "../model/store-object";
@@ -14,8 +15,8 @@ export const STALE_PROBE = 2;
  * Checks one page of a store's ledger against the index: every vector the ledger expects is
  * read back (getByIds); a record missing any, or whose vectors carry flat dotted metadata keys,
  * is re-embedded from the ledger's stored data and written again; ids the ledger knows must not
- * exist (past a record's chunk count, or of a deleted record) are deleted when found. Runs in the
- * store's Durable Object, between syncs.
+ * exist (past a record's chunk count, or of a deleted record) are deleted when found. The keyword
+ * index is checked too (checkKeywords). Runs in the store's Durable Object, between syncs.
  */
 export async function reconcilePage(
   deps: VectorDeps & { db: D1Database },
@@ -84,6 +85,7 @@ export async function reconcilePage(
   const plan = { writes, sweeps: [] } as unknown as SyncPlan;
   const outcome = writes.length > 0 ? await applyPlanToIndex(deps, store, plan) : { failures: new Map() };
 
+  const keywordsRepaired = await checkKeywords(deps.db, store, rows);
   const last = rows.at(-1);
   return {
     checked: expected.size,
@@ -91,6 +93,35 @@ export async function reconcilePage(
     repaired: writes.length - outcome.failures.size,
     stale_deleted: staleDeleted,
     failed: outcome.failures.size,
+    keywords_repaired: keywordsRepaired,
     next_cursor: rows.length === limit && last ? JSON.stringify([last.namespace, last.id]) : null,
   };
+}
+
+/**
+ * The keyword index against a page of the ledger: a live record has exactly one row per chunk,
+ * any other body none. A record whose count differs (synced before the index existed, most
+ * likely) gets its rows rewritten from its stored data, in one batch. Returns how many.
+ */
+async function checkKeywords(db: D1Database, store: VectorStore, rows: LedgerPageRow[]): Promise<number> {
+  const withBody = rows.filter((r) => r.body_id !== null);
+  const counts = await countKeywordRows(
+    db,
+    withBody.map((r) => r.body_id!),
+  );
+  const wrong = withBody.filter((r) => (counts.get(r.body_id!) ?? 0) !== (r.deleted ? 0 : r.chunk_count));
+  await rewriteKeywords(
+    db,
+    store.id,
+    wrong.map((r) => r.body_id!),
+    wrong
+      .filter((r) => !r.deleted && r.chunk_count > 0)
+      .map((r) => ({
+        namespace: r.namespace,
+        id: r.id,
+        version: r.version,
+        texts: searchableChunks(store, { data: r.data!, file: r.file, text: r.text, vector: r.vector }).slice(0, r.chunk_count),
+      })),
+  );
+  return wrong.length;
 }

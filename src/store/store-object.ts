@@ -12,6 +12,7 @@ import { searchStore } from "./search";
 import type { SearchRequest } from "../schemas/search";
 
 import { reconcilePage } from "./reconcile";
+import { searchableChunks } from "../vectors/vector-sync";
 import { deleteNamespacePage } from "./namespace-delete";
 import type { VectorStore } from "../model/store";
 import type {
@@ -70,7 +71,7 @@ export class VectorStoreSync extends DurableObject<Bindings> implements StoreObj
     return this.serially(async () => {
       const placed = await this.placed(store);
       // While the ledger is half copied, nothing is checked: the next run comes back to this page.
-      if (!placed) return { checked: 0, missing: 0, repaired: 0, stale_deleted: 0, failed: 0, next_cursor: cursor };
+      if (!placed) return { checked: 0, missing: 0, repaired: 0, stale_deleted: 0, failed: 0, keywords_repaired: 0, next_cursor: cursor };
       return reconcilePage(storeDeps(this.env, placed), placed, cursor, limit);
     });
   }
@@ -124,6 +125,7 @@ export class VectorStoreSync extends DurableObject<Bindings> implements StoreObj
             if (this.lastSeen) this.lastSeen = { ...this.lastSeen, ledger_shard: current.to };
           },
           save: (next) => this.ctx.storage.put(MOVE, next),
+          keywordTexts: (record) => searchableChunks(store, record),
         },
         current,
       );
@@ -200,7 +202,10 @@ export class VectorStoreSync extends DurableObject<Bindings> implements StoreObj
       const deps = storeDeps(this.env, placed);
       // A bookmark is of one database: used only on the shard it came from.
       const from = bookmark?.shard === placed.ledger_shard ? bookmark.bookmark : null;
-      return { ok: true, value: await searchStore({ ...deps, db: readSession(deps.db, from), primary: deps.db }, placed, request) };
+      return {
+        ok: true,
+        value: await searchStore({ ...deps, db: readSession(deps.db, from), primary: deps.db, reranker: this.env.AI }, placed, request),
+      };
     } catch (err) {
       return refused(err);
     }

@@ -4,7 +4,7 @@ import { randomToken } from "../base/crypto";
 import type { D1Reader } from "../db/sessions";
 import { commitPlan, loadLedger, type LedgerSnapshot, type RefreshRead } from "../db/ledger";
 import type { SyncResponse } from "../schemas/sync";
-import { removeVectors, writeVectors, type VectorDeps } from "../vectors/vector-sync";
+import { removeVectors, searchableChunks, writeVectors, type VectorDeps } from "../vectors/vector-sync";
 import { countsByNamespace, failKeys, planSync, skipSweepsAfterFailures } from "./plan";
 import { checkRunOpen, nextRun, requestKind, runAnswer, runFailures, runNamespaces } from "./runs";
 import { MAX_SWEEP_RECORDS, withinSweepBudget } from "../vectors/sweep-budget";
@@ -243,6 +243,7 @@ export async function runSync(deps: SyncDeps, store: VectorStore, input: SyncInp
       },
       syncedAt,
       run,
+      (write) => searchableChunks(store, write.record!),
     ),
   );
   return response;

@@ -104,6 +104,20 @@ export function recordChunks(store: StoreEmbeddingConfig, record: RecordTextSour
   }
 }
 
+/**
+ * A record's texts as search shows and the keyword index holds them, chunk by chunk: its chunks,
+ * or for a record that brought its own vector (one chunk) its whole text.
+ */
+export function searchableChunks(store: StoreEmbeddingConfig, record: RecordTextSource & { vector: unknown }): string[] {
+  if (!record.vector) return recordChunks(store, record);
+  try {
+    return [recordText(store, record)];
+  } catch (err) {
+    if (err instanceof TextTooLarge) return [];
+    throw err;
+  }
+}
+
 /** The vectors a changed record will have (values still to embed), or why it cannot have them. */
 function prepareRecord(store: StoreEmbeddingConfig, write: RecordWrite, stem: string, namespace: string): PendingRecord | KeyFailure {
   const stored = write.record!;

@@ -43,5 +43,45 @@ export async function expectIndexMatchesLedger(store: string, dump?: Dump): Prom
   const actual = (await (dump ?? (() => storeIndex.dump()))()).filter((v) => v.vector_store_id === store);
   expect(new Set(actual.map((v) => v.id))).toEqual(new Set(expected.keys()));
   for (const v of actual) expect(v.namespace).toBe(expected.get(v.id));
+  await expectKeywordsMatchLedger(store);
   return actual.length;
+}
+
+const hex = (text: string) => [...new TextEncoder().encode(text)].map((b) => b.toString(16).padStart(2, "0").toUpperCase()).join("");
+
+/**
+ * The keyword index must hold exactly the ledger's searchable chunks for a store: every chunk of
+ * every live record under its store's and namespace's scope, and nothing else in that scope
+ * (the rows a MATCH on the store's scope token finds are the ones a keyword search can find).
+ */
+export async function expectKeywordsMatchLedger(store: string): Promise<void> {
+  const db = await ledgerOfStore(store);
+  const { results: live } = await db
+    .prepare("SELECT namespace, id, chunk_count, body_id FROM record_state WHERE vector_store_id = ?1 AND deleted = 0")
+    .bind(store)
+    .all<{ namespace: string; id: string; chunk_count: number; body_id: number }>();
+  const expected = new Set<string>();
+  const byBody = new Map<number, { namespace: string; id: string }>();
+  for (const r of live) {
+    byBody.set(r.body_id, r);
+    for (let chunk = 0; chunk < r.chunk_count; chunk++) expected.add(JSON.stringify([r.namespace, r.id, chunk]));
+  }
+  const { results: rows } = await db
+    .prepare("SELECT rowid FROM chunk_keywords WHERE chunk_keywords MATCH ?1")
+    .bind(`scope : "s${hex(store)}"`)
+    .all<{ rowid: number }>();
+  const actual = rows.map(({ rowid }) => {
+    const record = byBody.get(Math.floor(rowid / 256));
+    return JSON.stringify(record ? [record.namespace, record.id, rowid % 256] : ["(no live record)", String(rowid)]);
+  });
+  expect(actual.length).toBe(new Set(actual).size);
+  expect(new Set(actual)).toEqual(expected);
+  // Each row also carries its namespace's scope token.
+  for (const r of live.filter((l) => l.chunk_count > 0).slice(0, 20)) {
+    const { results: inNamespace } = await db
+      .prepare("SELECT rowid FROM chunk_keywords WHERE chunk_keywords MATCH ?1 AND rowid BETWEEN ?2 AND ?3")
+      .bind(`scope : "s${hex(store)}" AND scope : "n${hex(r.namespace)}"`, r.body_id * 256, r.body_id * 256 + 255)
+      .all();
+    expect(inNamespace.length).toBe(r.chunk_count);
+  }
 }
