@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // npm run bench: drives the worker (dev build: same app, same local stand-ins as `npm run dev`)
 // through Miniflare and through the real dev server over HTTP, scenario by scenario, each run
-// interleaved with LangChain.js index() on the same records (langchainStore), and
-// measures what a sync costs against the floor, against LangChain, and in D1 rows and bytes.
+// interleaved with LangChain.js index() on the same records, in memory (langchainStore) and durable
+// over SQLite files (durableLangchainStore), and measures what a sync costs against the floor,
+// against both peers, and in D1 rows and bytes.
 //   BENCH_RUNS=N        runs after a warm-up (default 5); times are medians
 //   BENCH_MODE=M        miniflare | http | both (default both)
 //   BENCH_PROFILE=1     print the phase profile (the service's timing spans; Miniflare mode)
@@ -12,6 +13,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
 import { build } from "esbuild";
+import { durableLangchainStore } from "./durable-peer.mjs";
 import { LANGCHAIN_CORE_VERSION, langchainStore } from "./langchain-peer.mjs";
 import { upserts } from "../records.mjs";
 import { httpTarget, miniflareTarget, rssMb } from "./targets.mjs";
@@ -172,7 +174,7 @@ async function benchMode(target) {
    * what it skipped is the vectors we kept, what it deleted is the vectors we no longer have, and
    * both end with as many vectors.
    */
-  async function peerTurn(name, peer, ours, ops, store, before, embedded) {
+  async function peerTurn(name, peer, ours, ops, store, before, embedded, as = "langchain") {
     const theirs = await peer.sync(ops);
     const after = await vectorCount(store);
     const r = theirs.result;
@@ -184,7 +186,7 @@ async function benchMode(target) {
           `ours ${JSON.stringify(ours.responses.results)}, ${embedded} chunks embedded, vectors ${before} -> ${after}`,
       );
     }
-    ours.langchain = { ms: theirs.ms, ...r };
+    ours[as] = { ms: theirs.ms, ...r };
     return after;
   }
 
@@ -215,15 +217,22 @@ async function benchMode(target) {
     process.stderr.write(`${mode} run ${run}${warm ? " (warm-up)" : ""}...\n`);
     const store = await newStore();
     const peer = langchainStore(floorLib);
+    // The durable peer (SQLite record manager and vector store) takes its turn after the in-memory one.
+    const durable = await durableLangchainStore(floorLib);
+    const turns = async (name, m, ops, before, embedded) => {
+      const after = await peerTurn(name, peer, m, ops, store, before, embedded);
+      await peerTurn(name, durable, m, ops, store, before, embedded, "durable");
+      return after;
+    };
     const first = await measure(N, () => sync(store, base, "2026-01-01T00:00:00Z"));
     expectResults("first_sync", first, { upserted: N, deleted: 0, unchanged: 0 });
-    let vectors = await peerTurn("first_sync", peer, first, base, store, 0, embeddedBy(first, texts.length));
+    let vectors = await turns("first_sync", first, base, 0, embeddedBy(first, texts.length));
     // The same request again (a pipeline's retry or replay), then the same records in a later sync
     // (their synced_at and version move: one UPDATE of 5000 rows, still no embedding or vector write).
     // LangChain has one kind of re-sync (it re-stamps every key it is given): it runs after `unchanged`.
     const unchanged = await measure(N, () => sync(store, base, "2026-01-01T00:00:00Z"));
     expectResults("unchanged", unchanged, { upserted: 0, deleted: 0, unchanged: N });
-    vectors = await peerTurn("unchanged", peer, unchanged, base, store, vectors, embeddedBy(unchanged, 0));
+    vectors = await turns("unchanged", unchanged, base, vectors, embeddedBy(unchanged, 0));
     const unchangedNewTs = await measure(N, () => sync(store, base, "2026-01-02T00:00:00Z"));
     expectResults("unchanged_new_ts", unchangedNewTs, { upserted: 0, deleted: 0, unchanged: N });
     embeddedBy(unchangedNewTs, 0);
@@ -231,7 +240,8 @@ async function benchMode(target) {
     const changedRun = await measure(N, () => sync(store, ops, "2026-01-03T00:00:00Z"));
     expectResults("changed_10pct", changedRun, { upserted: N / 10, deleted: N / 100 });
     changedRun.expected_texts = chunksOf(ops.filter((_, i) => i % 10 === 0)).length;
-    await peerTurn("changed_10pct", peer, changedRun, ops, store, vectors, embeddedBy(changedRun, changedRun.expected_texts));
+    await turns("changed_10pct", changedRun, ops, vectors, embeddedBy(changedRun, changedRun.expected_texts));
+    durable.close();
     // A one-token edit of 10% of the records: only the chunks whose text changed are embedded.
     const edited = editOneChunkOps(ops);
     const editRun = await measure(N, () => sync(store, edited, "2026-01-04T00:00:00Z"));
@@ -266,6 +276,7 @@ async function benchMode(target) {
   // LangChain has one re-sync: unchanged_new_ts is compared with the same LangChain runs as unchanged.
   samples.unchanged_new_ts.forEach((s, i) => {
     s.langchain = samples.unchanged[i].langchain;
+    s.durable = samples.unchanged[i].durable;
   });
   const result = {
     first_sync: summarize(samples.first_sync),
@@ -358,6 +369,10 @@ function summarize(samples) {
       langchain_counts: { numAdded, numSkipped, numDeleted, numUpdated },
     });
   }
+  if (last.durable) {
+    const durable = median(samples.map((x) => x.durable.ms));
+    Object.assign(s, { durable_langchain_ms: Math.round(durable), vs_durable_langchain: round(ms / durable) });
+  }
   if (last.embed_calls === undefined) return s;
   const perRecord = (x) => round(x / last.ops, 3);
   return Object.assign(s, {
@@ -430,6 +445,12 @@ result.vs_langchain = Object.fromEntries(
     Object.fromEntries(["first_sync", "unchanged", "unchanged_new_ts", "changed_10pct"].map((k) => [k, r[k].vs_langchain])),
   ]),
 );
+result.vs_durable_langchain = Object.fromEntries(
+  Object.entries(modes).map(([mode, { result: r }]) => [
+    mode,
+    Object.fromEntries(["first_sync", "unchanged", "unchanged_new_ts", "changed_10pct"].map((k) => [k, r[k].vs_durable_langchain])),
+  ]),
+);
 const targets = {};
 if (mf) {
   result.first_sync_vs_floor = round(mf.first_sync.median_ms / floor.median_ms);
@@ -458,6 +479,9 @@ for (const [mode, { result: r }] of Object.entries(modes)) {
     [`${mode}_first_sync_at_most_1_0x_langchain`]: r.first_sync.vs_langchain <= 1.0,
     [`${mode}_first_sync_vs_floor_at_most_2`]: ratio <= 2,
     [`${mode}_unchanged_10x_faster`]: r.first_sync.median_ms >= 10 * r.unchanged.median_ms,
+    [`${mode}_every_scenario_under_1_0x_durable_langchain`]: ["first_sync", "unchanged", "unchanged_new_ts", "changed_10pct"].every(
+      (k) => r[k].vs_durable_langchain < 1.0,
+    ),
   });
 }
 result.targets = targets;
