@@ -113,9 +113,19 @@ CREATE VIRTUAL TABLE IF NOT EXISTS chunk_keywords USING fts5(
 -- A keyword hit's record: its body's state row.
 CREATE INDEX IF NOT EXISTS record_state_by_body ON record_state (body_id);
 CREATE TRIGGER IF NOT EXISTS record_bodies_keywords_update AFTER UPDATE ON record_bodies BEGIN
-  DELETE FROM chunk_keywords WHERE rowid BETWEEN old.body_id * 256 AND old.body_id * 256 + 255; END;
+  DELETE FROM chunk_keywords WHERE rowid IN (
+    WITH RECURSIVE c(r) AS (
+      SELECT old.body_id * 256 WHERE EXISTS (SELECT 1 FROM chunk_keywords WHERE rowid = old.body_id * 256)
+      UNION ALL SELECT r + 1 FROM c
+        WHERE r < old.body_id * 256 + 255 AND EXISTS (SELECT 1 FROM chunk_keywords WHERE rowid = r + 1))
+    SELECT r FROM c); END;
 CREATE TRIGGER IF NOT EXISTS record_bodies_keywords_delete AFTER DELETE ON record_bodies BEGIN
-  DELETE FROM chunk_keywords WHERE rowid BETWEEN old.body_id * 256 AND old.body_id * 256 + 255; END;
+  DELETE FROM chunk_keywords WHERE rowid IN (
+    WITH RECURSIVE c(r) AS (
+      SELECT old.body_id * 256 WHERE EXISTS (SELECT 1 FROM chunk_keywords WHERE rowid = old.body_id * 256)
+      UNION ALL SELECT r + 1 FROM c
+        WHERE r < old.body_id * 256 + 255 AND EXISTS (SELECT 1 FROM chunk_keywords WHERE rowid = r + 1))
+    SELECT r FROM c); END;
 
 -- The newest full_refresh applied to each namespace: an older one is refused (409 STALE_SYNC).
 CREATE TABLE IF NOT EXISTS namespace_state (

@@ -8,12 +8,26 @@
 -- whenever the body changes or goes (a changed record, a tombstone, a sweep, namespace deletion, a
 -- shard move's cleanup), in the same statement. Records synced before this migration get their
 -- rows from reconciliation.
+-- A body's rows are found by rowid one at a time (they are contiguous from chunk 0): FTS5 answers
+-- `rowid = ?` with one lookup but `rowid BETWEEN` with a scan of the whole table, which made each
+-- body's delete cost grow with the table (0.9 ms at 12,000 rows, in better-sqlite3's SQLite 3.53;
+-- a probe of 3 chunks, 0.03 ms).
 CREATE VIRTUAL TABLE IF NOT EXISTS chunk_keywords USING fts5(
   scope, text, content = '', contentless_delete = 1, tokenize = 'unicode61 remove_diacritics 2'
 );
 -- A keyword hit's record: its body's state row.
 CREATE INDEX IF NOT EXISTS record_state_by_body ON record_state (body_id);
 CREATE TRIGGER IF NOT EXISTS record_bodies_keywords_update AFTER UPDATE ON record_bodies BEGIN
-  DELETE FROM chunk_keywords WHERE rowid BETWEEN old.body_id * 256 AND old.body_id * 256 + 255; END;
+  DELETE FROM chunk_keywords WHERE rowid IN (
+    WITH RECURSIVE c(r) AS (
+      SELECT old.body_id * 256 WHERE EXISTS (SELECT 1 FROM chunk_keywords WHERE rowid = old.body_id * 256)
+      UNION ALL SELECT r + 1 FROM c
+        WHERE r < old.body_id * 256 + 255 AND EXISTS (SELECT 1 FROM chunk_keywords WHERE rowid = r + 1))
+    SELECT r FROM c); END;
 CREATE TRIGGER IF NOT EXISTS record_bodies_keywords_delete AFTER DELETE ON record_bodies BEGIN
-  DELETE FROM chunk_keywords WHERE rowid BETWEEN old.body_id * 256 AND old.body_id * 256 + 255; END;
+  DELETE FROM chunk_keywords WHERE rowid IN (
+    WITH RECURSIVE c(r) AS (
+      SELECT old.body_id * 256 WHERE EXISTS (SELECT 1 FROM chunk_keywords WHERE rowid = old.body_id * 256)
+      UNION ALL SELECT r + 1 FROM c
+        WHERE r < old.body_id * 256 + 255 AND EXISTS (SELECT 1 FROM chunk_keywords WHERE rowid = r + 1))
+    SELECT r FROM c); END;

@@ -17,8 +17,12 @@ const EXPECTED = {
   // KV (edge cache) and the rate limiter are local; the store's object (1 crossing) then, beside
   // D1's primary: one catalog batch with the shard read beside it, the commit, the key's completion.
   small_sync: { sequential_remote_round_trips: 3, cross_region_round_trips: 1 },
-  first_sync_5000: { sequential_remote_round_trips: 13, cross_region_round_trips: 1 },
-  // Revocation at the primary beside the rest; the search itself in the store's object.
+  // One more than before the unchanged-bytes fast path: a body of 64+ operations without an
+  // Idempotency-Key first reads the ledger rows of its keys (beside D1's primary, 2 ms), wasted on
+  // a first sync whose keys are all new. Issue 24 keeps that open.
+  first_sync_5000: { sequential_remote_round_trips: 14, cross_region_round_trips: 1 },
+  // Revocation at the primary beside the rest; the search in one of the store's search objects,
+  // its keyword query beside the embedding.
   search: { sequential_remote_round_trips: 4, cross_region_round_trips: 1 },
   // Revocation beside the shard replicas nearby (the organization's shards kept in memory), then
   // Vectorize's describe().

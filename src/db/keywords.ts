@@ -122,14 +122,17 @@ export interface KeywordHit {
 
 // Best first by BM25 (the scope column weighs nothing), at most ?3 chunks; each hit with its live
 // record, read in the same statement (the index holds only live records' rows, and the join
-// keeps it so should a row outlive its record).
+// keeps it so should a row outlive its record). CROSS JOIN fixes the order: the ranked chunks
+// outside, each record found by its body. Left to the planner, it took the store's rows by
+// vector_store_id outside and ran the FTS query once per row: 60 s for 5000 records against 15 ms
+// (better-sqlite3's SQLite 3.53; the same in local D1, where npm run latency's search took 48 s).
 const SEARCH_KEYWORDS = `
   SELECT s.namespace, s.id, k.rowid % ${CHUNKS_PER_BODY} AS chunk, k.score, b.data, b.file, b.text, b.vector, b.metadata,
          s.chunk_count
   FROM (SELECT rowid, -rank AS score FROM chunk_keywords
         WHERE chunk_keywords MATCH ?2 AND rank MATCH 'bm25(0.0, 1.0)' ORDER BY rank LIMIT ?3) k
-  JOIN record_state s ON s.body_id = k.rowid / ${CHUNKS_PER_BODY}
-  JOIN record_bodies b ON b.body_id = s.body_id
+  CROSS JOIN record_state s ON s.body_id = k.rowid / ${CHUNKS_PER_BODY}
+  CROSS JOIN record_bodies b ON b.body_id = s.body_id
   WHERE s.vector_store_id = ?1 AND s.deleted = 0 AND k.rowid % ${CHUNKS_PER_BODY} < s.chunk_count
   ORDER BY k.score DESC`;
 
