@@ -296,10 +296,25 @@ function writePieces(plan: SyncPlan, keywordTexts: KeywordTexts | null): { state
       `${head},${r?.data ?? "null"},${r?.file ?? "null"},${mid},${r?.metadata ?? "null"},${r?.vector ? JSON.stringify(r.vector) : "null"}]`,
     );
     if (r && keywordTexts && w.chunkCount > 0)
-      keywords.add({ namespace: w.namespace, id: w.id, version: w.version, texts: keywordTexts(w).slice(0, w.chunkCount) });
+      keywords.add({ namespace: w.namespace, id: w.id, version: w.version, texts: keywordBudget(keywordTexts(w).slice(0, w.chunkCount)) });
   }
   writes.length = 0;
   return { state, bodies: bodies.finish(), keywords: keywords.finish() };
+}
+
+/**
+ * Characters of one record's chunk texts the keyword index takes at most. The commit batch holds
+ * the keyword rows beside the bodies: a 20 MiB body of 1 MiB records held every text twice, past
+ * the 64 MB heap the memory check gives the store's object. Each chunk keeps its row (so a
+ * record's rows still count its chunks), its text cut to its share of the budget.
+ */
+export const MAX_KEYWORD_CHARS_PER_RECORD = 64 * 1024;
+
+function keywordBudget(texts: string[]): string[] {
+  const total = texts.reduce((n, t) => n + t.length, 0);
+  if (total <= MAX_KEYWORD_CHARS_PER_RECORD) return texts;
+  const share = Math.floor(MAX_KEYWORD_CHARS_PER_RECORD / texts.length);
+  return texts.map((t) => t.slice(0, share));
 }
 
 /** A live write's chunk texts for the keyword index (the texts its vectors were embedded from). */
