@@ -2,40 +2,29 @@
 // product names, part numbers (PN-48213), error codes (E1047) and prose, and queries whose right
 // answers are known by construction.
 //
-// Each ticket has a signature: three invented words (from a vocabulary of pronounceable
-// non-words, so no other ticket says them by chance), written in one inflection. The classes:
+// Each ticket has a signature: three invented 12-letter words (random letters, so no other
+// ticket says them by chance and few share a trigram with them). The classes:
 //   exact      the ticket's part number, or its error code (every ticket holding it is right);
-//   paraphrase the signature words in another inflection ("vorlanics" for "vorlanicked"), with the
-//              ticket's product described in other words: no query word is a ticket word, so
-//              keyword search cannot find it and the local stand-in embedding (lexical: words and
-//              character trigrams) can. A stand-in for a paraphrase, not a model of one.
-//   mixed      the part number with one signature word in another inflection and a symptom.
-
-/** mulberry32: a small seeded PRNG, so the corpus and the queries are the same on every run. */
-export function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+//   paraphrase the signature words each misspelled (one inner letter changed): no query word is a
+//              ticket word, so keyword search cannot find it and the local stand-in embedding
+//              (lexical: words and character trigrams) can. A stand-in for a paraphrase, not a
+//              model of one: it asks what a paraphrase asks, a match without a shared word.
+//   mixed      the part number, one misspelled signature word and a symptom.
+import { rng } from "../records.mjs";
 
 const PRODUCTS = [
-  ["Aquaflow Pump 300", "water circulation unit"],
-  ["ThermoMax Boiler", "heating appliance"],
-  ["CoolBreeze Fan X2", "ventilation device"],
-  ["PowerCell Battery Pack", "energy storage module"],
-  ["VisionPro Display", "screen panel"],
-  ["SteamJet Espresso", "coffee machine"],
-  ["FrostGuard Freezer", "cold storage cabinet"],
-  ["SilentDrive Motor", "electric drive"],
-  ["ClearView Camera", "video recorder"],
-  ["GreenLeaf Mower", "lawn cutter"],
-  ["BrightBeam Lamp", "light fixture"],
-  ["SwiftPrint Printer", "paper output device"],
+  "Aquaflow Pump 300",
+  "ThermoMax Boiler",
+  "CoolBreeze Fan X2",
+  "PowerCell Battery Pack",
+  "VisionPro Display",
+  "SteamJet Espresso",
+  "FrostGuard Freezer",
+  "SilentDrive Motor",
+  "ClearView Camera",
+  "GreenLeaf Mower",
+  "BrightBeam Lamp",
+  "SwiftPrint Printer",
 ];
 const COMPONENTS = ["valve", "seal", "impeller", "controller board", "display", "sensor", "fuse", "gasket", "fan blade", "hinge"];
 const SYMPTOMS = ["leaks water", "overheats", "makes a grinding noise", "fails to start", "shuts down randomly", "flickers", "rattles"];
@@ -43,45 +32,32 @@ const FILLER =
   "the customer called again about this issue after the last visit and asked for an update on the replacement and the expected delivery date while the technician checked the unit on site and wrote down the readings for the report".split(
     " ",
   );
-const SYLLABLES = [
-  "vor",
-  "lan",
-  "tre",
-  "bus",
-  "kal",
-  "mir",
-  "dex",
-  "pol",
-  "quen",
-  "sar",
-  "tob",
-  "ul",
-  "zen",
-  "fra",
-  "gor",
-  "hil",
-  "jun",
-  "wex",
-];
-// Inflections a signature word is written in: a ticket uses one, the queries another.
-const INFLECTIONS = ["s", "ed", "ing", "er", "ation"];
+const LETTERS = "abcdefghijklmnopqrstuvwxyz";
+const WORD_LENGTH = 12;
 
 function inventedWords(random, count) {
   const words = new Set();
   while (words.size < count) {
-    const n = 2 + Math.floor(random() * 2);
     let w = "";
-    for (let i = 0; i < n; i++) w += SYLLABLES[Math.floor(random() * SYLLABLES.length)];
-    words.add(`${w}ic`);
+    for (let i = 0; i < WORD_LENGTH; i++) w += LETTERS[Math.floor(random() * LETTERS.length)];
+    words.add(w);
   }
   return [...words];
+}
+
+/** The word with one inner letter (never the first two or last two) changed to another. */
+function misspelled(random, word) {
+  const at = 2 + Math.floor(random() * (word.length - 4));
+  const offset = 1 + Math.floor(random() * (LETTERS.length - 1));
+  const letter = LETTERS[(LETTERS.indexOf(word[at]) + offset) % LETTERS.length];
+  return word.slice(0, at) + letter + word.slice(at + 1);
 }
 
 const pick = (random, list) => list[Math.floor(random() * list.length)];
 
 /** `records` tickets and `perClass` queries of each class. */
 export function generate({ records = 4000, perClass = 80, seed = 20261202 } = {}) {
-  const random = prng(seed);
+  const random = rng(seed);
   const vocabulary = inventedWords(random, 3000);
   const partNumbers = new Set();
   const tickets = [];
@@ -92,12 +68,10 @@ export function generate({ records = 4000, perClass = 80, seed = 20261202 } = {}
     while (partNumbers.has(part));
     partNumbers.add(part);
     const code = `E${1000 + Math.floor(random() * 1500)}`;
-    const [product, described] = pick(random, PRODUCTS);
+    const product = pick(random, PRODUCTS);
     const component = pick(random, COMPONENTS);
     const symptom = pick(random, SYMPTOMS);
     const signature = [pick(random, vocabulary), pick(random, vocabulary), pick(random, vocabulary)];
-    const inflection = Math.floor(random() * INFLECTIONS.length);
-    const written = signature.map((w) => w + INFLECTIONS[inflection]);
     const filler = Array.from({ length: 30 + Math.floor(random() * 40) }, () => pick(random, FILLER)).join(" ");
     const id = `T-${String(i).padStart(5, "0")}`;
     tickets.push({
@@ -105,14 +79,12 @@ export function generate({ records = 4000, perClass = 80, seed = 20261202 } = {}
       part,
       code,
       product,
-      described,
       component,
       symptom,
       signature,
-      inflection,
       data: {
         title: `${product}: ${component} ${symptom}`,
-        body: `Error ${code} shown. The ${component} ${symptom}; notes mention ${written.join(", ")}. Part ${part} ordered. ${filler}.`,
+        body: `Error ${code} shown. The ${component} ${symptom}; notes mention ${signature.join(", ")}. Part ${part} ordered. ${filler}.`,
         product,
         status: pick(random, ["open", "pending", "solved"]),
       },
@@ -122,7 +94,6 @@ export function generate({ records = 4000, perClass = 80, seed = 20261202 } = {}
   }
 
   const queries = [];
-  const other = (t) => INFLECTIONS[(t.inflection + 1 + Math.floor(random() * (INFLECTIONS.length - 1))) % INFLECTIONS.length];
   const sample = () => tickets[Math.floor(random() * tickets.length)];
   for (let q = 0; q < perClass; q++) {
     const t = sample();
@@ -134,12 +105,15 @@ export function generate({ records = 4000, perClass = 80, seed = 20261202 } = {}
   }
   for (let q = 0; q < perClass; q++) {
     const t = sample();
-    const suffix = other(t);
-    queries.push({ class: "paraphrase", text: `${t.described} ${t.signature.map((w) => w + suffix).join(" ")}`, relevant: [t.id] });
+    queries.push({
+      class: "paraphrase",
+      text: `${t.signature.map((w) => misspelled(random, w)).join(" ")} ${t.symptom}`,
+      relevant: [t.id],
+    });
   }
   for (let q = 0; q < perClass; q++) {
     const t = sample();
-    queries.push({ class: "mixed", text: `${t.part} ${t.signature[0]}${other(t)} ${t.symptom}`, relevant: [t.id] });
+    queries.push({ class: "mixed", text: `${t.part} ${misspelled(random, t.signature[0])} ${t.symptom}`, relevant: [t.id] });
   }
   return { tickets, queries };
 }
