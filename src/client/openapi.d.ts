@@ -668,7 +668,7 @@ export interface components {
                 } | unknown | ((unknown | unknown) & (unknown | unknown)));
             };
             /**
-             * @description How chunks are found: "vector" (nearest embeddings), "keyword" (BM25 over the words of the chunks), or "hybrid" (both, fused by reciprocal rank). Default: "hybrid" for a text query, "vector" for a vector.
+             * @description How chunks are found: "vector" (nearest embeddings), "keyword" (BM25 over the words of the chunks), or "hybrid" (both, fused by relative score: each score divided by its ranking's best, summed). Default: "hybrid" for a text query, "vector" for a vector.
              * @enum {string}
              */
             mode?: "vector" | "keyword" | "hybrid";

@@ -142,7 +142,7 @@ export const SearchRequest = z
       .enum(SEARCH_MODES)
       .optional()
       .describe(
-        'How chunks are found: "vector" (nearest embeddings), "keyword" (BM25 over the words of the chunks), or "hybrid" (both, fused by reciprocal rank). Default: "hybrid" for a text query, "vector" for a vector.',
+        'How chunks are found: "vector" (nearest embeddings), "keyword" (BM25 over the words of the chunks), or "hybrid" (both, fused by relative score: each score divided by its ranking\'s best, summed). Default: "hybrid" for a text query, "vector" for a vector.',
       ),
     rerank: z
       .boolean()

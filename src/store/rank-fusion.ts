@@ -1,13 +1,5 @@
 // The rankings of one search put together: each chunk found by vector search, keyword search or
-// both, once, with its score from each, fused by reciprocal rank.
-
-/**
- * k of reciprocal rank fusion, 1 / (k + rank). The usual 60 (Cormack, Clarke and Büttcher, 2009)
- * flattens the top ranks: on npm run search-eval a chunk that keyword search put first (a part
- * number) and vector search missed sank below chunks both rankings found in middling places
- * (mixed queries: recall@10 0.60 with 60, 0.65 with 10, 1.00 with 1; docs/vectors.md).
- */
-export const RRF_K = 1;
+// both, once, with its score from each, fused by relative score.
 
 export interface RankedChunk {
   namespace: string;
@@ -23,14 +15,35 @@ const keyOf = (c: { namespace: string; recordId: string; chunk: number }) => `${
 
 type Found = { namespace: string; recordId: string; chunk: number; score: number };
 
+/** One ranking, best first, and whether it stopped at its depth (more chunks may score below its last). */
+export interface Ranking {
+  found: Found[];
+  full: boolean;
+}
+
 /**
- * The chunks of both rankings (each already best first), each once, with its scores; in hybrid
- * mode fused = the sum over the rankings that found it of 1 / (RRF_K + its rank there).
- * Ordered by the mode's score; ties (a chunk first in one ranking only against one first in the
- * other only) by the keyword score, then the vector score: an exact token found by keyword search
- * is the likelier answer than a vector's nearest neighbour of a text it does not hold.
+ * What a ranking says of each chunk, relative to its best hit: score / best, in [0, 1]. A chunk
+ * the ranking did not return is credited with the most it could have scored there: the last
+ * returned score when the ranking was cut at its depth, else 0 (it matched nothing).
  */
-export function fuseRankings(vector: Found[], keyword: Found[], fuse: boolean): RankedChunk[] {
+function relativeScores(ranking: Ranking) {
+  const best = Math.max(0, ...ranking.found.map((f) => f.score));
+  const relative = (score: number) => (best > 0 ? Math.max(0, score) / best : 0);
+  const last = ranking.found.at(-1);
+  return { relative, unreturned: ranking.full && last ? relative(last.score) : 0 };
+}
+
+/**
+ * The chunks of both rankings (each already best first), each once, with its scores. In hybrid
+ * mode fused = the sum over the two rankings of the chunk's score relative to that ranking's best
+ * (relativeScores), so a ranking counts by how far its hits stand out, not by their order alone:
+ * a part number's keyword hit far above the rest outweighs the nearest vector among near-equals,
+ * and a keyword list of near-equal common-word hits barely moves the vector order. Reciprocal rank
+ * fusion, which sees ranks only, did neither on npm run search-eval (docs/vectors.md): with k = 1,
+ * mixed queries' MRR 0.66 against keyword search's 1.00; with the usual k = 60, lower still.
+ * Ordered by the mode's score; ties by the keyword score, then the vector score.
+ */
+export function fuseRankings(vector: Ranking, keyword: Ranking, fuse: boolean): RankedChunk[] {
   const byKey = new Map<string, RankedChunk>();
   const entry = (f: Found) => {
     const key = keyOf(f);
@@ -41,18 +54,16 @@ export function fuseRankings(vector: Found[], keyword: Found[], fuse: boolean): 
     }
     return chunk;
   };
-  vector.forEach((f, rank) => {
-    const chunk = entry(f);
-    if (chunk.vector !== null) return; // a chunk appears once in a ranking; a repeat adds nothing
-    chunk.vector = f.score;
-    if (fuse) chunk.fused = (chunk.fused ?? 0) + 1 / (RRF_K + rank + 1);
-  });
-  keyword.forEach((f, rank) => {
-    const chunk = entry(f);
-    if (chunk.keyword !== null) return;
-    chunk.keyword = f.score;
-    if (fuse) chunk.fused = (chunk.fused ?? 0) + 1 / (RRF_K + rank + 1);
-  });
+  // A chunk appears once in a ranking; a repeat (a lower score of the same chunk) adds nothing.
+  for (const f of vector.found) entry(f).vector ??= f.score;
+  for (const f of keyword.found) entry(f).keyword ??= f.score;
+  if (fuse) {
+    const v = relativeScores(vector);
+    const k = relativeScores(keyword);
+    for (const c of byKey.values()) {
+      c.fused = (c.vector === null ? v.unreturned : v.relative(c.vector)) + (c.keyword === null ? k.unreturned : k.relative(c.keyword));
+    }
+  }
   const first = (c: RankedChunk) => c.fused ?? c.vector ?? c.keyword ?? 0;
   return [...byKey.values()].sort(
     (a, b) =>

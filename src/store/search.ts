@@ -14,7 +14,7 @@ import { rerankTexts } from "../vectors/reranker";
 import { searchableChunks, type VectorDeps } from "../vectors/vector-sync";
 import type { RerankBinding } from "../model/bindings";
 import type { VectorStore } from "../model/store";
-import { applyRerank, fuseRankings, type RankedChunk } from "./rank-fusion";
+import { applyRerank, fuseRankings, type RankedChunk, type Ranking } from "./rank-fusion";
 
 const SERVICE_KEYS = new Set(["organization_id", "vector_store_id", "namespace", "record_id", "chunk"]);
 
@@ -105,7 +105,7 @@ async function vectorRanking(
   request: SearchRequest,
   namespaces: string[] | undefined,
   depth: number,
-): Promise<Located[]> {
+): Promise<Ranking & { found: Located[] }> {
   let vector = request.vector;
   if (!vector) {
     const [embedded] = await embedTexts(deps.ai, store.embedding_model, store.dimensions, [request.query!], deps.retry);
@@ -145,7 +145,7 @@ async function vectorRanking(
     if (err instanceof ApiError) throw err;
     throw upstreamUnavailable("vector index");
   }
-  return hits
+  const found = hits
     .map((h) => ({ ...h, meta: (h.metadata ?? {}) as Record<string, unknown> }))
     .filter((h) => h.meta.vector_store_id === store.id && typeof h.meta.record_id === "string")
     .map((h) => ({
@@ -155,6 +155,7 @@ async function vectorRanking(
       score: h.score,
       meta: h.meta,
     }));
+  return { found, full: hits.length >= depth };
 }
 
 /** A record's metadata as its vectors carry it, built from the ledger (for chunks found by keyword only). */
@@ -179,9 +180,9 @@ async function keywordRanking(
   namespaces: string[] | undefined,
   depth: number,
   records: Map<string, LiveRecordText & { metadata?: string | null }>,
-): Promise<Located[]> {
+): Promise<Ranking & { found: Located[] }> {
   const query = keywordQuery(store.id, namespaces, request.query!);
-  if (query === null) return []; // no word in the text: nothing can match
+  if (query === null) return { found: [], full: false }; // no word in the text: nothing can match
   const filter = request.filter as Record<string, unknown> | undefined;
   const limit = filter ? Math.min(MAX_KEYWORD_READ, depth * FILTERED_KEYWORD_FACTOR) : depth;
   const hits = await searchKeywords(deps.db, store.id, query, limit).catch(() => searchKeywords(deps.primary, store.id, query, limit));
@@ -191,9 +192,10 @@ async function keywordRanking(
     const meta = ledgerMetadata(store, hit.namespace, hit.id, hit);
     if (filter && !matchesFilter(meta, filter)) continue;
     found.push({ namespace: hit.namespace, recordId: hit.id, chunk: hit.chunk, score: hit.score, meta });
-    if (found.length === depth) break;
+    if (found.length === depth) return { found, full: true };
   }
-  return found;
+  // Fewer than asked: with a filter, rows past the ones read may still match it.
+  return { found, full: hits.length === limit };
 }
 
 /** The mode a request searches in: its own, else hybrid for a text query and vector for a vector. */
@@ -204,7 +206,7 @@ export function searchMode(request: SearchRequest): SearchMode {
 /**
  * Searches one store: vector search (the query embedded, unless a vector is given) and keyword
  * search (BM25 over the keyword index that commits with the ledger), run side by side as the mode
- * asks, fused by reciprocal rank in hybrid mode, reordered by the reranker when asked, and
+ * asks, fused by relative score in hybrid mode, reordered by the reranker when asked, and
  * answered from the ledger, so a vector whose record is gone or shrank is never returned.
  */
 export async function searchStore(deps: SearchDeps, store: VectorStore, request: SearchRequest) {
@@ -225,10 +227,13 @@ export async function searchStore(deps: SearchDeps, store: VectorStore, request:
   const namespaces = request.namespace === undefined ? undefined : [...new Set([request.namespace].flat())];
   const records = new Map<string, LiveRecordText & { metadata?: string | null }>();
   // Side by side: the keyword query is one D1 read, made while the query is embedded and the index asked.
-  const [byVector, byKeyword] = await Promise.all([
-    mode === "keyword" ? [] : vectorRanking(deps, store, request, namespaces, depth),
-    mode === "vector" ? [] : keywordRanking(deps, store, request, namespaces, depth, records),
+  const none = { found: [], full: false };
+  const [vectorHits, keywordHits] = await Promise.all([
+    mode === "keyword" ? none : vectorRanking(deps, store, request, namespaces, depth),
+    mode === "vector" ? none : keywordRanking(deps, store, request, namespaces, depth, records),
   ]);
+  const byVector = vectorHits.found;
+  const byKeyword = keywordHits.found;
   const unread = byVector.filter((h) => !records.has(`${h.namespace}\u0000${h.recordId}`));
   if (unread.length > 0) {
     const keys = unread.map((h) => ({ namespace: h.namespace, id: h.recordId }));
@@ -244,7 +249,11 @@ export async function searchStore(deps: SearchDeps, store: VectorStore, request:
   const metaOf = new Map<string, Record<string, unknown>>();
   for (const h of [...byKeyword, ...byVector]) metaOf.set(`${h.namespace}\u0000${h.recordId}`, h.meta);
 
-  let ranked: RankedChunk[] = fuseRankings(byVector.filter(live), byKeyword.filter(live), mode === "hybrid");
+  let ranked: RankedChunk[] = fuseRankings(
+    { found: byVector.filter(live), full: vectorHits.full },
+    { found: byKeyword.filter(live), full: keywordHits.full },
+    mode === "hybrid",
+  );
   const texts = new Map<string, string[]>();
   const textOf = (c: RankedChunk) => {
     const key = `${c.namespace}\u0000${c.recordId}`;
