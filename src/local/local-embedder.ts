@@ -1,6 +1,6 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
 import { EMBEDDING_MODELS, MAX_TEXTS_PER_CALL } from "../vectors/embedder";
-import { clearFaults, record, resetStats, setFaults, stats, type FaultPlan } from "./faults";
+import { clearFaults, record, resetStats, setFaults, stats, timed, type FaultPlan } from "./faults";
 import { beginRemoteCall } from "./remote-call";
 import { hashEmbedding } from "./hash-embedding";
 import { tokenOverlapScore } from "./token-overlap";
@@ -28,9 +28,11 @@ export class LocalEmbedder extends WorkerEntrypoint {
       s.maxContextsPerRerankCall = Math.max(s.maxContextsPerRerankCall, inputs.contexts.length);
     });
     await beginRemoteCall("rerank");
-    const scored = inputs.contexts.map((c, id) => ({ id, score: tokenOverlapScore(inputs.query, c.text ?? "") }));
-    scored.sort((a, b) => b.score - a.score || a.id - b.id);
-    return { response: scored.slice(0, inputs.top_k ?? scored.length) };
+    return timed("embedderMs", () => {
+      const scored = inputs.contexts.map((c, id) => ({ id, score: tokenOverlapScore(inputs.query, c.text ?? "") }));
+      scored.sort((a, b) => b.score - a.score || a.id - b.id);
+      return { response: scored.slice(0, inputs.top_k ?? scored.length) };
+    });
   }
 
   private async embed(model: string, inputs: EmbedInputs) {
@@ -47,7 +49,8 @@ export class LocalEmbedder extends WorkerEntrypoint {
     await beginRemoteCall("embed");
     // Rows as Float32Array rather than Workers AI's number[]: one buffer each to cross RPC instead
     // of 768 numbers. The service reads both (embedTexts), and tests exercise both.
-    return { shape: [texts.length, dimensions], data: texts.map((t) => Float32Array.from(hashEmbedding(t, dimensions))), pooling: "mean" };
+    const data = timed("embedderMs", () => texts.map((t) => Float32Array.from(hashEmbedding(t, dimensions))));
+    return { shape: [texts.length, dimensions], data, pooling: "mean" };
   }
 
   // Test-only switches (the production AI binding has none of these).

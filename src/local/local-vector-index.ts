@@ -1,7 +1,7 @@
 import { DurableObject, WorkerEntrypoint } from "cloudflare:workers";
 import { MAX_IDS_PER_DELETE, MAX_VECTORS_PER_UPSERT } from "../vectors/index-writer";
 import { MAX_METADATA_BYTES } from "../vectors/metadata";
-import { clearFaults, record, resetStats, setFaults, stats, takeHalfApply, type FaultPlan } from "./faults";
+import { clearFaults, record, resetStats, setFaults, stats, takeHalfApply, timed, type FaultPlan } from "./faults";
 import { beginRemoteCall } from "./remote-call";
 import { cosine } from "./vector-math";
 import { matchesFilter } from "../vectors/metadata-filter";
@@ -86,6 +86,14 @@ export function validateQuery(vector: number[], options: VectorizeQueryOptions, 
  * across `npm run dev` restarts (under .wrangler/state) and each test file starts empty.
  * Checks the limits Vectorize enforces, so code that passes here does not fail there on them.
  */
+/** The one store a filter asks for (`vector_store_id` equal to a string), or null. */
+function storeOf(filter: VectorizeQueryOptions["filter"]): string | null {
+  const wanted = (filter as Record<string, unknown> | undefined)?.vector_store_id;
+  if (typeof wanted === "string") return wanted;
+  const eq = (wanted as { $eq?: unknown } | undefined)?.$eq;
+  return typeof eq === "string" ? eq : null;
+}
+
 export class LocalVectorStore extends DurableObject<LocalEnv> {
   private readonly sql: SqlStorage;
   private readonly dimensions: number;
@@ -96,6 +104,15 @@ export class LocalVectorStore extends DurableObject<LocalEnv> {
     this.dimensions = Number(env.EMBEDDING_DIMENSIONS);
     this.sql.exec(`CREATE TABLE IF NOT EXISTS vectors (id TEXT PRIMARY KEY, namespace TEXT, vals BLOB NOT NULL, metadata TEXT)`);
     this.sql.exec(`CREATE INDEX IF NOT EXISTS vectors_ns ON vectors (namespace)`);
+    // The vector's store, read from its metadata, indexed: as Vectorize's metadata index on
+    // vector_store_id does, a search of one store scans that store's vectors, not every store's
+    // (with many stores in one local index, a scan of all of them took seconds a query).
+    try {
+      this.sql.exec(`ALTER TABLE vectors ADD COLUMN store TEXT GENERATED ALWAYS AS (json_extract(metadata, '$.vector_store_id')) VIRTUAL`);
+    } catch (err) {
+      if (!String(err).includes("duplicate column")) throw err;
+    }
+    this.sql.exec(`CREATE INDEX IF NOT EXISTS vectors_store ON vectors (store, namespace)`);
     this.sql.exec(`CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL)`);
   }
 
@@ -134,17 +151,19 @@ export class LocalVectorStore extends DurableObject<LocalEnv> {
   }
 
   upsert(batch: PackedVectors) {
-    return this.write(batch, true);
+    return timed("indexMs", () => this.write(batch, true));
   }
 
   /** Like Vectorize: insert keeps an existing id's vector, silently. */
   insert(batch: PackedVectors) {
-    return this.write(batch, false);
+    return timed("indexMs", () => this.write(batch, false));
   }
 
   deleteByIds(ids: string[]) {
-    this.sql.exec(`DELETE FROM vectors WHERE id IN (SELECT value FROM json_each(?))`, JSON.stringify(ids));
-    return { mutationId: this.nextMutation() };
+    return timed("indexMs", () => {
+      this.sql.exec(`DELETE FROM vectors WHERE id IN (SELECT value FROM json_each(?))`, JSON.stringify(ids));
+      return { mutationId: this.nextMutation() };
+    });
   }
 
   private rows(where: string, ...params: (string | null)[]) {
@@ -157,6 +176,10 @@ export class LocalVectorStore extends DurableObject<LocalEnv> {
   }
 
   getByIds(ids: string[]): VectorizeVector[] {
+    return timed("indexMs", () => this.readByIds(ids));
+  }
+
+  private readByIds(ids: string[]): VectorizeVector[] {
     return this.rows(`WHERE id IN (SELECT value FROM json_each(?))`, JSON.stringify(ids)).map((r) => ({
       id: r.id,
       values: Array.from(new Float32Array(r.vals)),
@@ -166,15 +189,36 @@ export class LocalVectorStore extends DurableObject<LocalEnv> {
   }
 
   query(vector: number[], options: VectorizeQueryOptions = {}): VectorizeMatches {
+    return timed("indexQueryMs", () => this.scan(vector, options));
+  }
+
+  /** Brute force: every vector of the namespace, its filter checked and its cosine computed. */
+  private scan(vector: number[], options: VectorizeQueryOptions): VectorizeMatches {
     const topK = options.topK ?? 5;
     const withMetadata = options.returnMetadata === true || options.returnMetadata === "all";
-    const rows = options.namespace !== undefined ? this.rows(`WHERE namespace = ?`, options.namespace) : this.rows("");
+    const where: string[] = [];
+    const params: string[] = [];
+    const store = storeOf(options.filter);
+    if (store !== null) {
+      where.push("store = ?");
+      params.push(store);
+    }
+    if (options.namespace !== undefined) {
+      where.push("namespace = ?");
+      params.push(options.namespace);
+    }
+    const rows = this.rows(where.length > 0 ? `WHERE ${where.join(" AND ")}` : "", ...params);
+    // The store's own key is checked by the query above; a row's metadata is parsed only when the
+    // filter asks for more, and for the matches returned.
+    const filter = options.filter as Record<string, unknown> | undefined;
+    const rest = store === null ? filter : Object.fromEntries(Object.entries(filter ?? {}).filter(([k]) => k !== "vector_store_id"));
+    const filtering = rest !== undefined && Object.keys(rest).length > 0;
+    const parse = (metadata: string | null) => (metadata ? JSON.parse(metadata) : {});
     const scored = [];
     for (const row of rows) {
-      const metadata = row.metadata ? JSON.parse(row.metadata) : {};
-      if (!matchesFilter(metadata, options.filter as Record<string, unknown> | undefined)) continue;
+      if (filtering && !matchesFilter(parse(row.metadata), rest)) continue;
       const values = new Float32Array(row.vals);
-      scored.push({ id: row.id, score: cosine(vector, values), values, metadata, namespace: row.namespace });
+      scored.push({ id: row.id, score: cosine(vector, values), values, metadata: row.metadata, namespace: row.namespace });
     }
     scored.sort((a, b) => b.score - a.score);
     const matches = scored.slice(0, topK).map((m) => ({
@@ -182,7 +226,7 @@ export class LocalVectorStore extends DurableObject<LocalEnv> {
       score: m.score,
       ...(m.namespace !== null ? { namespace: m.namespace } : {}),
       ...(options.returnValues ? { values: Array.from(m.values) } : {}),
-      ...(withMetadata ? { metadata: m.metadata } : {}),
+      ...(withMetadata ? { metadata: parse(m.metadata) } : {}),
     }));
     return { matches, count: matches.length };
   }
