@@ -11,10 +11,14 @@ import { VectorStoreSync } from "../../src/store/store-object";
 
 export { LocalEmbedder, LocalVectorIndex, LocalVectorStore } from "../../src/dev-entry";
 
-const emptyD1 = () => ({ roundTrips: 0, statements: 0, rowsRead: 0, rowsWritten: 0, sizeAfter: 0, unmetered: 0 });
+const emptyD1 = () => ({ roundTrips: 0, statements: 0, rowsRead: 0, rowsWritten: 0, sizeAfter: 0, unmetered: 0, sqlMs: 0 });
 let d1 = emptyD1();
 
-/** Round trips and statements, and from D1's answers: rows read and written, the database's size after. */
+/**
+ * Round trips and statements, and from D1's answers: rows read and written, the database's size
+ * after, and the time its SQLite spent on the statements (`meta.duration`): local D1 runs in the
+ * same workerd process, production's does not run in the Worker.
+ */
 const countingD1 = (db: D1Database) =>
   wrapD1(
     db,
@@ -27,6 +31,7 @@ const countingD1 = (db: D1Database) =>
       for (const { meta } of results) {
         d1.rowsRead += meta?.rows_read ?? 0;
         d1.rowsWritten += meta?.rows_written ?? 0;
+        d1.sqlMs += meta?.duration ?? 0;
         if (typeof meta?.size_after === "number") d1.sizeAfter = meta.size_after;
       }
     },

@@ -13,10 +13,12 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
 import { build } from "esbuild";
+import { cpuFloors } from "./cpu-floor.mjs";
 import { durableLangchainStore } from "./durable-peer.mjs";
 import { LANGCHAIN_CORE_VERSION, langchainStore } from "./langchain-peer.mjs";
 import { upserts } from "../records.mjs";
-import { httpTarget, miniflareTarget, rssMb } from "./targets.mjs";
+import { searchLoadRun, searchQueries, summarizeSearchLoad } from "./search-load.mjs";
+import { cpuMs, httpTarget, miniflareTarget, rssMb } from "./targets.mjs";
 import { WORKER_BUILD } from "../worker-build.mjs";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
@@ -66,6 +68,16 @@ for (let run = 0; run <= RUNS; run++) {
   sqlite.close();
 }
 const floor = { median_ms: Math.round(median(floorMs)), texts: texts.length };
+
+// --- the CPU floors (cpuFloors), on the same operations, before Miniflare starts --------------
+const chunkText = (data) => floorLib.recordChunks({ text_fields: null }, { data, file: null, text: null });
+const cpuFloorSamples = [];
+for (let run = 0; run <= RUNS; run++) {
+  const sample = cpuFloors(base, changedOps(run), chunkText);
+  if (run > 0) cpuFloorSamples.push(sample);
+}
+const CPU_SCENARIOS = ["first_sync", "unchanged", "changed_10pct"];
+const cpuFloorPer1000 = Object.fromEntries(CPU_SCENARIOS.map((k) => [k, (median(cpuFloorSamples.map((f) => f[k])) / N) * 1000]));
 
 // --- helpers ---------------------------------------------------------------------------------
 function median(xs) {
@@ -139,6 +151,7 @@ async function benchMode(target) {
     const sizeBefore = (await bench("d1-size"))?.size ?? null;
     const pids = target.workerdPids(); // wrangler may have restarted its workerd since the last time
     let peak = rssMb(pids);
+    const cpuBefore = cpuMs(pids);
     const sampler = setInterval(() => {
       peak = Math.max(peak, rssMb(pids));
     }, 20);
@@ -147,10 +160,11 @@ async function benchMode(target) {
     const ms = performance.now() - started;
     clearInterval(sampler);
     peak = Math.max(peak, rssMb(pids));
+    const cpu = cpuMs(pids) - cpuBefore;
     for (const r of [responses].flat()) if (r.results.failed) throw new Error(`failures: ${JSON.stringify(r.errors.slice(0, 3))}`);
     const c = await bench("counters");
     const profile = PROFILE ? await bench("profile") : null;
-    const m = { ms, ops, peak_memory_mb: Math.round(peak), responses, profile };
+    const m = { ms, ops, cpu_ms: cpu, peak_memory_mb: Math.round(peak), responses, profile };
     if (!c) return m;
     if (c.d1.unmetered) throw new Error(`${c.d1.unmetered} D1 statements answered without meta: the rows counts would be short`);
     return Object.assign(m, {
@@ -165,6 +179,8 @@ async function benchMode(target) {
       d1_rows_read: c.d1.rowsRead,
       d1_bytes_added: sizeBefore !== null && c.d1.sizeAfter ? c.d1.sizeAfter - sizeBefore : null,
       d1_size_after: c.d1.sizeAfter,
+      stand_in_ms: c.embedderMs + c.indexMs + c.indexQueryMs,
+      d1_sql_ms: c.d1.sqlMs,
     });
   }
 
@@ -342,6 +358,38 @@ async function benchMode(target) {
   }
   result.full_refresh_20k = { ...summarize(refresh.full_refresh_20k), swept: refresh.full_refresh_20k.at(-1).swept };
   result.full_refresh_20k_unchanged = summarize(refresh.full_refresh_20k_unchanged);
+  // search_16 (Miniflare only: the dev server keeps the production limit of 300 searches a minute),
+  // keyword and hybrid, each on a store of its own holding `base`, RUNS runs.
+  const searchRuns = { keyword: [], hybrid: [] };
+  const queries = searchQueries(base);
+  for (let run = 0; run < RUNS; run++) {
+    for (const kind of Object.keys(searchRuns)) {
+      process.stderr.write(`${mode} search_16 ${kind} run ${run + 1}...\n`);
+      const store = await newStore();
+      await sync(store, base, "2026-01-01T00:00:00Z");
+      const more = upserts(N, { seed: 900 + run, offset: N });
+      await bench("reset");
+      const r = await searchLoadRun({
+        search: (query) => call("POST", `/v1/vector_stores/${store}/search`, { query, top_k: 10, mode: kind }, { "X-API-Key": apiKey }),
+        sync: () => sync(store, more, "2026-01-02T00:00:00Z"),
+        queries,
+      });
+      if (r.response.results.upserted !== N) throw new Error(`search_16: the sync upserted ${r.response.results.upserted}, expected ${N}`);
+      const c = await bench("counters");
+      // The index stand-in's own time a query (its scan of the store's vectors), which Vectorize does in production.
+      r.index_stand_in_ms_per_query = c.queryCalls > 0 ? c.indexQueryMs / c.queryCalls : 0;
+      searchRuns[kind].push(r);
+    }
+  }
+  result.search_16 = Object.fromEntries(
+    Object.entries(searchRuns).map(([kind, runs]) => [
+      kind,
+      {
+        ...summarizeSearchLoad(runs, median),
+        index_stand_in_ms_per_query: Math.round(median(runs.map((r) => r.index_stand_in_ms_per_query))),
+      },
+    ]),
+  );
   result.scaling = Object.entries(scalingSamples).map(([ops, xs]) => ({ ops: Number(ops), ms_per_op: round(median(xs), 3) }));
   result.checks = {
     changed_embeds_exactly_changed_chunks: samples.changed_10pct.every((s) => s.texts_embedded === s.expected_texts),
@@ -375,6 +423,14 @@ function summarize(samples) {
   }
   if (last.embed_calls === undefined) return s;
   const perRecord = (x) => round(x / last.ops, 3);
+  // CPU per 1000 operations: workerd's whole process, the stand-ins' and local D1's share of it, and the rest (the engine).
+  const per1000 = (pick) => round((median(samples.map(pick)) / last.ops) * 1000, 1);
+  s.cpu = {
+    workerd_ms_per_1000: per1000((x) => x.cpu_ms),
+    stand_ins_ms_per_1000: per1000((x) => x.stand_in_ms),
+    d1_sql_ms_per_1000: per1000((x) => x.d1_sql_ms),
+    engine_ms_per_1000: per1000((x) => x.cpu_ms - x.stand_in_ms - x.d1_sql_ms),
+  };
   return Object.assign(s, {
     embed_calls: last.embed_calls,
     texts_embedded: last.texts_embedded,
@@ -453,6 +509,19 @@ result.vs_durable_langchain = Object.fromEntries(
 );
 const targets = {};
 if (mf) {
+  result.cpu_per_1000 = Object.fromEntries(
+    CPU_SCENARIOS.map((k) => [
+      k,
+      {
+        ...mf[k].cpu,
+        floor_ms_per_1000: round(cpuFloorPer1000[k], 1),
+        engine_vs_floor: round(mf[k].cpu.engine_ms_per_1000 / cpuFloorPer1000[k]),
+      },
+    ]),
+  );
+  targets.engine_cpu_per_unchanged_record_at_most_2x_floor = result.cpu_per_1000.unchanged.engine_vs_floor <= 2;
+}
+if (mf) {
   result.first_sync_vs_floor = round(mf.first_sync.median_ms / floor.median_ms);
   const scale = mf.scaling;
   Object.assign(targets, {
@@ -467,6 +536,9 @@ if (mf) {
     d1_round_trips_bounded:
       Math.abs(mf.checks.d1_round_trips.first_sync - mf.checks.d1_round_trips.unchanged) <= 2 && mf.checks.d1_round_trips.first_sync <= 6,
     scaling_5000_within_1_5x_of_500: scale[3].ms_per_op <= 1.5 * scale[0].ms_per_op,
+    search_16_keyword_p99_during_sync_within_2x_idle: mf.search_16.keyword.p99_during_vs_idle <= 2,
+    search_16_hybrid_p99_during_sync_within_2x_idle: mf.search_16.hybrid.p99_during_vs_idle <= 2,
+    search_16_keyword_throughput_above_one_searcher: mf.search_16.keyword.throughput_16_vs_1 > 1,
   });
 }
 // Issue 11's targets, for each mode measured (the issue states them over HTTP).
@@ -529,6 +601,25 @@ for (const [mode, { result: r }] of Object.entries(modes)) {
       `${row(mode, "full_refresh_20k", r.full_refresh_20k)}  (4 parts: 1000 changed, ${r.full_refresh_20k.swept} swept by the final)`,
     );
     console.log(`${row(mode, "full_refresh_20k_unchanged", r.full_refresh_20k_unchanged)}  (the same run again)`);
+  }
+}
+if (mf?.search_16) {
+  for (const [kind, r] of Object.entries(mf.search_16)) {
+    const { solo, idle, during_sync: during } = r;
+    console.log(
+      `search_16 ${kind.padEnd(8)} 1 searcher p50 ${solo.p50_ms} p99 ${solo.p99_ms} ms (${solo.searches_per_s}/s); ` +
+        `16 idle p50 ${idle.p50_ms} p99 ${idle.p99_ms} (${idle.searches_per_s}/s); 16 during a ${N}-op sync (${during.sync_ms} ms) ` +
+        `p50 ${during.p50_ms} p99 ${during.p99_ms} (${during.searches_per_s}/s); index stand-in ${r.index_stand_in_ms_per_query} ms a query`,
+    );
+  }
+}
+if (result.cpu_per_1000) {
+  console.log(`CPU ms per 1000 records (miniflare): workerd = stand-ins + local D1 SQL + engine; floor: cpuFloors in Node`);
+  for (const [k, c] of Object.entries(result.cpu_per_1000)) {
+    console.log(
+      `  ${k.padEnd(14)} workerd ${cell(c.workerd_ms_per_1000, 6)}  stand-ins ${cell(c.stand_ins_ms_per_1000, 6)}  D1 SQL ${cell(c.d1_sql_ms_per_1000, 5)}  ` +
+        `engine ${cell(c.engine_ms_per_1000, 6)}  floor ${cell(c.floor_ms_per_1000, 5)}  engine/floor ${c.engine_vs_floor}`,
+    );
   }
 }
 if (mf) console.log(`scaling (ms/op):   ${mf.scaling.map((s) => `${s.ops}: ${s.ms_per_op}`).join(", ")}`);

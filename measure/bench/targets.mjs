@@ -42,6 +42,21 @@ export function rssMb(pids) {
   return kb / 1024;
 }
 
+/** CPU time (user and system) these processes have used so far, in ms (clock ticks of 10 ms). */
+export function cpuMs(pids) {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      ticks += Number(fields[11]) + Number(fields[12]); // utime, stime: fields 14 and 15 of stat
+    } catch {
+      /* gone */
+    }
+  }
+  return ticks * 10;
+}
+
 function caller(fetchImpl, base) {
   return async (method, path, body, headers = {}) => {
     const res = await fetchImpl(`${base}${path}`, {
