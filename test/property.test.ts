@@ -1,9 +1,8 @@
 import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { afterEach, beforeEach, expect, it, vi } from "vitest";
-import { getVectorStore, insertVectorStore } from "../src/db/vector-stores";
 import type { FaultPlan } from "../src/local/faults";
-import { checkAndRunSync } from "./support/run-sync";
+import { checkAndRunSync, insertTestStore } from "./support/run-sync";
 import { retryPolicy } from "../src/store/deps";
 import { failingD1 } from "./support/faulty-d1";
 import { expectStoreMatchesModel, type ModelRequest } from "./support/model";
@@ -68,20 +67,7 @@ it("random syncs with random injected faults, each retried until it succeeds, en
   const retry = { ...retryPolicy(env), baseDelayMs: 0 };
   await fc.assert(
     fc.asyncProperty(fc.array(request, { minLength: 1, maxLength: 5 }), async (sequence) => {
-      const id = `vs_prop_${++storeCounter}`;
-      await insertVectorStore(env.DB, {
-        id,
-        organization_id: "org_prop",
-        name: id,
-        created_at: new Date().toISOString(),
-        embedding_model: "@cf/baai/bge-base-en-v1.5",
-        dimensions: 768,
-        text_fields: null,
-        metadata_fields: null,
-        ledger_shard: 0,
-        index: 0,
-      });
-      const store = (await getVectorStore(env.DB, id))!;
+      const store = await insertTestStore(env.DB, `vs_prop_${++storeCounter}`, "org_prop");
       const applied: ModelRequest[] = [];
       for (const [i, r] of sequence.entries()) {
         const ts = new Date(Date.UTC(2026, 0, 1, i)).toISOString();
@@ -123,9 +109,9 @@ it("random syncs with random injected faults, each retried until it succeeds, en
         }
         applied.push({ mode: r.refresh ? "full_refresh" : "incremental", ts, ops });
         // The keyword index commits with the ledger: in step after every request, faults or not.
-        await expectKeywordsMatchLedger(id);
+        await expectKeywordsMatchLedger(store.id);
       }
-      await expectStoreMatchesModel(id, applied);
+      await expectStoreMatchesModel(store.id, applied);
     }),
     { numRuns: 200, seed: 20261128, endOnFailure: true },
   );

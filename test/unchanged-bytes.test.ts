@@ -1,9 +1,8 @@
 import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { expect, it } from "vitest";
-import { getVectorStore, insertVectorStore } from "../src/db/vector-stores";
 import { retryPolicy } from "../src/store/deps";
-import { checkAndRunSyncFromBytes } from "./support/run-sync";
+import { checkAndRunSyncFromBytes, insertTestStore } from "./support/run-sync";
 import { expectIndexMatchesLedger } from "./support/stand-ins";
 
 // The unchanged-bytes path (an upsert whose bytes are its record's last applied operation's is not
@@ -48,20 +47,7 @@ function toOperation(o: Op) {
 
 let storeCounter = 0;
 async function newStore() {
-  const id = `vs_bytes_${++storeCounter}`;
-  await insertVectorStore(env.DB, {
-    id,
-    organization_id: "org_bytes",
-    name: id,
-    created_at: new Date().toISOString(),
-    embedding_model: "@cf/baai/bge-base-en-v1.5",
-    dimensions: 768,
-    text_fields: null,
-    metadata_fields: null,
-    ledger_shard: 0,
-    index: 0,
-  });
-  return (await getVectorStore(env.DB, id))!;
+  return insertTestStore(env.DB, `vs_bytes_${++storeCounter}`, "org_bytes");
 }
 
 async function ledgerOf(store: string) {

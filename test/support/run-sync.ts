@@ -2,6 +2,7 @@
 // (runStoreSync) gives them. Tests that drive the engine directly, without the object and its
 // catalog (a D1 spy, injected faults), prepare a sync the same way here.
 import type { VectorStore } from "../../src/model/store";
+import { getVectorStore, insertVectorStore } from "../../src/db/vector-stores";
 import type { SyncInput } from "../../src/model/store-object";
 import { checkOperations } from "../../src/sync/operations";
 import { splitSyncBody } from "../../src/base/json/sync-body";
@@ -9,6 +10,23 @@ import { loadLedgerEntries } from "../../src/db/ledger";
 import { keyOf, type LedgerEntry, type RecordKey } from "../../src/model/plan";
 import { hashOperationBytes, operationKeys, unchangedBytes, type UnchangedBytes } from "../../src/sync/unchanged-bytes";
 import { ledgerRequest, newSyncId, readLedger, runSync, type SyncDeps } from "../../src/sync/engine";
+
+/** A store of the bge-base defaults on shard 0 and index 0, written to the catalog directly (no admin route). */
+export async function insertTestStore(catalog: D1Database, id: string, organizationId: string): Promise<VectorStore> {
+  await insertVectorStore(catalog, {
+    id,
+    organization_id: organizationId,
+    name: id,
+    created_at: new Date().toISOString(),
+    embedding_model: "@cf/baai/bge-base-en-v1.5",
+    dimensions: 768,
+    text_fields: null,
+    metadata_fields: null,
+    ledger_shard: 0,
+    index: 0,
+  });
+  return (await getVectorStore(catalog, id))!;
+}
 
 export async function checkAndRunSync(deps: SyncDeps, store: VectorStore, input: SyncInput) {
   const { checked } = await checkOperations(input.operations, input.syncTimestamp, store.dimensions);
