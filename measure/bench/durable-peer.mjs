@@ -11,10 +11,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Document } from "@langchain/core/documents";
-import { index, RecordManager } from "@langchain/core/indexing";
+import { RecordManager } from "@langchain/core/indexing";
 import { VectorStore } from "@langchain/core/vectorstores";
 import Database from "better-sqlite3";
-import { StandInEmbeddings, textSource } from "./langchain-peer.mjs";
+import { indexSync, StandInEmbeddings } from "./langchain-peer.mjs";
 
 function open(path) {
   const db = new Database(path);
@@ -168,21 +168,7 @@ export async function durableLangchainStore(floorLib) {
   const embeddings = new StandInEmbeddings(floorLib.hashEmbedding);
   const vectorStore = new SQLiteVectorStore(embeddings, vectors);
   return {
-    async sync(ops) {
-      embeddings.textsEmbedded = 0;
-      const started = performance.now();
-      const docs = [];
-      for (const op of ops) {
-        if (op.action !== "upsert") continue;
-        const source = `${op.namespace}/${op.id}`;
-        floorLib.recordChunks({ text_fields: null }, textSource(op)).forEach((text, chunk) => {
-          docs.push(new Document({ pageContent: text, metadata: { source, chunk } }));
-        });
-      }
-      const result = await index({ docsSource: docs, recordManager, vectorStore, options: { cleanup: "full", sourceIdKey: "source" } });
-      const ms = performance.now() - started;
-      return { ms, result, texts_embedded: embeddings.textsEmbedded, vectors: vectorStore.size };
-    },
+    sync: indexSync(floorLib, embeddings, recordManager, vectorStore, () => vectorStore.size),
     close() {
       records.close();
       vectors.close();

@@ -136,25 +136,31 @@ export class StandInEmbeddings extends Embeddings {
  * Timed from the operations to the last write.
  */
 export function langchainStore(floorLib) {
-  const recordManager = new InMemoryRecordManager();
   const embeddings = new StandInEmbeddings(floorLib.hashEmbedding);
   const vectorStore = new InMemoryVectorStore(embeddings, {});
-  return {
-    async sync(ops) {
-      embeddings.textsEmbedded = 0;
-      const started = performance.now();
-      const docs = [];
-      for (const op of ops) {
-        if (op.action !== "upsert") continue; // a delete: its record's chunks are not given, so cleanup removes them
-        const source = `${op.namespace}/${op.id}`;
-        floorLib.recordChunks({ text_fields: null }, textSource(op)).forEach((text, chunk) => {
-          docs.push(new Document({ pageContent: text, metadata: { source, chunk } }));
-        });
-      }
-      const result = await index({ docsSource: docs, recordManager, vectorStore, options: { cleanup: "full", sourceIdKey: "source" } });
-      const ms = performance.now() - started;
-      return { ms, result, texts_embedded: embeddings.textsEmbedded, vectors: vectorStore.vectors.size };
-    },
+  return { sync: indexSync(floorLib, embeddings, new InMemoryRecordManager(), vectorStore, () => vectorStore.vectors.size) };
+}
+
+/**
+ * One peer's sync: the upserts' chunk texts (the service's own derivation and chunking), one
+ * Document per chunk, given to index() with cleanup "full"; timed from the operations to the last
+ * write, with the texts embedded and the vectors held after (`vectorCount()`).
+ */
+export function indexSync(floorLib, embeddings, recordManager, vectorStore, vectorCount) {
+  return async (ops) => {
+    embeddings.textsEmbedded = 0;
+    const started = performance.now();
+    const docs = [];
+    for (const op of ops) {
+      if (op.action !== "upsert") continue; // a delete: its record's chunks are not given, so cleanup removes them
+      const source = `${op.namespace}/${op.id}`;
+      floorLib.recordChunks({ text_fields: null }, textSource(op)).forEach((text, chunk) => {
+        docs.push(new Document({ pageContent: text, metadata: { source, chunk } }));
+      });
+    }
+    const result = await index({ docsSource: docs, recordManager, vectorStore, options: { cleanup: "full", sourceIdKey: "source" } });
+    const ms = performance.now() - started;
+    return { ms, result, texts_embedded: embeddings.textsEmbedded, vectors: vectorCount() };
   };
 }
 
